@@ -1,0 +1,66 @@
+"""Runs the stages in order for one file: load -> model -> checks, then plan -> render.
+
+Kept free of output and of writing files: the CLI decides what to print and ``emit`` writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+
+from compiler.checks import run_checks
+from compiler.diagnostics import (
+    BatchformError,
+    Diagnostic,
+    has_errors,
+    sort_diagnostics,
+    with_location,
+)
+from compiler.loader import Document, load_file, load_text
+from compiler.model import Environment, parse_environment
+
+
+@dataclass
+class Analysis:
+    """What is known about one environment file after loading, modelling and checking it."""
+
+    file: str
+    document: Document | None = None
+    env: Environment | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def failed(self, strict: bool = False) -> bool:
+        return self.env is None or has_errors(self.diagnostics, strict)
+
+
+def analyze_document(doc: Document, ignore: tuple[str, ...] = ()) -> Analysis:
+    env, diags = parse_environment(doc.data)
+    if env is not None:
+        diags = run_checks(env, ignore)
+    located = [with_location(d, doc.file, doc.positions) for d in diags]
+    return Analysis(doc.file, doc, env, sort_diagnostics(located))
+
+
+def analyze(path: str | FsPath, ignore: tuple[str, ...] = ()) -> Analysis:
+    """Load, model and check one file. Never raises for bad input: problems are diagnostics."""
+    try:
+        doc = load_file(path)
+    except BatchformError as exc:
+        return Analysis(str(path), diagnostics=sort_diagnostics(exc.diagnostics))
+    return analyze_document(doc, ignore)
+
+
+def analyze_text(text: str, file: str = "<input>", ignore: tuple[str, ...] = ()) -> Analysis:
+    try:
+        doc = load_text(text, file)
+    except BatchformError as exc:
+        return Analysis(file, diagnostics=sort_diagnostics(exc.diagnostics))
+    return analyze_document(doc, ignore)
+
+
+def render_environment(env: Environment, source_name: str) -> dict[str, str]:
+    """Plan and render a checked environment: ``{file name: text}`` for ``generated/<name>/``."""
+    from compiler.plan import build_plan
+    from compiler.render import render_plan
+
+    return render_plan(build_plan(env, source_name))

@@ -1,0 +1,95 @@
+"""Checks stage: model -> diagnostics.
+
+Each rule is a small named function registered with :func:`rule`, carrying a stable code, a
+level and a one-line summary (``batchform rules`` lists them). A rule yields
+:class:`Finding` objects holding a *path* into the document; positions are resolved once,
+centrally, by :func:`compiler.diagnostics.with_location`. A rule that crashes becomes a
+``BF000`` diagnostic instead of a traceback, and the other rules still run.
+
+Rule modules register themselves on import; :data:`RULE_MODULES` lists them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from compiler.diagnostics import Diagnostic, Level, Path
+from compiler.model import Environment
+
+CODE_CHECK_CRASHED = "BF000"
+
+RULE_MODULES = ("compiler.checks.references",)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    message: str
+    hint: str | None = None
+    level: Level | None = None  # overrides the rule's level for this one finding
+
+
+CheckFunction = Callable[[Environment], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    level: Level
+    summary: str
+    function: CheckFunction
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, level: Level, summary: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check. Codes are stable: never reuse or renumber one."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if code in _RULES:
+            raise RuntimeError(f"rule code {code} registered twice")
+        _RULES[code] = Rule(code, level, summary, function)
+        return function
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    for module in RULE_MODULES:
+        importlib.import_module(module)
+    return [_RULES[code] for code in sorted(_RULES)]
+
+
+def _run_one(rule_: Rule, env: Environment) -> Iterator[Diagnostic]:
+    try:
+        findings = list(rule_.function(env))
+    except Exception as exc:  # a broken rule must not hide the others' findings
+        yield Diagnostic(
+            CODE_CHECK_CRASHED,
+            Level.ERROR,
+            f"internal error in check {rule_.code} ({rule_.name}): {type(exc).__name__}: {exc}",
+            hint="please report this; the other checks still ran",
+        )
+        return
+    for f in findings:
+        yield Diagnostic(rule_.code, f.level or rule_.level, f.message, path=f.path, hint=f.hint)
+
+
+def run_checks(env: Environment, ignore: Iterable[str] = ()) -> list[Diagnostic]:
+    """Run every rule; warnings and infos whose code is in ``ignore`` (or in the file's own
+    ``ignore:`` list) are dropped. Errors cannot be silenced."""
+    silenced = set(ignore) | set(env.ignore)
+    out: list[Diagnostic] = []
+    for rule_ in all_rules():
+        for diag in _run_one(rule_, env):
+            if diag.code in silenced and diag.level != Level.ERROR:
+                continue
+            out.append(diag)
+    return out

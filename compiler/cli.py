@@ -1,0 +1,198 @@
+"""Command line: argument parsing only; every command calls the stages and maps results to
+exit codes (0 clean, 1 errors; ``verify`` adds 2 for drift)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from compiler import __version__
+from compiler.build import Analysis, analyze, render_environment
+from compiler.diagnostics import (
+    BatchformError,
+    Diagnostic,
+    format_json,
+    format_text,
+    sort_diagnostics,
+    summary_line,
+)
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+
+
+def _print_diagnostics(diags: Sequence[Diagnostic], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        print(format_json(diags), file=out)
+        return
+    for d in diags:
+        print(format_text(d), file=out)
+
+
+def _analyze_all(args: argparse.Namespace) -> list[Analysis]:
+    ignore = tuple(code.strip() for item in args.ignore for code in item.split(",") if code)
+    return [analyze(path, ignore) for path in args.configs]
+
+
+def _any_failed(analyses: Sequence[Analysis], strict: bool) -> bool:
+    return any(a.failed(strict) for a in analyses)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    analyses = _analyze_all(args)
+    diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
+    _print_diagnostics(diags, args.format, sys.stdout)
+    if args.format == "text":
+        verdict = "FAILED" if _any_failed(analyses, args.strict) else "OK"
+        print(f"{verdict}: {len(analyses)} file(s) checked, {summary_line(diags)}")
+    return EXIT_ERRORS if _any_failed(analyses, args.strict) else EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from compiler.emit import check, emit
+
+    analyses = _analyze_all(args)
+    diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
+    _print_diagnostics(diags, args.format, sys.stderr)
+    if _any_failed(analyses, args.strict):
+        print(
+            f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr
+        )
+        return EXIT_ERRORS
+    names: dict[str, str] = {}
+    rendered: list[tuple[Analysis, dict[str, str]]] = []
+    for a in analyses:
+        assert a.env is not None
+        if a.env.name in names:
+            print(
+                f"{a.file}: error: environment name '{a.env.name}' is also used by "
+                f"{names[a.env.name]}; both would write {args.output}/{a.env.name}/",
+                file=sys.stderr,
+            )
+            return EXIT_ERRORS
+        names[a.env.name] = a.file
+        try:
+            rendered.append((a, render_environment(a.env, Path(a.file).name)))
+        except BatchformError as exc:
+            _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
+            return EXIT_ERRORS
+    out_root = Path(args.output)
+    if args.check:
+        stale = False
+        for a, files in rendered:
+            assert a.env is not None
+            result = check(files, out_root / a.env.name)
+            for diff in result.diffs.values():
+                sys.stdout.write(diff)
+            if result.stale:
+                stale = True
+                print(
+                    f"{result.directory}/ is stale: {len(result.diffs)} file(s) differ from "
+                    f"{a.file}; run `batchform compile {a.file}`",
+                    file=sys.stderr,
+                )
+        if not stale:
+            print(f"{len(rendered)} environment(s) up to date")
+        return EXIT_ERRORS if stale else EXIT_OK
+    for a, files in rendered:
+        assert a.env is not None
+        res = emit(files, out_root / a.env.name)
+        detail = f"{len(res.written)} written, {len(res.unchanged)} unchanged"
+        if res.removed:
+            detail += f", {len(res.removed)} removed ({', '.join(res.removed)})"
+        print(f"{a.file} -> {res.directory}/ ({detail})")
+        for line in _submit_time_parameters(a):
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _submit_time_parameters(a: Analysis) -> list[str]:
+    from compiler.plan.jobs import required_parameters
+
+    assert a.env is not None
+    lines = []
+    for key in sorted(a.env.job_definitions):
+        required = required_parameters(a.env.job(key))
+        if required:
+            lines.append(
+                f"job definition '{key}' needs at submit time: "
+                + ", ".join(f"--parameters {p}=..." for p in required)
+            )
+    return lines
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from compiler.checks import all_rules
+
+    rules = all_rules()
+    if args.format == "json":
+        data = [{"code": r.code, "level": str(r.level), "summary": r.summary} for r in rules]
+        print(json.dumps(data, indent=2))
+    elif args.format == "markdown":
+        print("| code | level | rule |")
+        print("|---|---|---|")
+        for r in rules:
+            print(f"| {r.code} | {r.level} | {r.summary} |")
+    else:
+        for r in rules:
+            print(f"{r.code}  {r.level:<7}  {r.summary}")
+    return EXIT_OK
+
+
+def _add_check_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="environment file(s)")
+    p.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="silence a warning by code (repeatable, or comma-separated)",
+    )
+    p.add_argument("--strict", action="store_true", help="warnings fail the run too")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batchform",
+        description="Compile an AWS Batch environment file into Terraform, validate it, "
+        "and check deployed drift.",
+    )
+    parser.add_argument("--version", action="version", version=f"batchform {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="write generated/<name>/*.tf from environment files")
+    _add_check_options(p)
+    p.add_argument("-o", "--output", default="generated", metavar="DIR")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a diff when the output on disk is stale",
+    )
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("validate", help="check environment files against every rule")
+    _add_check_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("rules", help="list every check with its code and level")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    p.set_defaults(func=cmd_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERRORS
+    return code

@@ -1,0 +1,201 @@
+"""Load stage: an environment file -> plain data plus a table of where every value stands.
+
+PyYAML's composer gives nodes with marks; we build the Python data ourselves from those nodes
+so that each mapping key and value keeps its line and column, and so that a key written twice is
+an error (PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from compiler.diagnostics import BatchformError, Diagnostic, Level, Path, Position, excerpt
+
+CODE_SYNTAX = "BF001"
+CODE_DUPLICATE_KEY = "BF002"
+CODE_NOT_A_MAPPING = "BF003"
+CODE_UNREADABLE = "BF004"
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000  # aliases can multiply a small file into a huge tree ("billion laughs")
+
+
+@dataclass
+class Document:
+    """The raw data of one file and where each piece of it stands in the text."""
+
+    file: str
+    text: str
+    data: Any
+    positions: dict[Path, Position] = field(default_factory=dict)
+    key_positions: dict[Path, Position] = field(default_factory=dict)
+
+
+def _pos(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.positions: dict[Path, Position] = {}
+        self.key_positions: dict[Path, Position] = {}
+        self.errors: list[Diagnostic] = []
+        self._constructor = yaml.SafeLoader("")
+        self._nodes = 0
+
+    def build(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
+        self.positions[path] = _pos(node)
+        self._nodes += 1
+        if depth > MAX_DEPTH or self._nodes > MAX_NODES:
+            if not self.errors:
+                self._error(
+                    node,
+                    CODE_SYNTAX,
+                    f"document too large: more than {MAX_DEPTH} levels deep "
+                    f"or {MAX_NODES} values once aliases are expanded",
+                )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[Any, Any]:
+        self._constructor.flatten_mapping(node)  # type: ignore[no-untyped-call]  # merge keys
+        out: dict[Any, Any] = {}
+        first_seen: dict[Any, Position] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._error(key_node, CODE_SYNTAX, "a mapping key must be a plain value")
+                continue
+            key = self._constructor.construct_object(key_node)  # type: ignore[no-untyped-call]
+            if not isinstance(key, str):
+                key = str(key) if not isinstance(key, bool) else str(key).lower()
+            if key in first_seen:
+                before = first_seen[key]
+                self._error(
+                    key_node,
+                    CODE_DUPLICATE_KEY,
+                    f"key '{key}' appears twice in this mapping "
+                    f"(first at line {before.line}, column {before.col})",
+                    hint="remove one of them; YAML would silently keep only the last",
+                    path=(*path, key),
+                )
+                continue
+            first_seen[key] = _pos(key_node)
+            self.key_positions[(*path, key)] = _pos(key_node)
+            out[key] = self.build(value_node, (*path, key), depth + 1)
+        return out
+
+    def _error(
+        self,
+        node: yaml.Node,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        path: Path = (),
+    ) -> None:
+        pos = _pos(node)
+        self.errors.append(
+            Diagnostic(
+                code=code,
+                level=Level.ERROR,
+                message=message,
+                path=path,
+                file=self.file,
+                line=pos.line,
+                col=pos.col,
+                hint=hint,
+                excerpt=excerpt(self.text, pos.line, pos.col),
+            )
+        )
+
+
+def load_text(text: str, file: str) -> Document:
+    """Parse ``text`` (named ``file`` in messages). Raises :class:`BatchformError`."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        col = mark.column + 1 if mark else 1
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise BatchformError(
+            [
+                Diagnostic(
+                    code=CODE_SYNTAX,
+                    level=Level.ERROR,
+                    message=f"YAML syntax error: {problem}{context}",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint="check indentation and quoting around this line",
+                    excerpt=excerpt(text, line, col),
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise BatchformError(
+            [Diagnostic(CODE_SYNTAX, Level.ERROR, f"YAML error: {exc}", file=file)]
+        ) from None
+    if len(nodes) != 1 or nodes[0] is None:
+        where = _pos(nodes[1]) if len(nodes) > 1 else Position(1, 1)
+        raise BatchformError(
+            [
+                Diagnostic(
+                    CODE_NOT_A_MAPPING,
+                    Level.ERROR,
+                    "an environment file holds exactly one YAML document"
+                    + (" (found an empty file)" if not nodes or nodes[0] is None else ""),
+                    file=file,
+                    line=where.line,
+                    col=where.col,
+                )
+            ]
+        )
+    builder = _Builder(file, text)
+    try:
+        data = builder.build(nodes[0], ())
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise BatchformError(
+            [Diagnostic(CODE_SYNTAX, Level.ERROR, f"cannot read a value: {exc}", file=file)]
+        ) from None
+    if builder.errors:
+        raise BatchformError(builder.errors)
+    if not isinstance(data, dict):
+        pos = _pos(nodes[0])
+        raise BatchformError(
+            [
+                Diagnostic(
+                    CODE_NOT_A_MAPPING,
+                    Level.ERROR,
+                    "the top level of an environment file must be a mapping of keys "
+                    "(version, name, region, ...)",
+                    file=file,
+                    line=pos.line,
+                    col=pos.col,
+                )
+            ]
+        )
+    return Document(file, text, data, builder.positions, builder.key_positions)
+
+
+def load_file(path: str | FsPath) -> Document:
+    """Read and parse one environment file. Raises :class:`BatchformError`."""
+    name = str(path)
+    try:
+        text = FsPath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BatchformError(
+            [Diagnostic(CODE_UNREADABLE, Level.ERROR, f"cannot read file: {reason}", file=name)]
+        ) from None
+    return load_text(text, name)

@@ -1,0 +1,587 @@
+"""Model stage: raw mapping -> frozen pydantic models of an environment file.
+
+The model holds the *shape* of the format (key names, types, enumerations, units, "exactly one
+of") so that later stages can trust it. AWS limits and cross-references are checks
+(``compiler.checks``), each with its own code, so that users can look them up and silence
+warnings one by one.
+
+Field names are the contract of ``shared/spec/environment.md``; do not rename them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from compiler.diagnostics import Diagnostic, Level, Path, format_path
+from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
+
+KEY_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+NAME_PATTERN = r"^[a-z][a-z0-9-]{1,27}$"
+
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+MemoryMiB = Annotated[int, BeforeValidator(parse_memory_mib)]
+DiskGiB = Annotated[int, BeforeValidator(parse_disk_gib)]
+State = Literal["ENABLED", "DISABLED"]
+
+
+def _cidr(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a CIDR block must be a string such as 10.0.0.0/16")
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not a valid CIDR block ({exc})") from None
+    return str(net)
+
+
+Cidr = Annotated[str, BeforeValidator(_cidr)]
+
+
+def _string(value: object) -> object:
+    """Accept numbers where a string is expected (tag values like ``4711`` written unquoted)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Str = Annotated[str, BeforeValidator(_string)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...], where: str) -> None:
+    given = [n for n in names if getattr(model, n) is not None]
+    if len(given) != 1:
+        choices = ", ".join(f"`{n}`" for n in names)
+        found = f" (found {', '.join(given)})" if given else ""
+        raise ValueError(f"{where} needs exactly one of {choices}{found}")
+
+
+# --- terraform -------------------------------------------------------------------------------
+
+
+class S3Backend(Strict):
+    bucket: str
+    key: str
+    region: str
+    dynamodb_table: str | None = None
+    encrypt: bool = True
+
+
+class Backend(Strict):
+    s3: S3Backend
+
+
+class TerraformSettings(Strict):
+    required_version: str = ">= 1.5.0"
+    aws_provider: str = "~> 5.0"
+    backend: Backend | None = None
+
+
+# --- network ---------------------------------------------------------------------------------
+
+
+class VpcCreate(Strict):
+    cidr: Cidr
+    availability_zones: list[str] = Field(min_length=1)
+    nat_gateways: Literal["single", "per_az", "none"] = "single"
+    public_subnets: list[Cidr] | None = None
+    private_subnets: list[Cidr] | None = None
+
+
+class VpcExisting(Strict):
+    vpc_id: str
+    private_subnets: list[str] = []
+    public_subnets: list[str] = []
+
+
+class Vpc(Strict):
+    create: VpcCreate | None = None
+    existing: VpcExisting | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Vpc:
+        _exactly_one(self, ("create", "existing"), "network.vpc")
+        return self
+
+
+Protocol = Literal["tcp", "udp", "icmp", "all"]
+
+
+class SecurityGroupRule(Strict):
+    protocol: Protocol = "tcp"
+    ports: int | str | None = None  # 22, "8000-8080"; omitted for all/icmp
+    cidr: Cidr | None = None
+    security_group: Key | None = None  # another key under network.security_groups
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> SecurityGroupRule:
+        _exactly_one(self, ("cidr", "security_group"), "a security group rule")
+        return self
+
+
+class SecurityGroup(Strict):
+    description: str | None = None
+    egress: Literal["all", "none"] | list[SecurityGroupRule] = "all"
+    ingress: list[SecurityGroupRule] = []
+
+
+VPC_ENDPOINT_SERVICES = (
+    "dynamodb",
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "ecs-agent",
+    "ecs-telemetry",
+    "elasticfilesystem",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "ssm",
+    "sts",
+)
+GATEWAY_ENDPOINT_SERVICES = ("dynamodb", "s3")
+
+
+class Network(Strict):
+    vpc: Vpc
+    security_groups: dict[Key, SecurityGroup] = {}
+    endpoints: list[
+        Literal[
+            "dynamodb",
+            "ecr.api",
+            "ecr.dkr",
+            "ecs",
+            "ecs-agent",
+            "ecs-telemetry",
+            "elasticfilesystem",
+            "logs",
+            "s3",
+            "secretsmanager",
+            "ssm",
+            "sts",
+        ]
+    ] = []
+
+
+# --- machine images and launch templates -----------------------------------------------------
+
+ImageType = Literal["ECS_AL2", "ECS_AL2_NVIDIA", "ECS_AL2023", "ECS_AL2023_NVIDIA"]
+
+
+class Ami(Strict):
+    id: str | None = None
+    ssm_parameter: str | None = None
+    image_type: ImageType | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Ami:
+        _exactly_one(self, ("id", "ssm_parameter", "image_type"), "an AMI")
+        return self
+
+
+VolumeType = Literal["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"]
+
+
+class RootVolume(Strict):
+    size: DiskGiB
+    type: VolumeType = "gp3"
+    iops: int | None = None
+    throughput: int | None = None
+
+
+class ScratchVolume(RootVolume):
+    device: str = "/dev/xvdb"
+    mount_path: str = "/scratch"
+    filesystem: Literal["xfs", "ext4"] = "xfs"
+
+
+class LaunchTemplate(Strict):
+    root_volume: RootVolume | None = None
+    scratch_volume: ScratchVolume | None = None
+    encrypted: bool = True
+    imdsv2: Literal["required", "optional"] = "required"
+    user_data: str | None = None
+
+
+# --- IAM -------------------------------------------------------------------------------------
+
+
+class Iam(Strict):
+    service_role: str = "service-linked"  # service-linked | generated | role ARN
+    instance_role: str = "generated"  # generated | instance-profile ARN
+    spot_fleet_role: str = "generated"  # generated | role ARN
+    execution_role: str = "generated"  # generated | role ARN (Fargate jobs, secrets)
+
+
+# --- compute ---------------------------------------------------------------------------------
+
+CeType = Literal["EC2", "SPOT", "FARGATE", "FARGATE_SPOT"]
+AllocationStrategy = Literal[
+    "BEST_FIT",
+    "BEST_FIT_PROGRESSIVE",
+    "SPOT_CAPACITY_OPTIMIZED",
+    "SPOT_PRICE_CAPACITY_OPTIMIZED",
+]
+
+
+class UpdatePolicy(Strict):
+    terminate_jobs_on_update: bool = False
+    job_execution_timeout: Duration = 1800
+
+
+class ComputeEnvironment(Strict):
+    type: CeType
+    allocation_strategy: AllocationStrategy | None = None
+    bid_percentage: int | None = None
+    min_vcpus: int = 0
+    max_vcpus: int
+    instance_types: list[str] | None = None
+    ami: Key | None = None
+    launch_template: Key | None = None
+    subnets: Literal["private", "public"] | list[str] = "private"
+    security_groups: list[Key] | None = None  # default: every group in network.security_groups
+    state: State = "ENABLED"
+    instance_tags: dict[Str, Str] = {}
+    update_policy: UpdatePolicy | None = None
+    ec2_key_pair: str | None = None
+    placement_group: str | None = None
+
+    @property
+    def is_fargate(self) -> bool:
+        return self.type in ("FARGATE", "FARGATE_SPOT")
+
+
+# --- scheduling and queues -------------------------------------------------------------------
+
+
+class Share(Strict):
+    identifier: Str
+    weight: float = 1.0
+
+
+class SchedulingPolicy(Strict):
+    share_decay: Duration = 0
+    compute_reservation: int = 0
+    shares: list[Share] = []
+
+
+class TimeLimitAction(Strict):
+    reason: str
+    after: Duration
+    action: Literal["CANCEL"] = "CANCEL"
+    state: Literal["RUNNABLE"] = "RUNNABLE"
+
+
+class JobQueue(Strict):
+    priority: int
+    compute_environments: list[Key] = Field(min_length=1)
+    scheduling_policy: Key | None = None
+    state: State = "ENABLED"
+    time_limit_actions: list[TimeLimitAction] = []
+
+
+# --- job definitions -------------------------------------------------------------------------
+
+
+class RetryRule(Strict):
+    action: Literal["RETRY", "EXIT"]
+    exit_code: Str | None = None
+    reason: str | None = None
+    status_reason: str | None = None
+
+
+class Retry(Strict):
+    attempts: int = 1
+    on_exit: list[RetryRule] = []
+
+
+class Volume(Strict):
+    container_path: str
+    host_path: str | None = None
+    efs: str | None = None  # file system id
+    read_only: bool = False
+    access_point: str | None = None
+    root_directory: str | None = None
+    transit_encryption: bool | None = None  # default: on whenever access point / IAM is used
+    iam: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Volume:
+        _exactly_one(self, ("host_path", "efs"), "a volume")
+        return self
+
+
+class JobRole(Strict):
+    arn: str | None = None
+    s3_read: list[str] = []
+    s3_write: list[str] = []
+
+    @model_validator(mode="after")
+    def _shape(self) -> JobRole:
+        if self.arn is not None and (self.s3_read or self.s3_write):
+            raise ValueError("a job role is either `arn: ...` or generated from s3_read/s3_write")
+        if self.arn is None and not (self.s3_read or self.s3_write):
+            raise ValueError("a job role needs `arn`, or at least one bucket in s3_read/s3_write")
+        return self
+
+
+class JobSettings(Strict):
+    """Keys that may appear under ``job_defaults`` as well as in each job definition."""
+
+    retry: Retry | None = None
+    timeout: Duration | None = None
+    log_retention_days: int | None = None
+    propagate_tags: bool | None = None
+    environment: dict[str, Str] | None = None
+    platform: Literal["EC2", "FARGATE"] | None = None
+    privileged: bool | None = None
+    assign_public_ip: bool | None = None
+    platform_version: str | None = None
+    tags: dict[Str, Str] | None = None
+
+
+class JobDefaults(JobSettings):
+    pass
+
+
+class JobDefinition(JobSettings):
+    image: str
+    command: list[Str] = []
+    parameters: dict[str, Str] = {}
+    vcpus: float
+    memory: MemoryMiB
+    gpus: int = 0
+    secrets: dict[str, str] = {}
+    volumes: list[Volume] = []
+    job_role: JobRole | None = None
+    ephemeral_storage: DiskGiB | None = None
+
+
+MERGED_DICT_SETTINGS = ("environment", "tags")
+JOB_SETTING_DEFAULTS: dict[str, Any] = {
+    "platform": "EC2",
+    "privileged": False,
+    "propagate_tags": False,
+    "log_retention_days": 30,
+}
+
+
+def effective_job(defaults: JobDefaults, job: JobDefinition) -> JobDefinition:
+    """``job`` with ``job_defaults`` merged under it: the job's own keys win, maps merge key by
+    key, and anything neither sets takes the format's default."""
+    updates: dict[str, Any] = {}
+    for name in JobSettings.model_fields:
+        own = getattr(job, name)
+        inherited = getattr(defaults, name)
+        if name in MERGED_DICT_SETTINGS:
+            merged = {**(inherited or {}), **(own or {})}
+            updates[name] = merged
+        elif own is None:
+            updates[name] = inherited if inherited is not None else JOB_SETTING_DEFAULTS.get(name)
+    return job.model_copy(update=updates)
+
+
+# --- the environment -------------------------------------------------------------------------
+
+
+class Environment(Strict):
+    version: Literal[1]
+    name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")]
+    tags: dict[Str, Str] = {}
+    ignore: list[str] = []
+    terraform: TerraformSettings = TerraformSettings()
+    network: Network
+    amis: dict[Key, Ami] = {}
+    launch_templates: dict[Key, LaunchTemplate] = {}
+    iam: Iam = Iam()
+    compute_environments: dict[Key, ComputeEnvironment] = {}
+    scheduling_policies: dict[Key, SchedulingPolicy] = {}
+    job_queues: dict[Key, JobQueue] = {}
+    job_defaults: JobDefaults = JobDefaults()
+    job_definitions: dict[Key, JobDefinition] = {}
+
+    def job(self, key: str) -> JobDefinition:
+        """A job definition with ``job_defaults`` merged in."""
+        return effective_job(self.job_defaults, self.job_definitions[key])
+
+    def ce_security_groups(self, key: str) -> list[str]:
+        ce = self.compute_environments[key]
+        if ce.security_groups is not None:
+            return list(ce.security_groups)
+        return sorted(self.network.security_groups)
+
+
+# --- schema errors -> located diagnostics ----------------------------------------------------
+
+CODE_UNKNOWN_KEY = "BF101"
+CODE_MISSING_KEY = "BF102"
+CODE_INVALID_VALUE = "BF103"
+
+
+def _actual_path(raw: Any, loc: tuple[Any, ...]) -> Path:
+    """Keep only the parts of a pydantic location that exist in the document (pydantic adds
+    union member names such as ``list[SecurityGroupRule]`` and validator tags)."""
+    path: list[str | int] = []
+    node = raw
+    for part in loc:
+        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, Mapping) and isinstance(part, str) and not path and part not in node:
+            # a missing top-level key: report it at the top level
+            continue
+        elif isinstance(node, Mapping) and isinstance(part, str):
+            # a missing key, or a union member tag: stop descending
+            if part.isidentifier() and part.islower():
+                path.append(part)
+                node = None
+            continue
+    return tuple(path)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the mapping at pydantic location ``loc``."""
+    import typing
+
+    current: Any = Environment
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                continue
+            current = field.annotation
+        else:
+            # dict[Key, Model] keys, list[Model] items, Optional / unions
+            current = _first_model(current)
+            if current is None:
+                return None
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else current
+        _ = typing
+    found = _first_model(current)
+    return found
+
+
+def _first_model(tp: Any) -> type[BaseModel] | None:
+    import typing
+
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in typing.get_args(tp):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key_hint(loc: tuple[Any, ...], key: str) -> str | None:
+    owner = _model_at(loc[:-1])
+    if owner is None:
+        return None
+    fields = list(owner.model_fields)
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "valid keys here: " + ", ".join(fields)
+
+
+def schema_diagnostics(exc: ValidationError, raw: Any) -> list[Diagnostic]:
+    """Turn pydantic's errors into diagnostics with document paths (deduplicated).
+
+    A value that fails a union (``egress: all | none | [rules]``) yields one error per member;
+    when one of them points deeper into the value, that is the user's real mistake and the
+    others are dropped; when all stand at the same place, the first one is kept.
+    """
+    located = [(_actual_path(raw, tuple(e["loc"])), dict(e)) for e in exc.errors(include_url=False)]
+    paths = {path for path, _ in located}
+    out: dict[tuple[Path, str], Diagnostic] = {}
+    seen_union_at: set[Path] = set()
+    for path, err in located:
+        member = any(isinstance(p, str) and not p.isidentifier() for p in err["loc"])
+        if member:
+            if any(len(q) > len(path) and q[: len(path)] == path for q in paths):
+                if err["type"] != "extra_forbidden" and _deepest(err, path):
+                    continue
+            if path in seen_union_at and err["type"] != "extra_forbidden":
+                continue
+            seen_union_at.add(path)
+        diag = _one_schema_diagnostic(err, path)
+        out.setdefault((path, diag.message), diag)
+    return list(out.values())
+
+
+def _deepest(err: dict[str, Any], path: Path) -> bool:
+    """True when ``err`` is a union member's complaint about the value as a whole."""
+    return err["type"] in {"literal_error", "list_type", "dict_type", "string_type", "model_type"}
+
+
+def _one_schema_diagnostic(err: dict[str, Any], path: Path) -> Diagnostic:
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    where = format_path(path) or "the top level"
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        return Diagnostic(
+            CODE_UNKNOWN_KEY,
+            Level.ERROR,
+            f"unknown key '{key}'",
+            path=path,
+            hint=_unknown_key_hint(loc, key),
+        )
+    if kind == "missing":
+        return Diagnostic(
+            CODE_MISSING_KEY,
+            Level.ERROR,
+            f"missing required key '{loc[-1]}'",
+            path=path[:-1] if path and path[-1] == loc[-1] else path,
+        )
+    message = str(err["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    hint = None
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected")
+        hint = f"allowed values: {expected}" if expected else None
+        message = f"{where}: invalid value {err.get('input')!r}"
+    elif kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern")
+        message = f"{where}: {err.get('input')!r} does not match {pattern}"
+        if pattern == KEY_PATTERN:
+            hint = "keys are 1-32 lowercase letters, digits and '-', starting with a letter"
+        elif pattern == NAME_PATTERN:
+            hint = "names are 2-28 lowercase letters, digits and '-', starting with a letter"
+    elif path:
+        message = f"{where}: {message[0].lower()}{message[1:]}"
+    return Diagnostic(CODE_INVALID_VALUE, Level.ERROR, message, path=path, hint=hint)
+
+
+def parse_environment(raw: Any) -> tuple[Environment | None, list[Diagnostic]]:
+    """Validate raw data; returns the model, or ``None`` and the schema diagnostics."""
+    try:
+        return Environment.model_validate(raw), []
+    except ValidationError as exc:
+        return None, schema_diagnostics(exc, raw)

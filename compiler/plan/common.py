@@ -1,0 +1,52 @@
+"""Pieces every plan module shares: the file header, tags, and the terraform/provider files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.model import Environment
+from compiler.naming import resource_tags
+from compiler.render import GENERATED_HEADER, Expr
+
+
+def header(source_name: str) -> str:
+    return (
+        f"{GENERATED_HEADER} from {source_name}. Do not edit: change the environment file "
+        "and run `batchform compile`."
+    )
+
+
+def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags a resource carries besides the provider's ``default_tags``, sorted by key."""
+    merged = {**(extra or {}), **resource_tags(env.name, key)}
+    return dict(sorted(merged.items()))
+
+
+def ref(*parts: str) -> Expr:
+    """A Terraform reference built from trusted parts: ``ref("aws_vpc", "this", "id")``."""
+    return Expr(".".join(parts))
+
+
+def versions(env: Environment) -> dict[str, dict[str, Any]]:
+    backend = None
+    if env.terraform.backend is not None:
+        s3 = env.terraform.backend.s3
+        backend = {
+            "bucket": s3.bucket,
+            "key": s3.key,
+            "region": s3.region,
+            "encrypt": s3.encrypt,
+        }
+        if s3.dynamodb_table:
+            backend["dynamodb_table"] = s3.dynamodb_table
+    return {
+        "versions.tf": {
+            "required_version": env.terraform.required_version,
+            "aws_provider": env.terraform.aws_provider,
+            "backend": backend,
+        },
+        "providers.tf": {
+            "region": env.region,
+            "default_tags": dict(sorted(env.tags.items())),
+        },
+    }
