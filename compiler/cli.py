@@ -59,9 +59,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
     _print_diagnostics(diags, args.format, sys.stderr)
     if _any_failed(analyses, args.strict):
-        print(
-            f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr
-        )
+        print(f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
     names: dict[str, str] = {}
     rendered: list[tuple[Analysis, dict[str, str]]] = []

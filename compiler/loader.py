@@ -75,7 +75,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._error(key_node, CODE_SYNTAX, "a mapping key must be a plain value")
                 continue
-            key = self._constructor.construct_object(key_node)  # type: ignore[no-untyped-call]
+            key = self._constructor.construct_object(key_node)
             if not isinstance(key, str):
                 key = str(key) if not isinstance(key, bool) else str(key).lower()
             if key in first_seen:

@@ -439,25 +439,19 @@ CODE_INVALID_VALUE = "BF103"
 
 def _actual_path(raw: Any, loc: tuple[Any, ...]) -> Path:
     """Keep only the parts of a pydantic location that exist in the document (pydantic adds
-    union member names such as ``list[SecurityGroupRule]`` and validator tags)."""
+    union member names such as ``list[SecurityGroupRule]`` and validator tags). A missing key
+    is kept as the last part so that the diagnostic names it."""
     path: list[str | int] = []
     node = raw
     for part in loc:
-        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
+        in_mapping = isinstance(node, Mapping) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
             path.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, Mapping) and isinstance(part, str) and not path and part not in node:
-            # a missing top-level key: report it at the top level
-            continue
-        elif isinstance(node, Mapping) and isinstance(part, str):
-            # a missing key, or a union member tag: stop descending
-            if part.isidentifier() and part.islower():
-                path.append(part)
-                node = None
-            continue
+        elif isinstance(node, Mapping) and isinstance(part, str) and part.isidentifier():
+            path.append(part)  # a missing key
+            node = None
     return tuple(path)
 
 
@@ -516,16 +510,19 @@ def schema_diagnostics(exc: ValidationError, raw: Any) -> list[Diagnostic]:
     when one of them points deeper into the value, that is the user's real mistake and the
     others are dropped; when all stand at the same place, the first one is kept.
     """
-    located = [(_actual_path(raw, tuple(e["loc"])), dict(e)) for e in exc.errors(include_url=False)]
+    located: list[tuple[Path, dict[str, Any]]] = [
+        (_actual_path(raw, tuple(e["loc"])), dict(e)) for e in exc.errors(include_url=False)
+    ]
     paths = {path for path, _ in located}
     out: dict[tuple[Path, str], Diagnostic] = {}
     seen_union_at: set[Path] = set()
     for path, err in located:
-        member = any(isinstance(p, str) and not p.isidentifier() for p in err["loc"])
+        loc = tuple(err["loc"])
+        member = any(isinstance(p, str) and not p.isidentifier() for p in loc)
         if member:
-            if any(len(q) > len(path) and q[: len(path)] == path for q in paths):
-                if err["type"] != "extra_forbidden" and _deepest(err, path):
-                    continue
+            deeper = any(len(q) > len(path) and q[: len(path)] == path for q in paths)
+            if deeper and err["type"] != "extra_forbidden" and _deepest(err, path):
+                continue
             if path in seen_union_at and err["type"] != "extra_forbidden":
                 continue
             seen_union_at.add(path)
@@ -574,7 +571,7 @@ def _one_schema_diagnostic(err: dict[str, Any], path: Path) -> Diagnostic:
             hint = "keys are 1-32 lowercase letters, digits and '-', starting with a letter"
         elif pattern == NAME_PATTERN:
             hint = "names are 2-28 lowercase letters, digits and '-', starting with a letter"
-    elif path:
+    elif path and kind != "value_error":
         message = f"{where}: {message[0].lower()}{message[1:]}"
     return Diagnostic(CODE_INVALID_VALUE, Level.ERROR, message, path=path, hint=hint)
 

@@ -10,9 +10,7 @@ from compiler.diagnostics import Level, Path
 from compiler.model import Environment
 
 
-def _dangling(
-    path: Path, key: str, known: Iterable[str], section: str
-) -> Iterator[Finding]:
+def _dangling(path: Path, key: str, known: Iterable[str], section: str) -> Iterator[Finding]:
     names = sorted(known)
     if key in names:
         return
@@ -100,7 +98,7 @@ def sg_rule_source_defined(env: Environment) -> Iterator[Finding]:
 
 @rule("BF207", Level.ERROR, "a compute environment has no security group to use")
 def ce_has_security_group(env: Environment) -> Iterator[Finding]:
-    for key, ce in env.compute_environments.items():
+    for key in env.compute_environments:
         if not env.ce_security_groups(key):
             yield Finding(
                 ("compute_environments", key),

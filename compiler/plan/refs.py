@@ -39,7 +39,9 @@ def subnet_ids(env: Environment, selection: str | list[str]) -> list[Expr | str]
         return list(selection)
     vpc = env.network.vpc
     if vpc.existing is not None:
-        chosen = vpc.existing.private_subnets if selection == "private" else vpc.existing.public_subnets
+        chosen = (
+            vpc.existing.private_subnets if selection == "private" else vpc.existing.public_subnets
+        )
         return list(chosen)
     assert vpc.create is not None
     return [Expr(f"{subnet_address(selection, az)}.id") for az in vpc.create.availability_zones]
