@@ -1,0 +1,45 @@
+# Every target sets itself up: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+
+.PHONY: install demo compile check test test-fast lint bench verify clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+## The README's first command: compile every bundled example and validate it.
+demo: $(STAMP)
+	$(BIN)/batchform validate configs/*.yaml
+	$(BIN)/batchform compile configs/*.yaml
+
+compile: $(STAMP)
+	$(BIN)/batchform compile configs/*.yaml
+
+## Fails when generated/ is not what configs/ produce.
+check: $(STAMP)
+	$(BIN)/batchform compile --check configs/*.yaml
+
+## The README's second command: lint, types and the whole test suite (Terraform and moto included).
+test: $(STAMP)
+	$(BIN)/ruff check compiler tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check compiler tests $(wildcard benchmarks)
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e and not terraform"
+
+lint: $(STAMP)
+	$(BIN)/ruff check compiler tests $(wildcard benchmarks)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
