@@ -6,12 +6,14 @@ level and a one-line summary (``batchform rules`` lists them). A rule yields
 centrally, by :func:`compiler.diagnostics.with_location`. A rule that crashes becomes a
 ``BF000`` diagnostic instead of a traceback, and the other rules still run.
 
-Rule modules register themselves on import; :data:`RULE_MODULES` lists them.
+Rule modules register themselves on import; every module of this package is a rule module and
+is imported by :func:`all_rules` (no list to keep in sync).
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,7 +22,11 @@ from compiler.model import Environment
 
 CODE_CHECK_CRASHED = "BF000"
 
-RULE_MODULES = ("compiler.checks.references",)
+RULE_MODULES = (
+    "compiler.checks.references",
+    "compiler.checks.security",
+    "compiler.checks.capacity",
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,8 @@ def rule(code: str, level: Level, summary: str) -> Callable[[CheckFunction], Che
 
 
 def all_rules() -> list[Rule]:
-    for module in RULE_MODULES:
-        importlib.import_module(module)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        importlib.import_module(f"{__name__}.{info.name}")
     return [_RULES[code] for code in sorted(_RULES)]
 
 
