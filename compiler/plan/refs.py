@@ -141,3 +141,15 @@ def compute_environment_arn(key: str) -> Expr:
 
 def log_group_name(job_key: str) -> Expr:
     return Expr(f"aws_cloudwatch_log_group.job_{label(job_key)}.name")
+
+
+def job_queue_arn(key: str) -> Expr:
+    return Expr(f"aws_batch_job_queue.{label(key)}.arn")
+
+
+def job_queue_name(key: str) -> Expr:
+    return Expr(f"aws_batch_job_queue.{label(key)}.name")
+
+
+def job_definition_arn(key: str) -> Expr:
+    return Expr(f"aws_batch_job_definition.{label(key)}.arn")
