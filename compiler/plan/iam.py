@@ -1,0 +1,351 @@
+"""IAM plan: the roles AWS Batch, its instances and its jobs assume, generated only when used.
+
+One file, ``iam.tf``. Which roles exist follows ``refs`` (the same functions compute and jobs
+use to point at them), so a role is never generated without a user nor referenced without being
+generated:
+
+- ``aws_iam_role.batch_service`` (+ ``aws_iam_role_policy_attachment.batch_service``): only for
+  ``iam.service_role: generated`` and at least one compute environment; the default is Batch's
+  service-linked role, which needs nothing here.
+- ``aws_iam_role.ecs_instance`` + ``aws_iam_instance_profile.ecs_instance`` (+ attachment): when
+  ``iam.instance_role: generated`` and an EC2/SPOT compute environment exists.
+- ``aws_iam_role.spot_fleet`` (+ attachment): when ``refs.needs_spot_fleet_role``.
+- ``aws_iam_role.execution`` (+ attachment, + ``aws_iam_role_policy.execution_secrets`` when
+  jobs reference secrets): when ``refs.needs_execution_role``.
+- ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_s3``: per job definition with a
+  generated ``job_role``.
+
+Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
+GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
+wildcard action or a ``*`` resource.
+
+Secrets: ``valueFrom`` may be a Secrets Manager ARN (complete, or partial = without the 6-character
+suffix AWS appends), optionally followed by ``:json-key:stage:version``, an SSM parameter ARN, or an
+SSM parameter name in the environment's region. The policy names the secret ARN itself and, for
+Secrets Manager, that ARN followed by ``-??????``: AWS's documented form for matching exactly one
+secret by its partial ARN (``?`` matches one character, so no other secret name can match).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.model import Environment
+from compiler.naming import label, role_name
+from compiler.plan import common, refs
+from compiler.render import Expr, hcl_string
+
+Context = dict[str, Any]
+
+PARTITION = "${data.aws_partition.current.partition}"
+ACCOUNT = "${data.aws_caller_identity.current.account_id}"
+POLICY_VERSION = "2012-10-17"
+
+BATCH_SERVICE_POLICY = "service-role/AWSBatchServiceRole"
+ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
+SPOT_FLEET_POLICY = "service-role/AmazonEC2SpotFleetTaggingRole"
+EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+
+S3_READ_OBJECT_ACTIONS = ["s3:GetObject"]
+S3_READ_BUCKET_ACTIONS = ["s3:ListBucket"]
+S3_WRITE_OBJECT_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
+
+SECRETS_MANAGER_SUFFIX = "-??????"
+
+
+def _template(text: str) -> Expr:
+    """A Terraform string template the plan writes on purpose (interpolates data sources)."""
+    return Expr(f'"{text}"')
+
+
+def _literal_in_template(value: str) -> str:
+    """``value`` escaped for the inside of a quoted template (``${`` cannot interpolate)."""
+    return hcl_string(value)[1:-1]
+
+
+def managed_policy_arn(name: str) -> Expr:
+    return _template(f"arn:{PARTITION}:iam::aws:policy/{name}")
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    """An assume-role policy letting one AWS service principal assume the role."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def _role(
+    env: Environment,
+    address: str,
+    purpose: str,
+    service: str,
+    description: str,
+    managed: str | None = None,
+) -> Context:
+    return {
+        "label": address,
+        "name": role_name(env.name, purpose),
+        "description": description,
+        "assume_role_policy": trust_policy(service),
+        "managed_policy_arn": managed_policy_arn(managed) if managed else None,
+        "tags": common.tags(env, f"role-{purpose}"),
+    }
+
+
+# --- execution role: secrets -----------------------------------------------------------------
+
+
+def split_secret_reference(value_from: str) -> tuple[str, str]:
+    """``(service, secret ARN or parameter name)`` for a job's ``valueFrom``.
+
+    Secrets Manager references may carry ``:json-key:version-stage:version-id`` after the secret
+    ARN; the IAM resource is the secret ARN alone (its first 7 ``:``-separated fields).
+    """
+    if value_from.startswith("arn:"):
+        parts = value_from.split(":")
+        service = parts[2] if len(parts) > 2 else ""
+        if service == "secretsmanager":
+            return service, ":".join(parts[:7])
+        return service, value_from
+    return "ssm", value_from
+
+
+def _ssm_parameter_arn(env: Environment, name: str) -> Expr:
+    """The ARN of a parameter given by name (ECS resolves names in the task's region)."""
+    path = name if name.startswith("/") else f"/{name}"
+    return _template(
+        f"arn:{PARTITION}:ssm:{_literal_in_template(env.region)}:{ACCOUNT}"
+        f":parameter{_literal_in_template(path)}"
+    )
+
+
+def secret_resources(env: Environment) -> tuple[list[str], list[str | Expr]]:
+    """(Secrets Manager resources, SSM parameter resources) every job's secrets name, sorted."""
+    secrets: set[str] = set()
+    parameter_arns: set[str] = set()
+    parameter_names: set[str] = set()
+    for key in sorted(env.job_definitions):
+        for value_from in env.job(key).secrets.values():
+            service, ref = split_secret_reference(value_from)
+            if service == "secretsmanager":
+                secrets.update({ref, ref + SECRETS_MANAGER_SUFFIX})
+            elif ref.startswith("arn:"):
+                parameter_arns.add(ref)
+            else:
+                parameter_names.add(ref)
+    parameters: list[str | Expr] = sorted(parameter_arns)
+    parameters += [_ssm_parameter_arn(env, n) for n in sorted(parameter_names)]
+    return sorted(secrets), parameters
+
+
+def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
+    secrets, parameters = secret_resources(env)
+    statements: list[dict[str, Any]] = []
+    if secrets:
+        statements.append(
+            {
+                "Sid": "ReadJobSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": secrets,
+            }
+        )
+    if parameters:
+        statements.append(
+            {
+                "Sid": "ReadJobParameters",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameters"],
+                "Resource": parameters,
+            }
+        )
+    if not statements:
+        return None
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def uses_caller_identity(env: Environment) -> bool:
+    _, parameters = secret_resources(env)
+    return any(isinstance(p, Expr) for p in parameters)
+
+
+# --- job roles -------------------------------------------------------------------------------
+
+
+def _bucket_arn(bucket: str, objects: bool = False) -> Expr:
+    suffix = "/*" if objects else ""
+    return _template(f"arn:{PARTITION}:s3:::{_literal_in_template(bucket)}{suffix}")
+
+
+def s3_policy(read: list[str], write: list[str]) -> dict[str, Any]:
+    """Least-privilege S3 access: list and get on read buckets; writers also put and abort.
+
+    A bucket in ``s3_write`` can be read as well (jobs that write results check what is
+    there). Buckets keep the user's order, each listed once.
+    """
+    readable = list(dict.fromkeys([*read, *write]))
+    writable = list(dict.fromkeys(write))
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListBuckets",
+            "Effect": "Allow",
+            "Action": S3_READ_BUCKET_ACTIONS,
+            "Resource": [_bucket_arn(b) for b in readable],
+        },
+        {
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": S3_READ_OBJECT_ACTIONS,
+            "Resource": [_bucket_arn(b, objects=True) for b in readable],
+        },
+    ]
+    if writable:
+        statements.append(
+            {
+                "Sid": "WriteObjects",
+                "Effect": "Allow",
+                "Action": S3_WRITE_OBJECT_ACTIONS,
+                "Resource": [_bucket_arn(b, objects=True) for b in writable],
+            }
+        )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def generated_job_roles(env: Environment) -> list[str]:
+    """Keys of job definitions whose ``job_role`` batchform generates, sorted."""
+    return sorted(
+        key
+        for key, job in env.job_definitions.items()
+        if job.job_role is not None and job.job_role.arn is None
+    )
+
+
+def job_role_purpose(key: str) -> str:
+    return f"job-{key}"
+
+
+# --- which roles exist -----------------------------------------------------------------------
+
+
+def needs_instance_role(env: Environment) -> bool:
+    return env.iam.instance_role == refs.GENERATED and any(
+        not ce.is_fargate for ce in env.compute_environments.values()
+    )
+
+
+def generated_role_names(env: Environment) -> list[tuple[str, str]]:
+    """``(purpose, role name)`` of every role this plan generates (checks test their length)."""
+    return [(role["purpose"], role["name"]) for role in _roles(env)]
+
+
+def _roles(env: Environment) -> list[Context]:
+    roles: list[Context] = []
+    if env.iam.service_role == refs.GENERATED and env.compute_environments:
+        roles.append(
+            {
+                "purpose": "batch-service",
+                **_role(
+                    env,
+                    "batch_service",
+                    "batch-service",
+                    "batch.amazonaws.com",
+                    "AWS Batch service role for compute environments",
+                    BATCH_SERVICE_POLICY,
+                ),
+            }
+        )
+    if needs_instance_role(env):
+        roles.append(
+            {
+                "purpose": "ecs-instance",
+                **_role(
+                    env,
+                    "ecs_instance",
+                    "ecs-instance",
+                    "ec2.amazonaws.com",
+                    "ECS container instances of AWS Batch compute environments",
+                    ECS_INSTANCE_POLICY,
+                ),
+            }
+        )
+    if refs.needs_spot_fleet_role(env) and env.iam.spot_fleet_role == refs.GENERATED:
+        roles.append(
+            {
+                "purpose": "spot-fleet",
+                **_role(
+                    env,
+                    "spot_fleet",
+                    "spot-fleet",
+                    "spotfleet.amazonaws.com",
+                    "Spot Fleet requests of AWS Batch SPOT compute environments",
+                    SPOT_FLEET_POLICY,
+                ),
+            }
+        )
+    if refs.needs_execution_role(env) and env.iam.execution_role == refs.GENERATED:
+        role = {
+            "purpose": "execution",
+            **_role(
+                env,
+                "execution",
+                "execution",
+                "ecs-tasks.amazonaws.com",
+                "ECS task execution: image pulls, logs and job secrets",
+                EXECUTION_POLICY,
+            ),
+        }
+        policy = execution_secrets_policy(env)
+        if policy is not None:
+            role["inline_policy"] = {
+                "label": "execution_secrets",
+                "name": "secrets",
+                "policy": policy,
+            }
+        roles.append(role)
+    for key in generated_job_roles(env):
+        job_role = env.job_definitions[key].job_role
+        assert job_role is not None
+        purpose = job_role_purpose(key)
+        role = {
+            "purpose": purpose,
+            **_role(
+                env,
+                f"job_{label(key)}",
+                purpose,
+                "ecs-tasks.amazonaws.com",
+                f"Job role of the {key} job definition",
+            ),
+        }
+        role["inline_policy"] = {
+            "label": f"job_{label(key)}_s3",
+            "name": "s3",
+            "policy": s3_policy(job_role.s3_read, job_role.s3_write),
+        }
+        roles.append(role)
+    return roles
+
+
+def plan(env: Environment) -> dict[str, Context]:
+    """``{"iam.tf": ...}``, or nothing when every role is given as an ARN or not needed."""
+    roles = _roles(env)
+    if not roles:
+        return {}
+    for role in roles:
+        role.setdefault("inline_policy", None)
+        role["role_name_ref"] = Expr(f"aws_iam_role.{role['label']}.name")
+        role["instance_profile"] = None
+        if role["purpose"] == "ecs-instance":
+            role["instance_profile"] = {
+                "label": "ecs_instance",
+                "name": role["name"],
+                "role": role["role_name_ref"],
+                "tags": role["tags"],
+            }
+    return {"iam.tf": {"caller_identity": uses_caller_identity(env), "roles": roles}}

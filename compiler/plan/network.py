@@ -1,0 +1,407 @@
+"""Network plan: the VPC the environment creates, its security groups and VPC endpoints.
+
+Two files: ``network.tf`` (VPC, subnets, internet and NAT gateways, route tables, the stripped
+default security group, VPC endpoints) and ``security_groups.tf`` (one security group per key of
+``network.security_groups``, each rule its own resource so that a pull request shows a rule
+change as one added or removed block).
+
+Addresses (``refs`` holds the ones other modules use):
+
+- ``aws_vpc.main``, ``aws_internet_gateway.main``, ``aws_default_security_group.main``
+- ``aws_subnet.{public,private}_<az>`` (``refs.subnet_address``)
+- ``aws_eip.nat_<az>`` and ``aws_nat_gateway.<az>``: NAT gateways are labelled by the AZ whose
+  public subnet holds them, so ``single`` -> ``per_az`` adds gateways without replacing the first
+- ``aws_route_table.public``, ``aws_route.public_internet``, ``aws_route_table.private_<az>``,
+  ``aws_route.private_<az>_nat``, ``aws_route_table_association.{public,private}_<az>``
+- ``aws_vpc_endpoint.<service>`` (dots become ``_``), ``aws_security_group.vpc_endpoints`` and
+  ``aws_vpc_security_group_ingress_rule.vpc_endpoints_https`` for interface endpoints,
+  ``data.aws_vpc.main`` (the CIDR of an existing VPC, for that rule)
+- ``aws_security_group.<key>``, ``aws_vpc_security_group_{ingress,egress}_rule.<key>_<dir>_<n>``
+  (``<key>_egress_all`` for ``egress: all``)
+
+Every private subnet gets its own route table even with one NAT gateway: moving from ``single``
+to ``per_az`` then only changes a route's target, and gateway endpoints attach to the same tables.
+
+An existing VPC gets no VPC resources; its ids are literals (``refs``). Gateway endpoints (s3,
+dynamodb) need route table ids batchform does not know, so they are skipped there (check BF217
+warns); interface endpoints go into the listed private subnets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from typing import Any
+
+from compiler.model import (
+    GATEWAY_ENDPOINT_SERVICES,
+    Environment,
+    SecurityGroupRule,
+    VpcCreate,
+)
+from compiler.naming import aws_name, label
+from compiler.plan import common, refs
+from compiler.render import Expr
+
+Context = dict[str, Any]
+
+# Carving: public subnets are blocks at the start of the VPC CIDR, each at most 1/16 of it;
+# private subnets split the upper half (instances live there, so they get the room).
+PUBLIC_MIN_SHIFT = 4
+AWS_MIN_SUBNET_PREFIX = 16
+AWS_MAX_SUBNET_PREFIX = 28
+
+ENDPOINTS_SG_KEY = "vpc-endpoints"
+ANYWHERE_V4 = "0.0.0.0/0"
+HTTPS_PORT = 443
+PROTOCOL_NUMBERS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "-1"}
+
+
+# --- subnet carving (also used by compiler.checks.network) -----------------------------------
+
+
+def _bits_for(count: int) -> int:
+    """Address bits needed to number ``count`` equal blocks."""
+    return max(0, math.ceil(math.log2(count))) if count > 1 else 0
+
+
+def carve_prefixes(vpc_prefix: int, az_count: int) -> tuple[int, int]:
+    """Prefix lengths of the carved (public, private) subnets for a VPC of ``/vpc_prefix``.
+
+    Private: the upper half split into the smallest power of two of blocks that fits one per AZ.
+    Public: ``/vpc_prefix+4`` blocks from the start (more bits when there are more than 8 AZs, so
+    they never reach the upper half). ``/16`` with 2 AZs gives public /20s, private /18s.
+    """
+    private = vpc_prefix + 1 + _bits_for(az_count)
+    public = vpc_prefix + 1 + max(PUBLIC_MIN_SHIFT - 1, _bits_for(az_count))
+    return public, private
+
+
+def carve_fits(cidr: str, az_count: int) -> bool:
+    """Whether :func:`carve_subnets` yields subnets AWS accepts (no smaller than /28)."""
+    net = ipaddress.ip_network(cidr)
+    public, private = carve_prefixes(net.prefixlen, az_count)
+    return net.version == 4 and max(public, private) <= AWS_MAX_SUBNET_PREFIX
+
+
+def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Deterministic (public, private) subnet CIDRs, one each per AZ, in AZ order."""
+    net = ipaddress.ip_network(cidr)
+    public_prefix, private_prefix = carve_prefixes(net.prefixlen, az_count)
+    lower, upper = net.subnets(prefixlen_diff=1)
+    public = list(lower.subnets(new_prefix=public_prefix))[:az_count]
+    private = list(upper.subnets(new_prefix=private_prefix))[:az_count]
+    return [str(n) for n in public], [str(n) for n in private]
+
+
+def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
+    """The (public, private) CIDRs of a created VPC: the listed ones, else carved."""
+    count = len(create.availability_zones)
+    carved_public, carved_private = (
+        carve_subnets(create.cidr, count) if carve_fits(create.cidr, count) else ([], [])
+    )
+    public = list(create.public_subnets) if create.public_subnets is not None else carved_public
+    private = list(create.private_subnets) if create.private_subnets is not None else carved_private
+    return public, private
+
+
+def interface_endpoints(env: Environment) -> list[str]:
+    """Listed endpoint services that are created as interface endpoints, in the user's order."""
+    services: list[str] = [s for s in env.network.endpoints if s not in GATEWAY_ENDPOINT_SERVICES]
+    if env.network.vpc.existing is not None and not env.network.vpc.existing.private_subnets:
+        return []
+    return services
+
+
+def gateway_endpoints(env: Environment) -> list[str]:
+    """Gateway endpoints (s3, dynamodb): only in a VPC whose route tables batchform owns."""
+    if env.network.vpc.create is None:
+        return []
+    return [s for s in env.network.endpoints if s in GATEWAY_ENDPOINT_SERVICES]
+
+
+# --- network.tf ------------------------------------------------------------------------------
+
+
+def _named_tags(env: Environment, key: str) -> dict[str, str]:
+    """Tags with a console ``Name``: VPC objects are otherwise listed by id only."""
+    return common.tags(env, key, {"Name": aws_name(env.name, key)})
+
+
+def _created_vpc(env: Environment, create: VpcCreate) -> Context:
+    azs = list(create.availability_zones)
+    public_cidrs, private_cidrs = subnet_cidrs(create)
+    subnets: list[Context] = []
+    for tier, cidrs in (("public", public_cidrs), ("private", private_cidrs)):
+        for az, cidr in zip(azs, cidrs, strict=True):
+            subnets.append(
+                {
+                    "label": f"{tier}_{refs.az_label(az)}",
+                    "cidr": cidr,
+                    "az": az,
+                    "public": tier == "public",
+                    "tags": _named_tags(env, f"{tier}-{az}"),
+                }
+            )
+
+    nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[create.nat_gateways]
+    nat_gateways = [
+        {
+            "label": refs.az_label(az),
+            "eip_label": f"nat_{refs.az_label(az)}",
+            "allocation_id": Expr(f"aws_eip.nat_{refs.az_label(az)}.id"),
+            "subnet_id": Expr(f"{refs.subnet_address('public', az)}.id"),
+            "tags": _named_tags(env, f"nat-{az}"),
+        }
+        for az in nat_azs
+    ]
+
+    route_tables: list[Context] = [{"label": "public", "tags": _named_tags(env, "public")}]
+    routes: list[Context] = [
+        {
+            "label": "public_internet",
+            "route_table_id": Expr("aws_route_table.public.id"),
+            "target": "gateway_id",
+            "target_id": Expr("aws_internet_gateway.main.id"),
+        }
+    ]
+    associations: list[Context] = []
+    for az in azs:
+        az_l = refs.az_label(az)
+        associations.append(
+            {
+                "label": f"public_{az_l}",
+                "subnet_id": Expr(f"{refs.subnet_address('public', az)}.id"),
+                "route_table_id": Expr("aws_route_table.public.id"),
+            }
+        )
+    for az in azs:
+        az_l = refs.az_label(az)
+        route_tables.append({"label": f"private_{az_l}", "tags": _named_tags(env, f"private-{az}")})
+        if nat_azs:
+            nat_az = az if create.nat_gateways == "per_az" else nat_azs[0]
+            routes.append(
+                {
+                    "label": f"private_{az_l}_nat",
+                    "route_table_id": Expr(f"aws_route_table.private_{az_l}.id"),
+                    "target": "nat_gateway_id",
+                    "target_id": Expr(f"aws_nat_gateway.{refs.az_label(nat_az)}.id"),
+                }
+            )
+        associations.append(
+            {
+                "label": f"private_{az_l}",
+                "subnet_id": Expr(f"{refs.subnet_address('private', az)}.id"),
+                "route_table_id": Expr(f"aws_route_table.private_{az_l}.id"),
+            }
+        )
+
+    return {
+        "vpc": {"cidr": create.cidr, "tags": _named_tags(env, "vpc")},
+        "internet_gateway": {"tags": _named_tags(env, "internet-gateway")},
+        "default_security_group": {"tags": _named_tags(env, "default-security-group")},
+        "subnets": subnets,
+        "nat_gateways": nat_gateways,
+        "route_tables": route_tables,
+        "routes": routes,
+        "associations": associations,
+    }
+
+
+def _endpoints(env: Environment) -> Context:
+    """VPC endpoints and, for interface endpoints, the security group that admits HTTPS."""
+    create = env.network.vpc.create
+    endpoints: list[Context] = []
+    private_route_tables = (
+        [
+            Expr(f"aws_route_table.private_{refs.az_label(az)}.id")
+            for az in create.availability_zones
+        ]
+        if create is not None
+        else []
+    )
+    for service in gateway_endpoints(env):
+        endpoints.append(
+            {
+                "label": label(service.replace(".", "-")),
+                "service_name": f"com.amazonaws.{env.region}.{service}",
+                "type": "Gateway",
+                "route_table_ids": private_route_tables,
+                "tags": _named_tags(env, f"endpoint-{service.replace('.', '-')}"),
+            }
+        )
+    interface = interface_endpoints(env)
+    for service in interface:
+        endpoints.append(
+            {
+                "label": label(service.replace(".", "-")),
+                "service_name": f"com.amazonaws.{env.region}.{service}",
+                "type": "Interface",
+                "subnet_ids": refs.subnet_ids(env, "private"),
+                "security_group_ids": [refs.security_group_id(ENDPOINTS_SG_KEY)],
+                "private_dns_enabled": True,
+                "tags": _named_tags(env, f"endpoint-{service.replace('.', '-')}"),
+            }
+        )
+    endpoint_sg = None
+    existing_vpc_lookup = None
+    if interface:
+        if create is not None:
+            vpc_cidr: Expr = Expr("aws_vpc.main.cidr_block")
+        else:
+            existing_vpc_lookup = {"id": refs.vpc_id(env)}
+            vpc_cidr = Expr("data.aws_vpc.main.cidr_block")
+        endpoint_sg = {
+            "label": label(ENDPOINTS_SG_KEY),
+            "name": aws_name(env.name, ENDPOINTS_SG_KEY),
+            "description": "batchform VPC interface endpoints: HTTPS from the VPC",
+            "vpc_id": refs.vpc_id(env),
+            "tags": _named_tags(env, ENDPOINTS_SG_KEY),
+            "ingress": {
+                "label": f"{label(ENDPOINTS_SG_KEY)}_https",
+                "security_group_id": refs.security_group_id(ENDPOINTS_SG_KEY),
+                "description": "HTTPS to the VPC endpoints from inside the VPC",
+                "ip_protocol": "tcp",
+                "from_port": HTTPS_PORT,
+                "to_port": HTTPS_PORT,
+                "cidr_ipv4": vpc_cidr,
+                "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https"),
+            },
+        }
+    return {
+        "endpoints": endpoints,
+        "endpoint_security_group": endpoint_sg,
+        "existing_vpc_lookup": existing_vpc_lookup,
+    }
+
+
+def _network_file(env: Environment) -> Context | None:
+    create = env.network.vpc.create
+    context: Context = {
+        "vpc_id_ref": refs.vpc_id(env),
+        "vpc": None,
+        "internet_gateway": None,
+        "default_security_group": None,
+        "subnets": [],
+        "nat_gateways": [],
+        "route_tables": [],
+        "routes": [],
+        "associations": [],
+    }
+    if create is not None:
+        context.update(_created_vpc(env, create))
+    context.update(_endpoints(env))
+    if context["vpc"] is None and not context["endpoints"]:
+        return None
+    return context
+
+
+# --- security_groups.tf ----------------------------------------------------------------------
+
+
+def parse_ports(ports: int | str | None) -> tuple[int, int] | None:
+    """``22`` -> (22, 22); ``"8000-8080"`` -> (8000, 8080); ``None`` -> None.
+
+    Raises ``ValueError`` for anything else (check BF218 reports it before planning).
+    """
+    if ports is None:
+        return None
+    if isinstance(ports, int):
+        return ports, ports
+    text = ports.strip()
+    low, sep, high = text.partition("-")
+    if not sep:
+        return int(text), int(text)
+    return int(low), int(high)
+
+
+def _is_ipv6(cidr: str) -> bool:
+    return ipaddress.ip_network(cidr).version == 6
+
+
+def _default_rule_description(direction: str, r: SecurityGroupRule) -> str:
+    what: str = "all traffic" if r.protocol == "all" else r.protocol
+    if r.protocol in ("tcp", "udp") and r.ports is not None:
+        what += f" {r.ports}"
+    peer = r.cidr if r.cidr is not None else f"security group {r.security_group}"
+    return f"{what} {'from' if direction == 'ingress' else 'to'} {peer}"
+
+
+def _rule(
+    env: Environment, sg_key: str, direction: str, index: str, r: SecurityGroupRule
+) -> Context:
+    protocol = PROTOCOL_NUMBERS[r.protocol]
+    if r.protocol == "icmp" and r.cidr is not None and _is_ipv6(r.cidr):
+        protocol = "icmpv6"
+    ports: tuple[int, int] | None = None
+    if r.protocol in ("tcp", "udp"):
+        ports = parse_ports(r.ports)
+    elif r.protocol == "icmp":
+        ports = (-1, -1)  # every ICMP type and code
+    peer: Context = {}
+    if r.cidr is not None:
+        peer["cidr_ipv6" if _is_ipv6(r.cidr) else "cidr_ipv4"] = r.cidr
+    else:
+        assert r.security_group is not None
+        peer["referenced_security_group_id"] = refs.security_group_id(r.security_group)
+    return {
+        "label": f"{label(sg_key)}_{direction}_{index}",
+        "security_group_id": refs.security_group_id(sg_key),
+        "description": r.description or _default_rule_description(direction, r),
+        "ip_protocol": protocol,
+        "from_port": ports[0] if ports else None,
+        "to_port": ports[1] if ports else None,
+        "peer": peer,
+        "tags": common.tags(env, f"{sg_key}-{direction}-{index}"),
+    }
+
+
+def _security_groups_file(env: Environment) -> Context | None:
+    groups: list[Context] = []
+    ingress: list[Context] = []
+    egress: list[Context] = []
+    for key in sorted(env.network.security_groups):
+        sg = env.network.security_groups[key]
+        groups.append(
+            {
+                "label": label(key),
+                "name": aws_name(env.name, key),
+                "description": sg.description or f"batchform {key} security group",
+                "vpc_id": refs.vpc_id(env),
+                "tags": _named_tags(env, key),
+            }
+        )
+        for i, r in enumerate(sg.ingress):
+            ingress.append(_rule(env, key, "ingress", str(i), r))
+        if sg.egress == "all":
+            egress.append(
+                _rule(
+                    env,
+                    key,
+                    "egress",
+                    "all",
+                    SecurityGroupRule(
+                        protocol="all",
+                        cidr=ANYWHERE_V4,
+                        description="all outbound IPv4 traffic (image pulls, AWS APIs, S3)",
+                    ),
+                )
+            )
+        elif isinstance(sg.egress, list):
+            for i, r in enumerate(sg.egress):
+                egress.append(_rule(env, key, "egress", str(i), r))
+    if not groups:
+        return None
+    return {"security_groups": groups, "ingress_rules": ingress, "egress_rules": egress}
+
+
+def plan(env: Environment) -> dict[str, Context]:
+    """``{"network.tf": ..., "security_groups.tf": ...}``, leaving out a file with nothing in it."""
+    files: dict[str, Context] = {}
+    network = _network_file(env)
+    if network is not None:
+        files["network.tf"] = network
+    groups = _security_groups_file(env)
+    if groups is not None:
+        files["security_groups.tf"] = groups
+    return files
