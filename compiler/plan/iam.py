@@ -19,9 +19,9 @@ Managed policy ARNs are built from ``data.aws_partition.current`` so the module 
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
 wildcard action or a ``*`` resource.
 
-Secrets: ``valueFrom`` may be a Secrets Manager ARN (complete, or partial = without the 6-character
-suffix AWS appends), optionally followed by ``:json-key:stage:version``, an SSM parameter ARN, or an
-SSM parameter name in the environment's region. The policy names the secret ARN itself and, for
+Secrets: ``valueFrom`` is a Secrets Manager ARN (complete, or partial = without the 6-character
+suffix AWS appends), optionally followed by ``:json-key:stage:version``, or an SSM parameter ARN
+(check BF469 rejects anything else). The policy names the secret ARN itself and, for
 Secrets Manager, that ARN followed by ``-??????``: AWS's documented form for matching exactly one
 secret by its partial ARN (``?`` matches one character, so no other secret name can match).
 """
@@ -38,7 +38,6 @@ from compiler.render import Expr, hcl_string
 Context = dict[str, Any]
 
 PARTITION = "${data.aws_partition.current.partition}"
-ACCOUNT = "${data.aws_caller_identity.current.account_id}"
 POLICY_VERSION = "2012-10-17"
 
 BATCH_SERVICE_POLICY = "service-role/AWSBatchServiceRole"
@@ -102,51 +101,30 @@ def _role(
 # --- execution role: secrets -----------------------------------------------------------------
 
 
-def split_secret_reference(value_from: str) -> tuple[str, str]:
-    """``(service, secret ARN or parameter name)`` for a job's ``valueFrom``.
+def secret_resource(value_from: str) -> tuple[str, str]:
+    """``(service, IAM resource ARN)`` for a job's ``valueFrom`` (an ARN, check BF469).
 
     Secrets Manager references may carry ``:json-key:version-stage:version-id`` after the secret
     ARN; the IAM resource is the secret ARN alone (its first 7 ``:``-separated fields).
     """
-    if value_from.startswith("arn:"):
-        parts = value_from.split(":")
-        service = parts[2] if len(parts) > 2 else ""
-        if service == "secretsmanager":
-            return service, ":".join(parts[:7])
-        return service, value_from
-    return "ssm", value_from
-
-
-def _ssm_parameter_arn(env: Environment, name: str) -> Expr:
-    """The ARN of a parameter given by name (ECS resolves names in the task's region)."""
-    path = name if name.startswith("/") else f"/{name}"
-    return _template(
-        f"arn:{PARTITION}:ssm:{_literal_in_template(env.region)}:{ACCOUNT}"
-        f":parameter{_literal_in_template(path)}"
-    )
-
-
-def secret_resources(env: Environment) -> tuple[list[str], list[str | Expr]]:
-    """(Secrets Manager resources, SSM parameter resources) every job's secrets name, sorted."""
-    secrets: set[str] = set()
-    parameter_arns: set[str] = set()
-    parameter_names: set[str] = set()
-    for key in sorted(env.job_definitions):
-        for value_from in env.job(key).secrets.values():
-            service, ref = split_secret_reference(value_from)
-            if service == "secretsmanager":
-                secrets.update({ref, ref + SECRETS_MANAGER_SUFFIX})
-            elif ref.startswith("arn:"):
-                parameter_arns.add(ref)
-            else:
-                parameter_names.add(ref)
-    parameters: list[str | Expr] = sorted(parameter_arns)
-    parameters += [_ssm_parameter_arn(env, n) for n in sorted(parameter_names)]
-    return sorted(secrets), parameters
+    parts = value_from.split(":")
+    service = parts[2]
+    if service == "secretsmanager":
+        return service, ":".join(parts[:7])
+    return service, value_from
 
 
 def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
-    secrets, parameters = secret_resources(env)
+    """Read access to exactly the secrets the jobs reference, or ``None`` when there are none."""
+    secrets: set[str] = set()
+    parameters: set[str] = set()
+    for key in env.job_definitions:
+        for value_from in env.job(key).secrets.values():
+            service, arn = secret_resource(value_from)
+            if service == "secretsmanager":
+                secrets.update({arn, arn + SECRETS_MANAGER_SUFFIX})
+            else:
+                parameters.add(arn)
     statements: list[dict[str, Any]] = []
     if secrets:
         statements.append(
@@ -154,7 +132,7 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
                 "Sid": "ReadJobSecrets",
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue"],
-                "Resource": secrets,
+                "Resource": sorted(secrets),
             }
         )
     if parameters:
@@ -163,7 +141,7 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
                 "Sid": "ReadJobParameters",
                 "Effect": "Allow",
                 "Action": ["ssm:GetParameters"],
-                "Resource": parameters,
+                "Resource": sorted(parameters),
             }
         )
     if not statements:
@@ -171,48 +149,86 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
-def uses_caller_identity(env: Environment) -> bool:
-    _, parameters = secret_resources(env)
-    return any(isinstance(p, Expr) for p in parameters)
-
-
 # --- job roles -------------------------------------------------------------------------------
 
 
-def _bucket_arn(bucket: str, objects: bool = False) -> Expr:
-    suffix = "/*" if objects else ""
-    return _template(f"arn:{PARTITION}:s3:::{_literal_in_template(bucket)}{suffix}")
+def split_s3_location(entry: str) -> tuple[str, str]:
+    """``"refs"`` -> ("refs", ""); ``"refs/hg38/"`` -> ("refs", "hg38"): bucket and key prefix."""
+    bucket, _, prefix = entry.partition("/")
+    return bucket, prefix.strip("/")
+
+
+def _s3_arn(bucket: str, key: str | None = None) -> Expr:
+    """``arn:<partition>:s3:::bucket`` or, with ``key``, ``...:::bucket/key``."""
+    path = bucket if key is None else f"{bucket}/{key}"
+    return _template(f"arn:{PARTITION}:s3:::{_literal_in_template(path)}")
+
+
+def _objects(entry: str) -> Expr:
+    bucket, prefix = split_s3_location(entry)
+    return _s3_arn(bucket, f"{prefix}/*" if prefix else "*")
+
+
+def _list_statements(entries: list[str]) -> list[dict[str, Any]]:
+    """``s3:ListBucket`` on the buckets; a bucket named only with prefixes lists only those."""
+    prefixes: dict[str, list[str]] = {}
+    whole: list[str] = []
+    for entry in entries:
+        bucket, prefix = split_s3_location(entry)
+        if not prefix:
+            whole.append(bucket)
+        else:
+            prefixes.setdefault(bucket, []).append(prefix)
+    statements: list[dict[str, Any]] = []
+    whole = list(dict.fromkeys(whole))
+    if whole:
+        statements.append(
+            {
+                "Sid": "ListBuckets",
+                "Effect": "Allow",
+                "Action": S3_READ_BUCKET_ACTIONS,
+                "Resource": [_s3_arn(b) for b in whole],
+            }
+        )
+    for i, (bucket, keys) in enumerate((b, k) for b, k in prefixes.items() if b not in whole):
+        patterns = list(dict.fromkeys(p for k in keys for p in (k, f"{k}/*")))
+        statements.append(
+            {
+                "Sid": f"ListPrefixes{i}",
+                "Effect": "Allow",
+                "Action": S3_READ_BUCKET_ACTIONS,
+                "Resource": [_s3_arn(bucket)],
+                "Condition": {"StringLike": {"s3:prefix": patterns}},
+            }
+        )
+    return statements
 
 
 def s3_policy(read: list[str], write: list[str]) -> dict[str, Any]:
-    """Least-privilege S3 access: list and get on read buckets; writers also put and abort.
+    """Least-privilege S3 access: list and get what jobs read; writers also put and abort.
 
-    A bucket in ``s3_write`` can be read as well (jobs that write results check what is
-    there). Buckets keep the user's order, each listed once.
+    Entries are bucket names, optionally with a key prefix (``bucket/prefix``) that narrows the
+    grant to those objects. A location in ``s3_write`` can be read as well (jobs that write
+    results check what is there). Entries keep the user's order, each listed once.
     """
     readable = list(dict.fromkeys([*read, *write]))
     writable = list(dict.fromkeys(write))
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ListBuckets",
-            "Effect": "Allow",
-            "Action": S3_READ_BUCKET_ACTIONS,
-            "Resource": [_bucket_arn(b) for b in readable],
-        },
+    statements = _list_statements(readable)
+    statements.append(
         {
             "Sid": "ReadObjects",
             "Effect": "Allow",
             "Action": S3_READ_OBJECT_ACTIONS,
-            "Resource": [_bucket_arn(b, objects=True) for b in readable],
-        },
-    ]
+            "Resource": [_objects(e) for e in readable],
+        }
+    )
     if writable:
         statements.append(
             {
                 "Sid": "WriteObjects",
                 "Effect": "Allow",
                 "Action": S3_WRITE_OBJECT_ACTIONS,
-                "Resource": [_bucket_arn(b, objects=True) for b in writable],
+                "Resource": [_objects(e) for e in writable],
             }
         )
     return {"Version": POLICY_VERSION, "Statement": statements}
@@ -348,4 +364,4 @@ def plan(env: Environment) -> dict[str, Context]:
                 "role": role["role_name_ref"],
                 "tags": role["tags"],
             }
-    return {"iam.tf": {"caller_identity": uses_caller_identity(env), "roles": roles}}
+    return {"iam.tf": {"roles": roles}}
