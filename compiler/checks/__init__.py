@@ -26,6 +26,7 @@ RULE_MODULES = (
     "compiler.checks.references",
     "compiler.checks.security",
     "compiler.checks.capacity",
+    "compiler.checks.jobs",
 )
 
 
