@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,7 @@ class MotoServer:
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client for ``service`` talking to this server."""
-        return self.session(region).client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+        return self.session(region).client(service, endpoint_url=self.url)
 
 
 def free_port() -> int:
@@ -104,10 +104,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=10)
 
 

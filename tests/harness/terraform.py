@@ -39,11 +39,17 @@ MIRROR_ENV_VAR = "BATCHFORM_TF_PLUGIN_MIRROR"
 PROVIDER_SUBPATH = Path("registry.terraform.io") / "hashicorp" / "aws"
 DEFAULT_TIMEOUT_S = 900.0
 
+
+def terraform_available() -> bool:
+    """Whether a ``terraform`` executable is on PATH."""
+    return shutil.which("terraform") is not None
+
+
 requires_terraform = pytest.mark.skipif(
-    shutil.which("terraform") is None,
-    reason="terraform binary not found on PATH",
+    not terraform_available(), reason="terraform binary not found on PATH"
 )
-"""Skip marker for tests that run the real Terraform binary."""
+"""Skip marker for tests that run the real Terraform binary (the ``terraform``/``e2e`` markers
+get the same skip automatically from ``tests/conftest.py``)."""
 
 
 class TerraformError(RuntimeError):
