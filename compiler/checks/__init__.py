@@ -27,6 +27,7 @@ RULE_MODULES = (
     "compiler.checks.security",
     "compiler.checks.capacity",
     "compiler.checks.jobs",
+    "compiler.checks.compute",
 )
 
 
