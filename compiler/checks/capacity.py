@@ -139,12 +139,16 @@ def job_fits_no_instance(env: Environment) -> Iterator[Finding]:
             yield _no_fit_finding(key, job, instances, ces)
 
 
+def _count(n: float, noun: str) -> str:
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
+
+
 def _no_fit_finding(
     key: str, job: JobDefinition, instances: list[InstanceType], ces: list[str]
 ) -> Finding:
     most_cpu = max(instances, key=lambda t: (t.vcpus, t.memory_mib))
     most_mem = max(instances, key=lambda t: (t.memory_mib, t.vcpus))
-    where = f"compute environment(s) {', '.join(ces)}"
+    where = f"its compute environments ({', '.join(ces)})"
     reserve = (
         f"a job can use about {100 - KERNEL_OVERHEAD * 100:g}% of an instance's memory minus "
         f"{ECS_RESERVED_MIB} MiB: the kernel and the ECS agent keep the rest"
@@ -152,17 +156,17 @@ def _no_fit_finding(
     if job.vcpus > most_cpu.vcpus:
         return Finding(
             ("job_definitions", key, "vcpus"),
-            f"job definition '{key}' asks for {job.vcpus:g} vCPUs but the largest instance "
-            f"{where} can launch, {most_cpu.name}, has {most_cpu.vcpus}; its jobs would stay "
-            "RUNNABLE forever",
+            f"job definition '{key}' asks for {_count(job.vcpus, 'vCPU')}, but the largest "
+            f"instance type {where} can launch, {most_cpu.name}, has {most_cpu.vcpus}; its jobs "
+            "would stay RUNNABLE forever",
             "ask for fewer vCPUs or add a larger instance family to instance_types",
         )
     if job.memory > most_mem.job_memory_mib:
         return Finding(
             ("job_definitions", key, "memory"),
-            f"job definition '{key}' asks for {job.memory} MiB but the most a job can get on "
-            f"{where} is {most_mem.job_memory_mib} MiB (on {most_mem.name}, "
-            f"{most_mem.memory_mib} MiB installed); its jobs would stay RUNNABLE forever",
+            f"job definition '{key}' asks for {job.memory} MiB, but a job gets at most "
+            f"{most_mem.job_memory_mib} MiB on {where}, on {most_mem.name} with "
+            f"{most_mem.memory_mib} MiB installed; its jobs would stay RUNNABLE forever",
             f"ask for at most {most_mem.job_memory_mib} MiB or add a larger instance type; "
             + reserve,
         )
@@ -170,8 +174,8 @@ def _no_fit_finding(
     if job.gpus > most_gpu:
         return Finding(
             ("job_definitions", key, "gpus"),
-            f"job definition '{key}' asks for {job.gpus} GPUs but the instance types {where} "
-            f"can launch have at most {most_gpu}; its jobs would stay RUNNABLE forever",
+            f"job definition '{key}' asks for {_count(job.gpus, 'GPU')}, but the instance types "
+            f"{where} can launch have at most {most_gpu}; its jobs would stay RUNNABLE forever",
             "add a GPU family (g5, p4d, ...) to instance_types and a GPU AMI to that CE",
         )
     return Finding(
@@ -240,7 +244,7 @@ def _endpoints_needed(env: Environment, ce_key: str) -> dict[str, str]:
     need: dict[str, str] = {"logs": "awslogs cannot start a container without it"}
     if not ce.is_fargate:
         for service in EC2_AGENT_ENDPOINTS:
-            need[service] = "instances cannot register with ECS without it"
+            need[service] = "instances register with ECS through them"
     queued = set(_queued_ces(env))
     for key in sorted(env.job_definitions):
         job = env.job(key)
@@ -251,7 +255,7 @@ def _endpoints_needed(env: Environment, ce_key: str) -> dict[str, str]:
                 need.setdefault(service, f"job definition '{key}' pulls from ECR")
         for ref in job.secrets.values():
             service = "ssm" if ":ssm:" in ref else "secretsmanager"
-            need.setdefault(service, f"job definition '{key}' reads secrets from it")
+            need.setdefault(service, f"job definition '{key}' reads secrets")
     return need
 
 
@@ -264,7 +268,10 @@ def private_subnets_without_endpoints(env: Environment) -> Iterator[Finding]:
         need = _endpoints_needed(env, key)
         missing = sorted(set(need) - have)
         if missing:
-            reasons = "; ".join(f"{s}: {need[s]}" for s in missing)
+            by_reason: dict[str, list[str]] = {}
+            for service in missing:
+                by_reason.setdefault(need[service], []).append(service)
+            reasons = "; ".join(f"{', '.join(s)}: {why}" for why, s in by_reason.items())
             yield Finding(
                 ("compute_environments", key, "subnets"),
                 f"compute environment '{key}' runs in private subnets without a NAT gateway "
@@ -287,8 +294,9 @@ def _image_findings(env: Environment, every: bool) -> Iterator[Finding]:
         yield Finding(
             ("job_definitions", key, "image"),
             f"job definition '{key}' pulls '{job.image}' from outside this region's ECR, but "
-            f"compute environment(s) {', '.join(blocked)} that can run it have no NAT gateway; "
-            "the pull would fail with CannotPullContainerError",
+            f"{'the' if every else 'some'} compute environments that can run it "
+            f"({', '.join(blocked)}) are in private subnets without a NAT gateway; the pull "
+            "would fail there with CannotPullContainerError",
             "copy the image into a private ECR repository in "
             f"{env.region} (reachable through VPC endpoints), or add a NAT gateway",
         )

@@ -230,7 +230,10 @@ def secret_arn_malformed(env: Environment) -> Iterator[Finding]:
             if SECRETS_MANAGER_ARN.match(ref) or SSM_PARAMETER_ARN.match(ref):
                 continue
             if ref.startswith("arn:"):
-                message = f"secret '{name}' of job definition '{key}': '{ref}' is a malformed ARN"
+                message = (
+                    f"secret '{name}' of job definition '{key}': '{ref}' is not a well-formed "
+                    "Secrets Manager secret or SSM parameter ARN"
+                )
             else:
                 message = (
                     f"secret '{name}' of job definition '{key}' is not an ARN; secrets are "

@@ -1,0 +1,87 @@
+"""Golden error cases: ``tests/errors/<case>.yaml`` and the diagnostics it must produce.
+
+``<case>.expected`` lists one diagnostic per line as ``CODE LINE:COL`` (``CODE -`` when a
+diagnostic has no position, such as an unreadable file); ``#`` starts a comment. The case passes
+when batchform reports exactly that set: a missing diagnostic is a rule that stopped working, an
+extra one is noise a user would see. Cases are discovered in sorted order; ``UPDATE_GOLDEN=1``
+rewrites the ``.expected`` files from what batchform reports now (review the diff before
+committing).
+
+Every rule code batchform can report must be exercised somewhere under ``tests/`` (here, or in
+a teammate's per-rule test module): see :func:`test_every_rule_code_is_tested`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from compiler.build import analyze
+from compiler.checks.capacity import known_codes
+from compiler.diagnostics import Diagnostic, format_text
+
+ERRORS_DIR = Path(__file__).parent / "errors"
+TESTS_DIR = Path(__file__).parent
+CASES = sorted(ERRORS_DIR.glob("*.yaml"))
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+# Codes no environment file can trigger: BF000 is a rule crashing (tested in test_loader_model).
+UNTRIGGERABLE = {"BF000"}
+
+
+def _entry(d: Diagnostic) -> str:
+    return f"{d.code} {d.line}:{d.col}" if d.line is not None else f"{d.code} -"
+
+
+def _sort_key(entry: str) -> tuple[int, int, str]:
+    m = re.match(r"(\S+) (\d+):(\d+)$", entry)
+    return (int(m.group(2)), int(m.group(3)), m.group(1)) if m else (0, 0, entry)
+
+
+def read_expected(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text("utf-8").splitlines())
+    return sorted((line for line in lines if line), key=_sort_key)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_error_case(case: Path) -> None:
+    analysis = analyze(case)
+    got = sorted({_entry(d) for d in analysis.diagnostics}, key=_sort_key)
+    expected_file = case.with_suffix(".expected")
+    if UPDATE:
+        expected_file.write_text("".join(f"{e}\n" for e in got), encoding="utf-8")
+        return
+    assert expected_file.exists(), f"{expected_file.name} is missing (UPDATE_GOLDEN=1 makes it)"
+    expected = read_expected(expected_file)
+    if got != expected:
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected, got, f"{expected_file.name} (expected)", "batchform (got)", lineterm=""
+            )
+        )
+        reported = "\n".join(format_text(d) for d in analysis.diagnostics) or "(nothing)"
+        pytest.fail(f"{case.name}: diagnostics differ\n{diff}\n\nbatchform reported:\n{reported}")
+
+
+def test_cases_have_expectations() -> None:
+    """A stray .expected without its .yaml (a renamed case) would silently test nothing."""
+    orphans = [p.name for p in ERRORS_DIR.glob("*.expected") if not p.with_suffix(".yaml").exists()]
+    assert not orphans
+
+
+def test_every_rule_code_is_tested() -> None:
+    """Each code in `batchform rules` (plus the loader and schema codes) occurs in some test
+    file or golden case, so no rule ships without a test that makes it fire."""
+    corpus = "\n".join(
+        p.read_text("utf-8", errors="replace")
+        for p in TESTS_DIR.rglob("*")
+        if p.is_file() and p.suffix in {".py", ".expected", ".yaml", ".yml"} and p != Path(__file__)
+    )
+    untested = sorted(
+        code for code in known_codes() if code not in UNTRIGGERABLE and code not in corpus
+    )
+    assert not untested, f"rule codes with no test: {', '.join(untested)}"
