@@ -173,6 +173,7 @@ def _compute_environment(env: Environment, key: str) -> Context:
         "compute_resources": _compute_resources(env, key),
         "update_policy": update_policy,
         "tags": common.tags(env, key),
+        "depends_on": refs.compute_environment_role_dependencies(env, key),
     }
 
 

@@ -153,3 +153,30 @@ def job_queue_name(key: str) -> Expr:
 
 def job_definition_arn(key: str) -> Expr:
     return Expr(f"aws_batch_job_definition.{label(key)}.arn")
+
+
+def role_policy_attachment(role_label: str) -> Expr:
+    """The managed-policy attachment of a generated role (``iam.tf`` names it like the role)."""
+    return Expr(f"aws_iam_role_policy_attachment.{role_label}")
+
+
+def compute_environment_role_dependencies(env: Environment, key: str) -> list[Expr]:
+    """Policy attachments a compute environment must be created after and destroyed before.
+
+    Terraform only sees the CE's reference to the *role*; without these, a destroy may detach
+    the role's policy first and leave Batch unable to delete the CE (it hangs, then fails).
+    """
+    ce = env.compute_environments[key]
+    out = []
+    if env.iam.service_role == GENERATED:
+        out.append(role_policy_attachment("batch_service"))
+    if not ce.is_fargate:
+        if env.iam.instance_role == GENERATED:
+            out.append(role_policy_attachment("ecs_instance"))
+        if (
+            ce.type == "SPOT"
+            and ce.allocation_strategy in SPOT_FLEET_STRATEGIES
+            and env.iam.spot_fleet_role == GENERATED
+        ):
+            out.append(role_policy_attachment("spot_fleet"))
+    return out
