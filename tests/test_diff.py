@@ -1,0 +1,385 @@
+"""`batchform diff`: realistic edits to the genomics example, each checked for the resources it
+names, whether Terraform updates or replaces them, and the risks a reviewer is warned about.
+
+Expected actions follow the AWS provider 5.x (``resourceComputeEnvironmentCustomizeDiff``): the
+genomics ``spot`` CE uses SPOT_PRICE_CAPACITY_OPTIMIZED, which the provider does *not* treat as
+updatable, so its instance changes replace it; ``ondemand`` (BEST_FIT_PROGRESSIVE with the
+service-linked role) is updated in place. ``tests/test_diff_e2e.py`` checks the same claims
+against ``terraform plan`` on the emulator.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from compiler.cli import main
+from compiler.diff import EnvironmentDiff, Risk, diff_environments, format_markdown, format_text
+from compiler.model import Environment, parse_environment
+
+CONFIG = Path(__file__).parent.parent / "configs" / "genomics.yaml"
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def raw() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    return data
+
+
+def model(data: dict[str, Any]) -> Environment:
+    env, diags = parse_environment(data)
+    assert env is not None, [d.message for d in diags]
+    return env
+
+
+def diff_after(edit: Edit) -> EnvironmentDiff:
+    old = raw()
+    new = copy.deepcopy(old)
+    edit(new)
+    return diff_environments(model(old), model(new))
+
+
+def actions(d: EnvironmentDiff) -> dict[str, str]:
+    return {c.address: c.action for c in d.changes}
+
+
+def notes_of(d: EnvironmentDiff, address: str, risk: Risk) -> list[str]:
+    change = d.change(address)
+    assert change is not None, f"{address} does not change"
+    return [n.text for n in change.notes if n.risk == risk]
+
+
+SPOT = "aws_batch_compute_environment.spot"
+ONDEMAND = "aws_batch_compute_environment.ondemand"
+FARGATE = "aws_batch_compute_environment.fargate"
+HIGH = "aws_batch_job_queue.high"
+SERVERLESS = "aws_batch_job_queue.serverless"
+
+
+def test_identical_files_change_nothing() -> None:
+    d = diff_after(lambda data: None)
+    assert d.changes == []
+    assert "No changes" in format_text(d, "a", "b")
+
+
+def test_raising_max_vcpus_scales_in_place() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["spot"]["max_vcpus"] = 2048
+
+    d = diff_after(edit)
+    assert actions(d) == {SPOT: "update"}
+    change = d.change(SPOT)
+    assert change is not None
+    assert [(a.path, a.old, a.new) for a in change.attributes] == [
+        ("compute_resources.attrs.max_vcpus", "1024", "2048")
+    ]
+    assert not change.attributes[0].forces_replacement
+    assert notes_of(d, SPOT, Risk.CAPACITY) == ["max_vcpus 1024 -> 2048: more capacity"]
+    assert notes_of(d, SPOT, Risk.JOBS) == []
+
+
+def test_lowering_max_vcpus_warns_that_jobs_wait() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["fargate"]["max_vcpus"] = 16
+
+    d = diff_after(edit)
+    assert actions(d) == {FARGATE: "update"}
+    assert "RUNNABLE" in notes_of(d, FARGATE, Risk.CAPACITY)[0]
+
+
+def test_instance_types_replace_a_non_updatable_ce() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["spot"]["instance_types"] = ["c6i", "m6i"]
+
+    d = diff_after(edit)
+    # The replacement gets a new ARN, which the queue that lists it is updated to.
+    assert actions(d) == {SPOT: "replace", HIGH: "update"}
+    spot = d.change(SPOT)
+    assert spot is not None
+    forced = [a.path for a in spot.attributes if a.forces_replacement]
+    assert forced == ["compute_resources.attrs.instance_type"]
+    assert any("terminates the jobs" in t for t in notes_of(d, SPOT, Risk.JOBS))
+    high = d.change(HIGH)
+    assert high is not None
+    assert "is replaced" in high.attributes[0].new
+
+
+def test_instance_types_update_an_updatable_ce_in_place() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["ondemand"]["instance_types"] = ["c6i", "m6i", "r6i"]
+
+    d = diff_after(edit)
+    assert actions(d) == {ONDEMAND: "update"}
+    (jobs_note,) = notes_of(d, ONDEMAND, Risk.JOBS)
+    assert "infrastructure update" in jobs_note and "30 minutes" in jobs_note
+
+
+def test_terminate_jobs_on_update_is_called_out() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        ce = data["compute_environments"]["ondemand"]
+        ce["instance_types"] = ["c6i"]
+        ce["update_policy"] = {"terminate_jobs_on_update": True, "job_execution_timeout": "10m"}
+
+    d = diff_after(edit)
+    assert actions(d) == {ONDEMAND: "update"}
+    texts = notes_of(d, ONDEMAND, Risk.JOBS)
+    assert any("terminates the jobs running on them at once" in t for t in texts)
+    assert any("terminate_jobs_on_update turned on" in t for t in texts)
+
+
+def test_launch_template_change_reaches_every_ce_using_it() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
+
+    d = diff_after(edit)
+    assert actions(d) == {
+        "aws_launch_template.scratch_1tb": "update",
+        ONDEMAND: "update",  # picks up the pinned new version: infrastructure update
+        SPOT: "replace",  # not updatable: the new version forces a new CE
+        HIGH: "update",
+    }
+    spot = d.change(SPOT)
+    assert spot is not None
+    (forced,) = [a for a in spot.attributes if a.forces_replacement]
+    assert forced.path == "compute_resources.launch_template.version"
+    assert forced.new.endswith("(new version)")
+    lt = d.change("aws_launch_template.scratch_1tb")
+    assert lt is not None
+    assert lt.attributes[0].path == "block_device_mappings[1].ebs.iops"
+
+
+def test_attaching_a_launch_template_always_replaces() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["ondemand"].pop("launch_template")
+
+    d = diff_after(edit)
+    assert d.change(ONDEMAND) is not None
+    assert actions(d)[ONDEMAND] == "replace"
+
+
+def test_placement_group_always_replaces() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["ondemand"]["placement_group"] = "cluster-a"
+
+    d = diff_after(edit)
+    assert actions(d) == {ONDEMAND: "replace", HIGH: "update"}
+
+
+def test_environment_tags_replace_ces_that_cannot_update() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["tags"]["owner"] = "lab-ops"
+
+    d = diff_after(edit)
+    assert actions(d)[SPOT] == "replace"  # instance tags (compute_resources.tags) change
+    assert actions(d)[ONDEMAND] == "update"
+    assert actions(d).get(FARGATE) is None  # Fargate CEs carry no instance tags
+    assert any("environment tags change" in n.text for n in d.notes)
+
+
+def test_security_group_description_replaces_the_group_and_its_users() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["network"]["security_groups"]["batch"]["description"] = "Batch workers"
+
+    d = diff_after(edit)
+    found = actions(d)
+    assert found["aws_security_group.batch"] == "replace"
+    assert found[SPOT] == "replace"  # new security group id on a non-updatable CE
+    assert found[ONDEMAND] == "update"  # updatable: security groups change in place
+    assert found[FARGATE] == "update"  # Fargate CEs take new groups in place
+    sg = d.change("aws_security_group.batch")
+    assert sg is not None
+    assert [a.path for a in sg.attributes if a.forces_replacement] == ["description"]
+
+
+def test_queue_gaining_a_scheduling_policy_is_refused_by_aws() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_queues"]["serverless"]["scheduling_policy"] = "fair"
+
+    d = diff_after(edit)
+    assert actions(d) == {SERVERLESS: "update"}  # what terraform plan shows...
+    (fails,) = notes_of(d, SERVERLESS, Risk.FAILS)  # ...and why the apply then fails
+    assert "-replace=aws_batch_job_queue.serverless" in fails
+
+
+def test_removing_a_scheduling_policy_is_impossible() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        del data["job_queues"]["high"]["scheduling_policy"]
+
+    d = diff_after(edit)
+    assert actions(d)[HIGH] == "update"
+    assert any("cannot remove" in t for t in notes_of(d, HIGH, Risk.FAILS))
+
+
+def test_job_definition_change_is_a_new_revision() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_definitions"]["call-variants"]["image"] = "public.ecr.aws/example/gatk:4.6"
+        data["job_definitions"]["call-variants"]["memory"] = "24 GiB"
+
+    d = diff_after(edit)
+    address = "aws_batch_job_definition.call_variants"
+    assert actions(d) == {address: "update"}
+    change = d.change(address)
+    assert change is not None
+    paths = {a.path: (a.old, a.new) for a in change.attributes}
+    assert paths["container_properties.image"] == (
+        '"public.ecr.aws/example/gatk:4.5"',
+        '"public.ecr.aws/example/gatk:4.6"',
+    )
+    assert any("resourceRequirements" in p for p in paths)
+    assert any("new revision" in n.text for n in change.notes)
+
+
+def test_new_required_parameter_breaks_submitters() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_definitions"]["call-variants"]["command"].append("Ref::sample")
+
+    d = diff_after(edit)
+    (fails,) = notes_of(d, "aws_batch_job_definition.call_variants", Risk.FAILS)
+    assert "--parameters sample=..." in fails
+
+
+def test_removing_a_ce_from_a_queue_and_deleting_it() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_queues"]["high"]["compute_environments"] = ["spot"]
+        del data["compute_environments"]["ondemand"]
+
+    d = diff_after(edit)
+    assert actions(d) == {ONDEMAND: "delete", HIGH: "update"}
+    assert any("'ondemand' leave this queue" in t for t in notes_of(d, HIGH, Risk.JOBS))
+    assert notes_of(d, ONDEMAND, Risk.JOBS) == ["deleted: jobs still running in it are terminated"]
+
+
+def test_disabling_a_queue_warns_about_submissions() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_queues"]["high"]["state"] = "DISABLED"
+
+    d = diff_after(edit)
+    assert actions(d) == {HIGH: "update"}
+    assert any("submissions are refused" in t for t in notes_of(d, HIGH, Risk.JOBS))
+
+
+def test_generated_service_role_makes_later_changes_replace() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["iam"]["service_role"] = "generated"
+
+    d = diff_after(edit)
+    # The role itself changes in place; the CEs' service_role is an update, not a replacement.
+    assert actions(d)[ONDEMAND] == "update"
+    assert actions(d)["aws_iam_role.batch_service"] == "create"
+
+    def edit_more(data: dict[str, Any]) -> None:
+        edit(data)
+        data["compute_environments"]["ondemand"]["instance_types"] = ["c6i"]
+
+    assert actions(diff_after(edit_more))[ONDEMAND] == "replace"
+
+
+def test_new_ce_and_queue_are_created() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["gpu"] = {
+            "type": "EC2",
+            "allocation_strategy": "BEST_FIT_PROGRESSIVE",
+            "max_vcpus": 64,
+            "instance_types": ["g5"],
+        }
+        data["job_queues"]["gpu"] = {"priority": 50, "compute_environments": ["gpu"]}
+
+    d = diff_after(edit)
+    assert actions(d) == {
+        "aws_batch_compute_environment.gpu": "create",
+        "aws_batch_job_queue.gpu": "create",
+    }
+    assert notes_of(d, "aws_batch_compute_environment.gpu", Risk.CAPACITY) == [
+        "new capacity: 0-64 vCPUs"
+    ]
+
+
+def test_markdown_has_a_verdict_and_one_row_per_resource() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["spot"]["instance_types"] = ["c6i", "m6i"]
+        data["job_definitions"]["align"]["image"] = "repo/bwa:`x`|y"
+
+    d = diff_after(edit)
+    text = format_markdown(d, "main:configs/genomics.yaml", "configs/genomics.yaml")
+    assert "**Plan: 0 to create, 2 to update, 1 to replace, 0 to delete.**" in text
+    rows = [line for line in text.splitlines() if line.startswith("| :")]
+    assert len(rows) == 3
+    assert any("**REPLACE**" in r and SPOT in r for r in rows)
+    # A pipe in a value must not break the table.
+    assert all(r.count(" | ") == 3 for r in rows)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def write(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_cli_exit_code_is_0_with_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = write(tmp_path / "old.yaml", raw())
+    data = raw()
+    data["compute_environments"]["spot"]["instance_types"] = ["c6i"]
+    new = write(tmp_path / "new.yaml", data)
+    assert main(["diff", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert f"-/+ compute environment 'spot' ({SPOT}) will be REPLACED" in out
+    assert main(["diff", "--format", "markdown", str(old), str(new)]) == 0
+    assert "| :warning: **REPLACE** |" in capsys.readouterr().out
+
+
+def test_cli_invalid_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = write(tmp_path / "old.yaml", raw())
+    data = raw()
+    data["compute_environments"]["spot"]["max_vcpu"] = 1
+    new = write(tmp_path / "new.yaml", data)
+    assert main(["diff", str(old), str(new)]) == 1
+    assert "max_vcpu" in capsys.readouterr().err
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_cli_base_compares_with_the_committed_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "configs").mkdir(parents=True)
+    git(repo, "init", "-q")
+    path = write(repo / "configs" / "prod.yaml", raw())
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    data = raw()
+    data["job_queues"]["high"]["priority"] = 200
+    write(path, data)
+    assert main(["diff", "--base", "HEAD", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "priority: 100 -> 200" in out
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in out
+
+    new_file = write(repo / "configs" / "new.yaml", raw())
+    assert main(["diff", "--base", "HEAD", str(new_file)]) == 0
+    assert "will be created" in capsys.readouterr().out
+
+    assert main(["diff", "--base", "no-such-ref", str(path)]) == 1
+    assert "git show" in capsys.readouterr().err
+
+
+def test_cli_needs_two_files_or_base(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(CONFIG)]) == 1
+    assert "usage" in capsys.readouterr().err
