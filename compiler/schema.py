@@ -35,9 +35,9 @@ _DURATION_PATTERN = r"^\s*\d+\s*[smhd]\s*$"
 _SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([KkMmGgTt][Ii][Bb])?\s*$"
 
 
-def _integer_or_string(pattern: str, description: str) -> JsonSchemaValue:
+def _number_or_string(number: str, pattern: str, description: str) -> JsonSchemaValue:
     return {
-        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": pattern}],
+        "anyOf": [{"type": number, "minimum": 0}, {"type": "string", "pattern": pattern}],
         "description": description,
     }
 
@@ -54,15 +54,17 @@ class _EnvironmentSchema(GenerateJsonSchema):
     def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> Any:
         function = _validator_function(schema)
         if function is parse_duration:
-            return _integer_or_string(
-                _DURATION_PATTERN, "Seconds, or a number with a unit: 90s, 15m, 4h, 2d."
+            return _number_or_string(
+                "integer", _DURATION_PATTERN, "Seconds, or a number with a unit: 90s, 15m, 4h, 2d."
             )
         if function is parse_memory_mib:
-            return _integer_or_string(
-                _SIZE_PATTERN, "MiB, or a size with a unit: 512 MiB, 32 GiB, 1 TiB."
+            return _number_or_string(
+                "number", _SIZE_PATTERN, "MiB, or a size with a unit: 512 MiB, 32 GiB, 1 TiB."
             )
         if function is parse_disk_gib:
-            return _integer_or_string(_SIZE_PATTERN, "GiB, or a size with a unit: 50 GiB, 1 TiB.")
+            return _number_or_string(
+                "number", _SIZE_PATTERN, "GiB, or a size with a unit: 50 GiB, 1 TiB."
+            )
         if function is model._string:
             return {"type": ["string", "number"]}
         return super().function_before_schema(schema)
