@@ -28,6 +28,7 @@ secret by its partial ARN (``?`` matches one character, so no other secret name 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from compiler.model import Environment
@@ -77,24 +78,6 @@ def trust_policy(service: str) -> dict[str, Any]:
                 "Action": "sts:AssumeRole",
             }
         ],
-    }
-
-
-def _role(
-    env: Environment,
-    address: str,
-    purpose: str,
-    service: str,
-    description: str,
-    managed: str | None = None,
-) -> Context:
-    return {
-        "label": address,
-        "name": role_name(env.name, purpose),
-        "description": description,
-        "assume_role_policy": trust_policy(service),
-        "managed_policy_arn": managed_policy_arn(managed) if managed else None,
-        "tags": common.tags(env, f"role-{purpose}"),
     }
 
 
@@ -256,112 +239,120 @@ def needs_instance_role(env: Environment) -> bool:
     )
 
 
-def generated_role_names(env: Environment) -> list[tuple[str, str]]:
-    """``(purpose, role name)`` of every role this plan generates (checks test their length)."""
-    return [(role["purpose"], role["name"]) for role in _roles(env)]
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role the plan generates: who assumes it and which managed policy it carries."""
+
+    purpose: str  # ``<name>-<purpose>`` is the role name; ``role-<purpose>`` its tag key
+    label: str
+    service: str
+    description: str
+    managed_policy: str | None = None
+    job_key: str | None = None
 
 
-def _roles(env: Environment) -> list[Context]:
-    roles: list[Context] = []
+def role_specs(env: Environment) -> list[RoleSpec]:
+    """The roles this environment needs, without their policies (so checks can call it on a
+    model whose secrets or buckets are still invalid)."""
+    specs: list[RoleSpec] = []
     if env.iam.service_role == refs.GENERATED and env.compute_environments:
-        roles.append(
-            {
-                "purpose": "batch-service",
-                **_role(
-                    env,
-                    "batch_service",
-                    "batch-service",
-                    "batch.amazonaws.com",
-                    "AWS Batch service role for compute environments",
-                    BATCH_SERVICE_POLICY,
-                ),
-            }
+        specs.append(
+            RoleSpec(
+                "batch-service",
+                "batch_service",
+                "batch.amazonaws.com",
+                "AWS Batch service role for compute environments",
+                BATCH_SERVICE_POLICY,
+            )
         )
     if needs_instance_role(env):
-        roles.append(
-            {
-                "purpose": "ecs-instance",
-                **_role(
-                    env,
-                    "ecs_instance",
-                    "ecs-instance",
-                    "ec2.amazonaws.com",
-                    "ECS container instances of AWS Batch compute environments",
-                    ECS_INSTANCE_POLICY,
-                ),
-            }
+        specs.append(
+            RoleSpec(
+                "ecs-instance",
+                "ecs_instance",
+                "ec2.amazonaws.com",
+                "ECS container instances of AWS Batch compute environments",
+                ECS_INSTANCE_POLICY,
+            )
         )
     if refs.needs_spot_fleet_role(env) and env.iam.spot_fleet_role == refs.GENERATED:
-        roles.append(
-            {
-                "purpose": "spot-fleet",
-                **_role(
-                    env,
-                    "spot_fleet",
-                    "spot-fleet",
-                    "spotfleet.amazonaws.com",
-                    "Spot Fleet requests of AWS Batch SPOT compute environments",
-                    SPOT_FLEET_POLICY,
-                ),
-            }
+        specs.append(
+            RoleSpec(
+                "spot-fleet",
+                "spot_fleet",
+                "spotfleet.amazonaws.com",
+                "Spot Fleet requests of AWS Batch SPOT compute environments",
+                SPOT_FLEET_POLICY,
+            )
         )
     if refs.needs_execution_role(env) and env.iam.execution_role == refs.GENERATED:
-        role = {
-            "purpose": "execution",
-            **_role(
-                env,
+        specs.append(
+            RoleSpec(
                 "execution",
                 "execution",
                 "ecs-tasks.amazonaws.com",
                 "ECS task execution: image pulls, logs and job secrets",
                 EXECUTION_POLICY,
-            ),
-        }
-        policy = execution_secrets_policy(env)
-        if policy is not None:
-            role["inline_policy"] = {
-                "label": "execution_secrets",
-                "name": "secrets",
-                "policy": policy,
-            }
-        roles.append(role)
+            )
+        )
     for key in generated_job_roles(env):
-        job_role = env.job_definitions[key].job_role
-        assert job_role is not None
-        purpose = job_role_purpose(key)
-        role = {
-            "purpose": purpose,
-            **_role(
-                env,
+        specs.append(
+            RoleSpec(
+                job_role_purpose(key),
                 f"job_{label(key)}",
-                purpose,
                 "ecs-tasks.amazonaws.com",
                 f"Job role of the {key} job definition",
-            ),
-        }
-        role["inline_policy"] = {
-            "label": f"job_{label(key)}_s3",
-            "name": "s3",
-            "policy": s3_policy(job_role.s3_read, job_role.s3_write),
-        }
-        roles.append(role)
-    return roles
+                job_key=key,
+            )
+        )
+    return specs
+
+
+def generated_role_names(env: Environment) -> list[tuple[str, str]]:
+    """``(purpose, role name)`` of every role this plan generates (checks test their length)."""
+    return [(spec.purpose, role_name(env.name, spec.purpose)) for spec in role_specs(env)]
+
+
+def _inline_policy(env: Environment, spec: RoleSpec) -> Context | None:
+    if spec.job_key is not None:
+        job_role = env.job_definitions[spec.job_key].job_role
+        assert job_role is not None
+        policy = s3_policy(job_role.s3_read, job_role.s3_write)
+        return {"label": f"{spec.label}_s3", "name": "s3", "policy": policy}
+    if spec.purpose == "execution":
+        secrets = execution_secrets_policy(env)
+        if secrets is not None:
+            return {"label": "execution_secrets", "name": "secrets", "policy": secrets}
+    return None
+
+
+def _role_context(env: Environment, spec: RoleSpec) -> Context:
+    name = role_name(env.name, spec.purpose)
+    tags = common.tags(env, f"role-{spec.purpose}")
+    name_ref = Expr(f"aws_iam_role.{spec.label}.name")
+    return {
+        "label": spec.label,
+        "name": name,
+        "description": spec.description,
+        "assume_role_policy": trust_policy(spec.service),
+        "managed_policy_arn": (
+            managed_policy_arn(spec.managed_policy) if spec.managed_policy else None
+        ),
+        "inline_policy": _inline_policy(env, spec),
+        "role_name_ref": name_ref,
+        # EC2 instances take a role through an instance profile of the same name
+        "instance_profile": (
+            {"label": spec.label, "name": name, "role": name_ref, "tags": tags}
+            if spec.purpose == "ecs-instance"
+            else None
+        ),
+        "tags": tags,
+    }
 
 
 def plan(env: Environment) -> dict[str, Context]:
     """``{"iam.tf": ...}``, or nothing when every role is given as an ARN or not needed."""
-    roles = _roles(env)
+    roles = [_role_context(env, spec) for spec in role_specs(env)]
     if not roles:
         return {}
-    for role in roles:
-        role.setdefault("inline_policy", None)
-        role["role_name_ref"] = Expr(f"aws_iam_role.{role['label']}.name")
-        role["instance_profile"] = None
-        if role["purpose"] == "ecs-instance":
-            role["instance_profile"] = {
-                "label": "ecs_instance",
-                "name": role["name"],
-                "role": role["role_name_ref"],
-                "tags": role["tags"],
-            }
     return {"iam.tf": {"roles": roles}}
