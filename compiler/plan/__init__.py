@@ -27,7 +27,7 @@ class Plan:
 
 def build_plan(env: Environment, source_name: str) -> Plan:
     """The render context of every file of ``generated/<env.name>/``."""
-    from compiler.plan import compute, iam, jobs, network, outputs
+    from compiler.plan import compute, iam, jobs, network, outputs, readme
 
     header = common.header(source_name)
     files: dict[str, Context] = {}
@@ -38,6 +38,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         compute.plan(env),
         jobs.plan(env),
         outputs.plan(env),
+        readme.plan(env),
     ):
         for name, context in part.items():
             if name in files:
