@@ -30,6 +30,7 @@ warns); interface endpoints go into the listed private subnets.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 from typing import Any
 
@@ -62,7 +63,7 @@ PROTOCOL_NUMBERS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "-1"}
 
 def _bits_for(count: int) -> int:
     """Address bits needed to number ``count`` equal blocks."""
-    return max(0, math.ceil(math.log2(count))) if count > 1 else 0
+    return math.ceil(math.log2(count)) if count > 1 else 0
 
 
 def carve_prefixes(vpc_prefix: int, az_count: int) -> tuple[int, int]:
@@ -89,20 +90,20 @@ def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     net = ipaddress.ip_network(cidr)
     public_prefix, private_prefix = carve_prefixes(net.prefixlen, az_count)
     lower, upper = net.subnets(prefixlen_diff=1)
-    public = list(lower.subnets(new_prefix=public_prefix))[:az_count]
-    private = list(upper.subnets(new_prefix=private_prefix))[:az_count]
+    public = itertools.islice(lower.subnets(new_prefix=public_prefix), az_count)
+    private = itertools.islice(upper.subnets(new_prefix=private_prefix), az_count)
     return [str(n) for n in public], [str(n) for n in private]
 
 
 def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
-    """The (public, private) CIDRs of a created VPC: the listed ones, else carved."""
-    count = len(create.availability_zones)
-    carved_public, carved_private = (
-        carve_subnets(create.cidr, count) if carve_fits(create.cidr, count) else ([], [])
-    )
-    public = list(create.public_subnets) if create.public_subnets is not None else carved_public
-    private = list(create.private_subnets) if create.private_subnets is not None else carved_private
-    return public, private
+    """The (public, private) CIDRs of a created VPC: the listed ones, else carved (BF214 has
+    checked that carving fits whenever a tier is not listed)."""
+    public, private = create.public_subnets, create.private_subnets
+    if public is None or private is None:
+        carved_public, carved_private = carve_subnets(create.cidr, len(create.availability_zones))
+        public = carved_public if public is None else public
+        private = carved_private if private is None else private
+    return list(public), list(private)
 
 
 def interface_endpoints(env: Environment) -> list[str]:
