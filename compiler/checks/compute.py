@@ -127,7 +127,7 @@ def best_fit_not_updatable(env: Environment) -> Iterator[Finding]:
         if ce.allocation_strategy in UPDATABLE_STRATEGIES:
             continue
         chosen = "BEST_FIT" if ce.allocation_strategy else "no allocation strategy (BEST_FIT)"
-        path = _ce_path(key, "allocation_strategy") if ce.allocation_strategy else _ce_path(key)
+        path = _ce_path(key, "allocation_strategy" if ce.allocation_strategy else "type")
         better = "SPOT_PRICE_CAPACITY_OPTIMIZED" if ce.type == "SPOT" else "BEST_FIT_PROGRESSIVE"
         yield Finding(
             path,
@@ -629,8 +629,10 @@ def unused_ami(env: Environment) -> Iterator[Finding]:
     used = set(compute_plan.used_ami_keys(env))
     for key in env.amis:
         if key not in used:
+            ami = env.amis[key]
+            field = "id" if ami.id else "ssm_parameter" if ami.ssm_parameter else "image_type"
             yield Finding(
-                ("amis", key),
+                ("amis", key, field),
                 f"AMI '{key}' is used by no EC2/SPOT compute environment",
                 "reference it with `ami:` in a compute environment, or remove it",
             )
