@@ -141,60 +141,6 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
-    from compiler.build import analyze_text
-    from compiler.diff import (
-        GitError,
-        diff_environments,
-        format_markdown,
-        format_text,
-        read_at_git_ref,
-    )
-
-    if (args.base is None) == (args.new is None):
-        print(
-            "usage: batchform diff OLD.yaml NEW.yaml, or batchform diff --base GIT_REF NEW.yaml",
-            file=sys.stderr,
-        )
-        return EXIT_ERRORS
-    if args.base is not None:
-        new_path, old_label = args.old, f"{args.base}:{args.old}"
-        try:
-            old_text = read_at_git_ref(args.base, new_path)
-        except GitError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_ERRORS
-        old = None if old_text is None else analyze_text(old_text, old_label)
-        if old is None:
-            old_label = f"{args.base}: (no such file)"
-    else:
-        new_path, old_label = args.new, args.old
-        old = analyze(args.old)
-    new = analyze(new_path)
-    failed = [a for a in (old, new) if a is not None and a.env is None]
-    if failed:
-        for a in failed:
-            _print_diagnostics(a.diagnostics, "text", sys.stderr)
-        print("diff needs two valid environment files", file=sys.stderr)
-        return EXIT_ERRORS
-    assert new.env is not None
-    result = diff_environments(old.env if old is not None else None, new.env)
-    formatter = format_markdown if args.format == "markdown" else format_text
-    sys.stdout.write(formatter(result, old_label, new_path))
-    return EXIT_OK
-
-
-def cmd_schema(args: argparse.Namespace) -> int:
-    from compiler.schema import schema_text
-
-    text = schema_text()
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from compiler.verify.command import VerifyOptions, run
 
@@ -251,23 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="list every check with its code and level")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     p.set_defaults(func=cmd_rules)
-
-    p = sub.add_parser(
-        "diff",
-        help="what a change to an environment file does to AWS (replacements, risks)",
-        description="Compare two versions of an environment file resource by resource. "
-        "Exit code 0 whenever the comparison was made, also when there are changes; 1 when "
-        "a file is invalid or git fails.",
-    )
-    p.add_argument("old", metavar="OLD", help="the file before the change (or NEW with --base)")
-    p.add_argument("new", metavar="NEW", nargs="?", help="the file after the change")
-    p.add_argument("--base", metavar="GIT_REF", help="compare NEW with itself at this git revision")
-    p.add_argument("--format", choices=["text", "markdown"], default="text")
-    p.set_defaults(func=cmd_diff)
-
-    p = sub.add_parser("schema", help="print the JSON Schema of the environment file")
-    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
-    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser(
         "verify",
