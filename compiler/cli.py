@@ -141,6 +141,77 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from compiler.build import analyze_text
+    from compiler.diff import (
+        GitError,
+        diff_environments,
+        format_markdown,
+        format_text,
+        read_at_git_ref,
+    )
+
+    if (args.base is None) == (args.new is None):
+        print(
+            "usage: batchform diff OLD.yaml NEW.yaml, or batchform diff --base GIT_REF NEW.yaml",
+            file=sys.stderr,
+        )
+        return EXIT_ERRORS
+    if args.base is not None:
+        new_path, old_label = args.old, f"{args.base}:{args.old}"
+        try:
+            old_text = read_at_git_ref(args.base, new_path)
+        except GitError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERRORS
+        old = None if old_text is None else analyze_text(old_text, old_label)
+        if old is None:
+            old_label = f"{args.base}: (no such file)"
+    else:
+        new_path, old_label = args.new, args.old
+        old = analyze(args.old)
+    new = analyze(new_path)
+    failed = [a for a in (old, new) if a is not None and a.env is None]
+    if failed:
+        for a in failed:
+            _print_diagnostics(a.diagnostics, "text", sys.stderr)
+        print("diff needs two valid environment files", file=sys.stderr)
+        return EXIT_ERRORS
+    assert new.env is not None
+    result = diff_environments(old.env if old is not None else None, new.env)
+    formatter = format_markdown if args.format == "markdown" else format_text
+    sys.stdout.write(formatter(result, old_label, new_path))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from compiler.schema import schema_text
+
+    text = schema_text()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from compiler.verify.command import VerifyOptions, run
+
+    return run(
+        VerifyOptions(
+            config=args.config,
+            profile=args.profile,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            format=args.format,
+            output=args.output,
+            verbose=args.verbose,
+            print_iam_policy=args.print_iam_policy,
+        )
+    )
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from compiler.verify.command import VerifyOptions, run
 
@@ -197,6 +268,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rules", help="list every check with its code and level")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser(
+        "diff",
+        help="what a change to an environment file does to AWS (replacements, risks)",
+        description="Compare two versions of an environment file resource by resource. "
+        "Exit code 0 whenever the comparison was made, also when there are changes; 1 when "
+        "a file is invalid or git fails.",
+    )
+    p.add_argument("old", metavar="OLD", help="the file before the change (or NEW with --base)")
+    p.add_argument("new", metavar="NEW", nargs="?", help="the file after the change")
+    p.add_argument("--base", metavar="GIT_REF", help="compare NEW with itself at this git revision")
+    p.add_argument("--format", choices=["text", "markdown"], default="text")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the environment file")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser(
+        "verify",
+        help="compare the deployed environment with the file (read-only)",
+        description="Read the deployed AWS Batch environment (Describe/List/Get calls only) and "
+        "report drift and health problems. Exit code 0 in sync, 2 drift or unhealthy, 1 error "
+        "or incomplete check.",
+    )
+    p.add_argument("config", metavar="CONFIG", nargs="?", help="the environment file")
+    p.add_argument("--profile", help="AWS profile to read with")
+    p.add_argument("--region", help="region to read (default: the file's region)")
+    p.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint")
+    p.add_argument("--format", choices=["text", "json", "junit", "markdown"], default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("-v", "--verbose", action="store_true", help="list in-sync resources too")
+    p.add_argument(
+        "--print-iam-policy",
+        action="store_true",
+        help="print the least-privilege read-only IAM policy verify needs, and exit",
+    )
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
         "verify",
