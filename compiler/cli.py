@@ -212,23 +212,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from compiler.verify.command import VerifyOptions, run
-
-    return run(
-        VerifyOptions(
-            config=args.config,
-            profile=args.profile,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            format=args.format,
-            output=args.output,
-            verbose=args.verbose,
-            print_iam_policy=args.print_iam_policy,
-        )
-    )
-
-
 def _add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="environment file(s)")
     p.add_argument(
@@ -285,27 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of the environment file")
     p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
     p.set_defaults(func=cmd_schema)
-
-    p = sub.add_parser(
-        "verify",
-        help="compare the deployed environment with the file (read-only)",
-        description="Read the deployed AWS Batch environment (Describe/List/Get calls only) and "
-        "report drift and health problems. Exit code 0 in sync, 2 drift or unhealthy, 1 error "
-        "or incomplete check.",
-    )
-    p.add_argument("config", metavar="CONFIG", nargs="?", help="the environment file")
-    p.add_argument("--profile", help="AWS profile to read with")
-    p.add_argument("--region", help="region to read (default: the file's region)")
-    p.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint")
-    p.add_argument("--format", choices=["text", "json", "junit", "markdown"], default="text")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    p.add_argument("-v", "--verbose", action="store_true", help="list in-sync resources too")
-    p.add_argument(
-        "--print-iam-policy",
-        action="store_true",
-        help="print the least-privilege read-only IAM policy verify needs, and exit",
-    )
-    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser(
         "verify",
