@@ -3,6 +3,7 @@ compute_environments.tf, and what instances receive as user data."""
 
 from __future__ import annotations
 
+import base64
 import email
 import json
 import re
@@ -19,6 +20,9 @@ from compiler.build import analyze, analyze_text, render_environment
 from compiler.model import Environment
 from compiler.plan import compute
 from compiler.render import render_template
+from tests.harness import terraform as tf
+from tests.harness.moto import MotoServer
+from tests.harness.override import moto_copy
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 EXAMPLES = ("genomics", "gpu", "fargate")
@@ -445,3 +449,97 @@ def test_helpers_the_verifier_shares() -> None:
     assert compute.expected_instance_types(example("fargate").compute_environments["fargate"]) == []
     assert compute.update_policy_minutes(7200) == 120
     assert compute.compute_resource_tags(env, "g5")["workload"] == "training"
+
+
+# --- end to end on moto ----------------------------------------------------------------------
+
+E2E_CONFIG = """\
+version: 1
+name: e2e
+region: us-west-2
+network:
+  vpc:
+    create:
+      cidr: 10.0.0.0/16
+      availability_zones: [us-west-2a]
+      nat_gateways: none
+  security_groups:
+    batch: {description: Batch hosts}
+amis:
+  ecs:
+    ssm_parameter: /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id
+launch_templates:
+  scratch:
+    root_volume: {size: 40 GiB}
+    scratch_volume: {size: 200 GiB, iops: 4000, throughput: 250}
+    user_data: |
+      echo "ECS_ENABLE_CONTAINER_METADATA=true" >> /etc/ecs/ecs.config
+iam:
+  spot_fleet_role: generated
+compute_environments:
+  ondemand:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 16
+    instance_types: [c6i]
+    ami: ecs
+    launch_template: scratch
+    subnets: public
+    update_policy: {terminate_jobs_on_update: false, job_execution_timeout: 30m}
+  spot:
+    type: SPOT
+    allocation_strategy: BEST_FIT
+    bid_percentage: 50
+    max_vcpus: 16
+    instance_types: [m6i]
+    launch_template: scratch
+    subnets: public
+  fargate:
+    type: FARGATE
+    max_vcpus: 4
+    subnets: public
+"""
+
+
+@pytest.mark.e2e
+def test_compute_applies_on_moto_without_drift(
+    tmp_path: Path,
+    terraform_cli: tf.TerraformCLI,
+    moto: MotoServer,
+    batch_service_linked_role: str,
+) -> None:
+    """The whole module applies; a second plan is empty; AWS holds the pinned template
+    version, the image override from SSM, and MIME user data."""
+    env = env_of(E2E_CONFIG)
+    for name, text in render_environment(env, "e2e.yaml").items():
+        (tmp_path / name).write_text(text)
+    with moto_copy(tmp_path, moto.url, region="us-west-2") as module:
+        tf.init(module, moto.env())
+        tf.apply(module, moto.env())
+        result = tf.plan(module, moto.env())
+        assert result.returncode == 0, result.stdout[-4000:]
+
+    ec2 = moto.client("ec2", "us-west-2")
+    (template,) = ec2.describe_launch_templates(LaunchTemplateNames=["e2e-scratch"])[
+        "LaunchTemplates"
+    ]
+    ces = moto.client("batch", "us-west-2").describe_compute_environments()["computeEnvironments"]
+    by_key = {ce["tags"]["batchform:key"]: ce for ce in ces}
+    assert sorted(by_key) == ["fargate", "ondemand", "spot"]
+    for key, ce in by_key.items():
+        assert ce["computeEnvironmentName"].startswith(f"e2e-{key}-")
+    ondemand = by_key["ondemand"]["computeResources"]
+    assert ondemand["launchTemplate"]["version"] == str(template["LatestVersionNumber"])
+    (config,) = ondemand["ec2Configuration"]
+    assert config["imageType"] == "ECS_AL2023"
+    assert config["imageIdOverride"].startswith("ami-")
+    assert "spotIamFleetRole" in by_key["spot"]["computeResources"]
+    assert "instanceRole" not in by_key["fargate"]["computeResources"]
+
+    version = ec2.describe_launch_template_versions(LaunchTemplateName="e2e-scratch")[
+        "LaunchTemplateVersions"
+    ][-1]["LaunchTemplateData"]
+    message = email.message_from_bytes(base64.b64decode(version["UserData"]))
+    assert message.is_multipart()
+    assert len(message.get_payload()) == 2
+    assert version["MetadataOptions"]["HttpTokens"] == "required"
