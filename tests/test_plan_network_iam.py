@@ -147,8 +147,8 @@ def test_carved_subnets_match_the_spec_example() -> None:
         "private_us_west_2b": "10.20.192.0/18",
     }
     assert subnets["private_us_west_2a"]["availability_zone"] == "us-west-2a"
-    assert subnets["public_us_west_2b"]["map_public_ip_on_launch"] is True
-    assert subnets["private_us_west_2b"]["map_public_ip_on_launch"] is False
+    # no instance runs in a public subnet, so none hands out public IPs
+    assert not any(s["map_public_ip_on_launch"] for s in subnets.values())
 
 
 @pytest.mark.parametrize(
@@ -231,6 +231,14 @@ def test_per_az_nat_gateways_keep_traffic_in_its_zone() -> None:
 
 def test_no_nat_gateway_leaves_private_subnets_without_a_default_route() -> None:
     res = network_resources(checked(replace=_with_nat("none")))
+    # the EC2 compute environment moved to the public subnets: its instances need public IPs
+    public_ips = {k: v["map_public_ip_on_launch"] for k, v in res["aws_subnet"].items()}
+    assert public_ips == {
+        "public_us_west_2a": True,
+        "public_us_west_2b": True,
+        "private_us_west_2a": False,
+        "private_us_west_2b": False,
+    }
     assert "aws_nat_gateway" not in res and "aws_eip" not in res
     assert list(res["aws_route"]) == ["public_internet"]
     assert res["aws_route"]["public_internet"]["gateway_id"] == "${aws_internet_gateway.main.id}"

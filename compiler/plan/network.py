@@ -124,6 +124,15 @@ def gateway_endpoints(env: Environment) -> list[str]:
 # --- network.tf ------------------------------------------------------------------------------
 
 
+def instances_in_public_subnets(env: Environment) -> bool:
+    """Whether EC2/SPOT instances run in the public subnets: only they need a public IP from
+    the subnet (Fargate tasks ask per job, NAT gateways use an Elastic IP), so otherwise the
+    public subnets hand out none."""
+    return any(
+        not ce.is_fargate and ce.subnets == "public" for ce in env.compute_environments.values()
+    )
+
+
 def _named_tags(env: Environment, key: str) -> dict[str, str]:
     """Tags with a console ``Name``: VPC objects are otherwise listed by id only."""
     return common.tags(env, key, {"Name": aws_name(env.name, key)})
@@ -132,6 +141,7 @@ def _named_tags(env: Environment, key: str) -> dict[str, str]:
 def _created_vpc(env: Environment, create: VpcCreate) -> Context:
     azs = list(create.availability_zones)
     public_cidrs, private_cidrs = subnet_cidrs(create)
+    public_ips = instances_in_public_subnets(env)
     subnets: list[Context] = []
     for tier, cidrs in (("public", public_cidrs), ("private", private_cidrs)):
         for az, cidr in zip(azs, cidrs, strict=True):
@@ -140,7 +150,7 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
                     "label": f"{tier}_{refs.az_label(az)}",
                     "cidr": cidr,
                     "az": az,
-                    "public": tier == "public",
+                    "map_public_ip_on_launch": tier == "public" and public_ips,
                     "tags": _named_tags(env, f"{tier}-{az}"),
                 }
             )
