@@ -24,7 +24,7 @@ ROLE_ARN = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:role{_IAM_PATH}[\w+=,.@
 INSTANCE_PROFILE_ARN = re.compile(
     rf"^arn:{_PARTITION}:iam::\d{{12}}:instance-profile{_IAM_PATH}[\w+=,.@-]{{1,128}}$"
 )
-# Bucket names: 3-63 of a-z 0-9 . - (``*`` is allowed and warned about by BF466/BF467);
+# Bucket names: a-z 0-9 . - (``*`` is allowed and warned about by BF466/BF467);
 # an optional key prefix follows a ``/``.
 S3_LOCATION = re.compile(r"^[a-z0-9.*-]{1,63}(?:/.*)?$")
 
