@@ -22,6 +22,10 @@ Addresses (``refs`` holds the ones other modules use):
 Every private subnet gets its own route table even with one NAT gateway: moving from ``single``
 to ``per_az`` then only changes a route's target, and gateway endpoints attach to the same tables.
 
+Public subnets map public IPs on launch only while an EC2/SPOT compute environment runs in them
+(Fargate tasks ask per job; NAT gateways have Elastic IPs). ``egress: all`` is one IPv4 rule:
+the VPC batchform creates has no IPv6, and an IPv6 egress rule can be listed explicitly.
+
 An existing VPC gets no VPC resources; its ids are literals (``refs``). Gateway endpoints (s3,
 dynamodb) need route table ids batchform does not know, so they are skipped there (check BF217
 warns); interface endpoints go into the listed private subnets.
