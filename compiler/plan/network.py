@@ -27,8 +27,9 @@ Public subnets map public IPs on launch only while an EC2/SPOT compute environme
 the VPC batchform creates has no IPv6, and an IPv6 egress rule can be listed explicitly.
 
 An existing VPC gets no VPC resources; its ids are literals (``refs``). Gateway endpoints (s3,
-dynamodb) need route table ids batchform does not know, so they are skipped there (check BF217
-warns); interface endpoints go into the listed private subnets.
+dynamodb) need route table ids batchform does not know, so they are skipped there (check BF216
+warns); interface endpoints go into the listed private subnets. Endpoint service names are
+``com.amazonaws.<region>.<service>``, the form of the commercial and GovCloud partitions.
 """
 
 from __future__ import annotations
