@@ -318,7 +318,7 @@ def _network_file(env: Environment) -> Context | None:
 def parse_ports(ports: int | str | None) -> tuple[int, int] | None:
     """``22`` -> (22, 22); ``"8000-8080"`` -> (8000, 8080); ``None`` -> None.
 
-    Raises ``ValueError`` for anything else (check BF218 reports it before planning).
+    Raises ``ValueError`` for anything else (check BF217 reports it before planning).
     """
     if ports is None:
         return None
