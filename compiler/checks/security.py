@@ -2,7 +2,8 @@
 
 The generated code is secure by default (no ingress, IMDSv2, encrypted volumes, secrets by
 reference); these rules speak up when a file opts out of one of those defaults, and catch ARNs
-that AWS would only reject at apply time or, worse, at job start.
+that AWS would only reject at apply time or, worse, at job start, and version constraints that
+would make ``terraform init`` reject the whole generated module.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ SECRETS_MANAGER_ARN = re.compile(
     r"(?::[^:]*:[^:]*:[^:]*)?$"
 )
 SSM_PARAMETER_ARN = re.compile(rf"^arn:{_PARTITION}:ssm:{_REGION}:\d{{12}}:parameter/[\w./-]+$")
+
+# One Terraform version constraint: an optional operator, then 1-3 numeric parts and an
+# optional pre-release suffix (``>= 1.5.0``, ``~> 5.0``, ``1.6.0-beta1``); several are
+# separated by commas.
+_CONSTRAINT = r"\s*(?:=|!=|>=|<=|>|<|~>)?\s*\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*"
+VERSION_CONSTRAINTS = re.compile(rf"^{_CONSTRAINT}(?:,{_CONSTRAINT})*$")
 
 # Substrings that mark a secret wherever they occur in a variable name ...
 SECRET_SUBSTRINGS = ("PASSWORD", "PASSWD", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY")
@@ -244,4 +251,18 @@ def secret_arn_malformed(env: Environment) -> Iterator[Finding]:
                 message,
                 "use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME or "
                 "arn:aws:ssm:REGION:ACCOUNT:parameter/NAME",
+            )
+
+
+@rule("BF470", Level.ERROR, "a Terraform or provider version constraint is malformed")
+def version_constraint_malformed(env: Environment) -> Iterator[Finding]:
+    for name in ("required_version", "aws_provider"):
+        value = getattr(env.terraform, name)
+        if not VERSION_CONSTRAINTS.match(value):
+            yield Finding(
+                ("terraform", name),
+                f"terraform.{name} '{value}' is not a version constraint; `terraform init` "
+                "would reject the whole generated module",
+                "write it like '>= 1.5.0' or '~> 5.0' (operators =, !=, >, >=, <, <=, ~>; "
+                "several separated by commas)",
             )
