@@ -1,0 +1,668 @@
+"""``batchform verify`` without Terraform: resources created directly through boto3 in moto,
+a fake Batch API that enforces the 100-per-call limits (to count describe calls), and the
+report renderings. The end-to-end drift tests after a real ``terraform apply`` are in
+``test_verify_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter
+from contextlib import ExitStack
+from typing import Any, ClassVar
+from xml.etree import ElementTree
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+from compiler import naming
+from compiler.build import analyze_text
+from compiler.model import Environment
+from compiler.plan import jobs
+from compiler.verify import Clients, verify
+from compiler.verify.batch import normalise_container
+from compiler.verify.clients import (
+    IAM_POLICY_ACTIONS,
+    SERVICES,
+    ReadOnlyViolation,
+    is_read_only,
+    make_clients,
+)
+from compiler.verify.command import VerifyOptions, run
+from compiler.verify.desired import Desired
+from compiler.verify.report import (
+    Kind,
+    Report,
+    ResourceCheck,
+    Status,
+    format_json,
+    format_junit,
+    format_markdown,
+    format_text,
+)
+from tests.harness.moto import MotoServer, free_port, moto_server
+
+REGION = "us-west-2"
+SERVICE_PREFIX = {"batch": "batch", "ec2": "ec2", "iam": "iam", "logs": "logs", "ssm": "ssm"}
+
+UNIT_ENV = """\
+version: 1
+name: unit
+region: us-west-2
+tags: {{team: genomics}}
+network:
+  vpc:
+    existing: {{vpc_id: {vpc}, private_subnets: [{subnet}]}}
+  security_groups:
+    batch: {{description: Batch instances}}
+scheduling_policies:
+  fair:
+    share_decay: 1h
+    shares:
+      - {{identifier: labA, weight: 1.0}}
+job_definitions:
+  hello:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    command: [echo, Ref::who]
+    parameters: {{who: world}}
+    vcpus: 1
+    memory: 512
+    environment: {{B_VAR: "2", A_VAR: "1"}}
+    retry: {{attempts: 2}}
+    timeout: 10m
+    log_retention_days: 14
+"""
+
+
+def checked_env(text: str) -> Environment:
+    analysis = analyze_text(text, "unit.yaml")
+    assert not analysis.failed(), [d.message for d in analysis.diagnostics]
+    assert analysis.env is not None
+    return analysis.env
+
+
+def clients_for(server: MotoServer, config: Config | None = None) -> Clients:
+    session = server.session()
+    made = {s: session.client(s, endpoint_url=server.url, config=config) for s in SERVICES}
+    return Clients(**made)
+
+
+# --- a small environment deployed with boto3 -------------------------------------------------
+
+
+def deploy_unit(server: MotoServer) -> Environment:
+    """The network (an existing VPC), the scheduling policy, the log group and the job
+    definition of ``UNIT_ENV``, created the way the generated Terraform would create them."""
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    env = checked_env(UNIT_ENV.format(vpc=vpc, subnet=subnet))
+    desired = Desired(env)
+    for sg in desired.security_groups:
+        group = ec2.create_security_group(
+            GroupName=sg["name"],
+            Description=sg["description"],
+            VpcId=vpc,
+            TagSpecifications=[
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [
+                        {"Key": k, "Value": v} for k, v in desired.expected_tags(sg["tags"]).items()
+                    ],
+                }
+            ],
+        )
+        del group
+    batch = server.client("batch")
+    for policy in desired.scheduling_policies:
+        batch.create_scheduling_policy(
+            name=policy["name"],
+            fairsharePolicy={
+                "shareDecaySeconds": policy["share_decay_seconds"],
+                "computeReservation": policy["compute_reservation"],
+                "shareDistribution": [
+                    {"shareIdentifier": s["share_identifier"], "weightFactor": s["weight_factor"]}
+                    for s in policy["shares"]
+                ],
+            },
+            tags=desired.expected_tags(policy["tags"]),
+        )
+    logs = server.client("logs")
+    for group in desired.log_groups:
+        logs.create_log_group(logGroupName=group["name"])
+        logs.put_retention_policy(
+            logGroupName=group["name"], retentionInDays=group["retention_in_days"]
+        )
+    for job in desired.job_definitions:
+        register(server, env, job["label"].replace("_", "-"))
+    return env
+
+
+def register(server: MotoServer, env: Environment, key: str, **container: Any) -> dict[str, Any]:
+    """Register job definition ``key`` as the compiler writes it (``container`` overrides)."""
+    props = jobs.container_properties(env, key)
+    props["logConfiguration"]["options"]["awslogs-group"] = naming.log_group_name(env.name, key)
+    props.update(container)
+    job = env.job(key)
+    desired = Desired(env)
+    ctx = next(j for j in desired.job_definitions if j["name"] == naming.aws_name(env.name, key))
+    retry = {"attempts": job.retry.attempts} if job.retry else None
+    kwargs: dict[str, Any] = {
+        "jobDefinitionName": ctx["name"],
+        "type": "container",
+        "containerProperties": props,
+        "parameters": ctx["parameters"],
+        "propagateTags": ctx["propagate_tags"],
+        "platformCapabilities": ctx["platform_capabilities"],
+        "tags": desired.expected_tags(ctx["tags"]),
+    }
+    if retry:
+        kwargs["retryStrategy"] = retry
+    if ctx["timeout"]:
+        kwargs["timeout"] = {"attemptDurationSeconds": ctx["timeout"]}
+    return dict(server.client("batch").register_job_definition(**kwargs))
+
+
+def differences(report: Report) -> set[tuple[str, str]]:
+    return {(r.title, d.attribute) for r in report.resources for d in r.differences}
+
+
+@pytest.fixture
+def unit(moto: MotoServer) -> tuple[MotoServer, Environment]:
+    return moto, deploy_unit(moto)
+
+
+def test_a_deployed_environment_is_in_sync(unit: tuple[MotoServer, Environment]) -> None:
+    server, env = unit
+    report = verify(env, clients_for(server))
+    assert differences(report) == set(), format_text(report)
+    assert report.exit_code == 0
+    hello = report.find("job_definitions", "hello")
+    assert hello is not None and hello.name == "unit-hello:1"
+    assert "containerProperties.image" in hello.checked
+
+
+def test_variable_order_empty_lists_and_aws_defaults_are_not_drift(
+    unit: tuple[MotoServer, Environment],
+) -> None:
+    """A revision registered with variables in another order, explicit empty lists and values
+    AWS fills in by itself means the same container: no drift."""
+    server, env = unit
+    register(
+        server,
+        env,
+        "hello",
+        environment=[{"name": "B_VAR", "value": "2"}, {"name": "A_VAR", "value": "1"}],
+        volumes=[],
+        mountPoints=[],
+        ulimits=[],
+        privileged=False,
+    )
+    report = verify(env, clients_for(server))
+    assert report.exit_code == 0, format_text(report)
+    assert report.find("job_definitions", "hello").name == "unit-hello:2"  # type: ignore[union-attr]
+
+
+def test_a_new_revision_with_another_image_is_drift(unit: tuple[MotoServer, Environment]) -> None:
+    server, env = unit
+    register(server, env, "hello", image="public.ecr.aws/docker/library/busybox:latest")
+    report = verify(env, clients_for(server))
+    assert report.exit_code == 2
+    assert differences(report) == {("job_definitions.hello", "containerProperties.image")}
+    hello = report.find("job_definitions", "hello")
+    assert hello is not None and hello.name == "unit-hello:2"
+    assert hello.differences[0].actual == "public.ecr.aws/docker/library/busybox:latest"
+
+
+def test_a_deregistered_job_definition_is_missing(unit: tuple[MotoServer, Environment]) -> None:
+    server, env = unit
+    batch = server.client("batch")
+    arn = batch.describe_job_definitions(jobDefinitionName="unit-hello")["jobDefinitions"][0]
+    batch.deregister_job_definition(jobDefinition=arn["jobDefinitionArn"])
+    report = verify(env, clients_for(server))
+    assert report.exit_code == 2
+    assert report.find("job_definitions", "hello").status == Status.MISSING  # type: ignore[union-attr]
+
+
+def test_changed_shares_and_tags_name_the_attribute(unit: tuple[MotoServer, Environment]) -> None:
+    server, env = unit
+    batch = server.client("batch")
+    arn = batch.list_scheduling_policies()["schedulingPolicies"][0]["arn"]
+    batch.update_scheduling_policy(
+        arn=arn,
+        fairsharePolicy={
+            "shareDecaySeconds": 3600,
+            "computeReservation": 0,
+            "shareDistribution": [{"shareIdentifier": "labA", "weightFactor": 0.5}],
+        },
+    )
+    batch.tag_resource(resourceArn=arn, tags={"team": "physics"})
+    report = verify(env, clients_for(server))
+    assert differences(report) == {
+        ("scheduling_policies.fair", "fairsharePolicy.shareDistribution"),
+        ("scheduling_policies.fair", "tags.team"),
+    }
+    text = format_text(report)
+    assert "tags.team" in text and "genomics" in text and "physics" in text
+
+
+def test_a_tagged_resource_the_file_does_not_declare_is_reported(
+    unit: tuple[MotoServer, Environment],
+) -> None:
+    server, env = unit
+    server.client("batch").create_scheduling_policy(
+        name="unit-legacy",
+        tags={naming.TAG_ENVIRONMENT: "unit", naming.TAG_KEY: "legacy"},
+    )
+    server.client("batch").create_scheduling_policy(name="unit-unrelated")  # no batchform tags
+    report = verify(env, clients_for(server))
+    legacy = report.find("scheduling_policies", "legacy")
+    assert legacy is not None and legacy.status == Status.UNMANAGED
+    assert report.find("scheduling_policies", "unrelated") is None
+    assert report.exit_code == 2
+
+
+def test_nothing_deployed_reports_every_resource_missing(moto: MotoServer) -> None:
+    ec2 = moto.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    env = checked_env(UNIT_ENV.format(vpc=vpc, subnet=subnet))
+    report = verify(env, clients_for(moto))
+    assert report.exit_code == 2
+    missing = {r.title for r in report.resources if r.status == Status.MISSING}
+    assert missing == {
+        "job_definitions.hello",
+        "log_groups.hello",
+        "scheduling_policies.fair",
+        "security_groups.batch",
+    }
+
+
+# --- read-only ---------------------------------------------------------------------------------
+
+
+def test_every_call_is_read_only_and_allowed_by_the_printed_policy(
+    unit: tuple[MotoServer, Environment],
+) -> None:
+    server, env = unit
+    clients = clients_for(server)
+    called: list[tuple[str, str]] = []
+    for service in SERVICES:
+        client = getattr(clients, service)
+        client.meta.events.register(
+            "before-call",
+            lambda model, service=service, **_: called.append((service, model.name)),
+        )
+    verify(env, clients)
+    assert called, "verify made no AWS call at all"
+    writes = [op for _, op in called if not is_read_only(op)]
+    assert writes == []
+    actions = {f"{SERVICE_PREFIX[s]}:{op}" for s, op in called}
+    assert actions <= set(IAM_POLICY_ACTIONS), actions - set(IAM_POLICY_ACTIONS)
+
+
+def test_clients_refuse_a_write_before_it_is_sent(moto: MotoServer) -> None:
+    clients = make_clients(region=REGION, endpoint_url=moto.url)
+    with pytest.raises(ReadOnlyViolation, match="CreateSchedulingPolicy"):
+        clients.batch.create_scheduling_policy(name="should-not-exist")
+    assert moto.client("batch").list_scheduling_policies()["schedulingPolicies"] == []
+
+
+def test_print_iam_policy_lists_only_read_actions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(VerifyOptions(config=None, print_iam_policy=True)) == 0
+    policy = json.loads(capsys.readouterr().out)
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == list(IAM_POLICY_ACTIONS)
+    assert all(is_read_only(a.split(":", 1)[1]) for a in statement["Action"])
+    assert not any("*" in a for a in statement["Action"])
+
+
+# --- incomplete checks -------------------------------------------------------------------------
+
+
+def deny(client: Any, operation: str) -> None:
+    """Make ``client`` answer ``operation`` the way AWS answers a caller without permission."""
+
+    def handler(model: Any, **_: Any) -> Any:
+        if model.name != operation:
+            return None
+        http = AWSResponse("https://aws.invalid/", 400, {}, None)
+        parsed = {
+            "Error": {
+                "Code": "AccessDeniedException",
+                "Message": f"User: arn:aws:iam::123456789012:user/ci is not authorized to "
+                f"perform: {operation}",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return http, parsed
+
+    client.meta.events.register_first("before-call", handler)
+
+
+def test_access_denied_makes_the_check_incomplete_not_missing(
+    unit: tuple[MotoServer, Environment], tmp_path: Any
+) -> None:
+    server, env = unit
+    clients = clients_for(server)
+    deny(clients.logs, "DescribeLogGroups")
+    report = verify(env, clients)
+    assert report.exit_code == 1
+    assert report.incomplete == [
+        "logs:DescribeLogGroups failed: AccessDeniedException: User: "
+        "arn:aws:iam::123456789012:user/ci is not authorized to perform: DescribeLogGroups"
+    ]
+    logs = report.find("log_groups", "hello")
+    assert logs is not None and logs.status == Status.UNCHECKED and not logs.differences
+    assert report.find("job_definitions", "hello").status == Status.IN_SYNC  # type: ignore[union-attr]
+
+    config = tmp_path / "unit.yaml"
+    vpc = env.network.vpc.existing
+    assert vpc is not None
+    config.write_text(UNIT_ENV.format(vpc=vpc.vpc_id, subnet=vpc.private_subnets[0]))
+    out, err = io.StringIO(), io.StringIO()
+    assert run(VerifyOptions(config=str(config)), out, err, clients) == 1
+    assert "INCOMPLETE" in out.getvalue() and "AccessDeniedException" in out.getvalue()
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert err.getvalue() == ""  # not a terminal: no progress output
+
+
+def test_an_endpoint_that_dies_mid_run_makes_the_check_incomplete() -> None:
+    """A private moto server is stopped right after the first Batch describe: the rest of the
+    run reports what it could not read, quickly (later calls to the dead service are skipped),
+    and exits 1."""
+    fast = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1)
+    with ExitStack() as stack:
+        server = stack.enter_context(moto_server())
+        env = deploy_unit(server)
+        clients = clients_for(server, fast)
+
+        def stop_server(model: Any, **_: Any) -> None:
+            if model.name == "DescribeComputeEnvironments":
+                stack.close()
+
+        clients.batch.meta.events.register("after-call", stop_server)
+        report = verify(env, clients)
+    assert report.exit_code == 1
+    assert any("unreachable" in item for item in report.incomplete)
+    statuses = {r.title: r.status for r in report.resources}
+    # whatever was read before the server stopped is judged; nothing is called missing
+    assert set(statuses.values()) <= {Status.UNCHECKED, Status.IN_SYNC}, format_text(report)
+    assert statuses["log_groups.hello"] == Status.UNCHECKED
+
+
+def test_an_endpoint_that_never_answers_exits_1_with_a_message() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    fast = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    clients = Clients(**{s: session.client(s, endpoint_url=url, config=fast) for s in SERVICES})
+    env = checked_env(
+        UNIT_ENV.format(vpc="vpc-0123456789abcdef0", subnet="subnet-0123456789abcdef0")
+    )
+    report = verify(env, clients)
+    assert report.exit_code == 1
+    assert report.resources and all(r.status == Status.UNCHECKED for r in report.resources)
+    assert any(
+        item.startswith(
+            "batch:DescribeComputeEnvironments failed: the batch endpoint is unreachable"
+        )
+        for item in report.incomplete
+    )
+
+
+# --- describe call budget ----------------------------------------------------------------------
+
+PAGE_LIMIT = 100
+
+
+class FakeBatch:
+    """Answers the Batch describe/list calls like AWS: pages of at most 100, at most 100 names
+    or ARNs per call (more is a ``ClientException``), unknown names simply absent."""
+
+    LISTS: ClassVar[dict[str, tuple[str, str | None, str]]] = {
+        "DescribeComputeEnvironments": (
+            "computeEnvironments",
+            "computeEnvironments",
+            "computeEnvironmentName",
+        ),
+        "DescribeJobQueues": ("jobQueues", "jobQueues", "jobQueueName"),
+        "DescribeJobDefinitions": ("jobDefinitions", "jobDefinitions", "jobDefinitionName"),
+        "ListSchedulingPolicies": ("schedulingPolicies", None, "arn"),
+    }
+
+    def __init__(self, data: dict[str, list[dict[str, Any]]]):
+        self.data = data
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        self.calls[model.name] += 1
+        body = json.loads(params.get("body") or b"{}")
+        http = AWSResponse("https://batch.invalid/", 200, {}, None)
+        if model.name == "DescribeSchedulingPolicies":
+            assert len(body["arns"]) <= PAGE_LIMIT
+            found = [p for p in self.data["DescribeSchedulingPolicies"] if p["arn"] in body["arns"]]
+            return http, {"schedulingPolicies": found}
+        result_key, names_key, name_field = self.LISTS[model.name]
+        items = self.data[model.name]
+        if names_key and body.get(names_key):
+            assert len(body[names_key]) <= PAGE_LIMIT, "more than 100 names in one call"
+            items = [i for i in items if i[name_field] in body[names_key]]
+        if body.get("status"):
+            items = [i for i in items if i.get("status") == body["status"]]
+        if body.get("jobDefinitionName"):
+            items = [i for i in items if i["jobDefinitionName"] == body["jobDefinitionName"]]
+        size = body.get("maxResults") or PAGE_LIMIT
+        assert size <= PAGE_LIMIT
+        start = int(body.get("nextToken") or 0)
+        page: dict[str, Any] = {result_key: items[start : start + size]}
+        if start + size < len(items):
+            page["nextToken"] = str(start + size)
+        return http, page
+
+
+def big_environment(ces: int, queues: int, job_definitions: int) -> str:
+    lines = [
+        "version: 1",
+        "name: big",
+        "region: us-west-2",
+        "network:",
+        "  vpc:",
+        "    existing:",
+        "      vpc_id: vpc-0123456789abcdef0",
+        "      private_subnets: [subnet-0123456789abcdef0]",
+        "  security_groups:",
+        "    tasks: {description: Fargate tasks}",
+        "compute_environments:",
+    ]
+    lines += [f"  ce{i}: {{type: FARGATE, max_vcpus: 16}}" for i in range(ces)]
+    lines.append("job_queues:")
+    lines += [
+        f"  q{i}: {{priority: {i}, compute_environments: [ce{i % ces}]}}" for i in range(queues)
+    ]
+    lines.append("job_definitions:")
+    lines += [
+        f"  job{i}: {{image: busybox, command: [echo, '{i}'], vcpus: 1, memory: 512}}"
+        for i in range(job_definitions)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def fake_deployment(env: Environment) -> dict[str, list[dict[str, Any]]]:
+    arn = f"arn:aws:batch:{REGION}:123456789012"
+    tags = {naming.TAG_ENVIRONMENT: env.name}
+    ce_names = {
+        k: f"{naming.ce_name_prefix(env.name, k)}{'2' * 26}" for k in env.compute_environments
+    }
+    ces = [
+        {
+            "computeEnvironmentName": ce_names[k],
+            "computeEnvironmentArn": f"{arn}:compute-environment/{ce_names[k]}",
+            "tags": {**tags, naming.TAG_KEY: k},
+            "state": "ENABLED",
+            "status": "VALID",
+        }
+        for k in env.compute_environments
+    ]
+    queues = [
+        {
+            "jobQueueName": naming.aws_name(env.name, k),
+            "jobQueueArn": f"{arn}:job-queue/{naming.aws_name(env.name, k)}",
+            "tags": {**tags, naming.TAG_KEY: k},
+            "state": "ENABLED",
+            "status": "VALID",
+            "priority": 0,
+        }
+        for k in env.job_queues
+    ]
+    definitions = [
+        {
+            "jobDefinitionName": naming.aws_name(env.name, k),
+            "jobDefinitionArn": f"{arn}:job-definition/{naming.aws_name(env.name, k)}:{rev}",
+            "revision": rev,
+            "status": status,
+            "type": "container",
+            "tags": {**tags, naming.TAG_KEY: k},
+            "containerProperties": {"image": "busybox"},
+        }
+        for k in env.job_definitions
+        for rev, status in ((1, "INACTIVE"), (2, "ACTIVE"))
+    ]
+    return {
+        "DescribeComputeEnvironments": ces,
+        "DescribeJobQueues": queues,
+        "DescribeJobDefinitions": definitions,
+        "ListSchedulingPolicies": [],
+        "DescribeSchedulingPolicies": [],
+    }
+
+
+def test_batch_describe_calls_are_the_fewest_the_100_name_limit_allows(moto: MotoServer) -> None:
+    """250 job definitions (each with an older INACTIVE revision), 30 queues and 30 compute
+    environments: one call for all compute environments, one for all queues, and
+    ceil(250 / 100) = 3 for the job definitions, where describing by name would take 250."""
+    env = checked_env(big_environment(ces=30, queues=30, job_definitions=250))
+    fake = FakeBatch(fake_deployment(env))
+    clients = clients_for(moto)
+    clients.batch.meta.events.register_first("before-call.batch", fake)
+    report = verify(env, clients)
+    assert fake.calls["DescribeComputeEnvironments"] == math.ceil(30 / PAGE_LIMIT) == 1
+    assert fake.calls["DescribeJobQueues"] == math.ceil(30 / PAGE_LIMIT) == 1
+    assert fake.calls["DescribeJobDefinitions"] == math.ceil(250 / PAGE_LIMIT) == 3
+    assert fake.calls["ListSchedulingPolicies"] == 1
+    assert fake.calls["DescribeSchedulingPolicies"] == 0  # nothing of ours to describe
+    found = [r for r in report.resources if r.kind == "job_definitions" and r.name]
+    assert len(found) == 250 and all(r.name and r.name.endswith(":2") for r in found)
+
+
+# --- container normalisation ------------------------------------------------------------------
+
+
+def test_normalised_container_ignores_order_empties_and_number_types() -> None:
+    ours = {
+        "image": "x",
+        "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+        "resourceRequirements": [
+            {"type": "VCPU", "value": "1"},
+            {"type": "MEMORY", "value": "512"},
+        ],
+        "mountPoints": [{"sourceVolume": "v", "containerPath": "/d"}],
+    }
+    aws = {
+        "image": "x",
+        "environment": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}],
+        "resourceRequirements": [{"value": "512", "type": "MEMORY"}, {"value": 1, "type": "VCPU"}],
+        "mountPoints": [{"sourceVolume": "v", "containerPath": "/d", "readOnly": False}],
+        "volumes": [],
+        "ulimits": [],
+        "secrets": [],
+    }
+    assert normalise_container(ours) == normalise_container(aws)
+    assert normalise_container({**aws, "image": "y"}) != normalise_container(ours)
+
+
+# --- report renderings -------------------------------------------------------------------------
+
+
+def sample_report(incomplete: bool = False) -> Report:
+    in_sync = ResourceCheck("job_queues", "low", "env-low", checked=["priority", "state"])
+    drift = ResourceCheck("job_queues", "high", "env-high", checked=["priority"])
+    drift.differ("priority", 100, 5)
+    sick = ResourceCheck("compute_environments", "spot", "env-spot-x", checked=["status"])
+    sick.differ("status", "VALID", "INVALID", Kind.UNHEALTHY, "CLIENT_ERROR - bad role")
+    report = Report("env", REGION, [in_sync, drift, sick])
+    if incomplete:
+        report.incomplete.append("logs:DescribeLogGroups failed: AccessDeniedException: denied")
+    return report
+
+
+def test_text_lists_only_what_differs_unless_verbose() -> None:
+    report = sample_report()
+    text = format_text(report)
+    assert "job_queues.high (env-high): drift" in text
+    assert "priority" in text and "100" in text and "5" in text
+    assert "CLIENT_ERROR - bad role" in text
+    assert "job_queues.low" not in text
+    assert "job_queues.low (env-low): in-sync" in format_text(report, verbose=True)
+    assert text.splitlines()[-1] == (
+        "drift found: 3 resource(s) checked (1 in-sync, 1 drift, 1 unhealthy)"
+    )
+
+
+def test_exit_codes_follow_terraform_detailed_exitcode() -> None:
+    assert Report("env", REGION, [ResourceCheck("job_queues", "low")]).exit_code == 0
+    assert sample_report().exit_code == 2
+    assert sample_report(incomplete=True).exit_code == 1  # incomplete wins over drift
+    partial = Report("env", REGION, [ResourceCheck("log_groups", "a", unchecked=["denied"])])
+    assert partial.exit_code == 1  # never 0 when something was not checked
+
+
+def test_json_report_is_versioned_and_complete() -> None:
+    data = json.loads(format_json(sample_report(incomplete=True)))
+    assert data["version"] == 1
+    assert data["exit_code"] == 1 and data["result"] == "INCOMPLETE"
+    high = next(r for r in data["resources"] if r["key"] == "high")
+    assert high["differences"] == [
+        {"attribute": "priority", "kind": "changed", "expected": 100, "actual": 5}
+    ]
+    assert data["incomplete"] == ["logs:DescribeLogGroups failed: AccessDeniedException: denied"]
+
+
+def test_junit_has_one_testcase_per_resource() -> None:
+    suite = ElementTree.fromstring(format_junit(sample_report(incomplete=True)))
+    cases = suite.findall("testcase")
+    names = [(c.get("classname"), c.get("name")) for c in cases]
+    assert ("env.job_queues", "high") in names and ("env.job_queues", "low") in names
+    assert len(cases) == 4  # three resources + the completeness case
+    by_name = {c.get("name"): c for c in cases}
+    assert by_name["low"].find("failure") is None
+    assert "expected 100, actual 5" in (by_name["high"].find("failure").text or "")  # type: ignore[union-attr]
+    assert by_name["completeness"].find("error") is not None
+    assert suite.get("failures") == "2" and suite.get("errors") == "1"
+
+
+def test_markdown_has_a_row_per_difference() -> None:
+    text = format_markdown(sample_report())
+    assert "| `job_queues.high` | `priority` | 100 | 5 | changed |" in text
+    assert "job_queues.low" not in text
+
+
+def test_a_file_with_errors_is_not_verified(tmp_path: Any) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(VerifyOptions(config=str(bad)), out, err) == 1
+    assert "not verified" in err.getvalue()
+
+
+def test_difference_values_render_without_python_reprs() -> None:
+    check = ResourceCheck("job_queues", "q")
+    check.differ("computeEnvironmentOrder", ["spot", "ondemand"], ["ondemand", "spot"])
+    text = format_text(Report("env", REGION, [check]))
+    assert '["spot", "ondemand"]' in text and "['spot'" not in text
