@@ -404,3 +404,30 @@ def test_compile_missing_file_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "BF004" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_render_failure_is_bf009_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jinja2
+
+    from compiler import cli, render
+
+    def missing_template(name: str) -> jinja2.Template:
+        raise jinja2.TemplateNotFound(name)
+
+    real = render.make_environment
+
+    def broken_environment() -> jinja2.Environment:
+        env = real()
+        monkeypatch.setattr(env, "get_template", missing_template)
+        return env
+
+    monkeypatch.setattr(render, "make_environment", broken_environment)
+    config = tmp_path / "ok.yaml"
+    config.write_text(MINIMAL)
+    code = cli.main(["compile", str(config), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error BF009: internal error rendering" in err and "TemplateNotFound" in err
+    assert not (tmp_path / "out").exists()

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from compiler import instance_types
-from compiler.checks import Finding, all_rules, rule
+from compiler import instance_types, loader, model, render
+from compiler.checks import CODE_CHECK_CRASHED, Finding, all_rules, rule
 from compiler.diagnostics import Level
 from compiler.model import ComputeEnvironment, Environment, JobDefinition
 
@@ -346,21 +346,23 @@ def unused_scheduling_policy(env: Environment) -> Iterator[Finding]:
 
 # --- the ignore list -------------------------------------------------------------------------
 
-NON_RULE_CODES = {
-    "BF000": Level.ERROR,  # a check crashed
-    "BF001": Level.ERROR,
-    "BF002": Level.ERROR,
-    "BF003": Level.ERROR,
-    "BF004": Level.ERROR,
-    "BF101": Level.ERROR,
-    "BF102": Level.ERROR,
-    "BF103": Level.ERROR,
-}
+# Codes reported before (load, schema) or after (render) the checks, or for a crashed check.
+NON_RULE_CODES = (
+    CODE_CHECK_CRASHED,
+    loader.CODE_SYNTAX,
+    loader.CODE_DUPLICATE_KEY,
+    loader.CODE_NOT_A_MAPPING,
+    loader.CODE_UNREADABLE,
+    render.CODE_RENDER,
+    model.CODE_UNKNOWN_KEY,
+    model.CODE_MISSING_KEY,
+    model.CODE_INVALID_VALUE,
+)
 
 
 def known_codes() -> dict[str, Level]:
     """Every code batchform can report, with its level."""
-    return {**NON_RULE_CODES, **{r.code: r.level for r in all_rules()}}
+    return {**dict.fromkeys(NON_RULE_CODES, Level.ERROR), **{r.code: r.level for r in all_rules()}}
 
 
 def _ignored(env: Environment) -> Iterable[tuple[int, str]]:
