@@ -629,10 +629,8 @@ def unused_ami(env: Environment) -> Iterator[Finding]:
     used = set(compute_plan.used_ami_keys(env))
     for key in env.amis:
         if key not in used:
-            ami = env.amis[key]
-            field = "id" if ami.id else "ssm_parameter" if ami.ssm_parameter else "image_type"
             yield Finding(
-                ("amis", key, field),
+                ("amis", key),
                 f"AMI '{key}' is used by no EC2/SPOT compute environment",
                 "reference it with `ami:` in a compute environment, or remove it",
             )
