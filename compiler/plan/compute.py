@@ -216,7 +216,10 @@ def _ebs(volume: Any, encrypted: bool) -> dict[str, Any]:
 
 
 def scratch_script(volume: ScratchVolume) -> str:
-    """Shell that formats (once) and mounts the scratch volume at every boot.
+    """Shell that formats (once) and mounts the scratch volume.
+
+    cloud-init runs user-data scripts once, at an instance's first boot; the fstab entry it
+    writes mounts the volume on any later boot.
 
     On Nitro instances the EBS volume mapped as ``/dev/xvdb`` appears as ``/dev/nvmeXn1`` in an
     order that is not guaranteed. The script uses the mapped name when udev links it (Xen
@@ -224,7 +227,8 @@ def scratch_script(volume: ScratchVolume) -> str:
     EBS NVMe disk (``/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_*``) of exactly the volume's
     size that is not the root disk, waiting for it to attach. The fstab entry names the file
     system's UUID, which survives renaming, and has ``nofail`` so a lost volume never blocks a
-    boot. Every step checks before it acts, so running it again changes nothing.
+    boot. Every step checks before it acts, so running it again changes nothing and never
+    reformats a volume that already holds a file system.
     """
     values = {
         "DEVICE_NAME": volume.device,
