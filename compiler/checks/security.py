@@ -105,7 +105,8 @@ def privileged_container(env: Environment) -> Iterator[Finding]:
     if own_default:
         yield Finding(
             ("job_defaults", "privileged"),
-            "job_defaults makes every job run privileged (root on the host, all devices)",
+            "job_defaults makes every job that does not set `privileged: false` run privileged "
+            "(root on the host, all devices)",
             "set privileged only on the job definitions that need it",
         )
     for key, job in env.job_definitions.items():
