@@ -65,10 +65,10 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+        return self._constructor.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[Any, Any]:
-        self._constructor.flatten_mapping(node)  # type: ignore[no-untyped-call]  # merge keys
+        self._constructor.flatten_mapping(node)  # merge keys
         out: dict[Any, Any] = {}
         first_seen: dict[Any, Position] = {}
         for key_node, value_node in node.value:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.model import Environment
-from compiler.plan import common
+from compiler.plan import common, compute, iam, jobs, network, outputs, readme
 
 Context = dict[str, Any]
 
@@ -27,8 +27,6 @@ class Plan:
 
 def build_plan(env: Environment, source_name: str) -> Plan:
     """The render context of every file of ``generated/<env.name>/``."""
-    from compiler.plan import compute, iam, jobs, network, outputs, readme
-
     header = common.header(source_name)
     files: dict[str, Context] = {}
     for part in (
