@@ -242,7 +242,8 @@ def mutated_documents(draw: st.DrawFn, gentle: bool = False) -> str:
     return text
 
 
-ACCEPTED: dict[str, dict[str, str]] = {}
+# digest of the rendered files -> (the environment file, its rendered files)
+ACCEPTED: dict[str, tuple[str, dict[str, str]]] = {}
 
 
 def check_document(text: str) -> None:
@@ -265,7 +266,7 @@ def check_document(text: str) -> None:
     assert files and all(isinstance(v, str) and v for v in files.values())
     assert render_environment(analysis.env, FILE) == files, "output is not deterministic"
     digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()
-    ACCEPTED.setdefault(digest, files)
+    ACCEPTED.setdefault(digest, (text, files))
 
 
 @FUZZ_SETTINGS
@@ -325,20 +326,26 @@ def test_accepted_outputs_pass_terraform_validate(
     if not ACCEPTED:  # run on its own: collect the accepted mutations first
         test_mutations_never_crash()
         test_gentle_mutations_never_crash()
+    examples = []  # always validated, whatever the mutations produced
     for config in CONFIGS:
         analysis = analyze_text(config.read_text(encoding="utf-8"), config.name)
         assert analysis.env is not None
-        files = render_environment(analysis.env, config.name)
-        ACCEPTED.setdefault(hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest(), files)
-    chosen = [ACCEPTED[k] for k in sorted(ACCEPTED)][:MAX_MODULES]
+        examples.append((config.name, render_environment(analysis.env, config.name)))
+    mutants = [ACCEPTED[k] for k in sorted(ACCEPTED)]
+    chosen = examples + mutants[: MAX_MODULES - len(examples)]
     main = []
-    for n, files in enumerate(chosen):
+    for n, (_, files) in enumerate(chosen):
         module = tmp_path / f"module_{n}"
         module.mkdir()
         for name, text in as_child_module(files).items():
             (module / name).write_text(text, encoding="utf-8")
         main.append(f'module "m{n}" {{\n  source = "./module_{n}"\n}}\n')
     (tmp_path / "main.tf").write_text("\n".join(main), encoding="utf-8")
-    tf.init(tmp_path, backend=False)
-    result = tf.validate(tmp_path)
+    try:
+        tf.init(tmp_path, backend=False)
+        result = tf.validate(tmp_path)
+    except tf.TerraformError as exc:
+        culprits = sorted({int(n) for n in re.findall(r"on module_(\d+)/", str(exc))})
+        sources = "\n".join(f"--- module_{n} comes from ---\n{chosen[n][0]}" for n in culprits)
+        pytest.fail(f"{exc}\n{sources}")
     assert "Success" in result.stdout, result.stdout
