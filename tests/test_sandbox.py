@@ -1,0 +1,336 @@
+"""``batchform sandbox``: every example deploys on the emulator, a broken one does not, and no
+process or temporary directory survives a run, whether it ends normally or by Ctrl-C.
+
+The e2e tests run the real command in a subprocess (as a user or CI would) with ``TMPDIR``
+pointed at a directory of their own, so "nothing left behind" is checkable: that directory must
+be empty afterwards and no process may still run from it or serve the emulator's port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import boto3
+import hcl2
+import pytest
+
+from compiler.build import analyze, analyze_text, render_environment
+from compiler.cli import main
+from compiler.sandbox import command
+from compiler.sandbox.override import resource_blocks, scan_resources
+from compiler.sandbox.report import SandboxReport, Step, StepStatus, format_junit
+from compiler.sandbox.standins import create_stand_ins
+from tests.harness.moto import MotoServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+GENERATED = ROOT / "generated"
+RUN_TIMEOUT_S = 900
+
+BROKEN_INSTANCE_PROFILE = "arn:aws:iam::123456789012:instance-profile/does-not-exist"
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _processes() -> Iterator[tuple[int, str, str]]:
+    """``(pid, command line, working directory)`` of every process we may inspect."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        yield int(entry.name), cmdline, cwd
+
+
+def _leftovers(tmpdir: Path, port: str | None) -> list[str]:
+    """Processes still running from ``tmpdir`` or serving moto on ``port``, and files left."""
+    found = [
+        f"process {pid}: {cmd}"
+        for pid, cmd, cwd in _processes()
+        if cwd.startswith(str(tmpdir)) or (port and "moto.server" in cmd and f"-p {port}" in cmd)
+    ]
+    found += [f"file {p}" for p in tmpdir.iterdir()]
+    return found
+
+
+def _port(output: str) -> str | None:
+    match = re.search(r"moto \S+ on http://127\.0\.0\.1:(\d+)", output)
+    return match.group(1) if match else None
+
+
+def _answers(port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _env(tmpdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TMPDIR"] = str(tmpdir)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)  # the sandbox must not need credentials
+    return env
+
+
+def _sandbox(*args: str, tmpdir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "compiler", "sandbox", *args],
+        cwd=ROOT,
+        env=_env(tmpdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> str:
+    """Lines of ``process`` up to the first matching ``pattern`` (fails on timeout or exit)."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            pytest.fail(f"sandbox ended before {pattern!r}:\n" + "".join(seen))
+        seen.append(line)
+        if re.search(pattern, line):
+            return "".join(seen)
+    pytest.fail(f"no {pattern!r} within {timeout}s:\n" + "".join(seen))
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    if not directory.is_dir():
+        return {}
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*")}
+
+
+# -- without terraform: argument errors and the pieces ------------------------------------------
+
+
+def test_without_the_emulator_it_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(command, "missing_emulator", lambda: "module 'moto' is missing")
+    assert main(["sandbox", str(CONFIGS[0])]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'batchform[sandbox]'" in err
+    assert "Traceback" not in err
+
+
+def test_without_terraform_it_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["sandbox", str(CONFIGS[0])]) == 1
+    assert "terraform binary not found on PATH" in capsys.readouterr().err
+
+
+def test_a_file_with_errors_fails_at_compile_and_starts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIGS[0].read_text().replace("version: 1", "version: 7", 1))
+    assert main(["sandbox", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"FAIL\s+compile", out)
+    assert re.search(r"skip\s+emulator\s+not run: compile failed", out)
+    assert "FAILED:" in out
+
+
+def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "no/such.yaml"]) == 1
+    assert capsys.readouterr().err.strip() == "error: no/such.yaml: no such file"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_resource_scanner_agrees_with_a_real_hcl_parser(config: Path, tmp_path: Path) -> None:
+    """The sandbox finds resources without an HCL library; it must see what hcl2 sees."""
+    env = analyze(config).env
+    assert env is not None
+    for name, text in render_environment(env, config.name).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    expected: dict[str, dict[str, set[str]]] = {}
+    for path in sorted(tmp_path.glob("*.tf")):
+        with path.open(encoding="utf-8") as handle:
+            document = hcl2.load(handle)
+        for block in document.get("resource", []):
+            for rtype, instances in block.items():
+                for label, body in instances.items():
+                    keys = {k for k in body if not k.startswith("__")}
+                    expected.setdefault(rtype.strip('"'), {})[label.strip('"')] = keys
+    found = {
+        rtype: {label: set(body) for label, body in labels.items()}
+        for rtype, labels in resource_blocks(tmp_path).items()
+    }
+    assert found == expected
+
+
+def test_resource_scanner_skips_strings_comments_and_heredocs() -> None:
+    text = (
+        'resource "aws_x" "a" {\n'
+        '  name = "brace { in string"\n'
+        "  # service_role = commented out }\n"
+        "  user_data = <<-EOT\n"
+        "    service_role = not an argument {\n"
+        "  EOT\n"
+        "  tags {\n"
+        "    service_role = nested\n"
+        "  }\n"
+        "}\n"
+        'resource "aws_x" "b" {\n'
+        "  service_role = var.role\n"
+        "}\n"
+    )
+    assert scan_resources(text) == {
+        "aws_x": {
+            "a": {"name": '"brace { in string"', "user_data": "<<-EOT", "tags": "{"},
+            "b": {"service_role": "var.role"},
+        }
+    }
+
+
+def test_junit_lists_failures_and_what_was_not_checked() -> None:
+    report = SandboxReport(config="c.yaml", environment="demo", region="us-west-2")
+    report.steps = [
+        Step("apply", StepStatus.FAILED, 2.0, "terraform apply exited 1", ["x: boom"]),
+        Step("re-plan", StepStatus.SKIPPED, 0.0, "not run: apply failed"),
+    ]
+    report.not_checked = ["capacity"]
+    suite = ElementTree.fromstring(format_junit(report)).find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "2")
+    messages = [s.get("message") for s in suite.iter("skipped")]
+    assert "not checked by the sandbox: capacity" in messages
+    assert report.exit_code == 1 and report.verdict.startswith("FAILED: demo")
+
+
+def test_existing_vpc_gets_stand_ins_that_the_checks_accept(moto: MotoServer) -> None:
+    config = ROOT / "configs" / "fargate.yaml"
+    env = analyze(config).env
+    assert env is not None and env.network.vpc.existing is not None
+    found = create_stand_ins(env, moto)
+    old = env.network.vpc.existing
+    assert set(found.replacements) >= {old.vpc_id, *old.private_subnets, *old.public_subnets}
+    patched = analyze_text(found.apply(config.read_text()), str(config))
+    assert not patched.failed() and patched.env is not None
+    assert patched.env.network.vpc.existing is not None
+    new_vpc = patched.env.network.vpc.existing.vpc_id
+    assert moto.client("ec2", env.region).describe_vpcs(VpcIds=[new_vpc])["Vpcs"]
+    assert any("stand-in" in note for note in found.notes)
+    assert any(old.vpc_id in item for item in found.not_checked)
+
+
+# -- end to end: real terraform on the emulator -------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    report = tmp_path / "report.xml"
+    env = analyze(config).env
+    assert env is not None
+    generated_before = _snapshot(GENERATED / env.name)
+
+    process = _sandbox(str(config), "--format", "junit", "--output", str(report), tmpdir=tmpdir)
+    out, _ = process.communicate(timeout=RUN_TIMEOUT_S)
+
+    assert process.returncode == 0, out
+    assert re.search(rf"^PASSED: {env.name} deploys on the emulated AWS", out, re.M), out
+    for step in ("compile", "emulator", "stand-ins", "init", "apply", "re-plan", "verify"):
+        assert re.search(rf"^  ok\s+{step}\s.*\(\d+\.\d+s\)$", out, re.M), (step, out)
+    assert "not checked by the sandbox" in out
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"
+    assert int(suite.get("skipped") or 0) >= 3  # what only real AWS can show is listed
+    if env.network.vpc.existing is not None:
+        assert "stand-in VPC" in out
+    assert _snapshot(GENERATED / env.name) == generated_before  # compiled in memory only
+    assert _leftovers(tmpdir, _port(out)) == []
+
+
+@pytest.mark.e2e
+def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up(
+    tmp_path: Path,
+) -> None:
+    """Passes validate, fails apply (moto: the instance profile does not exist); with --keep
+    the emulator stays up with what was created, until Ctrl-C."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    broken = tmp_path / "broken.yaml"
+    text = (ROOT / "configs" / "genomics.yaml").read_text()
+    assert "  instance_role: generated\n" in text
+    broken.write_text(
+        text.replace(
+            "  instance_role: generated\n", f"  instance_role: {BROKEN_INSTANCE_PROFILE}\n"
+        )
+    )
+    assert main(["validate", str(broken)]) == 0
+
+    process = _sandbox(str(broken), "--keep", tmpdir=tmpdir)
+    try:
+        out = _read_until(process, r"Press Ctrl-C", RUN_TIMEOUT_S)
+        port = _port(out)
+        assert port is not None and _answers(port), out
+        assert re.search(r"^  FAIL\s+apply\s+terraform apply exited 1", out, re.M), out
+        assert "does-not-exist" in out  # the provider's error, attributed to its resource
+        assert re.search(r"^  skip\s+re-plan\s+not run: apply failed", out, re.M), out
+        assert f"aws --endpoint-url http://127.0.0.1:{port}" in out
+        batch = boto3.client(
+            "batch",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-west-2",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert "jobQueues" in batch.describe_job_queues()
+        time.sleep(1)
+        assert _answers(port)  # --keep: still up
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, rest
+    assert re.search(r"^FAILED: genomics-prod does not deploy .*\(apply failed\)", rest, re.M)
+    assert not _answers(port)
+    assert _leftovers(tmpdir, port) == []
+
+
+@pytest.mark.e2e
+def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
+    tmp_path: Path,
+) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    process = _sandbox(str(ROOT / "configs" / "genomics.yaml"), tmpdir=tmpdir)
+    try:
+        out = _read_until(process, r"^  ok\s+init\s", RUN_TIMEOUT_S)
+        port = _port(out)
+        assert port is not None
+        time.sleep(3)  # apply is running: terraform and its provider are creating resources
+        assert any(cwd.startswith(str(tmpdir)) for _, _, cwd in _processes()), "no terraform?"
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, out + rest
+    assert re.search(r"^  FAIL\s+apply\s+interrupted", rest, re.M), rest
+    assert "emulator stopped, temporary files removed" in rest
+    assert rest.rstrip().endswith("the sandbox was stopped before it finished")
+    assert not _answers(port)
+    assert _leftovers(tmpdir, port) == []
