@@ -22,7 +22,8 @@ from compiler.model import ComputeEnvironment, Environment, JobDefinition
 
 # Memory the ECS agent registers is less than what the instance type advertises: the kernel
 # and platform keep about 2.5% (AWS's example: m4.large, 8192 MiB installed, 7985 MiB
-# registered), and the Batch AMI reserves another 32 MiB for the agent (ECS_RESERVED_MEMORY).
+# registered; we round up to 3%), and the Batch AMI reserves another 32 MiB for the agent
+# (ECS_RESERVED_MEMORY).
 KERNEL_OVERHEAD = 0.03
 ECS_RESERVED_MIB = 32
 
