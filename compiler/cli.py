@@ -212,6 +212,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from compiler.sandbox.command import SandboxOptions, run
+
+    return run(
+        SandboxOptions(config=args.config, keep=args.keep, format=args.format, output=args.output)
+    )
+
+
 def _add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="environment file(s)")
     p.add_argument(
@@ -289,6 +297,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the least-privilege read-only IAM policy verify needs, and exit",
     )
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "sandbox",
+        help="deploy the environment on an emulated AWS (moto) to prove it deploys",
+        description="Compile the file in memory, start an emulated AWS on 127.0.0.1, run "
+        "terraform init/apply, re-plan to catch perpetual diffs, run verify against it and "
+        "tear everything down. No AWS credentials needed. Exit code 0 only when every step "
+        "passed. Needs terraform on PATH and pip install 'batchform[sandbox]'.",
+    )
+    p.add_argument("config", metavar="CONFIG", help="the environment file")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the emulator running with the environment in it until Ctrl-C",
+    )
+    p.add_argument("--format", choices=["text", "junit"], default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    p.set_defaults(func=cmd_sandbox)
     return parser
 
 
