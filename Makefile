@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The README's first command: compile every bundled example and validate it.
+## The README's first command: validate and compile every bundled example, then deploy
+## genomics on an emulated AWS (terraform apply, re-plan, verify; no credentials needed).
 demo: $(STAMP)
 	$(BIN)/batchform validate configs/*.yaml
 	$(BIN)/batchform compile configs/*.yaml
+	$(BIN)/batchform sandbox configs/genomics.yaml
 
 compile: $(STAMP)
 	$(BIN)/batchform compile configs/*.yaml
