@@ -29,6 +29,7 @@ from compiler.plan.jobs import (
     required_parameters,
     vcpu_value,
 )
+from compiler.render import Expr
 
 # --- limits ----------------------------------------------------------------------------------
 
@@ -734,8 +735,6 @@ def empty_environment_value(env: Environment) -> Iterator[Finding]:
 
 def _size_estimate(value: Any) -> Any:
     """Container properties with every reference replaced by a worst-case-length string."""
-    from compiler.render import Expr
-
     if isinstance(value, Expr):
         return REFERENCE_PLACEHOLDER
     if isinstance(value, dict):
