@@ -25,6 +25,7 @@ from compiler.build import analyze_text
 from compiler.model import Environment
 from compiler.plan import jobs
 from compiler.verify import Clients, verify
+from compiler.verify import batch as batch_checks
 from compiler.verify.batch import normalise_container
 from compiler.verify.clients import (
     IAM_POLICY_ACTIONS,
@@ -680,3 +681,40 @@ def test_difference_values_render_without_python_reprs() -> None:
     check.differ("computeEnvironmentOrder", ["spot", "ondemand"], ["ondemand", "spot"])
     text = format_text(Report("env", REGION, [check]))
     assert '["spot", "ondemand"]' in text and "['spot'" not in text
+
+
+def test_a_check_that_crashes_is_reported_not_checked(
+    unit: tuple[MotoServer, Environment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, env = unit
+
+    def broken(*_: Any) -> list[ResourceCheck]:
+        raise KeyError("peer")
+
+    monkeypatch.setitem(batch_checks.CHECKS, "scheduling_policies", broken)
+    report = verify(env, clients_for(server))
+    assert report.exit_code == 1
+    crashed = report.find("scheduling_policies", "*")
+    assert crashed is not None and "KeyError('peer')" in crashed.unchecked[0]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(tmp_path: Any) -> None:
+    config = tmp_path / "unit.yaml"
+    config.write_text(
+        UNIT_ENV.format(vpc="vpc-0123456789abcdef0", subnet="subnet-0123456789abcdef0")
+    )
+    url = f"http://127.0.0.1:{free_port()}"
+    fast = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1)
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    clients = Clients(**{s: session.client(s, endpoint_url=url, config=fast) for s in SERVICES})
+    out, err = io.StringIO(), Terminal()
+    assert run(VerifyOptions(config=str(config), format="json"), out, err, clients) == 1
+    assert "verify: " in err.getvalue() and err.getvalue().endswith("\r\033[K")
+    assert json.loads(out.getvalue())["result"] == "INCOMPLETE"  # stdout stays pure JSON

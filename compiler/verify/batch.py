@@ -17,7 +17,7 @@ from compiler import naming
 from compiler.verify.desired import Context, Desired, batchform_key
 from compiler.verify.gather import arn_name, candidates, pick_compute_environment
 from compiler.verify.live import Live, Unresolved, tags_of
-from compiler.verify.report import Difference, Kind, ResourceCheck
+from compiler.verify.report import Kind, ResourceCheck
 
 SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
 HEALTHY_STATUS = "VALID"
@@ -496,5 +496,3 @@ CHECKS: dict[str, Callable[[Live, Desired], list[ResourceCheck]]] = {
 }
 """Each Batch section with the check of its resources; the topic read for a section has the
 section's name."""
-
-__all__ = ["CHECKS", "Difference", "normalise_container"]

@@ -34,7 +34,7 @@ SECTION_TOPICS: dict[str, Callable[[ResourceCheck, Desired], list[str]]] = {
     infra.LOGS: lambda c, d: ["log_groups"],
     infra.AMIS: lambda c, d: (
         ["images"]
-        + [f"ssm parameter {a.ssm_parameter}" for a in [d.env.amis[c.key]] if a.ssm_parameter]
+        + [f"ssm parameter {a.ssm_parameter}" for k, a in d.env.amis.items() if k == c.key]
     ),
     infra.SUBNETS: lambda c, d: ["network"],
     infra.ENDPOINTS: lambda c, d: ["network"],
@@ -74,10 +74,17 @@ def _account_for_failures(check: ResourceCheck, reader: Reader, desired: Desired
 
 
 def compare(live: Live, desired: Desired) -> list[ResourceCheck]:
+    """Every section's checks. A check that crashes on something unexpected in AWS's answer
+    makes its section "not checked" (exit 1) instead of ending the run with a traceback."""
     checks: list[ResourceCheck] = []
     for section in (batch.CHECKS, infra.CHECKS):
-        for run in section.values():
-            checks += run(live, desired)
+        for kind, run in section.items():
+            try:
+                checks += run(live, desired)
+            except Exception as exc:
+                checks.append(
+                    ResourceCheck(kind, "*", unchecked=[f"the {kind} check failed: {exc!r}"])
+                )
     return checks
 
 

@@ -388,7 +388,8 @@ class Gatherer:
             if found:
                 live.bind(f"aws_subnet.{ctx['label']}", id=found["SubnetId"])
         for vpc in live.vpcs or []:
-            live.bind("aws_vpc.main", id=vpc["VpcId"], cidr_block=vpc.get("CidrBlock"))
+            address = "aws_vpc.main" if desired.env.network.vpc.create else "data.aws_vpc.main"
+            live.bind(address, id=vpc["VpcId"], cidr_block=vpc.get("CidrBlock"))
         templates = _by_key(live.launch_templates or [], desired.name)
         for ctx in desired.launch_templates:
             found = templates.get(batchform_key(ctx) or "")

@@ -43,6 +43,7 @@ FARGATE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "s3", "logs")
 # --- security groups -------------------------------------------------------------------------
 
 Rule = tuple[str, int | None, int | None, str]
+PEER_KEYS = ("cidr_ipv4", "cidr_ipv6", "referenced_security_group_id", "prefix_list_id")
 
 
 def _rule_text(rule: Rule) -> str:
@@ -58,7 +59,8 @@ def _expected_rules(live: Live, contexts: Iterable[Context]) -> set[Rule]:
     for r in live.resolve(list(contexts)):
         protocol = str(r["ip_protocol"])
         all_ports = protocol == "-1"
-        peer = next(iter(r["peer"].values()))
+        peers = r.get("peer") or {k: r[k] for k in PEER_KEYS if r.get(k) is not None}
+        peer = next(iter(peers.values()))
         out.add(
             (
                 protocol,

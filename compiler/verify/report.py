@@ -13,7 +13,7 @@ incomplete check is never 0, even when everything that *could* be checked was in
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -341,8 +341,3 @@ def render(report: Report, fmt: str, verbose: bool = False) -> str:
     if fmt == "markdown":
         return format_markdown(report, verbose)
     return format_text(report, verbose)
-
-
-def merge(checks: Iterable[ResourceCheck]) -> list[ResourceCheck]:
-    """Resource checks in a stable order (the report sorts again; this keeps tests readable)."""
-    return sorted(checks, key=lambda r: (r.kind, r.key))
