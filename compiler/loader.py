@@ -48,6 +48,8 @@ class _Builder:
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.SafeLoader("")
         self._nodes = 0
+        # id(node) -> (entries merged in, node); the node is kept so its id stays unique
+        self._merged: dict[int, tuple[int, yaml.MappingNode]] = {}
 
     def build(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
         self.positions[path] = _pos(node)
@@ -65,20 +67,31 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self._error(node, CODE_SYNTAX, f"cannot read this value: {problem}")
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[Any, Any]:
-        self._constructor.flatten_mapping(node)  # merge keys
+        merged = self._flatten(node)
         out: dict[Any, Any] = {}
         first_seen: dict[Any, Position] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[Any] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 self._error(key_node, CODE_SYNTAX, "a mapping key must be a plain value")
                 continue
-            key = self._constructor.construct_object(key_node)
+            key = self.build(key_node, (*path, "<key>"), depth + 1)
             if not isinstance(key, str):
                 key = str(key) if not isinstance(key, bool) else str(key).lower()
-            if key in first_seen:
+            if index < merged:
+                from_merge.add(key)  # merged in by `<<:`; the mapping's own keys override it
+            elif key in from_merge:
+                from_merge.discard(key)
+                first_seen.pop(key, None)
+            if key in first_seen and key not in from_merge:
                 before = first_seen[key]
                 self._error(
                     key_node,
@@ -90,9 +103,27 @@ class _Builder:
                 )
                 continue
             first_seen[key] = _pos(key_node)
+            self.positions.pop((*path, "<key>"), None)
             self.key_positions[(*path, key)] = _pos(key_node)
             out[key] = self.build(value_node, (*path, key), depth + 1)
         return out
+
+    def _flatten(self, node: yaml.MappingNode) -> int:
+        """Apply ``<<:`` merge keys; returns how many leading entries came from merges.
+
+        PyYAML puts merged entries first and the mapping's own after them. A node reached again
+        through an alias is already flattened, so the count is remembered per node."""
+        if id(node) not in self._merged:
+            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            try:
+                self._constructor.flatten_mapping(node)
+            except yaml.YAMLError as exc:
+                problem = getattr(exc, "problem", None) or str(exc)
+                self._error(node, CODE_SYNTAX, f"invalid merge key (<<): {problem}")
+                node.value = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
+                own = len(node.value)
+            self._merged[id(node)] = (len(node.value) - own, node)
+        return self._merged[id(node)][0]
 
     def _error(
         self,
@@ -118,6 +149,10 @@ class _Builder:
         )
 
 
+def _codepoint(character: object) -> int:
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
+
+
 def load_text(text: str, file: str) -> Document:
     """Parse ``text`` (named ``file`` in messages). Raises :class:`BatchformError`."""
     try:
@@ -138,6 +173,23 @@ def load_text(text: str, file: str) -> Document:
                     line=line,
                     col=col,
                     hint="check indentation and quoting around this line",
+                    excerpt=excerpt(text, line, col),
+                )
+            ]
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise BatchformError(
+            [
+                Diagnostic(
+                    CODE_SYNTAX,
+                    Level.ERROR,
+                    f"character U+{_codepoint(exc.character):04X} is not allowed in YAML",
+                    file=file,
+                    line=line,
+                    col=col,
+                    hint="remove the control character",
                     excerpt=excerpt(text, line, col),
                 )
             ]

@@ -433,21 +433,14 @@ def test_a_render_failure_is_bf009_and_writes_nothing(
     assert not (tmp_path / "out").exists()
 
 
-LOADER_UNLOCATED = pytest.mark.xfail(
-    strict=True,
-    reason="loader: a value PyYAML cannot construct becomes BF001 without a position "
-    "(reported to the lead; remove this mark once located)",
-)
-
-
 @pytest.mark.parametrize(
     "value",
     [
-        pytest.param("2001-13-45", id="impossible-date", marks=LOADER_UNLOCATED),
-        pytest.param("!!python/object:os.system x", id="unsafe-tag", marks=LOADER_UNLOCATED),
-        pytest.param("!!int 'x'", id="bad-explicit-int", marks=LOADER_UNLOCATED),
-        pytest.param("9" * 5000, id="int-over-4300-digits", marks=LOADER_UNLOCATED),
-        pytest.param("\x00", id="nul-character", marks=LOADER_UNLOCATED),
+        pytest.param("2001-13-45", id="impossible-date"),
+        pytest.param("!!python/object:os.system x", id="unsafe-tag"),
+        pytest.param("!!int 'x'", id="bad-explicit-int"),
+        pytest.param("9" * 5000, id="int-over-4300-digits"),
+        pytest.param("\x00", id="nul-character"),
         pytest.param("[a, b", id="unclosed-flow"),
     ],
 )
@@ -458,11 +451,6 @@ def test_unreadable_values_are_located(value: str) -> None:
     assert d.line is not None and d.line >= 4, format_text(d)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader: keys that override a `<<:` merge are reported as duplicates (BF002), "
-    "but overriding merged keys is what merge keys are for (reported to the lead)",
-)
 def test_keys_may_override_a_merge() -> None:
     text = MINIMAL.replace(
         "  ec2:\n    type: EC2\n",
