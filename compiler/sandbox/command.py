@@ -366,17 +366,23 @@ class Sandbox:
                     None,
                 )
                 if gap is not None:
-                    unchecked.append(f"{check.title} {difference.attribute}: {gap}")
+                    item = f"verify of {check.title} skipped {gap.split()[-1]}: {gap}"
+                    if item not in unchecked:
+                        unchecked.append(item)
                     continue
                 problems.append(
                     f"{check.title}: {difference.attribute or 'resource'} {difference.kind}: "
                     f"expected {difference.expected!r}, found {difference.actual!r}"
                 )
-            unchecked += [f"{check.title}: verify could not read it: {u}" for u in check.unchecked]
-        unchecked += [f"verify: {item}" for item in result.incomplete]
+            # verify could not check it (a read or a comparison failed): not a pass.
+            problems += [f"{check.title}: not checked: {u}" for u in check.unchecked]
+        problems += [f"verify incomplete: {item}" for item in result.incomplete]
         self.report.not_checked += unchecked
         if problems:
-            raise StepFailed(f"{len(problems)} difference(s) between file and emulator", problems)
+            raise StepFailed(
+                f"{len(problems)} problem(s): the emulator does not hold what the file says",
+                problems,
+            )
         checked = len(result.resources)
         extra = f", {len(unchecked)} not checked (listed below)" if unchecked else ""
         return f"in sync: {checked} resources match the file{extra}", []
@@ -408,6 +414,7 @@ class Sandbox:
         self._add_static_not_checked()
         self.step("re-plan", self.replan)
         self.step("verify", self.verify)
+        self.report.not_checked += ALWAYS_UNCHECKED
         self._keep_if_asked()
 
     def _add_static_not_checked(self) -> None:
@@ -425,7 +432,6 @@ class Sandbox:
                 "computeResources in UpdateComputeEnvironment, so only a fresh create was "
                 "tested, not how a later edit is applied (use `batchform diff` for that)"
             )
-        self.report.not_checked += ALWAYS_UNCHECKED
 
     def _keep_if_asked(self) -> None:
         if not self.options.keep or self.server is None or self.env is None:

@@ -174,11 +174,18 @@ def compute_environments_without_service_role(module_dir: Path | str) -> list[st
 
 @dataclass(frozen=True)
 class MotoGap:
-    """An attribute moto does not round-trip, so a plan after apply would always show it."""
+    """An attribute moto does not round-trip, so a plan after apply would always show it.
+
+    ``only_with``: the gap exists only for resources that set this argument (e.g. a rule's
+    description is lost only when its peer is a security group)."""
 
     resource_type: str
     attribute: str
     reason: str
+    only_with: str | None = None
+
+    def applies_to(self, rtype: str, body: Mapping[str, Any]) -> bool:
+        return rtype == self.resource_type and (self.only_with is None or self.only_with in body)
 
 
 MOTO_GAPS: tuple[MotoGap, ...] = (
@@ -198,6 +205,16 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
         "moto 5.2.1 copies the template's own tags (provider default_tags) into "
         "LaunchTemplateData.TagSpecifications as resource_type launch-template",
     ),
+    *(
+        MotoGap(
+            f"aws_vpc_security_group_{direction}_rule",
+            "description",
+            "moto 5.2.1 keeps a rule's description only for CIDR peers, not for a "
+            "security group peer",
+            only_with="referenced_security_group_id",
+        )
+        for direction in ("ingress", "egress")
+    ),
 )
 """Known moto gaps, ignored (``lifecycle.ignore_changes``) only for the attribute concerned."""
 
@@ -209,7 +226,7 @@ def _resource_override(
     if rtype == "aws_batch_compute_environment" and "service_role" not in body:
         lines.append("  # moto requires serviceRole; AWS falls back to the service-linked role.")
         lines.append(f'  service_role = "{service_role_arn}"')
-    ignored = [gap for gap in gaps if gap.resource_type == rtype]
+    ignored = [gap for gap in gaps if gap.applies_to(rtype, body)]
     if ignored:
         if lines:
             lines.append("")
@@ -284,13 +301,15 @@ def gaps_in(
     ignore_gaps: Iterable[MotoGap] = MOTO_GAPS,
 ) -> list[tuple[MotoGap, list[str]]]:
     """The gaps that actually apply to a module: each with the labels it covers, only where
-    the generated resource sets the attribute (an unset attribute cannot drift)."""
+    the generated resource sets the attribute (an unset attribute cannot drift; launch template
+    tags come from the provider's default_tags, so that gap always applies)."""
     applied = []
     for gap in ignore_gaps:
         labels = sorted(
             label
             for label, body in resources.get(gap.resource_type, {}).items()
-            if gap.attribute in body or gap.attribute == "tag_specifications"
+            if gap.applies_to(gap.resource_type, body)
+            and (gap.attribute in body or gap.attribute == "tag_specifications")
         )
         if labels:
             applied.append((gap, labels))
