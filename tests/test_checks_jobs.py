@@ -124,21 +124,19 @@ def _marked_line(text: str) -> int:
 
 
 def _many_queues(n: int) -> str:
-    """The good queues plus ``n`` more; a finding about the section stands at its first key."""
+    """The good queues plus ``n`` more; a finding about the section stands at its key."""
     rows = [f"  q{i}: {{priority: 1, compute_environments: [ec2]}}" for i in range(n)]
-    return QUEUES.replace("  main:\n", f"  main:  {MARK}\n") + "\n".join(rows) + "\n"
+    return QUEUES.replace("job_queues:\n", f"job_queues:  {MARK}\n", 1) + "\n".join(rows) + "\n"
 
 
 def _many_shares(n: int) -> str:
     rows = [f"      - {{identifier: s{i}, weight: 1}}" for i in range(n)]
-    rows[0] += f"  {MARK}"
-    return "scheduling_policies:\n  fair:\n    shares:\n" + "\n".join(rows) + "\n"
+    return f"scheduling_policies:\n  fair:\n    shares:  {MARK}\n" + "\n".join(rows) + "\n"
 
 
 def _many_tags(n: int) -> str:
     rows = [f"      t{i}: v" for i in range(n)]
-    rows[0] += f"  {MARK}"
-    return "    tags:\n" + "\n".join(rows) + "\n"
+    return f"    tags:  {MARK}\n" + "\n".join(rows) + "\n"
 
 
 BAD: dict[str, tuple[str, str]] = {
@@ -232,9 +230,8 @@ BAD: dict[str, tuple[str, str]] = {
         "log_retention_days: 14", f"log_retention_days: 45  {MARK}"))),
     "empty-variable": ("BF442", config(jobs=job(
         EC2_JOB + f'    environment:\n      EMPTY: ""  {MARK}\n'))),
-    "too-large": ("BF443", config(jobs=job(
-        EC2_JOB.replace("image: example/x:1", f"image: example/x:1  {MARK}")
-        + "    environment:\n      BIG: " + "x" * 30000 + "\n"))),
+    "too-large": ("BF443", config(jobs=JOBS + f"  extra:  {MARK}\n" + EC2_JOB
+        + "    environment:\n      BIG: " + "x" * 30000 + "\n")),
     # placement
     "no-queue-for-platform": ("BF450", config(
         queues=QUEUES.split("  serverless:")[0],
