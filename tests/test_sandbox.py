@@ -56,7 +56,7 @@ def _processes() -> Iterator[tuple[int, str, str]]:
         yield int(entry.name), cmdline, cwd
 
 
-def _leftovers(tmpdir: Path, port: str | None) -> list[str]:
+def _leftovers(tmpdir: Path, port: str | None, since: float) -> list[str]:
     """Processes still running from ``tmpdir`` or serving moto on ``port``, and files left."""
     found = [
         f"process {pid}: {cmd}"
@@ -64,6 +64,10 @@ def _leftovers(tmpdir: Path, port: str | None) -> list[str]:
         if cwd.startswith(str(tmpdir)) or (port and "moto.server" in cmd and f"-p {port}" in cmd)
     ]
     found += [f"file {p}" for p in tmpdir.iterdir()]
+    # Where terraform's scratch directory goes when TMPDIR is too long for plugin sockets.
+    found += [
+        f"scratch {p}" for p in Path("/tmp").glob("batchform-tf-*") if p.stat().st_mtime > since
+    ]
     return found
 
 
@@ -244,6 +248,7 @@ def test_existing_vpc_gets_stand_ins_that_the_checks_accept(moto: MotoServer) ->
 def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
+    started = time.time()
     report = tmp_path / "report.xml"
     env = analyze(config).env
     assert env is not None
@@ -263,7 +268,7 @@ def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> N
     if env.network.vpc.existing is not None:
         assert "stand-in VPC" in out
     assert _snapshot(GENERATED / env.name) == generated_before  # compiled in memory only
-    assert _leftovers(tmpdir, _port(out)) == []
+    assert _leftovers(tmpdir, _port(out), started) == []
 
 
 @pytest.mark.e2e
@@ -274,6 +279,7 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
     the emulator stays up with what was created, until Ctrl-C."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
+    started = time.time()
     broken = tmp_path / "broken.yaml"
     text = (ROOT / "configs" / "genomics.yaml").read_text()
     assert "  instance_role: generated\n" in text
@@ -309,7 +315,7 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
     assert process.returncode == 1, rest
     assert re.search(r"^FAILED: genomics-prod does not deploy .*\(apply failed\)", rest, re.M)
     assert not _answers(port)
-    assert _leftovers(tmpdir, port) == []
+    assert _leftovers(tmpdir, port, started) == []
 
 
 @pytest.mark.e2e
@@ -318,19 +324,22 @@ def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
 ) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
+    started = time.time()
     process = _sandbox(str(ROOT / "configs" / "genomics.yaml"), tmpdir=tmpdir)
     try:
         out = _read_until(process, r"^  ok\s+init\s", RUN_TIMEOUT_S)
         port = _port(out)
         assert port is not None
         time.sleep(3)  # apply is running: terraform and its provider are creating resources
-        assert any(cwd.startswith(str(tmpdir)) for _, _, cwd in _processes()), "no terraform?"
+        running = [cmd for _, cmd, cwd in _processes() if cwd.startswith(str(tmpdir))]
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=120)
+    assert any("terraform apply" in cmd for cmd in running), out + rest
+    assert any("terraform-provider-aws" in cmd for cmd in running), running
     assert process.returncode == 130, out + rest
     assert re.search(r"^  FAIL\s+apply\s+interrupted", rest, re.M), rest
     assert "emulator stopped, temporary files removed" in rest
     assert rest.rstrip().endswith("the sandbox was stopped before it finished")
     assert not _answers(port)
-    assert _leftovers(tmpdir, port) == []
+    assert _leftovers(tmpdir, port, started) == []

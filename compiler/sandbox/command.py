@@ -86,6 +86,10 @@ ALWAYS_UNCHECKED = (
 )
 
 
+MAX_SCRATCH_PATH = 64
+"""Longest temporary directory given to terraform (see ``Sandbox._make_scratch``)."""
+
+
 class StepFailed(Exception):
     """Ends a step as failed: ``detail`` is the one-line reason, ``output`` the evidence."""
 
@@ -205,6 +209,7 @@ class Sandbox:
         self.report = report
         self.stack = ExitStack()
         self.tmp: Path | None = None
+        self.scratch: Path | None = None
         self.server: MotoServer | None = None
         self.env: Environment | None = None
         self.files: dict[str, str] = {}
@@ -389,15 +394,27 @@ class Sandbox:
 
     def _tf_env(self) -> dict[str, str]:
         assert self.server is not None and self.tmp is not None
+        assert self.scratch is not None
+        # Terraform's own temporary files (provider plugin sockets, left behind when a
+        # provider is killed) live and die with a directory we remove.
+        return {**self.server.env(), "TMPDIR": str(self.scratch)}
+
+    def _make_scratch(self) -> Path:
+        """A directory for terraform's temporary files, short enough for socket paths (go-plugin
+        puts ``plugin<digits>`` sockets there; Linux allows 107 bytes): inside ours when it is
+        short, else a sibling in /tmp."""
+        assert self.tmp is not None
         scratch = self.tmp / "tmp"
-        scratch.mkdir(exist_ok=True)
-        # Terraform's own temporary files (plugin sockets) live and die with our directory.
-        return {**self.server.env(), "TMPDIR": str(scratch)}
+        if len(str(scratch)) > MAX_SCRATCH_PATH and Path("/tmp").is_dir():
+            return Path(tempfile.mkdtemp(prefix="batchform-tf-", dir="/tmp"))
+        scratch.mkdir()
+        return scratch
 
     # -- the run -------------------------------------------------------------------------------
 
     def run(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="batchform-sandbox-"))
+        self.scratch = self._make_scratch()
         order: list[tuple[str, Callable[[], str | tuple[str, list[str]]]]] = [
             ("compile", self.compile),
             ("emulator", self.emulator),
@@ -466,14 +483,17 @@ class Sandbox:
         with _uninterruptible():
             self.console.stop()
             self.stack.close()
-            if self.tmp is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-            left = self.tmp is not None and self.tmp.exists()
+            made = [d for d in (self.scratch, self.tmp) if d is not None]
+            for directory in made:
+                shutil.rmtree(directory, ignore_errors=True)
+            left = [str(d) for d in made if d.exists()]
         step = Step(
             "teardown",
             StepStatus.FAILED if left else StepStatus.PASSED,
             time.monotonic() - started,
-            f"could not remove {self.tmp}" if left else "emulator stopped, temporary files removed",
+            f"could not remove {', '.join(left)}"
+            if left
+            else "emulator stopped, temporary files removed",
         )
         self.report.steps.append(step)
         self.console.finish(step)

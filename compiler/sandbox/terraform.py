@@ -200,6 +200,21 @@ class TerraformCLI:
         return env
 
 
+def _reap_group(pgid: int, grace_s: float = 3.0) -> None:
+    """The leader is gone; give provider plugins left in its group a moment to exit on their
+    own (they remove their sockets then), then kill what remains."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        with suppress(KeyboardInterrupt):
+            time.sleep(0.1)
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 def _interrupt_group(process: subprocess.Popen[str]) -> None:
     """Stop terraform like Ctrl-C in a terminal would (SIGINT to the group), then for sure."""
     for sig, wait_s in ((signal.SIGINT, INTERRUPT_GRACE_S), (signal.SIGKILL, 10.0)):
@@ -213,9 +228,7 @@ def _interrupt_group(process: subprocess.Popen[str]) -> None:
                 continue
             except subprocess.TimeoutExpired:
                 continue
-            # The leader is gone; plugins in its group may not be.
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            _reap_group(process.pid)
             return
 
 
