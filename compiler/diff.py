@@ -84,10 +84,6 @@ class ResourceChange:
     attributes: list[AttributeChange] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
-    @property
-    def risks(self) -> set[Risk]:
-        return {n.risk for n in self.notes}
-
 
 @dataclass
 class EnvironmentDiff:
@@ -224,6 +220,8 @@ CE_FORCE_NEW_UNLESS_UPDATABLE = (
 CE_FORCE_NEW_ALWAYS = ("placement_group", "spot_iam_fleet_role")
 FARGATE_EXEMPT = ("security_group_ids", "subnets")
 CE_SCALING = ("min_vcpus", "max_vcpus")
+LT_VERSION_PATH = "compute_resources.launch_template.version"
+NEW_VERSION_SUFFIX = " (new version)"
 
 
 def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
@@ -251,7 +249,7 @@ def _mark(value: Any, replaced: set[str], versioned: set[str]) -> Any:
         if address in replaced:
             return _NewValue(f"{value} (new: {address} is replaced)")
         if value.endswith(".latest_version") and address in versioned:
-            return _NewValue(f"{value} (new version)")
+            return _NewValue(f"{value}{NEW_VERSION_SUFFIX}")
         return value
     if isinstance(value, Mapping):
         return {k: _mark(v, replaced, versioned) for k, v in value.items()}
@@ -359,8 +357,33 @@ def _mark_ce_replacements(
                 )
             )
         )
+        if _is_apply_time_version(c):
+            forces = False  # see _replaced_at_apply
         marked.append(AttributeChange(c.path, c.old, c.new, forces))
     return marked
+
+
+def _is_apply_time_version(c: AttributeChange) -> bool:
+    return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
+
+
+def _replaced_at_apply(
+    old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange
+) -> bool:
+    """A non-updatable CE whose launch template gets a new version, and nothing else forces it.
+
+    The new ``latest_version`` is unknown while planning, and the provider's CustomizeDiff does
+    not count an unknown version as a change: ``terraform plan`` shows an in-place update. During
+    apply the version becomes known, the provider then demands a replacement, and Terraform stops
+    with "Provider produced inconsistent final plan" (checked on the emulator: the template is
+    updated, the CE is not). The next plan shows the replacement.
+    """
+    return (
+        change.action == "update"
+        and not _ce_updatable(old, new)
+        and not _is_fargate(new)
+        and any(_is_apply_time_version(c) for c in change.attributes)
+    )
 
 
 def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange) -> list[Note]:
@@ -396,12 +419,25 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
                 )
             )
         return notes
+    replaced_later = _replaced_at_apply(old, new, change)
+    if replaced_later:
+        notes.append(
+            Note(
+                Risk.FAILS,
+                "the launch template's new version replaces this compute environment (it cannot "
+                "be updated in place), but the version is only known during apply: "
+                "`terraform plan` shows an in-place update and the first apply stops with "
+                "'Provider produced inconsistent final plan' after changing the template; a "
+                "second apply then replaces the compute environment, terminating its running "
+                "jobs. Plan for it: `terraform apply -replace=" + change.address + "`",
+            )
+        )
     infra = [
         c
         for c in change.attributes
         if c.path.startswith("compute_resources.") and _resource_argument(c.path) not in CE_SCALING
     ]
-    if infra and not _is_fargate(new):
+    if infra and not _is_fargate(new) and not replaced_later:
         policy = new.get("update_policy") or {}
         if policy.get("terminate_jobs_on_update"):
             text = (
@@ -560,7 +596,10 @@ def _diff_resource(
     old: Mapping[str, Any] | None,
     new: Mapping[str, Any] | None,
     forces_new: tuple[str, ...],
+    default_tags: AttributeChange | None = None,
 ) -> ResourceChange | None:
+    """The change of one resource; ``default_tags`` is added to every taggable one that stays
+    (provider ``default_tags`` reach its ``tags_all``)."""
     if old is None and new is None:
         return None
     if old is None:
@@ -568,6 +607,8 @@ def _diff_resource(
     if new is None:
         return ResourceChange(kind_name, name, address, "delete")
     attributes = _attribute_changes(old, new)
+    if default_tags is not None and "tags" in new:
+        attributes.append(default_tags)
     if not attributes:
         return None
     attributes = [
@@ -601,9 +642,10 @@ def _env_notes(old: Environment, new: Environment) -> list[Note]:
         notes.append(
             Note(
                 Risk.NOTE,
-                "environment tags change: every resource's tags_all is updated in place "
-                "(provider default_tags); compute environments also tag their instances with "
-                "them, which replaces any compute environment that cannot be updated in place",
+                "environment tags change: every taggable resource's tags_all is updated in "
+                "place (provider default_tags); compute environments also tag their instances "
+                "with them, which replaces any compute environment that cannot be updated in "
+                "place",
             )
         )
     if old.terraform.backend != new.terraform.backend:
@@ -626,6 +668,14 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
     if old is not None:
         result.notes = _env_notes(old, new)
 
+    default_tags = None
+    if old is not None and old.tags != new.tags:
+        default_tags = AttributeChange(
+            "tags_all (environment tags)",
+            _display(dict(sorted(old.tags.items()))),
+            _display(dict(sorted(new.tags.items()))),
+        )
+
     replaced: set[str] = set()  # addresses whose id changes
     versioned: set[str] = set()  # launch templates that get a new version
 
@@ -633,7 +683,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
         old_ctx = (old_files.get("network.tf") or {}).get(key)
         new_ctx = (new_files.get("network.tf") or {}).get(key)
         change = _diff_resource(
-            kind_name, address.split(".")[1], address, old_ctx, new_ctx, forces_new
+            kind_name, address.split(".")[1], address, old_ctx, new_ctx, forces_new, default_tags
         )
         if change is not None:
             result.changes.append(change)
@@ -661,7 +711,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             new_ctx = _mark(news[label], replaced, versioned) if label in news else None
             name = _name_for(label, new if label in news else old, kind.model_section)
             change = _diff_resource(
-                kind.kind, name, address, olds.get(label), new_ctx, kind.forces_new
+                kind.kind, name, address, olds.get(label), new_ctx, kind.forces_new, default_tags
             )
             if change is None:
                 continue
@@ -690,7 +740,7 @@ def _annotate(
     """Add what the change means for jobs and capacity, and record launch template versions."""
     tf_type = kind.tf_type
     if tf_type == "aws_launch_template" and change.action == "update":
-        content = [c for c in change.attributes if _top(c.path) != "tags"]
+        content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
             versioned.add(change.address)
             change.notes.append(
@@ -726,7 +776,7 @@ def _annotate(
                 )
             )
     if tf_type == "aws_batch_job_definition" and change.action == "update":
-        content = [c for c in change.attributes if _top(c.path) != "tags"]
+        content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
             change.notes.extend(_job_notes(old_env, new_env, change.name))
     if tf_type == "aws_batch_job_definition" and change.action == "delete":

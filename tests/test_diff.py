@@ -139,20 +139,26 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
         data["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
 
     d = diff_after(edit)
+    # What `terraform plan` shows: the new latest_version is unknown while planning, so both
+    # CEs are planned as in-place updates (verified against terraform in test_diff_e2e.py).
     assert actions(d) == {
         "aws_launch_template.scratch_1tb": "update",
-        ONDEMAND: "update",  # picks up the pinned new version: infrastructure update
-        SPOT: "replace",  # not updatable: the new version forces a new CE
-        HIGH: "update",
+        ONDEMAND: "update",  # updatable: an infrastructure update picks up the new version
+        SPOT: "update",
     }
-    spot = d.change(SPOT)
-    assert spot is not None
-    (forced,) = [a for a in spot.attributes if a.forces_replacement]
-    assert forced.path == "compute_resources.launch_template.version"
-    assert forced.new.endswith("(new version)")
     lt = d.change("aws_launch_template.scratch_1tb")
     assert lt is not None
     assert lt.attributes[0].path == "block_device_mappings[1].ebs.iops"
+    spot = d.change(SPOT)
+    assert spot is not None
+    (version,) = spot.attributes
+    assert version.path == "compute_resources.launch_template.version"
+    assert version.new.endswith("(new version)")
+    # ...but the non-updatable spot CE is replaced at apply time, after a failed first apply.
+    (fails,) = notes_of(d, SPOT, Risk.FAILS)
+    assert "inconsistent final plan" in fails and f"-replace={SPOT}" in fails
+    assert notes_of(d, ONDEMAND, Risk.FAILS) == []
+    assert any("infrastructure update" in t for t in notes_of(d, ONDEMAND, Risk.JOBS))
 
 
 def test_attaching_a_launch_template_always_replaces() -> None:
@@ -177,9 +183,18 @@ def test_environment_tags_replace_ces_that_cannot_update() -> None:
         data["tags"]["owner"] = "lab-ops"
 
     d = diff_after(edit)
-    assert actions(d)[SPOT] == "replace"  # instance tags (compute_resources.tags) change
-    assert actions(d)[ONDEMAND] == "update"
-    assert actions(d).get(FARGATE) is None  # Fargate CEs carry no instance tags
+    found = actions(d)
+    assert found[SPOT] == "replace"  # instance tags (compute_resources.tags) change
+    assert found[ONDEMAND] == "update"
+    # Everything else taggable only gets new tags_all (provider default_tags) in place.
+    fargate = d.change(FARGATE)
+    assert fargate is not None and fargate.action == "update"
+    assert [a.path for a in fargate.attributes] == ["tags_all (environment tags)"]
+    assert found["aws_vpc.main"] == "update"
+    assert "aws_route.public_internet" not in found  # not taggable
+    align = d.change("aws_batch_job_definition.align")
+    assert align is not None and align.action == "update"
+    assert not any("revision" in n.text for n in align.notes)  # tags need no new revision
     assert any("environment tags change" in n.text for n in d.notes)
 
 
