@@ -382,9 +382,12 @@ def check_subnets(live: Live, desired: Desired) -> list[ResourceCheck]:
         check.name = actual["SubnetId"]
         check.compare("CidrBlock", ctx["cidr"], actual.get("CidrBlock"))
         check.compare("AvailabilityZone", ctx["az"], actual.get("AvailabilityZone"))
-        check.compare(
-            "MapPublicIpOnLaunch", bool(ctx["public"]), bool(actual.get("MapPublicIpOnLaunch"))
-        )
+        if "map_public_ip_on_launch" in ctx:
+            check.compare(
+                "MapPublicIpOnLaunch",
+                bool(ctx["map_public_ip_on_launch"]),
+                bool(actual.get("MapPublicIpOnLaunch")),
+            )
     existing = desired.env.network.vpc.existing
     if existing is not None:
         for sid in [*existing.private_subnets, *existing.public_subnets]:
