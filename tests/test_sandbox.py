@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -37,7 +36,7 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 GENERATED = ROOT / "generated"
 RUN_TIMEOUT_S = 900
 
-BROKEN_INSTANCE_PROFILE = "arn:aws:iam::123456789012:instance-profile/does-not-exist"
+NO_SUCH_AZ = "us-west-2e"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -77,11 +76,10 @@ def _port(output: str) -> str | None:
 
 
 def _answers(port: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2):
-            return True
-    except (urllib.error.URLError, OSError):
-        return False
+    """Whether something still listens on the emulator's port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", int(port))) == 0
 
 
 def _env(tmpdir: Path) -> dict[str, str]:
@@ -238,6 +236,17 @@ def test_existing_vpc_gets_stand_ins_that_the_checks_accept(moto: MotoServer) ->
     assert moto.client("ec2", env.region).describe_vpcs(VpcIds=[new_vpc])["Vpcs"]
     assert any("stand-in" in note for note in found.notes)
     assert any(old.vpc_id in item for item in found.not_checked)
+    # a working VPC: public subnets route to an internet gateway
+    ec2 = moto.client("ec2", env.region)
+    public = found.replacements[old.public_subnets[0]]
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": [public]}]
+    )
+    routes = tables["RouteTables"][0]["Routes"]
+    assert any(r.get("GatewayId", "").startswith("igw-") for r in routes), routes
+    # the job role the file names by ARN exists
+    role = moto.client("iam").get_role(RoleName="etl-extract")["Role"]
+    assert role["Arn"] == "arn:aws:iam::123456789012:role/etl-extract"
 
 
 # -- end to end: real terraform on the emulator -------------------------------------------------
@@ -275,19 +284,16 @@ def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> N
 def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up(
     tmp_path: Path,
 ) -> None:
-    """Passes validate, fails apply (moto: the instance profile does not exist); with --keep
-    the emulator stays up with what was created, until Ctrl-C."""
+    """us-west-2e looks like an availability zone (validate cannot know it does not exist) but
+    AWS, and moto, reject a subnet there: the apply fails, and with --keep the emulator stays
+    up with what was created, until Ctrl-C."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     started = time.time()
     broken = tmp_path / "broken.yaml"
     text = (ROOT / "configs" / "genomics.yaml").read_text()
-    assert "  instance_role: generated\n" in text
-    broken.write_text(
-        text.replace(
-            "  instance_role: generated\n", f"  instance_role: {BROKEN_INSTANCE_PROFILE}\n"
-        )
-    )
+    assert "availability_zones: [us-west-2a, us-west-2b]" in text
+    broken.write_text(text.replace("[us-west-2a, us-west-2b]", f"[us-west-2a, {NO_SUCH_AZ}]"))
     assert main(["validate", str(broken)]) == 0
 
     process = _sandbox(str(broken), "--keep", tmpdir=tmpdir)
@@ -296,17 +302,19 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
         port = _port(out)
         assert port is not None and _answers(port), out
         assert re.search(r"^  FAIL\s+apply\s+terraform apply exited 1", out, re.M), out
-        assert "does-not-exist" in out  # the provider's error, attributed to its resource
+        # the provider's error, attributed to its resource
+        assert re.search(rf"aws_subnet\.\w+_us_west_2e: .*{NO_SUCH_AZ}", out), out
         assert re.search(r"^  skip\s+re-plan\s+not run: apply failed", out, re.M), out
         assert f"aws --endpoint-url http://127.0.0.1:{port}" in out
-        batch = boto3.client(
-            "batch",
+        ec2 = boto3.client(
+            "ec2",
             endpoint_url=f"http://127.0.0.1:{port}",
             region_name="us-west-2",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        assert "jobQueues" in batch.describe_job_queues()
+        tagged = [{"Name": "tag:batchform:environment", "Values": ["genomics-prod"]}]
+        assert ec2.describe_vpcs(Filters=tagged)["Vpcs"]  # what apply created is still there
         time.sleep(1)
         assert _answers(port)  # --keep: still up
     finally:
@@ -343,3 +351,16 @@ def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
     assert rest.rstrip().endswith("the sandbox was stopped before it finished")
     assert not _answers(port)
     assert _leftovers(tmpdir, port, started) == []
+
+
+def test_an_ami_parameter_moto_lacks_gets_a_stand_in_value(moto: MotoServer) -> None:
+    text = (ROOT / "configs" / "genomics.yaml").read_text()
+    public = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    assert public in text
+    env = analyze_text(text.replace(public, "/acme/batch/ami"), "custom.yaml").env
+    assert env is not None
+    found = create_stand_ins(env, moto)
+    value = moto.client("ssm", env.region).get_parameter(Name="/acme/batch/ami")["Parameter"]
+    assert value["Value"].startswith("ami-")
+    assert any("/acme/batch/ami" in note and value["Value"] in note for note in found.notes)
+    assert any("/acme/batch/ami" in item for item in found.not_checked)

@@ -236,7 +236,7 @@ class Sandbox:
                 f"terraform {exc.args_run[0]} exited {exc.result.returncode}",
                 exc.errors(),
             )
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except Exception as exc:
             # A crash inside a step (the emulator, boto3, the verifier) is that step's failure,
             # reported like any other: the run still tears down and gives a verdict.
             step = Step(
@@ -304,11 +304,7 @@ class Sandbox:
             self._accept(
                 analyze_text(found.apply(text), self.options.config), "the file with stand-in ids"
             )
-        made = ["role AWSServiceRoleForBatch"]
-        if self.env.network.vpc.existing is not None:
-            made.append("stand-in VPC and subnets")
-        made += [f"{n} AMI stand-in(s)" for n in [sum("AMI" in n for n in found.notes)] if n]
-        return ", ".join(made), found.notes
+        return ", ".join(found.made), found.notes
 
     def init(self) -> str:
         assert self.tmp is not None and self.server is not None and self.env is not None
@@ -459,8 +455,6 @@ class Sandbox:
             "Try:",
             f"  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --endpoint-url {url} "
             f"--region {region} batch describe-job-queues",
-            f"  batchform verify {self.options.config} --endpoint-url {url}   "
-            "(with the same two variables set)",
         ]
         if self.module is not None and self.cli is not None:
             config = f"TF_CLI_CONFIG_FILE={self.cli.cli_config} " if self.cli.cli_config else ""

@@ -32,6 +32,7 @@ MIRROR_ENV_VAR = "BATCHFORM_TF_PLUGIN_MIRROR"
 PROVIDER_SUBPATH = Path("registry.terraform.io") / "hashicorp" / "aws"
 DEFAULT_TIMEOUT_S = 900.0
 INTERRUPT_GRACE_S = 5.0
+MAX_ERROR_CHARS = 400
 
 
 def terraform_available() -> bool:
@@ -76,7 +77,10 @@ class TerraformError(RuntimeError):
                     summary = f"{follow.removeprefix('with ').rstrip(',')}: {summary}"
                     break
             # Request ids differ on every run and say nothing to the reader.
-            found.append(re.sub(r"RequestID: [^,]*, ", "", summary))
+            summary = re.sub(r"RequestID: [^,]*, ", "", summary)
+            if len(summary) > MAX_ERROR_CHARS:
+                summary = summary[: MAX_ERROR_CHARS - 3] + "..."
+            found.append(summary)
         return found or [(self.result.stderr or self.result.stdout).strip()[-2000:]]
 
 
