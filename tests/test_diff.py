@@ -4,7 +4,7 @@ names, whether Terraform updates or replaces them, and the risks a reviewer is w
 Expected actions follow the AWS provider 5.x (``resourceComputeEnvironmentCustomizeDiff``): the
 genomics ``spot`` CE uses SPOT_PRICE_CAPACITY_OPTIMIZED, which the provider does *not* treat as
 updatable, so its instance changes replace it; ``ondemand`` (BEST_FIT_PROGRESSIVE with the
-service-linked role) is updated in place. ``tests/test_diff_e2e.py`` checks the same claims
+service-linked role) is updated in place. ``tests/test_diff_e2e.py`` checks such claims
 against ``terraform plan`` on the emulator.
 """
 

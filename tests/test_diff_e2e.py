@@ -1,0 +1,246 @@
+"""`batchform diff` against the authority: `terraform plan` of the edited file on emulated AWS.
+
+OLD is applied once to moto; for each realistic edit, NEW is planned against that state and the
+actions Terraform plans (``terraform show -json``: ``["update"]``, ``["create", "delete"]``, ...)
+must be exactly what ``diff`` claimed for every Batch resource, launch template and security
+group. The replacement rules are decided by the provider's plan-time logic (ForceNew and the
+compute environment's CustomizeDiff), which runs the same against moto as against AWS.
+
+The OLD environment mixes the three kinds of compute environment whose rules differ: ``spot``
+(SPOT_PRICE_CAPACITY_OPTIMIZED: *not* updatable in provider 5.x), ``ondemand``
+(BEST_FIT_PROGRESSIVE with the service-linked role: updatable) and ``fargate``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from compiler.build import render_environment
+from compiler.diff import diff_environments
+from compiler.emit import emit
+from compiler.model import Environment, parse_environment
+from tests.harness import terraform as tf
+from tests.harness.moto import MotoServer
+from tests.harness.override import write_moto_copy
+
+REGION = "us-west-2"
+OLD = """\
+version: 1
+name: dfe
+region: us-west-2
+tags: {team: diff}
+network:
+  vpc:
+    create:
+      cidr: 10.0.0.0/16
+      availability_zones: [us-west-2a]
+      nat_gateways: none
+  security_groups:
+    batch: {description: Batch hosts}
+launch_templates:
+  scratch:
+    scratch_volume: {size: 100 GiB, iops: 4000, throughput: 250}
+compute_environments:
+  spot:
+    type: SPOT
+    allocation_strategy: SPOT_PRICE_CAPACITY_OPTIMIZED
+    max_vcpus: 16
+    instance_types: [m6i]
+    launch_template: scratch
+    subnets: public
+  ondemand:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 16
+    instance_types: [c6i]
+    launch_template: scratch
+    subnets: public
+  fargate:
+    type: FARGATE
+    max_vcpus: 4
+    subnets: public
+scheduling_policies:
+  fair:
+    shares: [{identifier: laba, weight: 1.0}]
+job_queues:
+  main:
+    priority: 10
+    compute_environments: [spot, ondemand]
+  serverless:
+    priority: 5
+    compute_environments: [fargate]
+job_definitions:
+  hello:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    command: [echo, hello]
+    vcpus: 1
+    memory: 512 MiB
+"""
+
+COMPARED_TYPES = (
+    "aws_batch_compute_environment",
+    "aws_batch_job_queue",
+    "aws_batch_job_definition",
+    "aws_batch_scheduling_policy",
+    "aws_launch_template",
+    "aws_security_group",
+)
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def _set(path: str, value: Any) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        node[last] = value
+
+    return edit
+
+
+def _add_gpu_queue(data: dict[str, Any]) -> None:
+    data["compute_environments"]["extra"] = {
+        "type": "EC2",
+        "allocation_strategy": "BEST_FIT_PROGRESSIVE",
+        "max_vcpus": 8,
+        "instance_types": ["m6i"],
+        "subnets": "public",
+    }
+    data["job_queues"]["extra"] = {"priority": 1, "compute_environments": ["extra"]}
+
+
+EDITS: dict[str, Edit] = {
+    "spot-max-vcpus": _set("compute_environments.spot.max_vcpus", 32),
+    "spot-instance-types": _set("compute_environments.spot.instance_types", ["m6i", "r6i"]),
+    "ondemand-instance-types": _set("compute_environments.ondemand.instance_types", ["c6i", "m6i"]),
+    "launch-template-iops": _set("launch_templates.scratch.scratch_volume.iops", 5000),
+    "ondemand-placement-group": _set("compute_environments.ondemand.placement_group", "pg-1"),
+    "job-image": _set("job_definitions.hello.image", "public.ecr.aws/docker/library/busybox:1.37"),
+    "queue-priority": _set("job_queues.main.priority", 20),
+    "queue-gains-policy": _set("job_queues.serverless.scheduling_policy", "fair"),
+    "sg-description": _set("network.security_groups.batch.description", "Batch workers"),
+    "new-ce-and-queue": _add_gpu_queue,
+    "environment-tags": _set("tags", {"team": "diff", "owner": "ops"}),
+}
+
+
+def env_of(data: dict[str, Any]) -> Environment:
+    env, diags = parse_environment(data)
+    assert env is not None, [d.message for d in diags]
+    return env
+
+
+def planned_actions(plan_json: dict[str, Any]) -> dict[str, str]:
+    """{address: create|update|replace|delete} of the managed resources a plan changes."""
+    found = {}
+    for rc in plan_json.get("resource_changes", []):
+        if rc.get("mode") != "managed" or not rc["type"].startswith(COMPARED_TYPES):
+            continue
+        actions = rc["change"]["actions"]
+        if actions in (["no-op"], ["read"]):
+            continue
+        if sorted(actions) == ["create", "delete"]:
+            found[rc["address"]] = "replace"
+        else:
+            (action,) = actions
+            found[rc["address"]] = action
+    return found
+
+
+def claimed_actions(old: Environment, new: Environment) -> dict[str, str]:
+    return {
+        c.address: c.action
+        for c in diff_environments(old, new).changes
+        if c.address.split(".")[0] in COMPARED_TYPES
+    }
+
+
+def module_for(env: Environment, root: Path, moto: MotoServer) -> Path:
+    source = root / "source"
+    emit(render_environment(env, "dfe.yaml"), source)
+    return write_moto_copy(source, root / "module", moto.url, region=REGION)
+
+
+def apply_old(tmp_path: Path, moto: MotoServer) -> tuple[dict[str, Any], Environment, Path]:
+    """OLD applied to moto, with an empty plan afterwards: the state every edit starts from."""
+    old_data: dict[str, Any] = yaml.safe_load(OLD)
+    old = env_of(old_data)
+    applied = module_for(old, tmp_path / "old", moto)
+    tf.init(applied, moto.env())
+    tf.apply(applied, moto.env())
+    baseline = tf.plan(applied, moto.env())
+    assert baseline.returncode == 0, baseline.stdout[-4000:]
+    return old_data, old, applied
+
+
+def module_after(
+    edit: Edit, old_data: dict[str, Any], applied: Path, root: Path, moto: MotoServer
+) -> tuple[Environment, Path]:
+    """The edited environment's module, initialised, holding the state of ``applied``."""
+    new_data = copy.deepcopy(old_data)
+    edit(new_data)
+    new = env_of(new_data)
+    module = module_for(new, root, moto)
+    shutil.copy(applied / "terraform.tfstate", module / "terraform.tfstate")
+    tf.init(module, moto.env())
+    return new, module
+
+
+@pytest.mark.e2e
+def test_diff_claims_match_terraform_plan(
+    tmp_path: Path,
+    terraform_cli: tf.TerraformCLI,
+    moto: MotoServer,
+    batch_service_linked_role: str,
+) -> None:
+    old_data, old, applied = apply_old(tmp_path, moto)
+    mismatches = []
+    for name, edit in EDITS.items():
+        new, module = module_after(edit, old_data, applied, tmp_path / name, moto)
+        tf.terraform(["plan", "-out=edit.tfplan"], module, moto.env())
+        shown = tf.terraform(["show", "-json", "edit.tfplan"], module, moto.env())
+        planned = planned_actions(json.loads(shown.stdout))
+        claimed = claimed_actions(old, new)
+        if planned != claimed:
+            mismatches.append(f"{name}: terraform plans {planned}, diff claims {claimed}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.e2e
+def test_template_change_replaces_a_non_updatable_ce_only_at_apply(
+    tmp_path: Path,
+    terraform_cli: tf.TerraformCLI,
+    moto: MotoServer,
+    batch_service_linked_role: str,
+) -> None:
+    """What diff warns about for ``launch-template-iops``: the plan says "update" for the
+    SPOT_PRICE_CAPACITY_OPTIMIZED CE, the first apply fails once the new template version is
+    known, and the plan after that replaces the CE."""
+    old_data, old, applied = apply_old(tmp_path, moto)
+    new, module = module_after(
+        EDITS["launch-template-iops"], old_data, applied, tmp_path / "edit", moto
+    )
+    spot = diff_environments(old, new).change("aws_batch_compute_environment.spot")
+    assert spot is not None and spot.action == "update"
+    assert any("inconsistent final plan" in n.text for n in spot.notes)
+
+    first = tf.terraform(["apply", "-auto-approve"], module, moto.env(), ok_codes=(1,))
+    assert "Provider produced inconsistent final plan" in first.stderr
+    assert "aws_batch_compute_environment.spot" in first.stderr
+    tf.terraform(["plan", "-out=next.tfplan"], module, moto.env())
+    shown = tf.terraform(["show", "-json", "next.tfplan"], module, moto.env())
+    planned = planned_actions(json.loads(shown.stdout))
+    assert planned["aws_batch_compute_environment.spot"] == "replace"
+    assert planned["aws_batch_job_queue.main"] == "update"  # swapped to the new CE's ARN
+    # (ondemand shows its template update again here only because moto ignores the
+    # computeResources of UpdateComputeEnvironment; AWS applied it in the first run.)
