@@ -455,10 +455,9 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
     if attrs_old.get("type") != attrs_new.get("type"):
         notes.append(
             Note(
-                Risk.FAILS,
-                f"compute resources type {attrs_old.get('type')} -> {attrs_new.get('type')}: "
-                "AWS changes only between EC2 and SPOT in place; anything else needs a new "
-                "compute environment (rename its key)",
+                Risk.NOTE,
+                f"type {attrs_old.get('type')} -> {attrs_new.get('type')} in place: new "
+                "instances are bought the new way as Batch replaces the old ones",
             )
         )
     policy_old, policy_new = old.get("update_policy"), new.get("update_policy")

@@ -398,3 +398,51 @@ def test_cli_base_compares_with_the_committed_file(
 def test_cli_needs_two_files_or_base(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", str(CONFIG)]) == 1
     assert "usage" in capsys.readouterr().err
+
+
+def test_spot_fleet_role_change_replaces_the_ces_that_use_it() -> None:
+    def best_fit_spot(data: dict[str, Any]) -> None:
+        data["compute_environments"]["spot"]["allocation_strategy"] = "BEST_FIT"
+
+    def edit(data: dict[str, Any]) -> None:
+        best_fit_spot(data)
+        data["iam"]["spot_fleet_role"] = "arn:aws:iam::123456789012:role/fleet"
+
+    old = raw()
+    best_fit_spot(old)
+    new = copy.deepcopy(old)
+    edit(new)
+    d = diff_environments(model(old), model(new))
+    spot = d.change(SPOT)
+    assert spot is not None and spot.action == "replace"
+    assert [a.path for a in spot.attributes if a.forces_replacement] == [
+        "compute_resources.attrs.spot_iam_fleet_role"
+    ]
+    assert actions(d)["aws_iam_role.spot_fleet"] == "delete"
+
+
+def test_ec2_to_spot_is_an_infrastructure_update() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["compute_environments"]["ondemand"]["type"] = "SPOT"
+
+    d = diff_after(edit)
+    # BEST_FIT_PROGRESSIVE with the service-linked role: the provider sends it as an update.
+    assert actions(d)[ONDEMAND] == "update"
+    assert notes_of(d, ONDEMAND, Risk.NOTE) == [
+        "type EC2 -> SPOT in place: new instances are bought the new way as Batch replaces "
+        "the old ones"
+    ]
+    assert any("infrastructure update" in t for t in notes_of(d, ONDEMAND, Risk.JOBS))
+
+
+def test_renaming_the_environment_replaces_everything() -> None:
+    d = diff_after(_set_name("genomics-next"))
+    assert d.changes and all(c.action == "replace" for c in d.changes if "aws_batch" in c.address)
+    assert any("every AWS name changes" in n.text for n in d.notes)
+
+
+def _set_name(name: str) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        data["name"] = name
+
+    return edit
