@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -420,8 +421,25 @@ class Environment(Strict):
     job_definitions: dict[Key, JobDefinition] = {}
 
     def job(self, key: str) -> JobDefinition:
-        """A job definition with ``job_defaults`` merged in."""
-        return effective_job(self.job_defaults, self.job_definitions[key])
+        """A job definition with ``job_defaults`` merged in.
+
+        Checks, plan modules and templates ask for the same job dozens of times, so the merge is
+        memoised per key (the models are frozen). An entry is reused only while it was made
+        from the very same job and defaults objects, so a ``model_copy(update=...)`` of the
+        environment, which shares this cache, never sees a stale merge.
+        """
+        job, defaults = self.job_definitions[key], self.job_defaults
+        cached = self.merged_jobs.get(key)
+        if cached is not None and cached[0] is job and cached[1] is defaults:
+            return cached[2]
+        merged = effective_job(defaults, job)
+        self.merged_jobs[key] = (job, defaults, merged)
+        return merged
+
+    @cached_property
+    def merged_jobs(self) -> dict[str, tuple[JobDefinition, JobDefaults, JobDefinition]]:
+        """Memo of :meth:`job`: key -> (job, defaults it was merged from, merged job)."""
+        return {}
 
     def ce_security_groups(self, key: str) -> list[str]:
         ce = self.compute_environments[key]

@@ -43,8 +43,14 @@ class Expr(str):
     __slots__ = ()
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]|[$%]\{')
+"""Any character (or ``${`` / ``%{``) that the loop below would not copy as it is."""
+
+
 def hcl_string(value: str) -> str:
     """A quoted HCL string literal whose value is exactly ``value``."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return f'"{value}"'  # the common case: nothing to escape
     out = ['"']
     i = 0
     while i < len(value):

@@ -123,6 +123,9 @@ def _fits(job: JobDefinition, t: InstanceType) -> bool:
 
 @rule("BF480", Level.WARNING, "a job definition fits no instance type its queues can launch")
 def job_fits_no_instance(env: Environment) -> Iterator[Finding]:
+    # Expanded once per compute environment, not once per job x compute environment: with
+    # thousands of job definitions the expansion dominated the whole check run.
+    expanded: dict[str, list[InstanceType] | None] = {}
     for key in env.job_definitions:
         job = env.job(key)
         if job.platform == "FARGATE":
@@ -130,7 +133,9 @@ def job_fits_no_instance(env: Environment) -> Iterator[Finding]:
         ces = _candidates(env, job)
         instances: list[InstanceType] = []
         for ce_key in ces:
-            found = _ce_instances(env.compute_environments[ce_key])
+            if ce_key not in expanded:
+                expanded[ce_key] = _ce_instances(env.compute_environments[ce_key])
+            found = expanded[ce_key]
             if found is None:
                 break  # an unknown type might fit; BF481 says so
             instances.extend(found)
