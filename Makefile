@@ -43,5 +43,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check compiler tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
+## Performance numbers (compile, verify vs terraform plan on moto) into benchmarks/README.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
