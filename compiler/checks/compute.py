@@ -647,3 +647,27 @@ def unused_launch_template(env: Environment) -> Iterator[Finding]:
                 "(it is still created)",
                 "reference it with `launch_template:` in a compute environment, or remove it",
             )
+
+
+# Strategies the Terraform AWS provider 5.x treats as updatable in place (its
+# isUpdatableComputeEnvironment); AWS itself also updates SPOT_PRICE_CAPACITY_OPTIMIZED in place.
+PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
+
+
+@rule(
+    "BF333",
+    Level.INFO,
+    "Terraform provider 5.x replaces a SPOT_PRICE_CAPACITY_OPTIMIZED CE on compute changes",
+)
+def provider_replaces_price_capacity_optimized(env: Environment) -> Iterator[Finding]:
+    if env.iam.service_role != refs.SERVICE_LINKED:
+        return  # BF302 already says every change replaces these
+    for key, ce in _ec2_ces(env):
+        if ce.allocation_strategy == "SPOT_PRICE_CAPACITY_OPTIMIZED":
+            yield Finding(
+                _ce_path(key, "allocation_strategy"),
+                f"AWS can update compute environment '{key}' in place, but the Terraform AWS "
+                "provider 5.x does not treat SPOT_PRICE_CAPACITY_OPTIMIZED as updatable: a "
+                "change to its instance types, tags, subnets, AMI or launch template replaces it",
+                "run `batchform diff` before applying; SPOT_CAPACITY_OPTIMIZED is updated in place",
+            )
