@@ -471,9 +471,11 @@ def test_zz1_new_launch_template_version_the_compute_environments_do_not_pin(
     the module's last tests build on it."""
     ec2 = clean.client("ec2")
     template_id = _template_id(clean)
-    ec2.create_launch_template_version(
-        LaunchTemplateId=template_id, SourceVersion="1", LaunchTemplateData={}
-    )
+    current = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["1"])[
+        "LaunchTemplateVersions"
+    ][0]["LaunchTemplateData"]
+    # the same content (moto ignores SourceVersion, so it is passed explicitly)
+    ec2.create_launch_template_version(LaunchTemplateId=template_id, LaunchTemplateData=current)
     ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion="2")
     code, report, _ = clean.verify()
     assert code == 2
