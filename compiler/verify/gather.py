@@ -76,7 +76,7 @@ def _run(tasks: list[Callable[[], None]]) -> None:
             future.result()
 
 
-def _by_key(resources: list[dict[str, Any]], env_name: str) -> dict[str, dict[str, Any]]:
+def by_key(resources: list[dict[str, Any]], env_name: str) -> dict[str, dict[str, Any]]:
     """Resources tagged with the environment, by their ``batchform:key``."""
     out: dict[str, dict[str, Any]] = {}
     for r in resources:
@@ -377,12 +377,12 @@ class Gatherer:
     def _bind(self) -> None:
         """Map each Terraform address the plan refers to onto the live resource."""
         live, desired = self.live, self.desired
-        groups = _by_key(live.security_groups or [], desired.name)
+        groups = by_key(live.security_groups or [], desired.name)
         for ctx in desired.security_groups:
             found = groups.get(batchform_key(ctx) or "")
             if found:
                 live.bind(f"aws_security_group.{ctx['label']}", id=found["GroupId"])
-        subnets = _by_key(list((live.subnets or {}).values()), desired.name)
+        subnets = by_key(list((live.subnets or {}).values()), desired.name)
         for ctx in desired.subnets:
             found = subnets.get(batchform_key(ctx) or "")
             if found:
@@ -390,7 +390,7 @@ class Gatherer:
         for vpc in live.vpcs or []:
             address = "aws_vpc.main" if desired.env.network.vpc.create else "data.aws_vpc.main"
             live.bind(address, id=vpc["VpcId"], cidr_block=vpc.get("CidrBlock"))
-        templates = _by_key(live.launch_templates or [], desired.name)
+        templates = by_key(live.launch_templates or [], desired.name)
         for ctx in desired.launch_templates:
             found = templates.get(batchform_key(ctx) or "")
             if found:

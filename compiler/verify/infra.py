@@ -13,11 +13,10 @@ import binascii
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from compiler import naming
 from compiler.plan import compute
 from compiler.verify.batch import compare_tags, unmanaged
 from compiler.verify.desired import Context, Desired, batchform_key
-from compiler.verify.gather import arn_name, pick_compute_environment, user_role_arns
+from compiler.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
 from compiler.verify.live import Live, tags_of
 from compiler.verify.report import Kind, ResourceCheck
 
@@ -96,17 +95,13 @@ def _compare_rules(check: ResourceCheck, direction: str, want: set[Rule], got: s
 
 
 def check_security_groups(live: Live, desired: Desired) -> list[ResourceCheck]:
-    by_key = {
-        tags_of(g).get(naming.TAG_KEY): g
-        for g in live.security_groups or []
-        if tags_of(g).get(naming.TAG_ENVIRONMENT) == desired.name
-    }
+    found = by_key(list(live.security_groups or []), desired.name)
     checks = []
     for ctx in desired.security_groups:
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(SG, key)
         checks.append(check)
-        actual = by_key.get(key)
+        actual = found.get(key)
         if actual is None:
             check.differ("", ctx["name"], None, Kind.MISSING)
             continue
@@ -165,17 +160,13 @@ def _decode(user_data: str | None) -> str | None:
 
 
 def check_launch_templates(live: Live, desired: Desired) -> list[ResourceCheck]:
-    by_key = {
-        tags_of(t).get(naming.TAG_KEY): t
-        for t in live.launch_templates or []
-        if tags_of(t).get(naming.TAG_ENVIRONMENT) == desired.name
-    }
+    found = by_key(list(live.launch_templates or []), desired.name)
     checks = []
     for ctx in desired.launch_templates:
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(LT, key)
         checks.append(check)
-        actual = by_key.get(key)
+        actual = found.get(key)
         if actual is None:
             check.differ("", ctx["name"], None, Kind.MISSING)
             continue
@@ -365,17 +356,13 @@ def check_amis(live: Live, desired: Desired) -> list[ResourceCheck]:
 
 def check_subnets(live: Live, desired: Desired) -> list[ResourceCheck]:
     """Subnets the environment creates: present, in their AZ, with their CIDR."""
-    by_key = {
-        tags_of(s).get(naming.TAG_KEY): s
-        for s in (live.subnets or {}).values()
-        if tags_of(s).get(naming.TAG_ENVIRONMENT) == desired.name
-    }
+    found = by_key(list((live.subnets or {}).values()), desired.name)
     checks = []
     for ctx in desired.subnets:
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(SUBNETS, key)
         checks.append(check)
-        actual = by_key.get(key)
+        actual = found.get(key)
         if actual is None:
             check.differ("", ctx["cidr"], None, Kind.MISSING)
             continue
