@@ -36,6 +36,8 @@ from compiler.verify.clients import (
 )
 from compiler.verify.command import VerifyOptions, run
 from compiler.verify.desired import Desired
+from compiler.verify.infra import subnet_egress
+from compiler.verify.live import Live
 from compiler.verify.report import (
     Kind,
     Report,
@@ -718,3 +720,60 @@ def test_progress_goes_to_stderr_only_on_a_terminal(tmp_path: Any) -> None:
     assert run(VerifyOptions(config=str(config), format="json"), out, err, clients) == 1
     assert "verify: " in err.getvalue() and err.getvalue().endswith("\r\033[K")
     assert json.loads(out.getvalue())["result"] == "INCOMPLETE"  # stdout stays pure JSON
+
+
+# --- network health ----------------------------------------------------------------------------
+
+
+def network(route: dict[str, str] | None, **live: Any) -> tuple[Live, dict[str, Any]]:
+    subnet = {"SubnetId": "subnet-1", "VpcId": "vpc-1", "MapPublicIpOnLaunch": False}
+    routes = [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"}]
+    if route is not None:
+        routes.append({"DestinationCidrBlock": "0.0.0.0/0", **route})
+    table = {
+        "VpcId": "vpc-1",
+        "Associations": [{"SubnetId": "subnet-1"}],
+        "Routes": routes,
+    }
+    state = Live(route_tables=[table], subnets={"subnet-1": subnet}, **live)
+    return state, subnet
+
+
+def test_a_private_subnet_reaches_out_through_an_available_nat_gateway() -> None:
+    ok, subnet = network(
+        {"NatGatewayId": "nat-1"}, nat_gateways=[{"NatGatewayId": "nat-1", "State": "available"}]
+    )
+    assert subnet_egress(ok, subnet, fargate=False, region=REGION) is None
+    gone, subnet = network(
+        {"NatGatewayId": "nat-1"}, nat_gateways=[{"NatGatewayId": "nat-1", "State": "deleted"}]
+    )
+    assert subnet_egress(gone, subnet, fargate=False, region=REGION) == (
+        "its default route points at NAT gateway nat-1, which is deleted"
+    )
+
+
+def test_a_subnet_without_a_route_needs_the_vpc_endpoints() -> None:
+    services = ["ecr.api", "ecr.dkr", "logs"]
+    endpoints = [
+        {"VpcId": "vpc-1", "ServiceName": f"com.amazonaws.{REGION}.{s}", "State": "available"}
+        for s in services
+    ]
+    some, subnet = network(None, vpc_endpoints=endpoints)
+    problem = subnet_egress(some, subnet, fargate=True, region=REGION)
+    assert problem is not None and problem.endswith("no VPC endpoints for s3")
+    endpoints.append({"VpcId": "vpc-1", "ServiceName": f"com.amazonaws.{REGION}.s3"})
+    everything, subnet = network(None, vpc_endpoints=endpoints)
+    assert subnet_egress(everything, subnet, fargate=True, region=REGION) is None
+    ec2_problem = subnet_egress(everything, subnet, fargate=False, region=REGION)
+    assert ec2_problem is not None and ec2_problem.endswith("ecs, ecs-agent, ecs-telemetry")
+
+
+def test_an_internet_gateway_route_needs_public_addresses_for_instances() -> None:
+    state, subnet = network(
+        {"GatewayId": "igw-1"}, internet_gateways=[{"InternetGatewayId": "igw-1"}]
+    )
+    problem = subnet_egress(state, subnet, fargate=False, region=REGION)
+    assert problem is not None and "does not give instances public IPv4 addresses" in problem
+    assert subnet_egress(state, subnet, fargate=True, region=REGION) is None
+    subnet["MapPublicIpOnLaunch"] = True
+    assert subnet_egress(state, subnet, fargate=False, region=REGION) is None
