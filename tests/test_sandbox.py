@@ -8,6 +8,7 @@ be empty afterwards and no process may still run from it or serve the emulator's
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -364,3 +365,30 @@ def test_an_ami_parameter_moto_lacks_gets_a_stand_in_value(moto: MotoServer) -> 
     assert value["Value"].startswith("ami-")
     assert any("/acme/batch/ami" in note and value["Value"] in note for note in found.notes)
     assert any("/acme/batch/ami" in item for item in found.not_checked)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_running_step_shows_its_elapsed_time() -> None:
+    terminal = _Terminal()
+    console = command.Console(terminal, live=terminal.isatty())
+    console.start("apply")
+    time.sleep(0.7)
+    console.finish(Step("apply", StepStatus.PASSED, 0.7, "43 resources created"))
+    text = terminal.getvalue()
+    assert "\r\033[K  ..    apply      running 0s" in text
+    assert text.endswith("  ok    apply      43 resources created  (0.7s)\n")
+
+
+def test_output_file_gets_the_text_report(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\n")
+    report = tmp_path / "out" / "sandbox.txt"
+    assert main(["sandbox", str(bad), "--output", str(report)]) == 1
+    text = report.read_text()
+    assert text.startswith(f"batchform sandbox {bad}\n")
+    assert "error BF102: missing required key 'network'" in text
+    assert text.rstrip().splitlines()[-1].startswith("FAILED:")

@@ -153,8 +153,9 @@ class Console:
     def finish(self, step: Step) -> None:
         self.stop()
         self.print(step_line(step))
-        for line in step.output:
-            self.print(f"        {line}")
+        for item in step.output:
+            for line in item.splitlines():
+                self.print(f"        {line}")
 
 
 def _plan_changes(stdout: str, limit: int = 40) -> list[str]:
@@ -487,7 +488,9 @@ class Sandbox:
             time.monotonic() - started,
             f"could not remove {', '.join(left)}"
             if left
-            else "emulator stopped, temporary files removed",
+            else "emulator stopped, temporary files removed"
+            if self.server is not None
+            else "temporary files removed",
         )
         self.report.steps.append(step)
         self.console.finish(step)

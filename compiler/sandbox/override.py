@@ -192,24 +192,24 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
     MotoGap(
         "aws_batch_compute_environment",
         "update_policy",
-        "moto 5.2.1 ignores updatePolicy on create/update and never returns it",
+        "moto 5.2 ignores updatePolicy on create/update and never returns it",
     ),
     MotoGap(
         "aws_batch_job_queue",
         "job_state_time_limit_action",
-        "moto 5.2.1 ignores jobStateTimeLimitActions on create/update and never returns them",
+        "moto 5.2 ignores jobStateTimeLimitActions on create/update and never returns them",
     ),
     MotoGap(
         "aws_launch_template",
         "tag_specifications",
-        "moto 5.2.1 copies the template's own tags (provider default_tags) into "
+        "moto 5.2 copies the template's own tags (provider default_tags) into "
         "LaunchTemplateData.TagSpecifications as resource_type launch-template",
     ),
     *(
         MotoGap(
             f"aws_vpc_security_group_{direction}_rule",
             "description",
-            "moto 5.2.1 keeps a rule's description only for CIDR peers, not for a "
+            "moto 5.2 keeps a rule's description only for CIDR peers, not for a "
             "security group peer",
             only_with="referenced_security_group_id",
         )

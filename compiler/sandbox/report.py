@@ -101,7 +101,7 @@ def format_text(report: SandboxReport) -> str:
     lines = [f"batchform sandbox {report.config}"]
     for step in report.steps:
         lines.append(step_line(step))
-        lines += [f"        {line}" for line in step.output]
+        lines += [f"        {line}" for item in step.output for line in item.splitlines()]
     lines.append(format_summary(report))
     return "\n".join(lines) + "\n"
 
