@@ -224,7 +224,7 @@ def format_text(report: Report, verbose: bool = False) -> str:
         lines.append("")
         lines.append(f"{r.title}{name}: {r.status}")
         if r.differences:
-            rows = [["attribute", "expected", "actual", ""]]
+            rows = [["attribute", "expected", "actual", "kind"]]
             for d in r.differences:
                 note = str(d.kind) + (f": {d.reason}" if d.reason else "")
                 rows.append(
