@@ -328,9 +328,12 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
-    tmp_path: Path,
+    sig: signal.Signals, tmp_path: Path
 ) -> None:
+    """Ctrl-C (SIGINT), or SIGTERM from a CI runner cancelling the job, while terraform and its
+    provider are creating resources: exit 130, nothing left running or on disk."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     started = time.time()
@@ -342,7 +345,7 @@ def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
         time.sleep(3)  # apply is running: terraform and its provider are creating resources
         running = [cmd for _, cmd, cwd in _processes() if cwd.startswith(str(tmpdir))]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         rest, _ = process.communicate(timeout=120)
     assert any("terraform apply" in cmd for cmd in running), out + rest
     assert any("terraform-provider-aws" in cmd for cmd in running), running
