@@ -599,6 +599,7 @@ def test_normalised_container_ignores_order_empties_and_number_types() -> None:
         "volumes": [],
         "ulimits": [],
         "secrets": [],
+        "linuxParameters": {"devices": [], "tmpfs": []},
     }
     assert normalise_container(ours) == normalise_container(aws)
     assert normalise_container({**aws, "image": "y"}) != normalise_container(ours)

@@ -355,6 +355,7 @@ AWS_CONTAINER_DEFAULTS: dict[str, Any] = {
     "readonlyRootFilesystem": False,
     "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
     "networkConfiguration": {"assignPublicIp": "DISABLED"},
+    "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
 }
 """Values AWS fills in when a job definition leaves them out: an actual-only key holding one of
 these (or an empty value) is not drift."""
@@ -362,6 +363,16 @@ these (or an empty value) is not drift."""
 
 def _empty(value: Any) -> bool:
     return value is None or value == [] or value == {}
+
+
+def _prune(value: Any) -> Any:
+    """``value`` without empty members at any depth (``{"devices": []}`` -> ``{}``)."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
 
 
 def _by_name(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -373,9 +384,7 @@ def normalise_container(props: dict[str, Any]) -> dict[str, Any]:
     sorted by name, resource requirements by type, values of requirements as strings, mount
     points with AWS's ``readOnly`` default."""
     out: dict[str, Any] = {}
-    for key, value in props.items():
-        if _empty(value):
-            continue
+    for key, value in _prune(props).items():
         if key in ("environment", "secrets"):
             value = _by_name(value)
         elif key == "resourceRequirements":
@@ -385,8 +394,6 @@ def normalise_container(props: dict[str, Any]) -> dict[str, Any]:
             )
         elif key == "mountPoints":
             value = [{**m, "readOnly": bool(m.get("readOnly", False))} for m in value]
-        elif key == "logConfiguration":
-            value = {k: v for k, v in value.items() if not _empty(v)}
         if not _empty(value):
             out[key] = value
     return out
