@@ -58,7 +58,7 @@ from compiler.sandbox.report import (
 from compiler.sandbox.report import format_text as format_report_text
 from compiler.sandbox.standins import create_stand_ins
 
-STEPS = (
+STEPS = (  # in order; every run reports each of them (passed, failed or skipped)
     "compile",
     "emulator",
     "stand-ins",
@@ -364,11 +364,15 @@ class Sandbox:
         for check in result.sorted_resources():
             for difference in check.differences:
                 gap = next(
-                    (why for attr, why in VERIFY_GAPS.items() if attr in difference.attribute),
+                    (
+                        (attr, why)
+                        for attr, why in VERIFY_GAPS.items()
+                        if attr in difference.attribute
+                    ),
                     None,
                 )
                 if gap is not None:
-                    item = f"verify of {check.title} skipped {gap.split()[-1]}: {gap}"
+                    item = f"verify of {check.title} skipped {gap[0]}: {gap[1]}"
                     if item not in unchecked:
                         unchecked.append(item)
                     continue
@@ -419,10 +423,10 @@ class Sandbox:
             ("init", self.init),
             ("apply", self.apply),
         ]
-        for index, (name, action) in enumerate(order):
+        for name, action in order:
             if not self.step(name, action):
-                later = [n for n, _ in order[index + 1 :]] + ["re-plan", "verify"]
-                self.skip(later, f"not run: {name} failed")
+                later = STEPS[STEPS.index(name) + 1 : STEPS.index("teardown")]
+                self.skip(list(later), f"not run: {name} failed")
                 self._keep_if_asked()
                 return
         self._add_static_not_checked()
