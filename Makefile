@@ -36,6 +36,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+## Opt-in, against real AWS with your credentials: make verify CONFIG=configs/genomics.yaml
+CONFIG ?= configs/genomics.yaml
+verify: $(STAMP)
+	$(BIN)/batchform verify $(CONFIG)
+
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e and not terraform"
 
