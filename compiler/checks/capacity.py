@@ -106,6 +106,21 @@ def _candidates(env: Environment, job: JobDefinition) -> list[str]:
     return [k for k in _queued_ces(env) if _runs_on(job, env.compute_environments[k])]
 
 
+class _Candidates:
+    """:func:`_candidates` for every job of one rule run: the answer depends only on the job's
+    platform, and recomputing it per job made the rules below O(jobs x queues x CEs)."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.by_platform: dict[str | None, list[str]] = {}
+
+    def __call__(self, job: JobDefinition) -> list[str]:
+        found = self.by_platform.get(job.platform)
+        if found is None:
+            found = self.by_platform[job.platform] = _candidates(self.env, job)
+        return found
+
+
 def _ce_instances(ce: ComputeEnvironment) -> list[InstanceType] | None:
     """Every instance type a CE may launch; ``None`` if any entry is unknown."""
     out: list[InstanceType] = []
@@ -126,11 +141,12 @@ def job_fits_no_instance(env: Environment) -> Iterator[Finding]:
     # Expanded once per compute environment, not once per job x compute environment: with
     # thousands of job definitions the expansion dominated the whole check run.
     expanded: dict[str, list[InstanceType] | None] = {}
+    candidates = _Candidates(env)
     for key in env.job_definitions:
         job = env.job(key)
         if job.platform == "FARGATE":
             continue
-        ces = _candidates(env, job)
+        ces = candidates(job)
         instances: list[InstanceType] = []
         for ce_key in ces:
             if ce_key not in expanded:
@@ -212,9 +228,10 @@ def unknown_instance_type(env: Environment) -> Iterator[Finding]:
 
 @rule("BF482", Level.WARNING, "a job needs more vCPUs than any of its compute environments allows")
 def job_exceeds_max_vcpus(env: Environment) -> Iterator[Finding]:
+    candidates = _Candidates(env)
     for key in env.job_definitions:
         job = env.job(key)
-        ces = _candidates(env, job)
+        ces = candidates(job)
         if not ces:
             continue
         largest = max(env.compute_environments[k].max_vcpus for k in ces)
@@ -289,11 +306,12 @@ def private_subnets_without_endpoints(env: Environment) -> Iterator[Finding]:
 
 
 def _image_findings(env: Environment, every: bool) -> Iterator[Finding]:
+    candidates = _Candidates(env)
     for key in env.job_definitions:
         job = env.job(key)
         if not _needs_internet(job.image, env.region):
             continue
-        ces = _candidates(env, job)
+        ces = candidates(job)
         blocked = [k for k in ces if _cut_off(env, env.compute_environments[k])]
         if not blocked or (len(blocked) == len(ces)) != every:
             continue
