@@ -17,6 +17,7 @@ import pytest
 
 from compiler.build import analyze, render_environment
 from compiler.emit import check, emit
+from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer
 from tests.harness.override import moto_copy
@@ -83,7 +84,9 @@ def test_compile_gives_identical_bytes_across_processes(tmp_path: Path) -> None:
             capture_output=True,
             env=env,
         )
-        outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+        outputs.append(
+            {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        )
     assert outputs[0] == outputs[1]
     assert outputs[0]
 
@@ -100,49 +103,27 @@ def test_terraform_validate_and_fmt(
     tf.validate(module)
 
 
-def _existing_vpc_ids(config: Path, moto: MotoServer, region: str) -> str:
-    """The config's text with its existing VPC and subnet ids replaced by real ones in moto.
-
-    moto cannot create a VPC with a chosen id, so an "existing VPC" is made first and its ids
-    substituted; everything else in the file is applied as written.
-    """
-    text = config.read_text()
-    ec2 = moto.client("ec2", region=region)
-    vpc_ids = sorted(set(re.findall(r"\bvpc-[0-9a-f]{8,17}\b", text)))
-    subnet_ids = list(dict.fromkeys(re.findall(r"\bsubnet-[0-9a-f]{8,17}\b", text)))
-    azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
-    for i, old_vpc in enumerate(vpc_ids):
-        vpc = ec2.create_vpc(CidrBlock=f"10.{100 + i}.0.0/16")["Vpc"]["VpcId"]
-        text = text.replace(old_vpc, vpc)
-        for j, old_subnet in enumerate(subnet_ids):
-            subnet = ec2.create_subnet(
-                VpcId=vpc, CidrBlock=f"10.{100 + i}.{j}.0/24", AvailabilityZone=azs[j % len(azs)]
-            )["Subnet"]["SubnetId"]
-            text = text.replace(old_subnet, subnet)
-    return text
-
-
 @pytest.mark.e2e
 def test_apply_on_moto_then_plan_is_empty(
     example: tuple[Path, str, dict[str, str]],
     tmp_path: Path,
     terraform_cli: tf.TerraformCLI,
     moto: MotoServer,
-    batch_service_linked_role: str,
 ) -> None:
     """`terraform apply` of each example succeeds and leaves no perpetual diff.
 
     The harness's override marks, per attribute, the few values moto does not round-trip
     (tests/harness/override.py MOTO_GAPS); nothing else is ignored.
     """
-    config, name, files = example
+    config, _, _ = example
     analysis = analyze(config)
     assert analysis.env is not None
-    if analysis.env.network.vpc.existing is not None:
-        text = _existing_vpc_ids(config, moto, analysis.env.region)
-        patched = tmp_path / config.name
-        patched.write_text(text)
-        name, files = _render(patched)
+    # What the file assumes the account has (the service-linked role, an existing VPC, roles
+    # given by ARN) is created in moto first, as the sandbox does.
+    stand_ins = create_stand_ins(analysis.env, moto)
+    patched = tmp_path / config.name
+    patched.write_text(stand_ins.apply(config.read_text()))
+    name, files = _render(patched)
     source = tmp_path / "source" / name
     emit(files, source)
     with moto_copy(source, moto.url) as module:

@@ -28,13 +28,10 @@ from botocore.parsers import ResponseParserError
 from compiler.build import analyze, render_environment
 from compiler.emit import emit
 from compiler.model import Environment
-from compiler.plan.iam import trust_policy
-from compiler.verify.desired import Desired
-from compiler.verify.gather import arn_name, user_role_arns
+from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer, moto_server, service_linked_batch_role
+from tests.harness.moto import MotoServer, moto_server
 from tests.harness.override import moto_copy
-from tests.test_examples import _existing_vpc_ids
 
 pytestmark = pytest.mark.e2e
 
@@ -117,68 +114,19 @@ class Deployed:
         return code, found - moto_gaps(self.env)
 
 
-def _routable_existing_vpc(config: Path, server: MotoServer, region: str, dest: Path) -> Path:
-    """The config with moto ids for its existing VPC, which also gets an internet gateway and
-    a default route (an existing VPC in real life reaches the internet; a bare moto one does
-    not, and verify would rightly call its subnets unhealthy)."""
-    text = _existing_vpc_ids(config, server, region)
-    ec2 = server.client("ec2", region=region)
-    for vpc in ec2.describe_vpcs()["Vpcs"]:
-        if vpc["VpcId"] not in text:
-            continue
-        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc["VpcId"])
-        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])
-        for table in tables["RouteTables"]:
-            ec2.create_route(
-                RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw
-            )
-    dest.write_text(text, encoding="utf-8")
-    return dest
-
-
-def _create_roles_given_by_arn(server: MotoServer, env: Environment) -> None:
-    """Roles the file names by ARN exist before the environment does (someone else made
-    them); moto starts empty, so they are created here with a trust for ECS tasks."""
-    iam = server.client("iam", region=env.region)
-    trust = json.dumps(trust_policy("ecs-tasks.amazonaws.com"))
-    for arn in user_role_arns(Desired(env)).values():
-        iam.create_role(RoleName=arn_name(arn), AssumeRolePolicyDocument=trust)
-
-
-def _own_images(text: str, env: Environment, server: MotoServer) -> str:
-    """The config with each pinned AMI id replaced by an image registered in moto (an account
-    owns its custom AMIs; moto cannot register one under a chosen id)."""
-    ec2 = server.client("ec2", region=env.region)
-    for key, ami in sorted(env.amis.items()):
-        if ami.id is None:
-            continue
-        image = ec2.register_image(
-            Name=f"{env.name}-{key}",
-            RootDeviceName="/dev/xvda",
-            BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 30}}],
-        )
-        text = text.replace(ami.id, image["ImageId"])
-    return text
-
-
 @contextmanager
 def applied(server: MotoServer, config: Path, work: Path) -> Iterator[Deployed]:
     """``config`` compiled and applied to ``server`` (which must hold nothing of it yet), after
-    creating what the file expects to exist already: its VPC, AMIs and roles given by id."""
-    service_linked_batch_role(server)
+    creating what the file expects to exist already (its VPC, AMIs, roles given by ARN) with
+    the sandbox's stand-ins."""
     analysis = analyze(config)
     assert analysis.env is not None
-    if analysis.env.network.vpc.existing is not None:
-        config = _routable_existing_vpc(config, server, analysis.env.region, work / config.name)
-        analysis = analyze(config)
-    assert analysis.env is not None
+    stand_ins = create_stand_ins(analysis.env, server)
     patched = work / f"applied-{config.name}"
-    patched.write_text(_own_images(config.read_text(), analysis.env, server), encoding="utf-8")
+    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
     analysis = analyze(patched)
     env = analysis.env
     assert env is not None and not analysis.failed()
-    _create_roles_given_by_arn(server, env)
     emit(render_environment(env, config.name), work / "source" / env.name)
     with moto_copy(work / "source" / env.name, server.url) as module:
         tf.init(module, server.env())
