@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import typing
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -144,7 +145,7 @@ class SecurityGroup(Strict):
     ingress: list[SecurityGroupRule] = []
 
 
-VPC_ENDPOINT_SERVICES = (
+EndpointService = Literal[
     "dynamodb",
     "ecr.api",
     "ecr.dkr",
@@ -157,29 +158,15 @@ VPC_ENDPOINT_SERVICES = (
     "secretsmanager",
     "ssm",
     "sts",
-)
+]
+VPC_ENDPOINT_SERVICES: tuple[str, ...] = typing.get_args(EndpointService)
 GATEWAY_ENDPOINT_SERVICES = ("dynamodb", "s3")
 
 
 class Network(Strict):
     vpc: Vpc
     security_groups: dict[Key, SecurityGroup] = {}
-    endpoints: list[
-        Literal[
-            "dynamodb",
-            "ecr.api",
-            "ecr.dkr",
-            "ecs",
-            "ecs-agent",
-            "ecs-telemetry",
-            "elasticfilesystem",
-            "logs",
-            "s3",
-            "secretsmanager",
-            "ssm",
-            "sts",
-        ]
-    ] = []
+    endpoints: list[EndpointService] = []
 
 
 # --- machine images and launch templates -----------------------------------------------------
@@ -475,8 +462,6 @@ def _actual_path(raw: Any, loc: tuple[Any, ...]) -> Path:
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model class that owns the mapping at pydantic location ``loc``."""
-    import typing
-
     current: Any = Environment
     for part in loc:
         if isinstance(part, int):
@@ -493,14 +478,10 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
                 return None
             field = current.model_fields.get(str(part))
             current = field.annotation if field else current
-        _ = typing
-    found = _first_model(current)
-    return found
+    return _first_model(current)
 
 
 def _first_model(tp: Any) -> type[BaseModel] | None:
-    import typing
-
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return tp
     for arg in typing.get_args(tp):
