@@ -193,11 +193,13 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
         "aws_batch_compute_environment",
         "update_policy",
         "moto 5.2 ignores updatePolicy on create/update and never returns it",
+        only_with="update_policy",
     ),
     MotoGap(
         "aws_batch_job_queue",
         "job_state_time_limit_action",
         "moto 5.2 ignores jobStateTimeLimitActions on create/update and never returns them",
+        only_with="job_state_time_limit_action",
     ),
     MotoGap(
         "aws_launch_template",
