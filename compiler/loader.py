@@ -20,6 +20,8 @@ CODE_DUPLICATE_KEY = "BF002"
 CODE_NOT_A_MAPPING = "BF003"
 CODE_UNREADABLE = "BF004"
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
 MAX_DEPTH = 64
 MAX_NODES = 200_000  # aliases can multiply a small file into a huge tree ("billion laughs")
 
@@ -67,6 +69,8 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag == _STR_TAG:
+            return node.value  # what construct_object gives for a plain string, without its cost
         try:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
@@ -96,7 +100,18 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._error(key_node, CODE_SYNTAX, "a mapping key must be a plain value")
                 continue
-            key = self.build(key_node, (*path, "<key>"), depth + 1)
+            if (
+                key_node.tag == _STR_TAG
+                and depth < MAX_DEPTH
+                and self._nodes < MAX_NODES
+                and not isinstance(key_node, yaml.CollectionNode)
+            ):
+                # The common key: build() would count it, record its position under "<key>"
+                # (removed again below) and return its text.
+                self._nodes += 1
+                key = key_node.value
+            else:
+                key = self.build(key_node, (*path, "<key>"), depth + 1)
             if not isinstance(key, str):
                 key = str(key) if not isinstance(key, bool) else str(key).lower()
             if index < merged:
@@ -115,13 +130,13 @@ class _Builder:
                     path=(*path, key),
                 )
                 continue
-            first_seen[key] = _pos(key_node)
+            key_pos = first_seen[key] = _pos(key_node)  # Position is frozen: one is shared
             self.positions.pop((*path, "<key>"), None)
-            self.key_positions[(*path, key)] = _pos(key_node)
+            self.key_positions[(*path, key)] = key_pos
             out[key] = self.build(value_node, (*path, key), depth + 1)
-            if isinstance(value_node, yaml.MappingNode | yaml.SequenceNode):
+            if isinstance(value_node, yaml.CollectionNode):
                 # A finding about a whole section points at its key, not at its first entry.
-                self.positions[(*path, key)] = _pos(key_node)
+                self.positions[(*path, key)] = key_pos
         return out
 
     def _flatten(self, node: yaml.MappingNode) -> int:
