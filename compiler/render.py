@@ -101,6 +101,19 @@ def hcl_number(value: int | float) -> str:
 
 def hcl(value: Any) -> str:
     """Any plan value as HCL: strings quoted and escaped, lists and maps recursively."""
+    # Exact-type fast paths for what plans are made of (a 5000-job plan makes 250,000 calls):
+    # the same answers as the general checks below, which handle subclasses (Expr, bool) and
+    # other mappings and sequences. ``Mapping``'s isinstance check is the slow one.
+    kind = type(value)
+    if kind is str:
+        return hcl_string(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        body = "\n".join(f"{hcl_key(str(k))} = {hcl(v)}" for k, v in value.items())
+        return "{\n" + body + "\n}"
+    if kind is int:
+        return str(value)
     if isinstance(value, Expr):
         return str(value)
     if value is None:
