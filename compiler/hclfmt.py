@@ -108,28 +108,13 @@ def _analyse(text: str) -> _Info:
     return net, None, ""
 
 
-def _tidy_blank_lines(lines: list[str]) -> list[str]:
-    """Stripped lines with runs of blank lines collapsed and blanks next to braces dropped."""
-    out: list[str] = []
-    for text in lines:
-        if not text:
-            if not out or not out[-1] or out[-1].endswith(("{", "[", "(")):
-                continue
-        elif text.startswith(("}", "]", ")")) and out and not out[-1]:
-            out.pop()
-        out.append(text)
-    while out and not out[-1]:
-        out.pop()
-    return out
-
-
 def format_hcl(text: str) -> str:
     """Re-indent and align ``text``; idempotent (``format_hcl(format_hcl(t)) == format_hcl(t)``).
 
-    One pass over the lines after the blank-line tidy, with the analysis of each distinct line
-    memoised: generated files repeat most lines (``}``, ``type = "container"``), and with
-    5000 job definitions this function handles 370,000 lines, so the per-line work is kept to
-    a dictionary look-up, the indentation stack and string concatenation.
+    One pass over the lines, with the analysis of each distinct line memoised: generated files
+    repeat most lines (``}``, ``type = "container"``), and with 5000 job definitions this
+    function handles 370,000 lines, so the per-line work is kept to a dictionary look-up, the
+    indentation stack and string concatenation.
     """
     memo: dict[str, _Info] = {}
     rendered: list[str] = []
@@ -147,12 +132,23 @@ def format_hcl(text: str) -> str:
                 rendered.append(f"{chain_prefix}{lead}{' ' * (width - len(lead))}{tail}")
         chain.clear()
 
-    for line in _tidy_blank_lines([raw.strip() for raw in text.splitlines()]):
+    # Blank lines: a run counts once, and only between two lines that neither open a block
+    # before it nor close one after it; so a blank is held back until the next line shows
+    # whether it is kept.
+    blank = False
+    last = ""  # the last non-blank line
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line:
-            if chain:
-                flush()
-            rendered.append("")
+            blank = bool(last) and not last.endswith(("{", "[", "("))
             continue
+        if blank:
+            blank = False
+            if not line.startswith(("}", "]", ")")):
+                if chain:
+                    flush()
+                rendered.append("")
+        last = line
         info = memo.get(line)
         if info is None:
             info = memo[line] = _analyse(line)
