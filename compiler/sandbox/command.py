@@ -320,9 +320,16 @@ class Sandbox:
 
     def apply(self) -> str:
         assert self.cli is not None and self.module is not None
-        result = tf.run(self.cli, ["apply", "-auto-approve"], self.module, self._tf_env())
+        result, imported = tf.apply_importing_duplicates(self.cli, self.module, self._tf_env())
         done = re.search(r"Apply complete! Resources: (\d+) added", result.stdout)
-        return f"{done.group(1) if done else '?'} resources created in the emulator"
+        added = int(done.group(1)) + len(imported) if done else "?"
+        note = (
+            f" ({len(imported)} retried create(s) moto answered as duplicates were imported: "
+            f"{', '.join(imported)})"
+            if imported
+            else ""
+        )
+        return f"{added} resources created in the emulator{note}"
 
     def replan(self) -> str:
         assert self.cli is not None and self.module is not None

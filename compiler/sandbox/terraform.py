@@ -282,6 +282,62 @@ def run(
     return result
 
 
+# A create the AWS SDK retried (the emulator was slow or dropped a kept-alive connection) is
+# answered "already exists" by moto although the first attempt created the resource.
+_DUPLICATE_ID = (
+    re.compile(r"already exists with the name (\S+?)[\s,]"),
+    re.compile(r"Role with name (\S+) already exists"),
+)
+_ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
+
+
+def duplicate_creates(output: str) -> list[tuple[str, str]]:
+    """(resource address, import id) of each create that failed only as a duplicate."""
+    found = []
+    for block in output.split("Error: ")[1:]:
+        address = _ERROR_ADDRESS.search(block)
+        if address is None:
+            continue
+        for pattern in _DUPLICATE_ID:
+            match = pattern.search(block)
+            if match:
+                found.append((address.group(1), match.group(1)))
+                break
+    return found
+
+
+def apply_importing_duplicates(
+    cli: TerraformCLI,
+    cwd: Path | str,
+    env_extra: Mapping[str, str] | None = None,
+    *,
+    retries: int = 2,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``terraform apply -auto-approve`` against the emulator; returns the last apply's result
+    and the addresses imported on the way.
+
+    When the only failures are creates that moto reports as duplicates of what the first,
+    retried attempt already made, those resources are imported into the state and the apply
+    runs again, so an emulator hiccup under load does not fail a correct environment. Any other
+    failure raises :class:`TerraformError` as usual.
+    """
+    imported: list[str] = []
+    for attempt in range(retries + 1):
+        result = run(
+            cli, ["apply", "-auto-approve"], cwd, env_extra, ok_codes=(0, 1), timeout=timeout
+        )
+        if result.returncode == 0:
+            return result, imported
+        duplicates = duplicate_creates(result.stdout + result.stderr)
+        if attempt == retries or not duplicates or result.stderr.count("Error: ") > len(duplicates):
+            raise TerraformError(["apply", "-auto-approve"], Path(cwd), result)
+        for address, resource_id in duplicates:
+            run(cli, ["import", address, resource_id], cwd, env_extra, timeout=timeout)
+            imported.append(address)
+    raise AssertionError("unreachable")
+
+
 def terraform_version(cli: TerraformCLI) -> str:
     """``terraform version`` first line, e.g. ``Terraform v1.11.4``."""
     result = run(cli, ["version"], Path.cwd(), timeout=60)
@@ -293,6 +349,8 @@ __all__ = [
     "TerraformCLI",
     "TerraformError",
     "TerraformNotFound",
+    "apply_importing_duplicates",
+    "duplicate_creates",
     "find_provider_mirror",
     "render_cli_config",
     "run",

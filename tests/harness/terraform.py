@@ -101,8 +101,10 @@ def fmt_check(directory: Path | str) -> subprocess.CompletedProcess[str]:
 def apply(
     directory: Path | str, env_extra: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``terraform apply -auto-approve``."""
-    return terraform(["apply", "-auto-approve"], directory, env_extra)
+    """``terraform apply -auto-approve``, importing creates moto answered as duplicates after
+    an SDK retry (see ``compiler.sandbox.terraform.apply_importing_duplicates``)."""
+    result, _ = _tf.apply_importing_duplicates(current(), directory, env_extra)
+    return result
 
 
 def destroy(
