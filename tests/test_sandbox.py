@@ -395,3 +395,18 @@ def test_output_file_gets_the_text_report(tmp_path: Path) -> None:
     assert text.startswith(f"batchform sandbox {bad}\n")
     assert "error BF102: missing required key 'network'" in text
     assert text.rstrip().splitlines()[-1].startswith("FAILED:")
+
+
+def test_verify_gaps_are_excused_only_where_the_file_sets_them() -> None:
+    """A moto gap excuses a verify difference on exactly the resources that use the setting."""
+    from compiler.sandbox.override import verify_gaps
+
+    text = (ROOT / "configs" / "genomics.yaml").read_text()
+    env = analyze_text(text, "genomics.yaml").env
+    assert env is not None
+    gaps = verify_gaps(env)
+    assert ("compute_environments.spot", "updatePolicy.terminateJobsOnUpdate") in gaps
+    assert ("job_queues.high", "jobStateTimeLimitActions") in gaps
+    assert not [
+        g for g in gaps if g[0] in {"compute_environments.ondemand", "job_queues.serverless"}
+    ]

@@ -1,7 +1,7 @@
 """``batchform verify`` after a real ``terraform apply`` of every example against moto.
 
 Right after apply, verify must find nothing but the attributes moto does not store (listed in
-``MOTO_GAPS`` below, the same gaps ``tests/harness/override.py`` ignores for ``terraform plan``).
+``compiler.sandbox.override.verify_gaps``, the gaps the sandbox and the plan override ignore).
 The drift tests use the genomics example without those settings, so verify must exit 0 there;
 then each drift a person could cause in the console, injected through boto3, must give exit 2
 and name exactly the resource and the attribute. Every drift test starts from that clean
@@ -28,6 +28,7 @@ from botocore.parsers import ResponseParserError
 from compiler.build import analyze, render_environment
 from compiler.emit import emit
 from compiler.model import Environment
+from compiler.sandbox.override import verify_gaps
 from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer, moto_server
@@ -41,29 +42,10 @@ GENOMICS = next(c for c in CONFIGS if c.stem == "genomics")
 
 ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 
-MOTO_GAPS = {
-    "updatePolicy.jobExecutionTimeoutMinutes": "moto 5.2.1 ignores updatePolicy on "
-    "CreateComputeEnvironment/UpdateComputeEnvironment and never returns it",
-    "updatePolicy.terminateJobsOnUpdate": "moto 5.2.1 ignores updatePolicy on "
-    "CreateComputeEnvironment/UpdateComputeEnvironment and never returns it",
-    "jobStateTimeLimitActions": "moto 5.2.1 ignores jobStateTimeLimitActions on "
-    "CreateJobQueue/UpdateJobQueue and never returns them",
-}
-
 
 def moto_gaps(env: Environment) -> set[tuple[str, str]]:
     """The (resource, attribute) differences moto causes for ``env``, and nothing else."""
-    gaps: set[tuple[str, str]] = set()
-    for key, ce in env.compute_environments.items():
-        if ce.update_policy is not None:
-            gaps |= {
-                (f"compute_environments.{key}", "updatePolicy.jobExecutionTimeoutMinutes"),
-                (f"compute_environments.{key}", "updatePolicy.terminateJobsOnUpdate"),
-            }
-    for key, queue in env.job_queues.items():
-        if queue.time_limit_actions:
-            gaps.add((f"job_queues.{key}", "jobStateTimeLimitActions"))
-    return gaps
+    return set(verify_gaps(env))
 
 
 @dataclass(frozen=True)
@@ -149,7 +131,7 @@ def deployed(
 
 
 def without_moto_gaps(config: Path, dest: Path) -> Path:
-    """``config`` without the settings moto does not store (``MOTO_GAPS``), so that verify
+    """``config`` without the settings moto does not store (``verify_gaps``), so that verify
     can be held to exit 0 and every drift test to an exact set of differences."""
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     for ce in data.get("compute_environments", {}).values():
@@ -197,7 +179,7 @@ def test_right_after_apply_verify_exits_0(
 ) -> None:
     gaps = moto_gaps(deployed.env)
     if gaps:
-        reasons = sorted({MOTO_GAPS[attribute] for _, attribute in gaps})
+        reasons = sorted(set(verify_gaps(deployed.env).values()))
         request.applymarker(pytest.mark.xfail(strict=True, reason="; ".join(reasons)))
     code, report, _ = deployed.verify()
     assert code == 0, report["result"]

@@ -46,7 +46,7 @@ from compiler.sandbox.emulator import (
     moto_server,
     moto_version,
 )
-from compiler.sandbox.override import gaps_in, resource_blocks, write_moto_module
+from compiler.sandbox.override import gaps_in, resource_blocks, verify_gaps, write_moto_module
 from compiler.sandbox.report import (
     SandboxReport,
     Step,
@@ -68,14 +68,6 @@ STEPS = (  # in order; every run reports each of them (passed, failed or skipped
     "verify",
     "teardown",
 )
-
-VERIFY_GAPS: dict[str, str] = {
-    "updatePolicy": "moto ignores updatePolicy",
-    "jobStateTimeLimitActions": "moto ignores jobStateTimeLimitActions",
-    "tagSpecifications": "moto echoes launch template tags as tag specifications",
-}
-"""Verifier attributes that differ only because moto does not round-trip them (see
-``override.MOTO_GAPS``): reported as not checked, not as drift."""
 
 ALWAYS_UNCHECKED = (
     "capacity and quotas: whether the region has the instance types / Fargate capacity the "
@@ -352,34 +344,24 @@ class Sandbox:
         return "no changes after apply" + note
 
     def verify(self) -> tuple[str, list[str]]:
-        from compiler.verify.clients import SERVICES, Clients, botocore_config
+        from compiler.verify.clients import make_clients
         from compiler.verify.engine import verify
 
         assert self.env is not None and self.server is not None
-        session = self.server.session(self.env.region)
-        clients = Clients(
-            **{
-                service: session.client(
-                    service, endpoint_url=self.server.url, config=botocore_config()
-                )
-                for service in SERVICES
-            }
-        ).guard()
+        clients = make_clients(
+            region=self.env.region,
+            endpoint_url=self.server.url,
+            session=self.server.session(self.env.region),
+        )
         result = verify(self.env, clients)
         problems: list[str] = []
         unchecked: list[str] = []
+        gaps = verify_gaps(self.env)
         for check in result.sorted_resources():
             for difference in check.differences:
-                gap = next(
-                    (
-                        (attr, why)
-                        for attr, why in VERIFY_GAPS.items()
-                        if attr in difference.attribute
-                    ),
-                    None,
-                )
-                if gap is not None:
-                    item = f"verify of {check.title} skipped {gap[0]}: {gap[1]}"
+                reason = gaps.get((check.title, difference.attribute))
+                if reason is not None:
+                    item = f"verify of {check.title} skipped {difference.attribute}: {reason}"
                     if item not in unchecked:
                         unchecked.append(item)
                     continue

@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.model import Environment
+
 OVERRIDE_FILENAME = "zz_moto_override.tf"
 SERVICE_LINKED_BATCH_ROLE_ARN = (
     "arn:aws:iam::123456789012:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
@@ -219,6 +221,34 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
     ),
 )
 """Known moto gaps, ignored (``lifecycle.ignore_changes``) only for the attribute concerned."""
+
+
+_UPDATE_POLICY_GAP = (
+    "moto 5.2 ignores updatePolicy on CreateComputeEnvironment/UpdateComputeEnvironment "
+    "and never returns it"
+)
+_TIME_LIMIT_GAP = (
+    "moto 5.2 ignores jobStateTimeLimitActions on CreateJobQueue/UpdateJobQueue and never "
+    "returns them"
+)
+
+
+def verify_gaps(env: Environment) -> dict[tuple[str, str], str]:
+    """The differences ``batchform verify`` reports on moto for ``env`` only because moto does
+    not store a setting, as ``{(resource title, attribute): reason}``: the same gaps as
+    :data:`MOTO_GAPS`, named the way verify names them, and only where the file sets them."""
+    gaps: dict[tuple[str, str], str] = {}
+    for key, ce in sorted(env.compute_environments.items()):
+        if ce.update_policy is not None:
+            for attribute in (
+                "updatePolicy.jobExecutionTimeoutMinutes",
+                "updatePolicy.terminateJobsOnUpdate",
+            ):
+                gaps[(f"compute_environments.{key}", attribute)] = _UPDATE_POLICY_GAP
+    for key, queue in sorted(env.job_queues.items()):
+        if queue.time_limit_actions:
+            gaps[(f"job_queues.{key}", "jobStateTimeLimitActions")] = _TIME_LIMIT_GAP
+    return gaps
 
 
 def _resource_override(

@@ -94,13 +94,17 @@ def make_clients(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    session: boto3.Session | None = None,
 ) -> Clients:
     """Clients for a real (or emulated, with ``endpoint_url``) account, guarded read-only.
 
     The Batch client is made here, so a bad profile, region or endpoint is reported before any
     read; the others are made on first use (see the module docstring), already guarded.
+    ``session`` replaces the one built from ``profile``/``region`` (the sandbox passes one with
+    the emulator's dummy credentials).
     """
-    session = boto3.Session(profile_name=profile, region_name=region)
+    if session is None:
+        session = boto3.Session(profile_name=profile, region_name=region)
     config = botocore_config()
     lock = threading.Lock()
 
