@@ -1,9 +1,25 @@
 # ruff: noqa: E501  (the fixtures are real, single-line Terraform error messages)
-"""Creates moto answers as duplicates after an SDK retry are recognised, and nothing else is."""
+"""Creates moto answers as duplicates after an SDK retry are recognised, and nothing else is;
+the ids the messages do not carry are found in the emulator, and the apply then completes."""
 
 from __future__ import annotations
 
-from compiler.sandbox.terraform import duplicate_creates
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from compiler.build import analyze, render_environment
+from compiler.emit import emit
+from compiler.sandbox.duplicates import EmulatorLookup, duplicate_creates
+from compiler.sandbox.standins import create_stand_ins
+from compiler.sandbox.terraform import apply_importing_duplicates
+from tests.harness import terraform as tf
+from tests.harness.moto import MotoServer
+from tests.harness.override import moto_copy
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CE_DUPLICATE = """
 Error: creating Batch Compute Environment (genomics-prod-ondemand-2026): operation error Batch: CreateComputeEnvironment, https response error StatusCode: 400, api error InvalidParameterValue: A compute environment already exists with the name genomics-prod-ondemand-2026
@@ -18,6 +34,27 @@ Error: creating IAM Role (demo-execution): operation error IAM: CreateRole, http
 
   with aws_iam_role.execution,
   on iam.tf line 12, in resource "aws_iam_role" "execution":
+"""
+
+# Seen in CI: the provider's SDK sent AuthorizeSecurityGroupEgress twice under load.
+RULE_DUPLICATE = """
+Error: creating VPC Security Group Rule
+
+  with aws_vpc_security_group_egress_rule.etl_tasks_egress_3,
+  on security_groups.tf line 53, in resource "aws_vpc_security_group_egress_rule" "etl_tasks_egress_3":
+  53: resource "aws_vpc_security_group_egress_rule" "etl_tasks_egress_3" {
+
+operation error EC2: AuthorizeSecurityGroupEgress, https response error
+StatusCode: 400, RequestID:
+LwR4uqew9hSZdgM5DE1VUox9vT51DblfxxGvkESGndBOg4xS7liM, api error
+InvalidPermission.Duplicate: The specified rule already exists
+"""
+
+PROFILE_DUPLICATE = """
+Error: creating IAM Instance Profile (gpu-ecs-instance): operation error IAM: CreateInstanceProfile, https response error StatusCode: 409, EntityAlreadyExists: Instance Profile gpu-ecs-instance already exists.
+
+  with aws_iam_instance_profile.ecs_instance,
+  on iam.tf line 58, in resource "aws_iam_instance_profile" "ecs_instance":
 """
 
 REAL_FAILURE = """
@@ -40,3 +77,95 @@ def test_a_real_failure_is_not_a_duplicate() -> None:
     assert duplicate_creates(REAL_FAILURE + CE_DUPLICATE) == [
         ("aws_batch_compute_environment.ondemand", "genomics-prod-ondemand-2026")
     ]
+
+
+def test_ids_the_message_lacks_come_from_the_lookup_for_that_resource() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def lookup(rtype: str, label: str) -> str | None:
+        asked.append((rtype, label))
+        return "sgr-0123"
+
+    assert duplicate_creates(RULE_DUPLICATE + PROFILE_DUPLICATE, lookup) == [
+        ("aws_vpc_security_group_egress_rule.etl_tasks_egress_3", "sgr-0123"),
+        ("aws_iam_instance_profile.ecs_instance", "gpu-ecs-instance"),
+    ]
+    assert asked == [("aws_vpc_security_group_egress_rule", "etl_tasks_egress_3")]
+    # Without a lookup, or when the emulator holds no single match, it stays a failure.
+    assert duplicate_creates(RULE_DUPLICATE) == []
+    assert duplicate_creates(RULE_DUPLICATE, lambda rtype, label: None) == []
+    # A real failure of a resource type that has a lookup is never looked up.
+    assert duplicate_creates(REAL_FAILURE.replace("aws_subnet", "aws_security_group"), lookup) == []
+    assert len(asked) == 1
+
+
+@pytest.fixture(scope="module")
+def gpu_module(
+    moto_session: MotoServer,
+    terraform_cli: tf.TerraformCLI,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """configs/gpu.yaml (ingress and egress rules, security-group peers, a launch template,
+    log groups) compiled and applied to a freshly reset moto, once for this file's tests."""
+    moto = moto_session
+    moto.reset()
+    tmp_path = tmp_path_factory.mktemp("retry-gpu")
+    config = ROOT / "configs" / "gpu.yaml"
+    analysis = analyze(config)
+    assert analysis.env is not None
+    stand_ins = create_stand_ins(analysis.env, moto)
+    patched = tmp_path / config.name
+    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
+    env = analyze(patched).env
+    assert env is not None
+    emit(render_environment(env, config.name), tmp_path / "source" / env.name)
+    with moto_copy(tmp_path / "source" / env.name, moto.url) as module:
+        tf.init(module, moto.env())
+        tf.apply(module, moto.env())
+        yield module
+
+
+def _state_ids(module: Path, env: dict[str, str]) -> dict[str, str]:
+    shown = json.loads(tf.terraform(["show", "-json"], module, env).stdout)
+    return {
+        resource["address"]: resource["values"]["id"]
+        for resource in shown["values"]["root_module"]["resources"]
+        if resource["mode"] == "managed"
+    }
+
+
+@pytest.mark.e2e
+def test_lookup_finds_what_terraform_created(moto_session: MotoServer, gpu_module: Path) -> None:
+    ids = _state_ids(gpu_module, moto_session.env())
+    lookup = EmulatorLookup(gpu_module, moto_session.env())
+    kinds = (
+        "aws_vpc_security_group_ingress_rule",
+        "aws_vpc_security_group_egress_rule",
+        "aws_security_group",
+        "aws_launch_template",
+        "aws_cloudwatch_log_group",
+    )
+    checked = {address: ids[address] for address in ids if address.startswith(kinds)}
+    found = {address: lookup(*address.split(".", 1)) for address in checked}
+    assert found == checked
+    assert {address.split(".")[0] for address in checked} == set(kinds)
+
+
+@pytest.mark.e2e
+def test_rules_created_twice_are_imported_and_the_apply_completes(
+    moto_session: MotoServer, gpu_module: Path
+) -> None:
+    """What an SDK retry leaves: rules in AWS that the state does not know. Creating them
+    again fails as duplicates; they are imported and the apply completes with nothing left."""
+    env = moto_session.env()
+    rules = sorted(
+        address
+        for address in _state_ids(gpu_module, env)
+        if address.startswith("aws_vpc_security_group_")
+    )
+    assert len(rules) >= 4
+    for address in rules:
+        tf.terraform(["state", "rm", address], gpu_module, env)
+    _, imported = apply_importing_duplicates(tf.current(), gpu_module, env)
+    assert sorted(imported) == rules
+    assert tf.plan_detailed_exitcode(gpu_module, env) == 0

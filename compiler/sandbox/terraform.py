@@ -28,6 +28,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.sandbox.duplicates import EmulatorLookup, duplicate_creates
+
 MIRROR_ENV_VAR = "BATCHFORM_TF_PLUGIN_MIRROR"
 PROVIDER_SUBPATH = Path("registry.terraform.io") / "hashicorp" / "aws"
 DEFAULT_TIMEOUT_S = 900.0
@@ -256,7 +258,9 @@ def run(
     cwd = Path(cwd)
     full = list(args)
     if full:
-        full.insert(1, "-no-color")
+        # Options follow the subcommand, and a nested one: ``state rm -no-color ADDRESS``.
+        nested = full[0] in {"state", "workspace", "providers"} and len(full) > 1
+        full.insert(2 if nested else 1, "-no-color")
         if full[0] in {"init", "plan", "apply", "destroy", "import", "refresh"}:
             full.insert(1, "-input=false")
     process = subprocess.Popen(
@@ -282,30 +286,6 @@ def run(
     return result
 
 
-# A create the AWS SDK retried (the emulator was slow or dropped a kept-alive connection) is
-# answered "already exists" by moto although the first attempt created the resource.
-_DUPLICATE_ID = (
-    re.compile(r"already exists with the name (\S+?)[\s,]"),
-    re.compile(r"Role with name (\S+) already exists"),
-)
-_ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
-
-
-def duplicate_creates(output: str) -> list[tuple[str, str]]:
-    """(resource address, import id) of each create that failed only as a duplicate."""
-    found = []
-    for block in output.split("Error: ")[1:]:
-        address = _ERROR_ADDRESS.search(block)
-        if address is None:
-            continue
-        for pattern in _DUPLICATE_ID:
-            match = pattern.search(block)
-            if match:
-                found.append((address.group(1), match.group(1)))
-                break
-    return found
-
-
 def apply_importing_duplicates(
     cli: TerraformCLI,
     cwd: Path | str,
@@ -319,8 +299,8 @@ def apply_importing_duplicates(
 
     When the only failures are creates that moto reports as duplicates of what the first,
     retried attempt already made, those resources are imported into the state and the apply
-    runs again, so an emulator hiccup under load does not fail a correct environment. Any other
-    failure raises :class:`TerraformError` as usual.
+    runs again, so an emulator hiccup under load does not fail a correct environment (see
+    ``compiler.sandbox.duplicates``). Any other failure raises :class:`TerraformError`.
     """
     imported: list[str] = []
     for attempt in range(retries + 1):
@@ -329,7 +309,8 @@ def apply_importing_duplicates(
         )
         if result.returncode == 0:
             return result, imported
-        duplicates = duplicate_creates(result.stdout + result.stderr)
+        lookup = EmulatorLookup(cwd, env_extra or {})
+        duplicates = duplicate_creates(result.stdout + result.stderr, lookup)
         if attempt == retries or not duplicates or result.stderr.count("Error: ") > len(duplicates):
             raise TerraformError(["apply", "-auto-approve"], Path(cwd), result)
         for address, resource_id in duplicates:
