@@ -184,7 +184,38 @@ def _codepoint(character: object) -> int:
     return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
 
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+_C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+class _MemoResolver:
+    """Tag resolution as ``SafeLoader`` does it, memoised per scalar: libyaml calls back into
+    Python for every node, and a file of thousands of job definitions repeats the same keys and
+    values. The safe loader has no path resolvers, so descending and ascending do nothing."""
+
+    _resolved: dict[tuple[Any, str, Any], str]
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit) if kind is yaml.ScalarNode else (kind, "", None)
+        try:
+            return self._resolved[key]
+        except AttributeError:
+            self._resolved = {}
+        except KeyError:
+            pass
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        self._resolved[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+_FAST_LOADER: Any = (
+    type("_FastSafeLoader", (_MemoResolver, _C_LOADER), {}) if _C_LOADER is not None else None
+)
 """libyaml's parser (when PyYAML was built with it) composes about five times faster than the
 pure-Python one, with the same nodes and marks."""
 
