@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from compiler.build import Analysis, analyze_text, render_environment
+from compiler.checks.network import known_zones
 from compiler.diagnostics import Level
 from compiler.model import Environment
 from compiler.plan import iam
@@ -604,6 +606,35 @@ def _create(**values: Any) -> dict[str, Any]:
 )
 def test_network_and_iam_rules_fire(code: str, replace: dict[str, Any]) -> None:
     assert code in codes(replace=replace)
+
+
+def test_a_zone_the_region_does_not_have_is_bf209_at_that_zone() -> None:
+    zones = ["us-west-2a", "us-west-2b", "us-west-2e"]
+    result = analysis(replace=_create(availability_zones=zones, public_subnets=None))
+    found = [d for d in result.diagnostics if d.code == "BF209"]
+    assert len(found) == 1, [f"{d.code} {d.message}" for d in result.diagnostics]
+    assert found[0].level == Level.WARNING
+    assert found[0].path == ("network", "vpc", "create", "availability_zones", 2)
+    assert "us-west-2e" in found[0].message and "us-west-2d" in found[0].message
+    assert result.env is not None  # a warning: the file still compiles
+    # every zone the region has is silent
+    assert "BF209" not in codes(replace=_create(availability_zones=["us-west-2c", "us-west-2d"]))
+    # a malformed name is BF210's alone; a region missing from the table is not checked
+    malformed = codes(replace=_create(availability_zones=["us-west-2a", "us-west-2"]))
+    assert "BF210" in malformed and "BF209" not in malformed
+    elsewhere = {
+        "region": "xx-north-9",
+        **_create(availability_zones=["xx-north-9a", "xx-north-9q"]),
+    }
+    assert "BF209" not in codes(replace=elsewhere)
+
+
+def test_the_zone_table_lists_only_zones_of_its_own_region() -> None:
+    as_of, regions = known_zones()
+    assert re.fullmatch(r"\d{4}-\d{2}", as_of)
+    assert {"us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"} <= set(regions)
+    for region, zones in regions.items():
+        assert zones and all(re.fullmatch(re.escape(region) + "[a-z]", z) for z in zones), region
 
 
 def test_interface_endpoint_without_subnets_in_existing_vpc_is_skipped_with_bf216() -> None:

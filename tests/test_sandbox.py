@@ -285,9 +285,9 @@ def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> N
 def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up(
     tmp_path: Path,
 ) -> None:
-    """us-west-2e looks like an availability zone (validate cannot know it does not exist) but
-    AWS, and moto, reject a subnet there: the apply fails, and with --keep the emulator stays
-    up with what was created, until Ctrl-C."""
+    """us-west-2e is a well-formed zone name that us-west-2 does not have: validate only warns
+    (BF209; its table may lag behind AWS), while AWS, and moto, reject a subnet there: the apply
+    fails, and with --keep the emulator stays up with what was created, until Ctrl-C."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     started = time.time()

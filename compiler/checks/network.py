@@ -9,8 +9,11 @@ endpoints) is in ``compiler.checks.capacity`` (BF483-BF485).
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterator
+from functools import cache
+from importlib import resources
 
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
@@ -62,6 +65,35 @@ def vpc_settings(env: Environment) -> Iterator[Finding]:
                 path,
                 f"'{az}' is not an availability zone of {env.region}",
                 f"zones are the region name and a letter, such as {env.region}a",
+            )
+
+
+@cache
+def known_zones() -> tuple[str, dict[str, tuple[str, ...]]]:
+    """(as of, {region: availability zones}) from ``compiler/data/availability_zones.json``."""
+    text = resources.files("compiler.data").joinpath("availability_zones.json").read_text("utf-8")
+    table = json.loads(text)
+    return table["as_of"], {r: tuple(zones) for r, zones in table["regions"].items()}
+
+
+@rule("BF209", Level.WARNING, "an availability zone is not one batchform knows in the region")
+def zone_exists(env: Environment) -> Iterator[Finding]:
+    create = env.network.vpc.create
+    if create is None:
+        return
+    as_of, regions = known_zones()
+    zones = regions.get(env.region)
+    if zones is None:
+        return
+    for i, az in enumerate(create.availability_zones):
+        # Malformed names are BF210's; this rule is about well-formed names AWS does not have.
+        if az not in zones and re.fullmatch(re.escape(env.region) + r"[a-z]", az):
+            yield Finding(
+                (*CREATE, "availability_zones", i),
+                f"{env.region} has no availability zone {az} (zones as of {as_of}: "
+                f"{', '.join(zones)}); creating its subnets would fail at apply time",
+                "pick one of the zones listed; if AWS has opened this zone since, "
+                "add BF209 to `ignore:`",
             )
 
 
