@@ -271,12 +271,7 @@ class Deployed:
         ]
 
     def verify_env(self) -> dict[str, str]:
-        env = {**os.environ, **self.server.env()}
-        # MotoServer.env() blanks AWS_PROFILE to hide a user's profile; boto3 reads "" as a
-        # profile name ("The config profile () could not be found"), so drop it instead.
-        if not env.get("AWS_PROFILE"):
-            env.pop("AWS_PROFILE", None)
-        return env
+        return self.server.process_env()
 
     def run_verify(self) -> Timed:
         env = self.verify_env()

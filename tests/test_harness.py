@@ -155,3 +155,23 @@ def test_moto_copy_removes_its_directory(tmp_path: Path) -> None:
         copied = work
         assert (work / "main.tf").read_text() == VERSIONS_TF
     assert not copied.exists()
+
+
+def test_a_users_aws_profile_and_token_never_reach_an_emulator_subprocess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A developer's AWS_PROFILE (or session token) must not leak into Terraform or verify runs
+    against the emulator; and an empty AWS_PROFILE is no answer either, as boto3 and the AWS CLI
+    reject it ("The config profile () could not be found")."""
+    server = MotoServer(url="http://127.0.0.1:1", region="eu-west-1")
+    user = {"AWS_PROFILE": "prod-admin", "AWS_SESSION_TOKEN": "real-token", "HOME": "/home/me"}
+    env = server.process_env(user)
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    assert env["HOME"] == "/home/me"
+    assert env["AWS_ENDPOINT_URL"] == server.url
+    assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_REGION"] == "eu-west-1"
+
+    monkeypatch.setenv("AWS_PROFILE", "prod-admin")
+    terraform_env = tf.TerraformCLI.create(tmp_path).env(server.env())
+    assert "AWS_PROFILE" not in terraform_env
+    assert terraform_env["AWS_ENDPOINT_URL"] == server.url

@@ -11,7 +11,6 @@ baseline and undoes its change, so one apply serves them all.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -59,8 +58,7 @@ class Deployed:
 
     def verify(self, *extra: str) -> tuple[int, dict[str, Any], str]:
         """Run the real command line; returns (exit code, JSON report, stderr)."""
-        env = {**os.environ, **self.server.env()}
-        env.pop("AWS_PROFILE")  # boto3, like the AWS CLI, rejects an empty profile name
+        env = self.server.process_env()
         result = subprocess.run(
             [
                 sys.executable,

@@ -28,7 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +86,12 @@ class MotoServer:
             response.read()
 
     def env(self) -> dict[str, str]:
-        """Variables that point an AWS SDK or Terraform subprocess at this server."""
+        """Variables that point an AWS SDK or Terraform subprocess at this server.
+
+        An empty value means "unset": a user's profile or session token must not reach the
+        subprocess. :meth:`process_env` (and ``TerraformCLI.env``) remove those variables,
+        since boto3 and the AWS CLI reject an empty profile name.
+        """
         return {
             "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_KEY,
@@ -99,6 +104,17 @@ class MotoServer:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
+
+    def process_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The whole environment of a subprocess talking to this server: ``base`` (default: this
+        process's) with :meth:`env` applied, its empty values removed."""
+        env = dict(os.environ if base is None else base)
+        for name, value in self.env().items():
+            if value:
+                env[name] = value
+            else:
+                env.pop(name, None)
+        return env
 
     def session(self, region: str | None = None) -> boto3.Session:
         """A boto3 session with dummy credentials (clients still need ``endpoint_url``)."""

@@ -190,7 +190,8 @@ class TerraformCLI:
         return cls.create(workdir, mirror, plugin_cache=False)
 
     def env(self, env_extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The process environment for a terraform subprocess."""
+        """The process environment for a terraform subprocess; an empty value in ``env_extra``
+        removes that variable (``MotoServer.env()`` hides a user's AWS profile that way)."""
         env = dict(os.environ)
         # Ambient settings that would make runs non-reproducible or interactive.
         drop = ["TF_WORKSPACE", "TF_LOG", "TF_DATA_DIR"]
@@ -201,8 +202,11 @@ class TerraformCLI:
         env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1")
         if self.cli_config is not None:
             env["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
-        if env_extra:
-            env.update(env_extra)
+        for name, value in (env_extra or {}).items():
+            if value:
+                env[name] = value
+            else:
+                env.pop(name, None)
         return env
 
 
