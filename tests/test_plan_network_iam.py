@@ -724,8 +724,9 @@ def yaml_rules() -> dict[str, Any]:
 
 E2E_FILES = ("versions.tf", "providers.tf", "network.tf", "security_groups.tf", "iam.tf")
 
-# moto 5.2.1 keeps a rule's description only for CIDR peers (SecurityGroupRule.description reads
-# ip_range), so the one rule whose peer is a security group reads back without it.
+# moto 5.2 (5.2.1 to 5.2.5) keeps a rule's description only for CIDR peers
+# (SecurityGroupRule.description reads ip_range), so the one rule whose peer is a security group
+# reads back without it.
 MOTO_SG_REFERENCE_GAP = """\
 resource "aws_vpc_security_group_ingress_rule" "batch_ingress_1" {
   # moto gap: description of a rule whose peer is a security group is not stored

@@ -445,7 +445,7 @@ def test_zz1_new_launch_template_version_the_compute_environments_do_not_pin(
 @pytest.mark.xfail(
     strict=True,
     raises=ResponseParserError,
-    reason="moto 5.2.1 does not implement DeleteLaunchTemplateVersions (answers HTTP 500)",
+    reason="moto 5.2 (5.2.1 to 5.2.5) does not implement DeleteLaunchTemplateVersions (HTTP 500)",
 )
 def test_zz2_deleted_launch_template_version(drifting: Deployed) -> None:
     """Version 1, which the compute environments pin, is deleted after the edit above."""
