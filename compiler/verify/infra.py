@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from compiler.plan import compute
@@ -37,6 +37,27 @@ EC2_ENDPOINT_SERVICES = ("ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dk
 FARGATE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "s3", "logs")
 """VPC endpoints a subnet without a route to the internet needs for Batch to start containers
 (AWS Batch User Guide: jobs stuck in RUNNABLE)."""
+
+
+def tagged_and_found(
+    kind: str,
+    contexts: Iterable[Context],
+    found: dict[str, dict[str, Any]],
+    checks: list[ResourceCheck],
+    missing: str,
+) -> Iterator[tuple[Context, ResourceCheck, dict[str, Any]]]:
+    """One check per desired resource, appended to ``checks``; yields those whose resource was
+    found by its ``batchform:key`` tag, after marking the others missing (naming them by the
+    context's ``missing`` value)."""
+    for ctx in contexts:
+        key = batchform_key(ctx) or ctx["label"]
+        check = ResourceCheck(kind, key)
+        checks.append(check)
+        actual = found.get(key)
+        if actual is None:
+            check.differ("", ctx[missing], None, Kind.MISSING)
+            continue
+        yield ctx, check, actual
 
 
 # --- security groups -------------------------------------------------------------------------
@@ -96,15 +117,8 @@ def _compare_rules(check: ResourceCheck, direction: str, want: set[Rule], got: s
 
 def check_security_groups(live: Live, desired: Desired) -> list[ResourceCheck]:
     found = by_key(list(live.security_groups or []), desired.name)
-    checks = []
-    for ctx in desired.security_groups:
-        key = batchform_key(ctx) or ctx["label"]
-        check = ResourceCheck(SG, key)
-        checks.append(check)
-        actual = found.get(key)
-        if actual is None:
-            check.differ("", ctx["name"], None, Kind.MISSING)
-            continue
+    checks: list[ResourceCheck] = []
+    for ctx, check, actual in tagged_and_found(SG, desired.security_groups, found, checks, "name"):
         check.name = actual["GroupId"]
         check.compare("GroupName", ctx["name"], actual.get("GroupName"))
         check.compare("Description", ctx["description"], actual.get("Description"))
@@ -161,15 +175,8 @@ def _decode(user_data: str | None) -> str | None:
 
 def check_launch_templates(live: Live, desired: Desired) -> list[ResourceCheck]:
     found = by_key(list(live.launch_templates or []), desired.name)
-    checks = []
-    for ctx in desired.launch_templates:
-        key = batchform_key(ctx) or ctx["label"]
-        check = ResourceCheck(LT, key)
-        checks.append(check)
-        actual = found.get(key)
-        if actual is None:
-            check.differ("", ctx["name"], None, Kind.MISSING)
-            continue
+    checks: list[ResourceCheck] = []
+    for ctx, check, actual in tagged_and_found(LT, desired.launch_templates, found, checks, "name"):
         check.name = f"{actual['LaunchTemplateId']} ({actual.get('LaunchTemplateName')})"
         check.compare("LaunchTemplateName", ctx["name"], actual.get("LaunchTemplateName"))
         check.compare(
@@ -357,15 +364,8 @@ def check_amis(live: Live, desired: Desired) -> list[ResourceCheck]:
 def check_subnets(live: Live, desired: Desired) -> list[ResourceCheck]:
     """Subnets the environment creates: present, in their AZ, with their CIDR."""
     found = by_key(list((live.subnets or {}).values()), desired.name)
-    checks = []
-    for ctx in desired.subnets:
-        key = batchform_key(ctx) or ctx["label"]
-        check = ResourceCheck(SUBNETS, key)
-        checks.append(check)
-        actual = found.get(key)
-        if actual is None:
-            check.differ("", ctx["cidr"], None, Kind.MISSING)
-            continue
+    checks: list[ResourceCheck] = []
+    for ctx, check, actual in tagged_and_found(SUBNETS, desired.subnets, found, checks, "cidr"):
         check.name = actual["SubnetId"]
         check.compare("CidrBlock", ctx["cidr"], actual.get("CidrBlock"))
         check.compare("AvailabilityZone", ctx["az"], actual.get("AvailabilityZone"))
