@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze, render_environment
-from compiler.emit import emit
 from compiler.sandbox.duplicates import EmulatorLookup, duplicate_creates
-from compiler.sandbox.standins import create_stand_ins
 from compiler.sandbox.terraform import apply_importing_duplicates
 from tests.harness import terraform as tf
+from tests.harness.deploy import deployed_module
 from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,22 +104,10 @@ def gpu_module(
 ) -> Iterator[Path]:
     """configs/gpu.yaml (ingress and egress rules, security-group peers, a launch template,
     log groups) compiled and applied to a freshly reset moto, once for this file's tests."""
-    moto = moto_session
-    moto.reset()
-    tmp_path = tmp_path_factory.mktemp("retry-gpu")
-    config = ROOT / "configs" / "gpu.yaml"
-    analysis = analyze(config)
-    assert analysis.env is not None
-    stand_ins = create_stand_ins(analysis.env, moto)
-    patched = tmp_path / config.name
-    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
-    env = analyze(patched).env
-    assert env is not None
-    emit(render_environment(env, config.name), tmp_path / "source" / env.name)
-    with moto_copy(tmp_path / "source" / env.name, moto.url) as module:
-        tf.init(module, moto.env())
-        tf.apply(module, moto.env())
-        yield module
+    moto_session.reset()
+    work = tmp_path_factory.mktemp("retry-gpu")
+    with deployed_module(moto_session, ROOT / "configs" / "gpu.yaml", work) as deployment:
+        yield deployment.module
 
 
 def _state_ids(module: Path, env: dict[str, str]) -> dict[str, str]:

@@ -24,14 +24,11 @@ import pytest
 import yaml
 from botocore.parsers import ResponseParserError
 
-from compiler.build import analyze, render_environment
-from compiler.emit import emit
 from compiler.model import Environment
 from compiler.sandbox.override import verify_gaps
-from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
+from tests.harness.deploy import deployed_module
 from tests.harness.moto import MotoServer, moto_server
-from tests.harness.override import moto_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -96,22 +93,9 @@ class Deployed:
 
 @contextmanager
 def applied(server: MotoServer, config: Path, work: Path) -> Iterator[Deployed]:
-    """``config`` compiled and applied to ``server`` (which must hold nothing of it yet), after
-    creating what the file expects to exist already (its VPC, AMIs, roles given by ARN) with
-    the sandbox's stand-ins."""
-    analysis = analyze(config)
-    assert analysis.env is not None
-    stand_ins = create_stand_ins(analysis.env, server)
-    patched = work / f"applied-{config.name}"
-    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
-    analysis = analyze(patched)
-    env = analysis.env
-    assert env is not None and not analysis.failed()
-    emit(render_environment(env, config.name), work / "source" / env.name)
-    with moto_copy(work / "source" / env.name, server.url) as module:
-        tf.init(module, server.env())
-        tf.apply(module, server.env())
-        yield Deployed(server, patched, env)
+    """``config`` deployed to ``server`` (see ``tests.harness.deploy``)."""
+    with deployed_module(server, config, work) as deployment:
+        yield Deployed(server, deployment.config, deployment.env)
 
 
 @pytest.fixture(scope="module", params=CONFIGS, ids=lambda p: p.stem)

@@ -1,0 +1,49 @@
+"""An example applied to the emulator as a user's account would hold it.
+
+``deployed_module`` creates the sandbox's stand-ins for what the file assumes exists (its VPC,
+AMIs, roles given by ARN), compiles the file with their ids, and runs ``terraform init`` and
+``apply`` on a moto-pointed copy of the output. Used by every test that needs a real deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.build import analyze, render_environment
+from compiler.emit import emit
+from compiler.model import Environment
+from compiler.sandbox.standins import create_stand_ins
+from tests.harness import terraform as tf
+from tests.harness.moto import MotoServer
+from tests.harness.override import moto_copy
+
+
+@dataclass(frozen=True)
+class Deployment:
+    module: Path  # the applied copy, with its state; removed when the context exits
+    config: Path  # the file as applied (stand-in ids substituted)
+    env: Environment
+
+
+@contextmanager
+def deployed_module(server: MotoServer, config: Path, work: Path) -> Iterator[Deployment]:
+    """``config`` compiled and applied to ``server``, which must hold nothing of it yet."""
+    analysis = analyze(config)
+    assert analysis.env is not None
+    stand_ins = create_stand_ins(analysis.env, server)
+    patched = work / f"applied-{config.name}"
+    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
+    analysis = analyze(patched)
+    env = analysis.env
+    assert env is not None and not analysis.failed()
+    emit(render_environment(env, config.name), work / "source" / env.name)
+    with moto_copy(work / "source" / env.name, server.url) as module:
+        tf.init(module, server.env())
+        tf.apply(module, server.env())
+        yield Deployment(module, patched, env)
+
+
+__all__ = ["Deployment", "deployed_module"]
