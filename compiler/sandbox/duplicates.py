@@ -98,14 +98,16 @@ def _number(value: str | None) -> int | None:
 class EmulatorLookup:
     """Finds the id of a resource the emulator already holds, from the module's arguments.
 
-    Read-only: only ``Describe*`` calls, against the endpoint in ``env`` (``AWS_ENDPOINT_URL``,
-    the dummy credentials and region the terraform subprocess got).
+    Read-only: only ``Describe*`` calls, against the emulator at ``AWS_ENDPOINT_URL`` of ``env``
+    (what the terraform subprocess got), in the module's provider region.
     """
 
     def __init__(self, module_dir: Path | str, env: Mapping[str, str]):
         self.blocks = resource_blocks(module_dir)
         self.env = env
-        self.region = module_region(module_dir) or env.get("AWS_REGION")
+        self.region = (
+            module_region(module_dir) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        )
         self._ec2: Any = None
 
     def __call__(self, rtype: str, label: str) -> str | None:
@@ -127,13 +129,10 @@ class EmulatorLookup:
 
     def ec2(self) -> Any:
         if self._ec2 is None:
-            import boto3
+            from compiler.sandbox.emulator import MotoServer  # boto3: only when a lookup runs
 
-            self._ec2 = boto3.Session(
-                aws_access_key_id=self.env.get("AWS_ACCESS_KEY_ID"),
-                aws_secret_access_key=self.env.get("AWS_SECRET_ACCESS_KEY"),
-                region_name=self.region or self.env.get("AWS_DEFAULT_REGION"),
-            ).client("ec2", endpoint_url=self.env["AWS_ENDPOINT_URL"])
+            server = MotoServer(url=self.env["AWS_ENDPOINT_URL"])
+            self._ec2 = server.client("ec2", region=self.region)
         return self._ec2
 
     def _launch_template(self, body: Mapping[str, str]) -> str | None:

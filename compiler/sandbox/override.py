@@ -358,11 +358,7 @@ def write_moto_copy(
     """Copy ``module_dir`` to ``dest`` (which must not exist) and add the override file."""
     dest = Path(dest)
     shutil.copytree(module_dir, dest, ignore=_IGNORED_IN_COPY)
-    text = render_override(
-        endpoint_url, region=region, resources=resource_blocks(dest), ignore_gaps=ignore_gaps
-    )
-    (dest / OVERRIDE_FILENAME).write_text(text, encoding="utf-8")
-    return dest
+    return _add_override(dest, endpoint_url, region, ignore_gaps)
 
 
 def write_moto_module(
@@ -377,6 +373,13 @@ def write_moto_module(
     dest.mkdir(parents=True)
     for name, text in files.items():
         (dest / name).write_text(text, encoding="utf-8")
+    return _add_override(dest, endpoint_url, region, ignore_gaps)
+
+
+def _add_override(
+    dest: Path, endpoint_url: str, region: str | None, ignore_gaps: Iterable[MotoGap]
+) -> Path:
+    """Write the override file for the module in ``dest``, from the resources it declares."""
     text = render_override(
         endpoint_url, region=region, resources=resource_blocks(dest), ignore_gaps=ignore_gaps
     )
