@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import checks
+from compiler import checks, loader
 from compiler.build import analyze_text
 from compiler.checks import Finding, Rule
-from compiler.diagnostics import Diagnostic, Level, format_text
+from compiler.diagnostics import BatchformError, Diagnostic, Level, format_text
 from compiler.model import parse_environment
 from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
 
@@ -460,3 +460,30 @@ def test_keys_may_override_a_merge() -> None:
     assert [d.code for d in analysis.diagnostics] == []
     assert analysis.env is not None
     assert analysis.env.compute_environments["ec2"].type == "EC2"
+
+
+_EQUIVALENCE_CASES = [
+    *sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml")),
+    *sorted((Path(__file__).resolve().parent / "errors").glob("bf0*.yaml")),
+]
+
+
+@pytest.mark.skipif(loader._FAST_LOADER is None, reason="PyYAML was built without libyaml")
+@pytest.mark.parametrize("path", _EQUIVALENCE_CASES, ids=lambda p: p.name)
+def test_libyaml_with_memoised_tags_reads_files_as_the_pure_parser_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (libyaml, tag resolution memoised per scalar) is an optimisation only: the
+    same data, positions and errors as PyYAML's pure-Python reference parser."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+
+    def read() -> tuple[object, ...]:
+        try:
+            doc = loader.load_text(text, path.name)
+        except BatchformError as exc:
+            return ("error", [format_text(d) for d in exc.diagnostics])
+        return (doc.data, doc.positions, doc.key_positions)
+
+    fast = read()
+    monkeypatch.setattr(loader, "_FAST_LOADER", None)
+    assert read() == fast
