@@ -340,6 +340,25 @@ CASES = [
         "allocation_strategy: SPOT_PRICE",
         ce("type: SPOT\nmax_vcpus: 8\nallocation_strategy: SPOT_CAPACITY_OPTIMIZED"),
     ),
+    # BF334-BF336: limits AWS enforces (compiler/checks/limits.py)
+    Case(
+        "BF334",
+        lt("user_data: |\n" + "".join(f"  echo {'x' * 200} {i}\n" for i in range(80))),
+        "user_data: |",
+        lt("user_data: |\n  echo hello"),
+    ),
+    Case(
+        "BF335",
+        ce("type: EC2\nmax_vcpus: 8\ninstance_types: []"),
+        "instance_types: []",
+        ce("type: EC2\nmax_vcpus: 8\ninstance_types: [m6i]"),
+    ),
+    Case(
+        "BF336",
+        ce("type: EC2\nmax_vcpus: 8\nsubnets: [subnet-0123456789abcdef0]"),
+        "subnets: [subnet-",
+        ce("type: EC2\nmax_vcpus: 8\nsubnets: private"),
+    ),
 ]
 
 

@@ -690,7 +690,7 @@ def host_volume_efs_options(env: Environment) -> Iterator[Finding]:
                 )
 
 
-@rule("BF440", Level.WARNING, "a job carries more than 50 tags")
+@rule("BF440", Level.ERROR, "a job carries more than 50 tags")
 def tag_count(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
         job = env.job(key)

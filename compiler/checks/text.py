@@ -53,6 +53,8 @@ def tag_text(env: Environment) -> Iterator[Finding]:
     for path, tags in _tag_maps(env):
         for k, v in tags.items():
             problem = _tag_problem(k, TAG_KEY_MAX, f"tag key '{k}'")
+            if not k:
+                problem = "a tag key is empty; AWS requires 1 to 128 characters"
             if problem is None and k.lower().startswith("aws:"):
                 problem = f"tag key '{k}' uses the prefix 'aws:', which AWS reserves"
             if problem is None and k.startswith("batchform:"):

@@ -1,0 +1,340 @@
+"""Hostile input: values AWS or Terraform reject are located errors from ``validate``.
+
+Each case edits a valid file (``BASE``) and marks the line the error must point at with
+``#<``; the case passes when batchform reports that code at that line (and the untouched file
+reports no error at all). Before this suite, every one of these inputs passed ``validate`` and
+failed only at ``terraform apply`` or when a job started.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.build import analyze_text
+from compiler.checks.limits import known_regions
+from compiler.diagnostics import Level
+
+BASE = """\
+version: 1
+name: hostile
+region: us-west-2
+tags:
+  team: research
+network:
+  vpc:
+    create:
+      cidr: 10.0.0.0/16
+      availability_zones: [us-west-2a, us-west-2b]
+  security_groups:
+    batch:
+      description: Batch instances
+launch_templates:
+  lt:
+    user_data: |
+      echo hello
+compute_environments:
+  ec2:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 16
+    instance_types: [m6i]
+    launch_template: lt
+job_queues:
+  main:
+    priority: 1
+    compute_environments: [ec2]
+job_definitions:
+  hello:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    command: [echo, hello]
+    vcpus: 1
+    memory: 512 MiB
+"""
+
+EXISTING_VPC = """\
+    existing:
+      vpc_id: vpc-0123456789abcdef0
+      private_subnets: [subnet-0123456789abcdef0]
+"""
+CREATE_VPC = """\
+    create:
+      cidr: 10.0.0.0/16
+      availability_zones: [us-west-2a, us-west-2b]
+"""
+JOB_TAIL = "    memory: 512 MiB\n"
+BACKEND = """\
+terraform:
+  backend:
+    s3:
+      bucket: state-bucket
+      key: batch.tfstate
+      region: us-west-2
+"""
+
+
+def edit(*pairs: tuple[str, str]) -> str:
+    text = BASE
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def job(extra: str) -> str:
+    """BASE with ``extra`` lines appended to job definition 'hello'."""
+    return edit((JOB_TAIL, JOB_TAIL + extra))
+
+
+def with_tags(count: int) -> str:
+    lines = "".join(f"  t{i}: v\n" for i in range(count))
+    return edit(("tags:\n  team: research\n", "tags: #<\n" + lines))
+
+
+def with_backend(lines: str) -> str:
+    return edit(("network:\n", lines + "network:\n"))
+
+
+CASES: dict[str, tuple[str, str]] = {
+    # tags: 50 per resource, counting batchform's two and the Name tag (tagging.html)
+    "file-tags-over-50": ("BF232", with_tags(48)),
+    "instance-tags-over-50": (
+        "BF232",
+        edit(
+            ("tags:\n  team: research\n", "tags:\n" + "".join(f"  f{i}: v\n" for i in range(30))),
+            (
+                "    launch_template: lt\n",
+                "    launch_template: lt\n    instance_tags: #<\n"
+                + "".join(f"      i{i}: v\n" for i in range(20)),
+            ),
+        ),
+    ),
+    "job-tags-over-50": (
+        "BF440",
+        job("    tags: #<\n" + "".join(f"      j{i}: v\n" for i in range(48))),
+    ),
+    "empty-tag-key": ("BF230", edit(("  team: research\n", '  "": research #<\n'))),
+    # 32-bit integers
+    "max-vcpus-above-int32": ("BF492", edit(("max_vcpus: 16", "max_vcpus: 2147483648 #<"))),
+    "min-vcpus-above-int32": (
+        "BF492",
+        edit(("max_vcpus: 16", "max_vcpus: 16\n    min_vcpus: 99999999999999999999 #<")),
+    ),
+    "timeout-above-int32": ("BF492", job("    timeout: 30000d #<\n")),
+    "memory-above-int32": ("BF492", edit(("memory: 512 MiB", "memory: 2147483648 #<"))),
+    "gpus-above-int32": ("BF492", job("    gpus: 4294967296 #<\n")),
+    # user data over 16 KiB once wrapped in the MIME document
+    "user-data-over-16k": (
+        "BF334",
+        edit(
+            (
+                "    user_data: |\n      echo hello\n",
+                "    user_data: | #<\n"
+                + "".join(f"      echo {'x' * 90} {i}\n" for i in range(170)),
+            )
+        ),
+    ),
+    # image names
+    "image-empty": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", 'image: "" #<')),
+    ),
+    "image-with-space": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", 'image: "busybox :1" #<')),
+    ),
+    "image-too-long": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", f"image: {'a' * 256} #<")),
+    ),
+    "image-with-newline": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", 'image: "busybox\\n" #<')),
+    ),
+    # EFS ids and mount paths
+    "efs-id-malformed": (
+        "BF445",
+        job("    volumes:\n      - {efs: fs-XYZ, container_path: /data} #<\n"),
+    ),
+    "access-point-id-malformed": (
+        "BF445",
+        job(
+            "    volumes:\n      - efs: fs-0123456789abcdef0\n        container_path: /data\n"
+            "        access_point: ap-1 #<\n"
+        ),
+    ),
+    "container-path-relative": (
+        "BF446",
+        job("    volumes:\n      - {host_path: /scratch, container_path: scratch} #<\n"),
+    ),
+    "host-path-relative": (
+        "BF446",
+        job("    volumes:\n      - {host_path: scratch, container_path: /scratch} #<\n"),
+    ),
+    "duplicate-mount-path": (
+        "BF446",
+        job(
+            "    volumes:\n      - {host_path: /a, container_path: /data}\n"
+            "      - {host_path: /b, container_path: /data/} #<\n"
+        ),
+    ),
+    # environment variable names
+    "env-name-empty": ("BF447", job('    environment: {"": x} #<\n')),
+    "env-name-with-equals": ("BF447", job('    environment: {"A=B": x} #<\n')),
+    "env-name-with-space": ("BF447", job('    environment:\n      "MY VAR": x #<\n')),
+    "secret-name-with-space": (
+        "BF447",
+        job(
+            "    secrets:\n"
+            '      "DB PASS": arn:aws:secretsmanager:us-west-2:123456789012:secret:db #<\n'
+        ),
+    ),
+    "secret-and-env-same-name": (
+        "BF448",
+        job(
+            "    environment: {TOKEN: plain}\n    secrets:\n"
+            "      TOKEN: arn:aws:secretsmanager:us-west-2:123456789012:secret:tok #<\n"
+        ),
+    ),
+    # Fargate platform versions
+    "platform-version-malformed": (
+        "BF449",
+        edit(
+            ("job_definitions:\n", "job_defaults:\n  platform_version: v1.4 #<\njob_definitions:\n")
+        ),
+    ),
+    "platform-version-lowercase-latest": (
+        "BF449",
+        edit(
+            (
+                "job_definitions:\n",
+                "job_defaults:\n  platform_version: latest #<\njob_definitions:\n",
+            )
+        ),
+    ),
+    # regions (botocore's endpoints.json)
+    "region-unknown": ("BF233", edit(("region: us-west-2", "region: us-wets-2 #<"))),
+    "backend-region-unknown": (
+        "BF233",
+        with_backend(BACKEND.replace("region: us-west-2", "region: eu-middle-9 #<")),
+    ),
+    # IAM and SSM names
+    "iam-arn-non-ascii": (
+        "BF235",
+        edit(
+            (
+                "launch_templates:\n",
+                "iam:\n  service_role: arn:aws:iam::123456789012:role/batch-rôle #<\n"
+                "launch_templates:\n",
+            )
+        ),
+    ),
+    "job-role-arn-non-ascii": (
+        "BF235",
+        job("    job_role: {arn: 'arn:aws:iam::123456789012:role/jöb'} #<\n"),
+    ),
+    "ssm-parameter-non-ascii": (
+        "BF236",
+        edit(
+            (
+                "launch_templates:\n",
+                "amis:\n  a:\n    ssm_parameter: /ami/ñ #<\nlaunch_templates:\n",
+            ),
+            ("    launch_template: lt\n", "    launch_template: lt\n    ami: a\n"),
+        ),
+    ),
+    "ssm-parameter-without-leading-slash": (
+        "BF236",
+        edit(
+            (
+                "launch_templates:\n",
+                "amis:\n  a:\n    ssm_parameter: ami/id #<\nlaunch_templates:\n",
+            ),
+            ("    launch_template: lt\n", "    launch_template: lt\n    ami: a\n"),
+        ),
+    ),
+    "ssm-secret-path-with-empty-level": (
+        "BF236",
+        job("    secrets:\n      DB: arn:aws:ssm:us-west-2:123456789012:parameter/app//db #<\n"),
+    ),
+    # subnets and VPC ids
+    "subnet-ids-with-created-vpc": (
+        "BF336",
+        edit(
+            (
+                "    launch_template: lt\n",
+                "    launch_template: lt\n    subnets: [subnet-0123456789abcdef0] #<\n",
+            )
+        ),
+    ),
+    "subnet-id-not-listed-by-existing-vpc": (
+        "BF336",
+        edit(
+            (CREATE_VPC, EXISTING_VPC),
+            (
+                "    launch_template: lt\n",
+                "    launch_template: lt\n    subnets: [subnet-0fedcba9876543210] #<\n",
+            ),
+        ),
+    ),
+    "vpc-id-malformed": (
+        "BF234",
+        edit((CREATE_VPC, EXISTING_VPC.replace("vpc-0123456789abcdef0", "vpc-12 #<"))),
+    ),
+    "subnet-id-malformed": (
+        "BF234",
+        edit((CREATE_VPC, EXISTING_VPC.replace("[subnet-0123456789abcdef0]", "[subnet-xyz] #<"))),
+    ),
+    "instance-types-empty": ("BF335", edit(("instance_types: [m6i]", "instance_types: [] #<"))),
+    # backend settings
+    "backend-bucket-empty": ("BF237", with_backend(BACKEND.replace("state-bucket", '"" #<'))),
+    "backend-key-blank": ("BF237", with_backend(BACKEND.replace("batch.tfstate", '"  " #<'))),
+    "backend-lock-table-empty": (
+        "BF237",
+        with_backend(BACKEND + '      dynamodb_table: "" #<\n'),
+    ),
+}
+
+
+def _marked_line(text: str) -> int:
+    lines = [i for i, line in enumerate(text.splitlines(), 1) if "#<" in line]
+    assert len(lines) == 1, "a case marks exactly one line with #<"
+    return lines[0]
+
+
+def test_base_is_clean() -> None:
+    """Without this, a case could pass on an error the base file already has."""
+    errors = [d for d in analyze_text(BASE, "t.yaml").diagnostics if d.level == Level.ERROR]
+    assert errors == []
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_input_is_a_located_error(name: str) -> None:
+    code, text = CASES[name]
+    analysis = analyze_text(text, "t.yaml")
+    got = {(d.code, d.line) for d in analysis.diagnostics if d.level == Level.ERROR}
+    assert (code, _marked_line(text)) in got, sorted(got)
+    found = next(d for d in analysis.diagnostics if d.code == code)
+    assert found.file == "t.yaml" and found.col is not None and found.hint
+
+
+def test_known_regions_come_from_botocore() -> None:
+    """The region list is botocore's (boto3 is a dependency), so new regions arrive with it."""
+    regions = known_regions()
+    assert {"us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1"} <= regions
+    assert "us-wets-2" not in regions
+
+
+def test_region_typo_suggests_the_region() -> None:
+    text = edit(("region: us-west-2", "region: us-wset-2"))
+    hints = [d.hint or "" for d in analyze_text(text, "t.yaml").diagnostics if d.code == "BF233"]
+    assert hints and "did you mean us-west-2?" in hints[0]
+
+
+def test_values_at_the_limits_pass() -> None:
+    """The limits are inclusive: 2147483647, 50 tags, a 16 KiB document and LATEST pass."""
+    text = edit(("max_vcpus: 16", "max_vcpus: 2147483647"))
+    text = text.replace(JOB_TAIL, JOB_TAIL + "    platform_version: LATEST\n", 1)
+    codes = {d.code for d in analyze_text(text, "t.yaml").diagnostics}
+    assert not codes & {"BF492", "BF449"}
+    # 47 file tags + batchform's two + Name = 50 on a security group.
+    assert "BF232" not in {d.code for d in analyze_text(with_tags(47), "t.yaml").diagnostics}
