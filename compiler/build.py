@@ -100,3 +100,111 @@ def render_environment(env: Environment, source_name: str) -> dict[str, str]:
 
     with collector_paused():
         return render_plan(build_plan(env, source_name))
+
+
+# --- several files compiled together -----------------------------------------------------------
+
+# Sections whose keys become ``<name>-<key>`` AWS names (compiler/naming.py), with the kind of
+# resource a user would recognise. Batch, EC2 and launch-template names are unique per region,
+# IAM role names per account.
+NAMED_SECTIONS = (
+    ("compute_environments", "compute environment"),
+    ("job_queues", "job queue"),
+    ("job_definitions", "job definition"),
+    ("scheduling_policies", "scheduling policy"),
+    ("launch_templates", "launch template"),
+)
+
+
+@dataclass(frozen=True)
+class _Named:
+    kind: str
+    scope: str  # the region, or "global" for IAM
+    path: tuple[str | int, ...]
+    what: str  # "job queue 'hello'"
+
+
+def _aws_names(env: Environment) -> dict[tuple[str, str, str], _Named]:
+    """{(kind, scope, AWS name): where it comes from} for every AWS name an environment makes."""
+    from compiler.naming import aws_name
+    from compiler.plan.iam import generated_role_names
+
+    out: dict[tuple[str, str, str], _Named] = {}
+    for section, kind in NAMED_SECTIONS:
+        for key in getattr(env, section):
+            name = aws_name(env.name, key)
+            out[(kind, env.region, name)] = _Named(
+                kind, env.region, (section, key), f"{kind} '{key}'"
+            )
+    for key in env.network.security_groups:
+        kind = "security group"
+        out[(kind, env.region, aws_name(env.name, key))] = _Named(
+            kind, env.region, ("network", "security_groups", key), f"{kind} '{key}'"
+        )
+    for purpose, name in generated_role_names(env):
+        out[("IAM role", "global", name)] = _Named(
+            "IAM role", "global", ("name",), f"the generated IAM role for '{purpose}'"
+        )
+    return out
+
+
+def _where(a: Analysis, path: tuple[str | int, ...]) -> str:
+    from compiler.diagnostics import locate
+
+    pos = locate(path, a.document.positions) if a.document is not None else None
+    return f"{a.file}:{pos.line}:{pos.col}" if pos else a.file
+
+
+def cross_file_diagnostics(analyses: list[Analysis]) -> None:
+    """Add an error to every file whose AWS names collide with an earlier file's.
+
+    Two files with one environment name would write the same ``generated/<name>/``; two files
+    whose ``<name>-<key>`` names coincide (``adv`` + ``test-hello`` and ``adv-test`` + ``hello``)
+    would create, or silently re-register over, each other's resources. Each file is checked
+    on its own first; files that failed are left out.
+    """
+    from compiler.diagnostics import Diagnostic, Level
+    from compiler.naming import CODE_NAME_COLLISION
+
+    seen_names: dict[str, Analysis] = {}
+    seen: dict[tuple[str, str, str], tuple[Analysis, _Named]] = {}
+    for a in analyses:
+        if a.env is None or a.failed():
+            continue
+        found: list[Diagnostic] = []
+        earlier = seen_names.get(a.env.name)
+        if earlier is not None:
+            found.append(
+                Diagnostic(
+                    CODE_NAME_COLLISION,
+                    Level.ERROR,
+                    f"environment name '{a.env.name}' is also used by "
+                    f"{_where(earlier, ('name',))}; both would write the output directory "
+                    f"{a.env.name}/ and the same AWS resources",
+                    path=("name",),
+                    hint="give each environment file its own name",
+                )
+            )
+        else:
+            seen_names[a.env.name] = a
+            for ident, named in _aws_names(a.env).items():
+                other = seen.get(ident)
+                if other is None:
+                    seen[ident] = (a, named)
+                    continue
+                first, first_named = other
+                found.append(
+                    Diagnostic(
+                        CODE_NAME_COLLISION,
+                        Level.ERROR,
+                        f"{named.what} gets the AWS name '{ident[2]}', which {first_named.what} "
+                        f"of {_where(first, first_named.path)} also gets",
+                        path=named.path,
+                        hint="rename the key (or an environment name) so the <name>-<key> AWS "
+                        "names differ",
+                    )
+                )
+        if found:
+            assert a.document is not None
+            located = [with_location(d, a.file, a.document.positions) for d in found]
+            a.diagnostics = sort_diagnostics([*a.diagnostics, *located])

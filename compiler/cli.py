@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from compiler import __version__
-from compiler.build import Analysis, analyze, render_environment
+from compiler.build import Analysis, analyze, cross_file_diagnostics, render_environment
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
@@ -35,7 +35,9 @@ def _print_diagnostics(diags: Sequence[Diagnostic], fmt: str, out: TextIO) -> No
 
 def _analyze_all(args: argparse.Namespace) -> list[Analysis]:
     ignore = tuple(code.strip() for item in args.ignore for code in item.split(",") if code)
-    return [analyze(path, ignore) for path in args.configs]
+    analyses = [analyze(path, ignore) for path in args.configs]
+    cross_file_diagnostics(analyses)
+    return analyses
 
 
 def _any_failed(analyses: Sequence[Analysis], strict: bool) -> bool:
@@ -61,18 +63,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if _any_failed(analyses, args.strict):
         print(f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
-    names: dict[str, str] = {}
     rendered: list[tuple[Analysis, dict[str, str]]] = []
     for a in analyses:
         assert a.env is not None
-        if a.env.name in names:
-            print(
-                f"{a.file}: error: environment name '{a.env.name}' is also used by "
-                f"{names[a.env.name]}; both would write {args.output}/{a.env.name}/",
-                file=sys.stderr,
-            )
-            return EXIT_ERRORS
-        names[a.env.name] = a.file
         try:
             rendered.append((a, render_environment(a.env, Path(a.file).name)))
         except BatchformError as exc:

@@ -9,6 +9,9 @@ from __future__ import annotations
 TAG_ENVIRONMENT = "batchform:environment"
 TAG_KEY = "batchform:key"
 
+# Two environment files compiled together whose AWS names collide (compiler/build.py).
+CODE_NAME_COLLISION = "BF493"
+
 # Terraform appends a 26-character unique suffix to a name_prefix.
 TERRAFORM_PREFIX_SUFFIX_LENGTH = 26
 

@@ -8,10 +8,13 @@ failed only at ``terraform apply`` or when a job started.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from compiler.build import analyze_text
 from compiler.checks.limits import known_regions
+from compiler.cli import main
 from compiler.diagnostics import Level
 
 BASE = """\
@@ -338,3 +341,49 @@ def test_values_at_the_limits_pass() -> None:
     assert not codes & {"BF492", "BF449"}
     # 47 file tags + batchform's two + Name = 50 on a security group.
     assert "BF232" not in {d.code for d in analyze_text(with_tags(47), "t.yaml").diagnostics}
+
+
+# --- several files compiled together: AWS names must not collide ----------------------------
+
+
+def _file(path: Path, name: str, job_key: str = "hello") -> Path:
+    text = BASE.replace("name: hostile", f"name: {name}").replace("  hello:\n", f"  {job_key}:\n")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_colliding_aws_names_across_files_are_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``adv`` + ``test-hello`` and ``adv-test`` + ``hello`` both name a job definition
+    adv-test-hello: the second would register a revision over the first."""
+    first = _file(tmp_path / "adv.yaml", "adv", "test-hello")
+    second = _file(tmp_path / "adv-test.yaml", "adv-test")
+    assert main(["validate", str(first), str(second)]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "BF493" in x)
+    assert line.startswith(f"{second}:30:3: error BF493: job definition 'hello'")
+    assert f"{first}:30:3" in line and "adv-test-hello" in line
+    assert main(["compile", "-o", str(tmp_path / "out"), str(first), str(second)]) == 1
+    assert not (tmp_path / "out").exists()
+    # Each file alone is fine.
+    capsys.readouterr()
+    assert main(["validate", str(first)]) == 0
+    assert main(["validate", str(second)]) == 0
+
+
+def test_same_environment_name_in_two_files_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _file(tmp_path / "a.yaml", "twin")
+    second = _file(tmp_path / "b.yaml", "twin")
+    assert main(["compile", "-o", str(tmp_path / "out"), str(first), str(second)]) == 1
+    err = capsys.readouterr().err
+    assert f"{second}:2:7: error BF493: environment name 'twin' is also used by {first}:2:7" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_different_names_do_not_collide(tmp_path: Path) -> None:
+    first = _file(tmp_path / "a.yaml", "alpha")
+    second = _file(tmp_path / "b.yaml", "beta")
+    assert main(["validate", str(first), str(second)]) == 0

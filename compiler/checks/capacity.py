@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from compiler import instance_types, loader, model, render
+from compiler import instance_types, loader, model, naming, render
 from compiler.checks import CODE_CHECK_CRASHED, Finding, all_rules, rule
 from compiler.diagnostics import Level
 from compiler.model import ComputeEnvironment, Environment, JobDefinition
@@ -378,6 +378,7 @@ NON_RULE_CODES = (
     loader.CODE_NOT_A_MAPPING,
     loader.CODE_UNREADABLE,
     render.CODE_RENDER,
+    naming.CODE_NAME_COLLISION,
     model.CODE_UNKNOWN_KEY,
     model.CODE_MISSING_KEY,
     model.CODE_INVALID_VALUE,
