@@ -157,6 +157,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         except GitError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERRORS
+        except BatchformError as exc:
+            _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+            return EXIT_ERRORS
         old = None if old_text is None else analyze_text(old_text, old_label)
         if old is None:
             old_label = f"{args.base}: (no such file)"

@@ -8,6 +8,7 @@ failed only at ``terraform apply`` or when a job started.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -387,3 +388,71 @@ def test_different_names_do_not_collide(tmp_path: Path) -> None:
     first = _file(tmp_path / "a.yaml", "alpha")
     second = _file(tmp_path / "b.yaml", "beta")
     assert main(["validate", str(first), str(second)]) == 0
+
+
+# --- diff --base: git I/O that a hostile repository or a localised machine breaks -----------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _repo_with(tmp_path: Path, committed: bytes) -> Path:
+    """A git repository whose HEAD holds ``committed`` as env.yaml; the work tree holds BASE."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    path = repo / "env.yaml"
+    path.write_bytes(committed)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    path.write_text(BASE, encoding="utf-8")
+    return path
+
+
+def test_diff_base_with_a_non_utf8_old_file_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = BASE.replace("  team: research\n", "  team: research # caf\xe9\n").encode("latin-1")
+    path = _repo_with(tmp_path, old)
+    assert main(["diff", "--base", "HEAD", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"HEAD:{path}:5:23: error BF004: cannot read file: byte 0xe9 is not UTF-8" in err
+    assert "Traceback" not in err
+
+
+def test_diff_base_ref_is_never_an_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``git show --output=FILE`` writes FILE: a ref must not reach git as an option."""
+    path = _repo_with(tmp_path, BASE.encode())
+    target = tmp_path / "written-by-git"
+    assert main(["diff", f"--base=--output={target}", str(path)]) == 1
+    assert "is not a git revision" in capsys.readouterr().err
+    assert not target.exists()
+    assert main(["diff", "--base", "HEAD~0", str(path)]) == 0
+
+
+def test_diff_base_understands_a_localised_git(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file new since the base is "will be created", also when git speaks German."""
+    repo_file = _repo_with(tmp_path, BASE.encode())
+    new_file = repo_file.with_name("new.yaml")
+    new_file.write_text(BASE, encoding="utf-8")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.setenv("LANGUAGE", "de")
+    probe = subprocess.run(
+        ["git", "-C", str(repo_file.parent), "show", "HEAD:./new.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "fatal:" in probe.stderr or "HEAD" not in probe.stderr:
+        pytest.skip("git has no German messages on this machine")
+    assert main(["diff", "--base", "HEAD", str(new_file)]) == 0
+    assert "will be created" in capsys.readouterr().out
