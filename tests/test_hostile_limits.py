@@ -292,6 +292,14 @@ CASES: dict[str, tuple[str, str]] = {
     # backend settings
     "backend-bucket-empty": ("BF237", with_backend(BACKEND.replace("state-bucket", '"" #<'))),
     "backend-key-blank": ("BF237", with_backend(BACKEND.replace("batch.tfstate", '"  " #<'))),
+    "backend-key-leading-slash": (
+        "BF237",
+        with_backend(BACKEND.replace("key: batch.tfstate", "key: /batch.tfstate #<")),
+    ),
+    "backend-key-double-slash": (
+        "BF237",
+        with_backend(BACKEND.replace("key: batch.tfstate", "key: batch//prod.tfstate #<")),
+    ),
     "backend-lock-table-empty": (
         "BF237",
         with_backend(BACKEND + '      dynamodb_table: "" #<\n'),

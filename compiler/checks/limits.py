@@ -219,14 +219,23 @@ def ssm_names(env: Environment) -> Iterator[Finding]:
 BACKEND_REQUIRED = ("bucket", "key", "region")
 
 
-@rule("BF237", Level.ERROR, "a Terraform backend setting is empty")
+@rule("BF237", Level.ERROR, "a Terraform S3 backend setting is empty or malformed")
 def backend_settings(env: Environment) -> Iterator[Finding]:
-    """``terraform init`` rejects an empty bucket/key/region; an empty dynamodb_table would
-    name a lock table that cannot exist
+    """``terraform init`` rejects an empty bucket or key, and a key that starts or ends with
+    ``/`` or contains ``//`` (``PrepareConfig`` in internal/backend/remote-state/s3/backend.go
+    of hashicorp/terraform); an empty dynamodb_table names a lock table that cannot exist
     (https://developer.hashicorp.com/terraform/language/backend/s3)."""
     if env.terraform.backend is None:
         return
     s3 = env.terraform.backend.s3
+    key = s3.key.strip()
+    if key and (key.startswith("/") or key.endswith("/") or "//" in key):
+        yield Finding(
+            ("terraform", "backend", "s3", "key"),
+            f"the state key {s3.key!r} starts or ends with '/' or contains '//'; the S3 "
+            "backend refuses it",
+            "write the key as a relative path such as batch/prod.tfstate",
+        )
     for name in (*BACKEND_REQUIRED, "dynamodb_table"):
         value: str | None = getattr(s3, name)
         if value is not None and not value.strip():
