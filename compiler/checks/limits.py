@@ -9,12 +9,16 @@ source: the AWS API reference or user guide page quoted in the rule's hint or co
 from __future__ import annotations
 
 import difflib
+import gzip
+import importlib.util
 import json
 import math
 import re
+import typing
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
+from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel
@@ -68,13 +72,24 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
 # --- regions (botocore's endpoint data, which boto3 ships and batchform depends on) ------------
 
 
+def _botocore_endpoints() -> dict[str, Any]:
+    """botocore's ``data/endpoints.json``, read as a file: importing botocore's loaders costs
+    half a second, which every ``validate`` would pay."""
+    spec = importlib.util.find_spec("botocore")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        data = FsPath(location) / "data"
+        if (data / "endpoints.json").is_file():
+            return dict(json.loads((data / "endpoints.json").read_text("utf-8")))
+        if (data / "endpoints.json.gz").is_file():
+            return dict(json.loads(gzip.decompress((data / "endpoints.json.gz").read_bytes())))
+    return {}
+
+
 @cache
 def known_regions() -> frozenset[str]:
-    """Every region botocore's ``endpoints.json`` lists in any partition, plus the regions of
-    compiler/data/availability_zones.json."""
-    from botocore.loaders import Loader
-
-    data: dict[str, Any] = Loader().load_data("endpoints")
+    """Every region botocore's ``endpoints.json`` lists in any partition (boto3, a dependency,
+    brings botocore), plus the regions of compiler/data/availability_zones.json."""
+    data = _botocore_endpoints()
     regions = {r for p in data.get("partitions", []) for r in p.get("regions", {})}
     table = resources.files("compiler.data").joinpath("availability_zones.json").read_text("utf-8")
     regions |= set(json.loads(table)["regions"])
@@ -515,20 +530,45 @@ RANGE_CHECKED = frozenset(
 )
 
 
-def _numbers(node: Any, path: Path) -> Iterator[tuple[Path, int | float]]:
-    """Every number in the model, with its document path (models, maps and lists)."""
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            if name in node.model_fields_set and name not in RANGE_CHECKED:
-                yield from _numbers(getattr(node, name), (*path, name))
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            yield from _numbers(v, (*path, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _numbers(v, (*path, i))
-    elif isinstance(node, int | float) and not isinstance(node, bool):
-        yield path, node
+def _holds_numbers(annotation: Any) -> bool:
+    """Whether a field of this type can hold a number, directly or in a nested model."""
+    if annotation in (int, float):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_numbers(arg) for arg in typing.get_args(annotation))
+
+
+@cache
+def _numeric_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields of ``model`` worth visiting: those that can hold a number, minus those a narrower
+    range rule already bounds."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if name not in RANGE_CHECKED and _holds_numbers(field.annotation)
+    )
+
+
+def _numbers(root: BaseModel) -> Iterator[tuple[Path, int | float]]:
+    """Every number the user wrote in the model, with its document path (fields left at their
+    defaults are skipped). Iterative, and it skips fields that hold only text: it runs over
+    every job definition of a file with thousands."""
+    stack: list[tuple[Path, Any]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, bool | str | None):
+            continue
+        if isinstance(node, int | float):
+            yield path, node
+        elif isinstance(node, BaseModel):
+            wanted = _numeric_fields(type(node))
+            for name in node.model_fields_set & wanted:
+                stack.append(((*path, name), getattr(node, name)))
+        elif isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
 
 
 @rule("BF492", Level.ERROR, "a number does not fit the 32-bit integer AWS stores it in")
@@ -538,7 +578,7 @@ def int32_fields(env: Environment) -> Iterator[Finding]:
     https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html and
     API_ContainerProperties.html): 32-bit signed. Values converted from units (``2 PiB``,
     ``100000000d``) are checked after conversion."""
-    for path, value in _numbers(env, ()):
+    for path, value in _numbers(env):
         if INT32_MIN <= value <= INT32_MAX:
             continue
         if isinstance(value, float) and not math.isfinite(value):
