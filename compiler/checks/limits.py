@@ -37,8 +37,9 @@ TAGGING_DOC = "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.h
 
 def _named_resources(env: Environment) -> bool:
     """Whether batchform creates resources that also carry a ``Name`` tag (compiler/plan/network.py
-    tags the VPC, its subnets, gateways, route tables and every security group so)."""
-    return env.network.vpc.create is not None or bool(env.network.security_groups)
+    tags the VPC, its subnets, gateways, route tables, endpoints and security groups so)."""
+    network = env.network
+    return network.vpc.create is not None or bool(network.security_groups or network.endpoints)
 
 
 @rule("BF232", Level.ERROR, "a resource would carry more than 50 tags")
