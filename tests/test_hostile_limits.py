@@ -154,6 +154,18 @@ CASES: dict[str, tuple[str, str]] = {
         "BF444",
         edit(("image: public.ecr.aws/docker/library/busybox:1.36", 'image: "busybox\\n" #<')),
     ),
+    "image-uppercase-repository": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", "image: library/BusyBox:1 #<")),
+    ),
+    "image-with-two-tags": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", "image: busybox:1:2 #<")),
+    ),
+    "image-with-hash": (
+        "BF444",
+        edit(("image: public.ecr.aws/docker/library/busybox:1.36", "image: 'busybox#1' #<")),
+    ),
     # EFS ids and mount paths
     "efs-id-malformed": (
         "BF445",
@@ -340,6 +352,24 @@ def test_region_typo_suggests_the_region() -> None:
     text = edit(("region: us-west-2", "region: us-wset-2"))
     hints = [d.hint or "" for d in analyze_text(text, "t.yaml").diagnostics if d.code == "BF233"]
     assert hints and "did you mean us-west-2?" in hints[0]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "busybox",
+        "ubuntu:22.04",
+        "amazon/amazon-ecs-agent:latest",
+        "public.ecr.aws/docker/library/python:3.12-slim",
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/bwa:0.7.17",
+        "localhost:5000/team/tool_v2__x:TAG-1.0",
+        "quay.io/biocontainers/samtools@sha256:" + "a" * 64,
+        "ghcr.io/org/app:1.0@sha256:" + "0" * 64,
+    ],
+)
+def test_real_image_references_pass(image: str) -> None:
+    text = edit(("image: public.ecr.aws/docker/library/busybox:1.36", f"image: {image!r}"))
+    assert "BF444" not in {d.code for d in analyze_text(text, "t.yaml").diagnostics}
 
 
 def test_values_at_the_limits_pass() -> None:

@@ -349,6 +349,20 @@ IMAGE_MAX = 255
 IMAGE_CHARS = re.compile(r"[A-Za-z0-9\-_:./#@]+")
 
 
+# The image reference grammar Docker and containerd parse the image with when the job starts
+# (reference.go and regexp.go of github.com/distribution/reference): what fails it ends as
+# "CannotPullContainerError: invalid reference format" on an instance, after the job waited.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?",
+    re.ASCII,
+)
+
+
 def _image_problem(image: str) -> str | None:
     if not image.strip():
         return "the image is empty"
@@ -357,14 +371,18 @@ def _image_problem(image: str) -> str | None:
     if not IMAGE_CHARS.fullmatch(image):
         bad = {c for c in image if not IMAGE_CHARS.fullmatch(c)}
         return f"the image contains characters Batch rejects: {_shown(bad)}"
+    if not IMAGE_REFERENCE.fullmatch(image):
+        if IMAGE_REFERENCE.fullmatch(image.lower()):
+            return f"{image!r} has uppercase letters in its repository name, which Docker refuses"
+        return f"{image!r} is not an image reference Docker can pull"
     return None
 
 
-@rule("BF444", Level.ERROR, "a job image is empty, too long or has characters Batch rejects")
+@rule("BF444", Level.ERROR, "a job image is not a reference Batch and Docker accept")
 def image_name(env: Environment) -> Iterator[Finding]:
     hint = (
-        f"up to {IMAGE_MAX} letters, digits, - _ : . / # and @ (for a digest) "
-        f"({CONTAINER_PROPERTIES_DOC})"
+        f"[registry/]repository[:tag][@digest], up to {IMAGE_MAX} characters, the repository "
+        f"in lowercase ({CONTAINER_PROPERTIES_DOC})"
     )
     for key, job in env.job_definitions.items():
         problem = _image_problem(job.image)
