@@ -494,3 +494,12 @@ def test_diff_base_understands_a_localised_git(
         pytest.skip("git has no German messages on this machine")
     assert main(["diff", "--base", "HEAD", str(new_file)]) == 0
     assert "will be created" in capsys.readouterr().out
+
+
+def test_diff_base_without_git_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _repo_with(tmp_path, BASE.encode())
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    assert main(["diff", "--base", "HEAD", str(path)]) == 1
+    assert "error: cannot run git" in capsys.readouterr().err

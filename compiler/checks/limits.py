@@ -52,7 +52,7 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
     if total > MAX_TAGS_PER_RESOURCE:
         yield Finding(
             ("tags",),
-            f"every resource would carry {total} tags: the file's {len(env.tags)} and "
+            f"resources would carry up to {total} tags: the file's {len(env.tags)} and "
             f"batchform's own ({', '.join(sorted(own - set(env.tags)))})",
             hint,
         )
