@@ -194,6 +194,26 @@ KINDS: tuple[_Kind, ...] = (
         "job_definitions",
     ),
     _Kind("logs.tf", "log_groups", "aws_cloudwatch_log_group", "log group", ("name",)),
+    # aws_scheduler_schedule: name and group_name are ForceNew (internal/service/scheduler/
+    # schedule.go); aws_cloudwatch_event_rule: name (internal/service/events/rule.go);
+    # aws_sns_topic_subscription: protocol and endpoint (internal/service/sns/
+    # topic_subscription.go).
+    _Kind(
+        "schedules.tf",
+        "schedules",
+        "aws_scheduler_schedule",
+        "schedule",
+        ("name",),
+        "schedules",
+    ),
+    _Kind("alerts.tf", "rules", "aws_cloudwatch_event_rule", "alert rule", ("name",)),
+    _Kind(
+        "alerts.tf",
+        "subscriptions",
+        "aws_sns_topic_subscription",
+        "alert subscription",
+        ("endpoint",),
+    ),
 )
 
 # Singletons of network.tf: (context key, Terraform address, kind, arguments that force new).

@@ -112,6 +112,10 @@ class _Builder:
                 key = key_node.value
             else:
                 key = self.build(key_node, (*path, "<key>"), depth + 1)
+            if not isinstance(key, str) and not key_node.style:
+                # A plain key is a name: `on:` stays "on" (YAML 1.1 reads it as true), `3.10:`
+                # stays "3.10". Only quoted or tagged keys keep what YAML made of them.
+                key = key_node.value
             if not isinstance(key, str):
                 key = str(key) if not isinstance(key, bool) else str(key).lower()
             if index < merged:

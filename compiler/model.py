@@ -387,6 +387,50 @@ def effective_job(defaults: JobDefaults, job: JobDefinition) -> JobDefinition:
     return job.model_copy(update=updates)
 
 
+# --- operations: schedules and alerts -------------------------------------------------------
+
+
+class Schedule(Strict):
+    """An EventBridge Scheduler schedule that submits one job definition to one queue."""
+
+    job_definition: Key
+    queue: Key
+    cron: str | None = None  # EventBridge cron: "0 2 * * ? *" (six fields)
+    rate: str | None = None  # "1 day", "15 minutes"
+    timezone: str = "UTC"
+    parameters: dict[str, Str] = {}
+    share_identifier: Str | None = None
+    array_size: int | None = None
+    attempts: int | None = None
+    state: State = "ENABLED"
+
+    @model_validator(mode="after")
+    def _one(self) -> Schedule:
+        _exactly_one(self, ("cron", "rate"), "a schedule")
+        return self
+
+
+AlertEvent = Literal["job_failed", "queue_blocked", "compute_environment_invalid"]
+ALERT_EVENTS: tuple[str, ...] = typing.get_args(AlertEvent)
+
+
+class Alerts(Strict):
+    """EventBridge rules for Batch events of this environment, into one SNS topic."""
+
+    email: list[str] = []
+    topic_arn: str | None = None
+    on: list[AlertEvent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _destination(self) -> Alerts:
+        if bool(self.email) == (self.topic_arn is not None):
+            raise ValueError(
+                "alerts need exactly one of `email` (batchform creates the topic) or "
+                "`topic_arn` (an existing topic)"
+            )
+        return self
+
+
 # --- the environment -------------------------------------------------------------------------
 
 
@@ -406,6 +450,8 @@ class Environment(Strict):
     job_queues: dict[Key, JobQueue] = {}
     job_defaults: JobDefaults = JobDefaults()
     job_definitions: dict[Key, JobDefinition] = {}
+    schedules: dict[Key, Schedule] = {}
+    alerts: Alerts | None = None
 
     def job(self, key: str) -> JobDefinition:
         """A job definition with ``job_defaults`` merged in.

@@ -22,6 +22,7 @@ import yaml
 from compiler.cli import main
 from compiler.diff import EnvironmentDiff, Risk, diff_environments, format_markdown, format_text
 from compiler.model import Environment, parse_environment
+from tests.harness.yaml_files import read_yaml
 
 CONFIG = Path(__file__).parent.parent / "configs" / "genomics.yaml"
 
@@ -29,7 +30,7 @@ Edit = Callable[[dict[str, Any]], None]
 
 
 def raw() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    data: dict[str, Any] = read_yaml(CONFIG.read_text(encoding="utf-8"))
     return data
 
 
@@ -310,6 +311,9 @@ def test_new_ce_and_queue_are_created() -> None:
     assert actions(d) == {
         "aws_batch_compute_environment.gpu": "create",
         "aws_batch_job_queue.gpu": "create",
+        # the alert rules watch every queue of the environment, the new one too
+        "aws_cloudwatch_event_rule.alert_job_failed": "update",
+        "aws_cloudwatch_event_rule.alert_queue_blocked": "update",
     }
     assert notes_of(d, "aws_batch_compute_environment.gpu", Risk.CAPACITY) == [
         "new capacity: 0-64 vCPUs"

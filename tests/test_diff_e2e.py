@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from compiler.build import render_environment
 from compiler.diff import diff_environments
@@ -30,6 +29,7 @@ from compiler.model import Environment, parse_environment
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer
 from tests.harness.override import write_moto_copy
+from tests.harness.yaml_files import read_yaml
 
 REGION = "us-west-2"
 OLD = """\
@@ -173,7 +173,7 @@ def module_for(env: Environment, root: Path, moto: MotoServer) -> Path:
 
 def apply_old(tmp_path: Path, moto: MotoServer) -> tuple[dict[str, Any], Environment, Path]:
     """OLD applied to moto, with an empty plan afterwards: the state every edit starts from."""
-    old_data: dict[str, Any] = yaml.safe_load(OLD)
+    old_data: dict[str, Any] = read_yaml(OLD)
     old = env_of(old_data)
     applied = module_for(old, tmp_path / "old", moto)
     tf.init(applied, moto.env())

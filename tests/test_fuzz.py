@@ -32,9 +32,10 @@ from compiler.build import analyze_text, render_environment
 from compiler.checks import CODE_CHECK_CRASHED
 from compiler.diagnostics import BatchformError, format_text
 from tests.harness import terraform as tf
+from tests.harness.yaml_files import read_yaml
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
-BASES: dict[str, Any] = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in CONFIGS}
+BASES: dict[str, Any] = {p.name: read_yaml(p.read_text(encoding="utf-8")) for p in CONFIGS}
 FILE = "fuzz.yaml"
 MAX_MODULES = 40  # distinct accepted outputs handed to terraform validate
 

@@ -28,6 +28,7 @@ from compiler.plan.network import carve_subnets
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer
 from tests.harness.override import write_moto_copy
+from tests.harness.yaml_files import read_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def analysis(extra: str = "", replace: dict[str, Any] | None = None) -> Analysis:
     """``BASE`` with ``extra`` YAML appended (new top-level keys) and ``replace`` merged in
     (a ``None`` value removes the key)."""
-    data = yaml.safe_load(BASE + textwrap.dedent(extra))
+    data = read_yaml(BASE + textwrap.dedent(extra))
     if replace:
         data = _merge(data, replace)
     return analyze_text(yaml.safe_dump(data, sort_keys=False), "demo.yaml")
@@ -283,8 +284,8 @@ network:
 
 
 def _rules_env() -> Environment:
-    data = yaml.safe_load(BASE)
-    data["network"] = yaml.safe_load(RULES)["network"]
+    data = read_yaml(BASE)
+    data["network"] = read_yaml(RULES)["network"]
     result = analyze_text(yaml.safe_dump(data, sort_keys=False), "demo.yaml")
     assert result.env is not None
     return result.env
@@ -716,7 +717,7 @@ def test_rendered_files_are_fmt_clean_and_valid(
 
 
 def yaml_rules() -> dict[str, Any]:
-    groups: dict[str, Any] = yaml.safe_load(RULES)["network"]["security_groups"]
+    groups: dict[str, Any] = read_yaml(RULES)["network"]["security_groups"]
     return groups
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from compiler.build import analyze, render_environment
 from compiler.emit import emit, is_generated
 from compiler.model import Environment, parse_environment
 from compiler.plan import readme
 from compiler.render import render_template
+from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "configs").glob("*.yaml"))
@@ -117,7 +117,7 @@ HOSTILE = 'sub"]; click x href "javascript:alert(1)" %% <b>#quot;`|\nend'
 
 
 def hostile_env() -> Environment:
-    data: dict[str, Any] = yaml.safe_load((ROOT / "configs" / "fargate.yaml").read_text())
+    data: dict[str, Any] = read_yaml((ROOT / "configs" / "fargate.yaml").read_text())
     data["network"] = {
         "vpc": {
             "existing": {

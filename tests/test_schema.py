@@ -15,11 +15,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from compiler.cli import main
 from compiler.model import parse_environment
 from compiler.schema import SCHEMA_DIALECT, SCHEMA_ID, environment_schema, schema_text
+from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "configs").glob("*.yaml"))
@@ -34,7 +34,7 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = read_yaml(path.read_text(encoding="utf-8"))
     return data
 
 

@@ -28,7 +28,9 @@ from compiler.model import Environment
 from compiler.sandbox.override import verify_gaps
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
+from tests.harness.events import FAILED_EVENT, matches, transform
 from tests.harness.moto import MotoServer, moto_server
+from tests.harness.yaml_files import read_yaml
 
 pytestmark = pytest.mark.e2e
 
@@ -115,7 +117,7 @@ def deployed(
 def without_moto_gaps(config: Path, dest: Path) -> Path:
     """``config`` without the settings moto does not store (``verify_gaps``), so that verify
     can be held to exit 0 and every drift test to an exact set of differences."""
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data = read_yaml(config.read_text(encoding="utf-8"))
     for ce in data.get("compute_environments", {}).values():
         ce.pop("update_policy", None)
     for queue in data.get("job_queues", {}).values():
@@ -384,6 +386,63 @@ def test_changed_tag(clean: Deployed) -> None:
         assert clean.drift() == (2, {("job_queues.high", "tags.team")})
     finally:
         batch.tag_resource(resourceArn=arn, tags={"team": "genomics"})
+
+
+def test_disabled_schedule(clean: Deployed) -> None:
+    scheduler = clean.client("scheduler")
+    name = f"{clean.env.name}-nightly-align"
+    got = scheduler.get_schedule(Name=name, GroupName="default")
+    keep = ("ScheduleExpression", "ScheduleExpressionTimezone", "Target", "FlexibleTimeWindow")
+    scheduler.update_schedule(
+        Name=name, GroupName="default", State="DISABLED", **{k: got[k] for k in keep}
+    )
+    try:
+        assert clean.drift() == (2, {("schedules.nightly-align", "State")})
+    finally:
+        scheduler.update_schedule(
+            Name=name, GroupName="default", State="ENABLED", **{k: got[k] for k in keep}
+        )
+
+
+def test_disabled_alert_rule(clean: Deployed) -> None:
+    events = clean.client("events")
+    name = f"{clean.env.name}-job-failed"
+    events.disable_rule(Name=name)
+    try:
+        assert clean.drift() == (2, {("alert_rules.job_failed", "State")})
+    finally:
+        events.enable_rule(Name=name)
+
+
+def test_a_failed_job_event_reaches_the_alert_topic_as_a_readable_message(
+    clean: Deployed,
+) -> None:
+    """A synthetic "Batch Job State Change" event, shaped like AWS's example, through the
+    deployed rule's pattern and its target's input transformer (moto's own implementations of
+    both: its server does not implement TestEventPattern, nor SNS targets of rules)."""
+    events = clean.client("events")
+    rule = events.describe_rule(Name=f"{clean.env.name}-job-failed")
+    high = _queue(clean, "high")["jobQueueArn"]
+    event = json.loads(json.dumps(FAILED_EVENT))
+    event["region"] = clean.env.region
+    event["detail"]["jobQueue"] = high
+    pattern = rule["EventPattern"]
+    assert matches(pattern, event)
+    assert not matches(pattern, {**event, "detail": {**event["detail"], "status": "SUCCEEDED"}})
+    other = high.replace("job-queue/", "job-queue/someone-else-")
+    assert not matches(pattern, {**event, "detail": {**event["detail"], "jobQueue": other}})
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"].endswith(f":{clean.env.name}-alerts")
+    transformer = target["InputTransformer"]
+    message = transform(transformer["InputPathsMap"], transformer["InputTemplate"], event)
+    assert message.startswith(
+        f"batchform {clean.env.name}: job nightly (4c7599ae) FAILED in queue {high}: "
+        "Essential container in task exited."
+    )
+    assert message.endswith(
+        f"https://{clean.env.region}.console.aws.amazon.com/batch/home?region="
+        f"{clean.env.region}#jobs/detail/4c7599ae"
+    )
 
 
 def _template_id(d: Deployed) -> str:

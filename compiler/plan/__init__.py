@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.model import Environment
-from compiler.plan import common, compute, iam, jobs, network, outputs, readme
+from compiler.plan import common, compute, iam, jobs, network, operations, outputs, readme
 
 Context = dict[str, Any]
 
@@ -35,6 +35,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         iam.plan(env),
         compute.plan(env),
         jobs.plan(env),
+        operations.plan(env),
         outputs.plan(env),
         readme.plan(env),
     ):

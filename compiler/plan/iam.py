@@ -14,6 +14,8 @@ generated:
   jobs reference secrets): when ``refs.needs_execution_role``.
 - ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_s3``: per job definition with a
   generated ``job_role``.
+- ``aws_iam_role.scheduler`` + ``aws_iam_role_policy.scheduler_submit``: when the file has
+  ``schedules``; EventBridge Scheduler assumes it to call ``batch:SubmitJob``.
 
 Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
@@ -230,6 +232,32 @@ def job_role_purpose(key: str) -> str:
     return f"job-{key}"
 
 
+# --- scheduler role --------------------------------------------------------------------------
+
+
+def submit_policy(env: Environment) -> dict[str, Any]:
+    """``batch:SubmitJob`` on exactly the queues and job definition revisions the schedules name.
+
+    SubmitJob is authorised on both the job queue and the job definition (the Service
+    Authorization Reference lists both resource types for it); the schedules submit the revision
+    the module registers (its ARN includes the revision), so that ARN is the resource.
+    """
+    queues = sorted({s.queue for s in env.schedules.values()})
+    jobs = sorted({s.job_definition for s in env.schedules.values()})
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "SubmitScheduledJobs",
+                "Effect": "Allow",
+                "Action": ["batch:SubmitJob"],
+                "Resource": [refs.job_queue_arn(q) for q in queues]
+                + [refs.job_definition_arn(j) for j in jobs],
+            }
+        ],
+    }
+
+
 # --- which roles exist -----------------------------------------------------------------------
 
 
@@ -295,6 +323,15 @@ def role_specs(env: Environment) -> list[RoleSpec]:
                 EXECUTION_POLICY,
             )
         )
+    if env.schedules:
+        specs.append(
+            RoleSpec(
+                "scheduler",
+                "scheduler",
+                "scheduler.amazonaws.com",
+                "EventBridge Scheduler: submits the scheduled jobs of this environment",
+            )
+        )
     for key in generated_job_roles(env):
         specs.append(
             RoleSpec(
@@ -319,6 +356,8 @@ def _inline_policy(env: Environment, spec: RoleSpec) -> Context | None:
         assert job_role is not None
         policy = s3_policy(job_role.s3_read, job_role.s3_write)
         return {"label": f"{spec.label}_s3", "name": "s3", "policy": policy}
+    if spec.purpose == "scheduler":
+        return {"label": "scheduler_submit", "name": "submit-jobs", "policy": submit_policy(env)}
     if spec.purpose == "execution":
         secrets = execution_secrets_policy(env)
         if secrets is not None:

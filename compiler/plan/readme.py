@@ -26,7 +26,7 @@ from typing import Any
 from compiler import naming
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
-from compiler.plan import compute
+from compiler.plan import compute, operations
 from compiler.plan.jobs import required_parameters
 
 Context = dict[str, Any]
@@ -244,6 +244,46 @@ def _mermaid(env: Environment) -> list[str]:
     return lines
 
 
+def _schedules(env: Environment) -> list[Context]:
+    out = []
+    for key in sorted(env.schedules):
+        s = env.schedules[key]
+        given = dict(sorted(s.parameters.items()))
+        if s.array_size is not None:
+            given["array size"] = str(s.array_size)
+        if s.attempts is not None:
+            given["attempts"] = str(s.attempts)
+        if s.share_identifier is not None:
+            given["share identifier"] = s.share_identifier
+        out.append(
+            {
+                "key": md_code(key),
+                "when": md_code(operations.expression(s)) + " " + md_code(s.timezone),
+                "job": md_code(s.job_definition),
+                "queue": md_code(s.queue),
+                "state": s.state,
+                "with": ", ".join(f"{md_code(k)} = {md_code(v)}" for k, v in given.items()),
+            }
+        )
+    return out
+
+
+def _alerts(env: Environment) -> Context | None:
+    alerts = env.alerts
+    if alerts is None:
+        return None
+    if alerts.topic_arn is not None:
+        destination = f"the existing SNS topic {md_code(alerts.topic_arn)}"
+    else:
+        destination = f"the SNS topic {md_code(aws_name(env.name, 'alerts'))}, e-mailed to " + (
+            ", ".join(md_code(e) for e in alerts.email)
+        )
+    return {
+        "events": ", ".join(md_code(e) for e in alerts.on),
+        "destination": destination,
+    }
+
+
 def plan(env: Environment) -> dict[str, Context]:
     """``{"README.md": context}``; always written, since every environment has a summary."""
     network = ""
@@ -262,6 +302,8 @@ def plan(env: Environment) -> dict[str, Context]:
             "queues": _queues(env),
             "compute_environments": _compute_environments(env),
             "jobs": _jobs(env),
+            "schedules": _schedules(env),
+            "alerts": _alerts(env),
             "mermaid": _mermaid(env),
         }
     }

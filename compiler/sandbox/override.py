@@ -70,6 +70,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
     "lambda",
     "logs",
     "s3",
+    "scheduler",
     "secretsmanager",
     "sns",
     "sqs",

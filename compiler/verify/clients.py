@@ -23,7 +23,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-SERVICES = ("batch", "ec2", "iam", "logs", "ssm")
+SERVICES = ("batch", "ec2", "events", "iam", "logs", "scheduler", "ssm")
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 """Every operation the verifier may call starts with one of these."""
@@ -63,8 +63,10 @@ class Clients:
 
     batch: Any
     ec2: Any
+    events: Any
     iam: Any
     logs: Any
+    scheduler: Any
     ssm: Any
 
     def guard(self) -> Clients:
@@ -147,12 +149,15 @@ IAM_POLICY_ACTIONS = (
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
+    "events:DescribeRule",
+    "events:ListTargetsByRule",
     "iam:GetInstanceProfile",
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
     "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
+    "scheduler:GetSchedule",
     "ssm:GetParameter",
 )
 """The read-only actions of aws-batch-rules.md ("Describe APIs"), spelled out instead of

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from compiler.model import Environment
-from compiler.verify import batch, infra
+from compiler.verify import batch, infra, operations
 from compiler.verify.clients import Clients
 from compiler.verify.desired import Desired
 from compiler.verify.fetch import Reader
@@ -39,6 +39,11 @@ SECTION_TOPICS: dict[str, Callable[[ResourceCheck, Desired], list[str]]] = {
     infra.SUBNETS: lambda c, d: ["network"],
     infra.ENDPOINTS: lambda c, d: ["network"],
     infra.ROUTES: lambda c, d: ["network", "compute_environments"],
+    operations.SCHEDULES: lambda c, d: [
+        *operations.TOPICS[operations.SCHEDULES],
+        f"role {d.env.name}-scheduler",
+    ],
+    operations.ALERT_RULES: lambda c, d: operations.TOPICS[operations.ALERT_RULES],
 }
 """The reads each section's verdict rests on: when one failed, the verdict is "not checked"."""
 
@@ -77,7 +82,7 @@ def compare(live: Live, desired: Desired) -> list[ResourceCheck]:
     """Every section's checks. A check that crashes on something unexpected in AWS's answer
     makes its section "not checked" (exit 1) instead of ending the run with a traceback."""
     checks: list[ResourceCheck] = []
-    for section in (batch.CHECKS, infra.CHECKS):
+    for section in (batch.CHECKS, infra.CHECKS, operations.CHECKS):
         for kind, run in section.items():
             try:
                 checks += run(live, desired)

@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from compiler import naming
-from compiler.verify import fetch
+from compiler.verify import fetch, operations
 from compiler.verify.desired import Desired, batchform_key
 from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live, tags_of
@@ -428,9 +428,18 @@ class Gatherer:
                 )
 
     def gather(self) -> Live:
-        _run([*self._batch(), *self._ec2(), *self._iam(), *self._logs_and_ssm()])
+        _run(
+            [
+                *self._batch(),
+                *self._ec2(),
+                *self._iam(),
+                *self._logs_and_ssm(),
+                *operations.read_tasks(self.desired, self.reader, self.live, self._step),
+            ]
+        )
         _run(self._round_two())
         self._bind()
+        operations.bind(self.live, self.desired)
         return self.live
 
 

@@ -83,6 +83,43 @@ resource "aws_iam_role_policy" "execution_secrets" {
   })
 }
 
+resource "aws_iam_role" "scheduler" {
+  name        = "genomics-prod-scheduler"
+  description = "EventBridge Scheduler: submits the scheduled jobs of this environment"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect = "Allow"
+        Principal = {
+          Service = "scheduler.amazonaws.com"
+        }
+        Action = "sts:AssumeRole"
+      },
+    ]
+  })
+  tags = {
+    "batchform:environment" = "genomics-prod"
+    "batchform:key"         = "role-scheduler"
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler_submit" {
+  name = "submit-jobs"
+  role = aws_iam_role.scheduler.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "SubmitScheduledJobs"
+        Effect   = "Allow"
+        Action   = ["batch:SubmitJob"]
+        Resource = [aws_batch_job_queue.high.arn, aws_batch_job_definition.align.arn]
+      },
+    ]
+  })
+}
+
 resource "aws_iam_role" "job_align" {
   name        = "genomics-prod-job-align"
   description = "Job role of the align job definition"
