@@ -113,6 +113,7 @@ NAMED_SECTIONS = (
     ("job_definitions", "job definition"),
     ("scheduling_policies", "scheduling policy"),
     ("launch_templates", "launch template"),
+    ("schedules", "schedule"),
 )
 
 
