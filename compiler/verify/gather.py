@@ -434,7 +434,7 @@ class Gatherer:
                 *self._ec2(),
                 *self._iam(),
                 *self._logs_and_ssm(),
-                *operations.read_tasks(self.desired, self.reader, self.live, self._step),
+                *operations.read_tasks(self.desired, self.reader, self.live),
             ]
         )
         _run(self._round_two())

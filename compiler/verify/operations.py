@@ -77,49 +77,59 @@ def rule_names(env: Environment) -> list[str]:
     return [plan_ops.alert_rule_name(env, e) for e in plan_ops.alert_rules(env.alerts)]
 
 
-def read_tasks(
-    desired: Desired, reader: Reader, live: Live, step: Callable[[str], None]
-) -> list[Callable[[], None]]:
+def _read_by_name(
+    reader: Reader,
+    topic: str,
+    service: str,
+    operation: str,
+    fetch: Callable[[str], dict[str, Any]],
+    store: dict[str, dict[str, Any] | None],
+    name: str,
+) -> Callable[[], None]:
+    """A task reading one resource by name into ``store`` (``None`` when it does not exist)."""
+
+    def task() -> None:
+        try:
+            got = reader.read(topic, service, operation, lambda: fetch(name))
+        except NotFound:
+            store[name] = None
+            return
+        if got is not None:
+            store[name] = got
+
+    return task
+
+
+def read_tasks(desired: Desired, reader: Reader, live: Live) -> list[Callable[[], None]]:
     """The reads of the first round: each schedule and each alert rule by name."""
     env = desired.env
-    tasks: list[Callable[[], None]] = []
-    for name in schedule_names(env):
-
-        def one_schedule(name: str = name) -> None:
-            try:
-                got = reader.read(
-                    SCHEDULES,
-                    "scheduler",
-                    "GetSchedule",
-                    lambda: get_schedule(reader.clients.scheduler, name),
-                )
-            except NotFound:
-                live.schedules[name] = None
-                return
-            if got is not None:
-                live.schedules[name] = got
-                step(f"schedule {name}")
-
-        tasks.append(one_schedule)
-    for name in rule_names(env):
-
-        def one_rule(name: str = name) -> None:
-            try:
-                got = reader.read(
-                    ALERT_RULES,
-                    "events",
-                    "DescribeRule/ListTargetsByRule",
-                    lambda: describe_rule(reader.clients.events, name),
-                )
-            except NotFound:
-                live.event_rules[name] = None
-                return
-            if got is not None:
-                live.event_rules[name] = got
-                step(f"alert rule {name}")
-
-        tasks.append(one_rule)
-    return tasks
+    clients = reader.clients
+    return [
+        *(
+            _read_by_name(
+                reader,
+                SCHEDULES,
+                "scheduler",
+                "GetSchedule",
+                lambda n: get_schedule(clients.scheduler, n),
+                live.schedules,
+                name,
+            )
+            for name in schedule_names(env)
+        ),
+        *(
+            _read_by_name(
+                reader,
+                ALERT_RULES,
+                "events",
+                "DescribeRule/ListTargetsByRule",
+                lambda n: describe_rule(clients.events, n),
+                live.event_rules,
+                name,
+            )
+            for name in rule_names(env)
+        ),
+    ]
 
 
 def bind(live: Live, desired: Desired) -> None:
