@@ -4,7 +4,9 @@ exit codes (0 clean, 1 errors; ``verify`` adds 2 for drift)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from compiler.build import Analysis, analyze, render_environment
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
+    Level,
     format_json,
     format_text,
     sort_diagnostics,
@@ -53,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from compiler.emit import check, emit
+    from compiler.emit import environment_directory
 
     analyses = _analyze_all(args)
     diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
@@ -62,7 +65,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
     names: dict[str, str] = {}
-    rendered: list[tuple[Analysis, dict[str, str]]] = []
+    rendered: list[tuple[Analysis, dict[str, str], Path]] = []
+    out_root = Path(args.output)
     for a in analyses:
         assert a.env is not None
         if a.env.name in names:
@@ -74,35 +78,58 @@ def cmd_compile(args: argparse.Namespace) -> int:
             return EXIT_ERRORS
         names[a.env.name] = a.file
         try:
-            rendered.append((a, render_environment(a.env, Path(a.file).name)))
+            files = render_environment(a.env, Path(a.file).name)
+            rendered.append((a, files, environment_directory(out_root, a.env.name)))
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
             return EXIT_ERRORS
-    out_root = Path(args.output)
     if args.check:
-        stale = False
-        for a, files in rendered:
-            assert a.env is not None
-            result = check(files, out_root / a.env.name)
-            for diff in result.diffs.values():
-                sys.stdout.write(diff)
-            if result.stale:
-                stale = True
-                print(
-                    f"{result.directory}/ is stale: {len(result.diffs)} file(s) differ from "
-                    f"{a.file}; run `batchform compile {a.file}`",
-                    file=sys.stderr,
-                )
-        if not stale:
-            print(f"{len(rendered)} environment(s) up to date")
-        return EXIT_ERRORS if stale else EXIT_OK
-    for a, files in rendered:
-        assert a.env is not None
-        res = emit(files, out_root / a.env.name)
+        return _check_outputs(rendered, args.format)
+    return _write_outputs(rendered, args.format)
+
+
+def _check_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
+    """``compile --check``: print what differs (files and manifest) and what compile would
+    refuse; write nothing."""
+    from compiler.emit import check
+
+    stale = False
+    for a, files, directory in rendered:
+        result = check(files, directory)
+        for diff in result.diffs.values():
+            sys.stdout.write(diff)
+        _print_diagnostics(result.problems, fmt, sys.stderr)
+        if result.stale:
+            stale = True
+            what = f"{len(result.diffs)} file(s) differ from {a.file}"
+            if result.problems:
+                what += f", {len(result.problems)} problem(s) compile would refuse"
+            print(
+                f"{result.directory}/ is stale: {what}; run `batchform compile {a.file}`",
+                file=sys.stderr,
+            )
+    if not stale:
+        print(f"{len(rendered)} environment(s) up to date")
+    return EXIT_ERRORS if stale else EXIT_OK
+
+
+def _write_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
+    """Write every environment as one transaction: a refusal or failure changes none of them."""
+    from compiler.emit import emit_all
+
+    try:
+        results = emit_all([(files, directory) for _, files, directory in rendered])
+    except BatchformError as exc:
+        _print_diagnostics(exc.diagnostics, fmt, sys.stderr)
+        print("compile failed: no output directory was changed", file=sys.stderr)
+        return EXIT_ERRORS
+    for (a, _, _), res in zip(rendered, results, strict=True):
         detail = f"{len(res.written)} written, {len(res.unchanged)} unchanged"
         if res.removed:
             detail += f", {len(res.removed)} removed ({', '.join(res.removed)})"
         print(f"{a.file} -> {res.directory}/ ({detail})")
+        if res.edited:
+            print(f"  replaced hand edits in: {', '.join(res.edited)}")
         for line in _submit_time_parameters(a):
             print(f"  {line}")
     return EXIT_OK
@@ -189,7 +216,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = schema_text()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _print_io_error(args.output, "cannot write the schema", exc)
+            return EXIT_ERRORS
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -318,14 +349,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_io_error(where: str, what: str, exc: OSError) -> None:
+    from compiler.emit import CODE_IO
+
+    hint = None
+    if isinstance(exc, FileNotFoundError):
+        hint = f"the directory {str(Path(where).parent)!r} does not exist; create it first"
+    reason = exc.strerror or type(exc).__name__
+    diag = Diagnostic(CODE_IO, Level.ERROR, f"{what}: {reason}", file=where, hint=hint)
+    _to_stderr(format_text(diag))
+
+
+def _to_stderr(line: str) -> None:
+    """Best effort: a closed or full stderr must not turn an error into a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _stdout_failed() -> bool:
+    """True when standard output cannot take what was printed (full disk, closed pipe)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's final flush of what is still
+    buffered cannot fail again (and print "Exception ignored ..." with a traceback)."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (tests capture it): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _to_stderr("interrupted")
         return 130
-    except BrokenPipeError:
+    except OSError as exc:
+        from compiler.emit import CODE_IO
+
+        if isinstance(exc, BrokenPipeError) or _stdout_failed():
+            reason = "it was closed" if isinstance(exc, BrokenPipeError) else exc.strerror
+            _discard_stdout()
+            _to_stderr(f"batchform: error {CODE_IO}: cannot write to standard output: {reason}")
+        else:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _to_stderr(f"batchform: error {CODE_IO}: {where}{exc.strerror or exc}")
         return EXIT_ERRORS
     return code
