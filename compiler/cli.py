@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from compiler import __version__
 from compiler.build import Analysis, analyze, render_environment
@@ -366,22 +366,49 @@ def _to_stderr(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _stdout_failed() -> bool:
-    """True when standard output cannot take what was printed (full disk, closed pipe)."""
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        return True
-    return False
+class StdoutError(Exception):
+    """Standard output refused what was printed (a full disk, a closed pipe)."""
+
+    def __init__(self, cause: OSError):
+        super().__init__(cause)
+        self.cause = cause
 
 
-def _discard_stdout() -> None:
+class _GuardedStdout:
+    """``sys.stdout`` that tells its own write failures apart from any other OSError.
+
+    Why: without it a full disk behind stdout (``> /dev/full``) and, say, an unwritable report
+    file are the same ``OSError`` to :func:`main`, and the message would blame the wrong one.
+    """
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise StdoutError(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise StdoutError(exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _discard_stdout(stream: TextIO) -> None:
     """Point file descriptor 1 at /dev/null, so the interpreter's final flush of what is still
     buffered cannot fail again (and print "Exception ignored ..." with a traceback)."""
+    if stream is not sys.__stdout__:
+        return  # not the process's stdout (a test captures it): nothing is flushed at exit
     try:
-        fileno = sys.stdout.fileno()
+        fileno = stream.fileno()
     except (AttributeError, OSError, ValueError):
-        return  # not a real file (tests capture it): nothing is flushed at exit
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, fileno)
@@ -393,21 +420,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    real_stdout = sys.stdout
+    sys.stdout = _GuardedStdout(real_stdout)
     try:
         code: int = args.func(args)
         sys.stdout.flush()
     except KeyboardInterrupt:
         _to_stderr("interrupted")
         return 130
+    except StdoutError as exc:
+        from compiler.emit import CODE_IO
+
+        closed = isinstance(exc.cause, BrokenPipeError)
+        reason = "it was closed" if closed else exc.cause.strerror or str(exc.cause)
+        _discard_stdout(real_stdout)
+        _to_stderr(f"batchform: error {CODE_IO}: cannot write to standard output: {reason}")
+        return EXIT_ERRORS
     except OSError as exc:
         from compiler.emit import CODE_IO
 
-        if isinstance(exc, BrokenPipeError) or _stdout_failed():
-            reason = "it was closed" if isinstance(exc, BrokenPipeError) else exc.strerror
-            _discard_stdout()
-            _to_stderr(f"batchform: error {CODE_IO}: cannot write to standard output: {reason}")
-        else:
-            where = f"{exc.filename}: " if exc.filename else ""
-            _to_stderr(f"batchform: error {CODE_IO}: {where}{exc.strerror or exc}")
+        where = f"{exc.filename}: " if exc.filename else ""
+        _to_stderr(f"batchform: error {CODE_IO}: {where}{exc.strerror or exc}")
         return EXIT_ERRORS
+    finally:
+        if isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = real_stdout
     return code
