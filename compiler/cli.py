@@ -418,11 +418,14 @@ def _discard_stdout(stream: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     real_stdout = sys.stdout
-    sys.stdout = _GuardedStdout(real_stdout)
+    sys.stdout = _GuardedStdout(real_stdout)  # also for --help, which argparse writes
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:
+            sys.stdout.flush()  # --help/--version: argparse itself ignores a failed write
+            raise
         code: int = args.func(args)
         sys.stdout.flush()
     except KeyboardInterrupt:

@@ -491,6 +491,14 @@ def test_output_pointing_at_a_file(work: Path, capsys: pytest.CaptureFixture[str
     assert target.read_text() == "not a directory\n"
     code, _, err = compile_in(work, capsys, "--check")
     assert code == 1 and f"{target}: error BF010" in err
+    target.unlink()
+    (target / ENV).mkdir(parents=True)
+    (target / ENV).rmdir()
+    (target / ENV).write_text("a file where the environment directory goes\n")
+    code, _, err = compile_in(work, capsys)
+    assert code == 1
+    assert f"{target / ENV}: error BF010: output directory is not a directory" in err
+    assert (target / ENV).read_text() == "a file where the environment directory goes\n"
 
 
 def test_output_in_an_unwritable_place(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -573,9 +581,12 @@ def _batchform(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "compiler", *args], cwd=ROOT, **kwargs)
 
 
-def test_a_full_stdout() -> None:
+@pytest.mark.parametrize(
+    "args", [("rules",), ("--help",), ("validate", "configs/genomics.yaml")], ids=" ".join
+)
+def test_a_full_stdout(args: tuple[str, ...]) -> None:
     with open("/dev/full", "wb") as full:
-        proc = _batchform("rules", stdout=full, stderr=subprocess.PIPE)
+        proc = _batchform(*args, stdout=full, stderr=subprocess.PIPE)
         _, err = proc.communicate(timeout=60)
     text = err.decode()
     assert proc.returncode == 1
