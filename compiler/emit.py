@@ -21,10 +21,13 @@ batchform owns in generated/"):
 - **One writer.** The whole read-decide-write cycle runs under ``flock`` on
   ``.batchform.lock`` in the directory (removed again afterwards), so two compiles of the same
   environment are serialised and each sees the other's finished output.
-- **All or nothing.** New contents are written and fsynced to temporaries first; then every
-  target is replaced, keeping the previous file under a backup name (a hard link, so the
-  target never disappears for a reader). If any step fails, everything done so far is undone
-  from the backups, for every environment of the run, and the error says so.
+- **All or nothing.** New contents are written to temporaries first; then every target is
+  replaced, keeping the previous file under a backup name (a hard link, so the target never
+  disappears for a reader). If any step fails, everything done so far is undone from the
+  backups, for every environment of the run, and the error says so. Nothing is fsynced: the
+  output is reproducible from the environment file and under version control, and syncing
+  the 10 MB of a 5000-job environment took 90 ms, more than the rest of emit; after a power
+  loss ``compile --check`` says whether to compile again.
 """
 
 from __future__ import annotations
@@ -510,7 +513,6 @@ def _create_exclusive(dir_fd: int, name: str, kind: str, data: bytes) -> str:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
     except OSError:
         os.close(fd)
         os.unlink(temp, dir_fd=dir_fd)
@@ -580,7 +582,6 @@ class _Transaction:
             if backup is not None:
                 _unlink_quietly(self.dir_fd, backup)
         self.undo.clear()
-        _fsync_quietly(self.dir_fd)
 
     def discard_temps(self) -> None:
         for temp in self.temps:
@@ -591,11 +592,6 @@ class _Transaction:
 def _unlink_quietly(dir_fd: int, name: str) -> None:
     with suppress(OSError):  # a leftover temporary; the next compile removes it
         os.unlink(name, dir_fd=dir_fd)
-
-
-def _fsync_quietly(fd: int) -> None:
-    with suppress(OSError):  # some file systems cannot fsync a directory; renames are done
-        os.fsync(fd)
 
 
 @dataclass
@@ -612,7 +608,7 @@ class EmitResult:
 
 
 def _stage(plan: _Plan, txn: _Transaction) -> list[tuple[str, str]]:
-    """Every new content in an exclusive, fsynced temporary: ``[(name, temp)]``."""
+    """Every new content in an exclusive temporary: ``[(name, temp)]``."""
     staged = []
     for name in plan.write:
         temp = _create_exclusive(txn.dir_fd, name, "tmp", plan.new[name])
