@@ -128,8 +128,12 @@ def _write_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fm
         if res.removed:
             detail += f", {len(res.removed)} removed ({', '.join(res.removed)})"
         print(f"{a.file} -> {res.directory}/ ({detail})")
-        if res.edited:
-            print(f"  replaced hand edits in: {', '.join(res.edited)}")
+        replaced = [name for name in res.edited if name in res.written]
+        if replaced:
+            print(f"  replaced hand edits in: {', '.join(replaced)}")
+        dropped = [name for name in res.edited if name in res.removed]
+        if dropped:
+            print(f"  removed although edited by hand: {', '.join(dropped)}")
         for line in _submit_time_parameters(a):
             print(f"  {line}")
     return EXIT_OK

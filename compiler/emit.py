@@ -169,8 +169,11 @@ class OnDisk:
 MISSING = OnDisk("missing")
 
 
-def _read(dir_fd: int, name: str, where: Path) -> OnDisk:
-    """Read ``name`` if it is a regular file; never follows a symlink, never blocks on a FIFO."""
+def _read(dir_fd: int, name: str, where: Path, limit: int | None = None) -> OnDisk:
+    """Read ``name`` if it is a regular file; never follows a symlink, never blocks on a FIFO.
+
+    With ``limit``, reads at most ``limit + 1`` bytes (enough to tell that it is too large).
+    """
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -196,8 +199,14 @@ def _read(dir_fd: int, name: str, where: Path) -> OnDisk:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return OnDisk("special")
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        budget = None if limit is None else limit + 1
+        while budget is None or budget > 0:
+            chunk = os.read(fd, 1 << 20 if budget is None else min(budget, 1 << 20))
+            if not chunk:
+                break
             chunks.append(chunk)
+            if budget is not None:
+                budget -= len(chunk)
         return OnDisk("file", b"".join(chunks))
     except OSError as exc:
         raise _unreadable(where / name, exc) from exc
@@ -350,7 +359,7 @@ def _plan(files: dict[str, str], directory: Path, dir_fd: int | None) -> _Plan:
             plan.on_disk[name] = _read(dir_fd, name, directory)
         return plan.on_disk[name]
 
-    plan.manifest_on_disk = _read(dir_fd, MANIFEST, directory)
+    plan.manifest_on_disk = _read(dir_fd, MANIFEST, directory, _MANIFEST_MAX_BYTES)
     owned = _parse_manifest(plan.manifest_on_disk, directory / MANIFEST)
     entries = os.listdir(dir_fd)
     plan.leftovers = sorted(n for n in entries if _TEMP.fullmatch(n))
@@ -549,7 +558,7 @@ class _Transaction:
         backup = self.backup(name, disk) if disk.exists else None
         try:
             os.replace(temp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
-        except OSError:
+        except BaseException:
             if backup is not None:
                 _unlink_quietly(self.dir_fd, backup)
             raise
@@ -663,6 +672,8 @@ def emit_all(
     Raises :class:`EmitError`.
     """
     jobs = [_Target(files, directory) for files, directory in targets]
+    if len({os.path.abspath(j.directory) for j in jobs}) < len(jobs):
+        raise ValueError("two targets write the same directory")
     with ExitStack() as stack:
         for job in sorted(jobs, key=lambda j: str(j.directory)):
             fd, job.created = _open_directory(job.directory, create=True)
@@ -694,11 +705,13 @@ def _commit(jobs: list[_Target]) -> list[EmitResult]:
             staged = _stage(job.plan, txn)
             done.append(txn)
             results.append(_apply(job.plan, txn, staged))
-    except OSError as exc:
+    except BaseException as exc:  # Ctrl-C half-way is rolled back too
         lost = [f"{t.directory}/{name}" for t in reversed(done) for name in t.rollback()]
         for job in jobs:
             if job.txn is not None:
                 job.txn.discard_temps()
+        if not isinstance(exc, OSError):
+            raise
         where = current.directory if current is not None else Path(".")
         what = f"{exc.filename}: " if exc.filename else ""
         message = f"writing failed ({what}{_reason(exc)}); "

@@ -302,6 +302,14 @@ def test_compile_check_notices_a_missing_or_edited_manifest(
     code, _, err = compile_in(work, capsys, "--check")
     assert code == 1 and f"{manifest}: error BF012: batchform's manifest is not valid JSON" in err
 
+    manifest.write_text(" " * (1 << 21) + text)
+    code, _, err = compile_in(work, capsys)
+    assert code == 1 and "error BF012: batchform's manifest is larger than 1 MiB" in err
+
+    manifest.write_text("[" * 100_000)
+    code, _, err = compile_in(work, capsys)
+    assert code == 1 and "error BF012: batchform's manifest is not valid JSON" in err
+
 
 # --- one writer at a time ---------------------------------------------------------------------
 
@@ -416,6 +424,27 @@ def test_a_rename_failing_half_way_restores_the_previous_state(
     assert snapshot(directory) == before  # no half-written file, no temporary, no lock
     monkeypatch.undo()
     assert emit(changed, directory).written  # and the next compile succeeds
+
+
+def test_ctrl_c_half_way_restores_the_previous_state(
+    tmp_path: Path, genomics_files: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / ENV
+    emit(genomics_files, directory)
+    before = snapshot(directory)
+    calls = {"n": 0}
+    real_replace = os.replace
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        real_replace(*args, **kwargs)
+
+    monkeypatch.setattr(emit_module.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        emit({n: t + "\n" for n, t in genomics_files.items()}, directory)
+    assert snapshot(directory) == before
 
 
 def _always_fails(*args: Any, **kwargs: Any) -> None:
