@@ -353,12 +353,6 @@ def _plan(files: dict[str, str], directory: Path, dir_fd: int | None) -> _Plan:
     if dir_fd is None:
         plan.write = sorted(new)
         return plan
-
-    def look(name: str) -> OnDisk:
-        if name not in plan.on_disk:
-            plan.on_disk[name] = _read(dir_fd, name, directory)
-        return plan.on_disk[name]
-
     plan.manifest_on_disk = _read(dir_fd, MANIFEST, directory, _MANIFEST_MAX_BYTES)
     owned = _parse_manifest(plan.manifest_on_disk, directory / MANIFEST)
     try:
@@ -366,28 +360,42 @@ def _plan(files: dict[str, str], directory: Path, dir_fd: int | None) -> _Plan:
     except OSError as exc:
         raise _dir_error(directory, f"cannot be listed: {_reason(exc)}") from exc
     plan.leftovers = sorted(n for n in entries if _TEMP.fullmatch(n))
+    wanted = set(new) | set(FIRST_RELEASE_FILES if owned is None else owned)
+    for name in entries:
+        if name in wanted:
+            plan.on_disk[name] = _read(dir_fd, name, directory)
     if owned is None:  # first release: adopt what it recognisably wrote
-        owned = {n: "" for n in entries if n in FIRST_RELEASE_FILES and _adoptable(n, look(n))}
-    for name in sorted(new):
-        disk = look(name)
-        if disk.kind == "file" and disk.data == new[name]:
-            plan.unchanged.append(name)
-        elif not disk.exists:
-            plan.write.append(name)
-        elif name in owned and disk.kind in ("file", "symlink"):
-            plan.write.append(name)
-            if disk.data is None or (owned[name] and _digest(disk.data) != owned[name]):
-                plan.edited.append(name)
-        else:
-            plan.foreign.append(_foreign(directory / name, disk))
-    for name in sorted(set(owned) - set(new)):
-        disk = look(name)
-        if disk.kind in ("file", "symlink"):  # a directory there now is not what we wrote
-            plan.remove.append(name)
-            if disk.data is None or (owned[name] and _digest(disk.data) != owned[name]):
-                plan.edited.append(name)
-    plan.edited.sort()
+        owned = {n: "" for n, disk in plan.on_disk.items() if _adoptable(n, disk)}
+    _classify(plan, owned)
     return plan
+
+
+def _classify(plan: _Plan, owned: dict[str, str]) -> None:
+    """Sort every name into write / unchanged / remove / foreign (and note hand edits)."""
+    for name in sorted(plan.new):
+        disk = plan.on_disk.get(name, MISSING)
+        if disk.kind == "file" and disk.data == plan.new[name]:
+            plan.unchanged.append(name)  # also adopts an identical file nobody listed
+        elif not disk.exists or (name in owned and disk.kind in ("file", "symlink")):
+            plan.write.append(name)
+        else:
+            plan.foreign.append(_foreign(plan.directory / name, disk))
+    for name in sorted(set(owned) - set(plan.new)):
+        # a directory or FIFO there now is not what batchform wrote: left alone, and disowned
+        if plan.on_disk.get(name, MISSING).kind in ("file", "symlink"):
+            plan.remove.append(name)
+    plan.edited = sorted(
+        name
+        for name in plan.write + plan.remove
+        if name in owned and _edited(plan.on_disk.get(name, MISSING), owned[name])
+    )
+
+
+def _edited(disk: OnDisk, digest: str) -> bool:
+    """Changed since batchform wrote it (a first-release file, with no digest, never is)."""
+    if disk.data is None:
+        return disk.exists  # a symlink now stands where batchform wrote a file
+    return bool(digest) and _digest(disk.data) != digest
 
 
 # --- the directory, its lock, and the transaction -------------------------------------------
@@ -558,6 +566,9 @@ class _Transaction:
         return temp
 
     def put(self, name: str, temp: str, disk: OnDisk) -> None:
+        """Move ``temp`` to ``name``; a name that was free when planned must still be free."""
+        if not disk.exists and self._create(name, temp):
+            return
         backup = self.backup(name, disk) if disk.exists else None
         try:
             os.replace(temp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
@@ -567,6 +578,22 @@ class _Transaction:
             raise
         self.undo.append((name, backup))
         self.temps.remove(temp)
+
+    def _create(self, name: str, temp: str) -> bool:
+        """Link ``temp`` as ``name``, which fails if anything took the name meanwhile (unlike a
+        rename, which would replace it). False where the file system has no hard links."""
+        try:
+            os.link(temp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+        except FileExistsError as exc:
+            raise OSError(exc.errno, "it appeared while batchform was writing", name) from exc
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                return False
+            raise
+        self.undo.append((name, None))
+        self.temps.remove(temp)
+        _unlink_quietly(self.dir_fd, temp)
+        return True
 
     def remove(self, name: str) -> None:
         backup = _temp_name(name, "old")

@@ -447,6 +447,32 @@ def test_ctrl_c_half_way_restores_the_previous_state(
     assert snapshot(directory) == before
 
 
+def test_a_file_created_while_compiling_is_not_overwritten(
+    tmp_path: Path, genomics_files: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between deciding and writing, someone else creates a file under a free name."""
+    directory = tmp_path / ENV
+    partial = {n: t for n, t in genomics_files.items() if n != "outputs.tf"}
+    emit(partial, directory)
+    before = snapshot(directory)
+    real_stage = emit_module._stage
+
+    def stage_then_race(*args: Any) -> Any:
+        staged = real_stage(*args)
+        (directory / "outputs.tf").write_text("# someone else's\n")
+        return staged
+
+    monkeypatch.setattr(emit_module, "_stage", stage_then_race)
+    with pytest.raises(EmitError) as raised:
+        emit(genomics_files, directory)
+    assert (
+        "outputs.tf: it appeared while batchform was writing" in raised.value.diagnostics[0].message
+    )
+    assert (directory / "outputs.tf").read_text() == "# someone else's\n"
+    (directory / "outputs.tf").unlink()
+    assert snapshot(directory) == before
+
+
 def _always_fails(*args: Any, **kwargs: Any) -> None:
     raise PermissionError(1, "Operation not permitted")
 
