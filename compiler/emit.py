@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import difflib
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -503,6 +502,10 @@ def _locked(dir_fd: int, directory: Path, timeout: float) -> Iterator[None]:
 
 
 def _acquire(fd: int, deadline: float) -> bool:
+    """``flock`` with a deadline. fcntl is imported here so that importing this module (the
+    checks list its codes) works on any platform; writing needs POSIX."""
+    import fcntl
+
     delay = 0.005
     while True:
         try:
