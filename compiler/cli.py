@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -423,6 +424,9 @@ def _discard_stdout(stream: TextIO) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
     real_stdout = sys.stdout
+    if real_stdout is sys.__stdout__ and isinstance(real_stdout, io.TextIOWrapper):
+        # An ASCII-only locale must not turn a file name like `ü.yaml` into a traceback.
+        real_stdout.reconfigure(errors="backslashreplace")
     sys.stdout = _GuardedStdout(real_stdout)  # also for --help, which argparse writes
     try:
         try:

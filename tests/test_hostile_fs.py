@@ -669,6 +669,18 @@ def test_a_full_stdout(args: tuple[str, ...]) -> None:
     assert "Traceback" not in text and "Exception ignored" not in text
 
 
+def test_an_ascii_only_stdout(tmp_path: Path) -> None:
+    config = tmp_path / "g\u00fcnther.yaml"
+    shutil.copy(GENOMICS, config)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = _batchform(
+        "validate", str(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert "g\\xfcnther.yaml:" in out.decode() and b"Traceback" not in err
+
+
 def test_a_closed_pipe() -> None:
     proc = _batchform("rules", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
