@@ -4,17 +4,21 @@ exit codes (0 clean, 1 errors; ``verify`` adds 2 for drift)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from compiler import __version__
 from compiler.build import Analysis, analyze, cross_file_diagnostics, render_environment
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
+    Level,
     format_json,
     format_text,
     sort_diagnostics,
@@ -55,7 +59,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from compiler.emit import check, emit
+    from compiler.emit import environment_directory
 
     analyses = _analyze_all(args)
     diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
@@ -63,39 +67,67 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if _any_failed(analyses, args.strict):
         print(f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
-    rendered: list[tuple[Analysis, dict[str, str]]] = []
+    rendered: list[tuple[Analysis, dict[str, str], Path]] = []
+    out_root = Path(args.output)
     for a in analyses:
         assert a.env is not None
         try:
-            rendered.append((a, render_environment(a.env, Path(a.file).name)))
+            files = render_environment(a.env, Path(a.file).name)
+            rendered.append((a, files, environment_directory(out_root, a.env.name)))
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
             return EXIT_ERRORS
-    out_root = Path(args.output)
     if args.check:
-        stale = False
-        for a, files in rendered:
-            assert a.env is not None
-            result = check(files, out_root / a.env.name)
-            for diff in result.diffs.values():
-                sys.stdout.write(diff)
-            if result.stale:
-                stale = True
-                print(
-                    f"{result.directory}/ is stale: {len(result.diffs)} file(s) differ from "
-                    f"{a.file}; run `batchform compile {a.file}`",
-                    file=sys.stderr,
-                )
-        if not stale:
-            print(f"{len(rendered)} environment(s) up to date")
-        return EXIT_ERRORS if stale else EXIT_OK
-    for a, files in rendered:
-        assert a.env is not None
-        res = emit(files, out_root / a.env.name)
+        return _check_outputs(rendered, args.format)
+    return _write_outputs(rendered, args.format)
+
+
+def _check_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
+    """``compile --check``: print what differs (files and manifest) and what compile would
+    refuse; write nothing."""
+    from compiler.emit import check
+
+    stale = False
+    for a, files, directory in rendered:
+        result = check(files, directory)
+        for diff in result.diffs.values():
+            sys.stdout.write(diff)
+        _print_diagnostics(result.problems, fmt, sys.stderr)
+        if result.stale:
+            stale = True
+            what = f"{len(result.diffs)} file(s) differ from {a.file}"
+            if result.problems:
+                what += f", {len(result.problems)} problem(s) compile would refuse"
+            print(
+                f"{result.directory}/ is stale: {what}; run `batchform compile {a.file}`",
+                file=sys.stderr,
+            )
+    if not stale:
+        print(f"{len(rendered)} environment(s) up to date")
+    return EXIT_ERRORS if stale else EXIT_OK
+
+
+def _write_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
+    """Write every environment as one transaction: a refusal or failure changes none of them."""
+    from compiler.emit import emit_all
+
+    try:
+        results = emit_all([(files, directory) for _, files, directory in rendered])
+    except BatchformError as exc:
+        _print_diagnostics(exc.diagnostics, fmt, sys.stderr)
+        print("compile failed: no output directory was changed", file=sys.stderr)
+        return EXIT_ERRORS
+    for (a, _, _), res in zip(rendered, results, strict=True):
         detail = f"{len(res.written)} written, {len(res.unchanged)} unchanged"
         if res.removed:
             detail += f", {len(res.removed)} removed ({', '.join(res.removed)})"
         print(f"{a.file} -> {res.directory}/ ({detail})")
+        replaced = [name for name in res.edited if name in res.written]
+        if replaced:
+            print(f"  replaced hand edits in: {', '.join(replaced)}")
+        dropped = [name for name in res.edited if name in res.removed]
+        if dropped:
+            print(f"  removed although edited by hand: {', '.join(dropped)}")
         for line in _submit_time_parameters(a):
             print(f"  {line}")
     return EXIT_OK
@@ -185,7 +217,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = schema_text()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _print_io_error(args.output, "cannot write the schema", exc)
+            return EXIT_ERRORS
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -314,14 +350,106 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _print_io_error(where: str, what: str, exc: OSError) -> None:
+    from compiler.emit import CODE_IO
+
+    hint = None
+    if isinstance(exc, FileNotFoundError):
+        hint = f"the directory {str(Path(where).parent)!r} does not exist; create it first"
+    reason = exc.strerror or type(exc).__name__
+    diag = Diagnostic(CODE_IO, Level.ERROR, f"{what}: {reason}", file=where, hint=hint)
+    _to_stderr(format_text(diag))
+
+
+def _to_stderr(line: str) -> None:
+    """Best effort: a closed or full stderr must not turn an error into a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+class StdoutError(Exception):
+    """Standard output refused what was printed (a full disk, a closed pipe)."""
+
+    def __init__(self, cause: OSError):
+        super().__init__(cause)
+        self.cause = cause
+
+
+class _GuardedStdout:
+    """``sys.stdout`` that tells its own write failures apart from any other OSError.
+
+    Why: without it a full disk behind stdout (``> /dev/full``) and, say, an unwritable report
+    file are the same ``OSError`` to :func:`main`, and the message would blame the wrong one.
+    """
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise StdoutError(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise StdoutError(exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _discard_stdout(stream: TextIO) -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's final flush of what is still
+    buffered cannot fail again (and print "Exception ignored ..." with a traceback)."""
+    if stream is not sys.__stdout__:
+        return  # not the process's stdout (a test captures it): nothing is flushed at exit
     try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
+    real_stdout = sys.stdout
+    if real_stdout is sys.__stdout__ and isinstance(real_stdout, io.TextIOWrapper):
+        # An ASCII-only locale must not turn a file name like `ü.yaml` into a traceback.
+        real_stdout.reconfigure(errors="backslashreplace")
+    sys.stdout = _GuardedStdout(real_stdout)  # also for --help, which argparse writes
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit:
+            sys.stdout.flush()  # --help/--version: argparse itself ignores a failed write
+            raise
         code: int = args.func(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _to_stderr("interrupted")
         return 130
-    except BrokenPipeError:
+    except StdoutError as exc:
+        from compiler.emit import CODE_IO
+
+        closed = isinstance(exc.cause, BrokenPipeError)
+        reason = "it was closed" if closed else exc.cause.strerror or str(exc.cause)
+        _discard_stdout(real_stdout)
+        _to_stderr(f"batchform: error {CODE_IO}: cannot write to standard output: {reason}")
         return EXIT_ERRORS
+    except OSError as exc:
+        from compiler.emit import CODE_IO
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        _to_stderr(f"batchform: error {CODE_IO}: {where}{exc.strerror or exc}")
+        return EXIT_ERRORS
+    finally:
+        if isinstance(sys.stdout, _GuardedStdout):
+            sys.stdout = real_stdout
     return code

@@ -19,7 +19,12 @@ def test_emit_writes_replaces_and_removes_only_its_own_files(tmp_path: Path) -> 
     second = emit({"a.tf": HEADER + "a2\n"}, out)
     assert second.written == ["a.tf"]
     assert second.removed == ["b.tf"]
-    assert sorted(p.name for p in out.iterdir()) == ["a.tf", "handwritten.tf", "terraform.tfvars"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".batchform-manifest.json",
+        "a.tf",
+        "handwritten.tf",
+        "terraform.tfvars",
+    ]
     assert (out / "terraform.tfvars").read_text() == "user = 1\n"
 
     third = emit({"a.tf": HEADER + "a2\n"}, out)

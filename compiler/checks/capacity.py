@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from compiler import instance_types, loader, model, naming, render
 from compiler.checks import CODE_CHECK_CRASHED, Finding, all_rules, rule
 from compiler.diagnostics import Level
+from compiler.emit import OUTPUT_CODES
 from compiler.model import ComputeEnvironment, Environment, JobDefinition
 
 # Memory the ECS agent registers is less than what the instance type advertises: the kernel
@@ -382,6 +383,7 @@ NON_RULE_CODES = (
     model.CODE_UNKNOWN_KEY,
     model.CODE_MISSING_KEY,
     model.CODE_INVALID_VALUE,
+    *OUTPUT_CODES,
 )
 
 

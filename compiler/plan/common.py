@@ -6,13 +6,13 @@ from typing import Any
 
 from compiler.model import Environment
 from compiler.naming import resource_tags
-from compiler.render import GENERATED_HEADER, Expr
+from compiler.render import GENERATED_HEADER, Expr, comment_safe
 
 
 def header(source_name: str) -> str:
     return (
-        f"{GENERATED_HEADER} from {source_name}. Do not edit: change the environment file "
-        "and run `batchform compile`."
+        f"{GENERATED_HEADER} from {comment_safe(source_name)}. Do not edit: change the "
+        "environment file and run `batchform compile`."
     )
 
 
