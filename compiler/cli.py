@@ -110,6 +110,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _submit_time_parameters(a: Analysis) -> list[str]:
     from compiler.plan.jobs import required_parameters
+    from compiler.plan.readme import fair_share_notes
 
     assert a.env is not None
     lines = []
@@ -120,7 +121,7 @@ def _submit_time_parameters(a: Analysis) -> list[str]:
                 f"job definition '{key}' needs at submit time: "
                 + ", ".join(f"--parameters {p}=..." for p in required)
             )
-    return lines
+    return lines + fair_share_notes(a.env)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

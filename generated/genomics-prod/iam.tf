@@ -75,8 +75,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
         Effect = "Allow"
         Action = ["secretsmanager:GetSecretValue"]
         Resource = [
-          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token",
-          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-??????",
+          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf",
+          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf-??????",
         ]
       },
     ]

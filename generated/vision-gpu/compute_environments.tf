@@ -40,11 +40,6 @@ resource "aws_batch_compute_environment" "g5" {
     }
   }
 
-  update_policy {
-    job_execution_timeout_minutes = 120
-    terminate_jobs_on_update      = true
-  }
-
   tags = {
     "batchform:environment" = "vision-gpu"
     "batchform:key"         = "g5"
