@@ -8,10 +8,11 @@ types and capacity).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 
-from compiler import requirements
+from compiler import instance_types, requirements
 from compiler.checks import Finding, rule
 from compiler.checks.capacity import _Candidates
 from compiler.diagnostics import Level, Path
@@ -91,6 +92,8 @@ def _duration(seconds: int) -> str:
 
 @rule("BF352", Level.WARNING, "update_policy.job_execution_timeout is shorter than a job timeout")
 def update_timeout_shorter_than_jobs(env: Environment) -> Iterator[Finding]:
+    if not any(ce.update_policy for ce in env.compute_environments.values()):
+        return
     running = _ces_running(env)
     for key, ce in env.compute_environments.items():
         if ce.update_policy is None:
@@ -191,6 +194,8 @@ def _retry_path(env: Environment, key: str) -> Path:
 
 @rule("BF455", Level.WARNING, "a job that can run on Spot exits on host loss instead of retrying")
 def spot_reclaim_not_retried(env: Environment) -> Iterator[Finding]:
+    if not any(ce.type in RECLAIM for ce in env.compute_environments.values()):
+        return
     candidates = _Candidates(env)
     reported: dict[Path, list[str]] = {}
     for key in env.job_definitions:
@@ -288,3 +293,95 @@ def partial_secret_arn(env: Environment) -> Iterator[Finding]:
                 "suffix from `aws secretsmanager describe-secret --secret-id "
                 f"{match['name']} --query ARN` (the generated policy allows either form)",
             )
+
+
+# --- instance types: sizes and offerings -----------------------------------------------------
+# compiler/data/instance_types.json is generated from EC2 DescribeInstanceTypes and
+# DescribeInstanceTypeOfferings (compiler/data/generate_instance_types.py). CreateComputeEnvironment
+# accepts any type name; a type the region does not offer fails only when Batch scales the
+# environment up, leaving the CE INVALID or jobs RUNNABLE.
+
+
+def _ec2_instance_entries(env: Environment) -> Iterator[tuple[str, int, str]]:
+    for key, ce in env.compute_environments.items():
+        if ce.is_fargate:
+            continue
+        for i, entry in enumerate(ce.instance_types or []):
+            if instance_types.parse(entry) is not None:
+                yield key, i, entry
+
+
+@rule("BF486", Level.ERROR, "an instance type is not offered in the file's region")
+def instance_type_not_in_region(env: Environment) -> Iterator[Finding]:
+    offerings = instance_types.region_offerings(env.region)
+    if offerings is None:
+        return
+    for key, i, entry in _ec2_instance_entries(env):
+        family = instance_types.known_family(entry)
+        if family is None or not family.offerings_known or not _size_known(entry, family):
+            continue
+        if offerings.offers(entry):
+            continue
+        what = "instance type" if "." in entry else "instance family"
+        yield Finding(
+            ("compute_environments", key, "instance_types", i),
+            f"{what} '{entry}' is not offered in {env.region} (EC2 "
+            "DescribeInstanceTypeOfferings); Batch could never launch it there",
+            _offered_alternatives(entry, family, offerings),
+        )
+
+
+def _size_known(entry: str, family: instance_types.Family) -> bool:
+    parsed = instance_types.parse(entry)
+    return parsed is not None and (parsed[1] is None or parsed[1] in family.sizes)
+
+
+def _offered_alternatives(
+    entry: str, family: instance_types.Family, offerings: instance_types.RegionOfferings
+) -> str:
+    sizes = [s for s in family.sizes if offerings.offers(f"{family.name}.{s}")]
+    if "." in entry and sizes:
+        return f"sizes of {family.name} offered there: {', '.join(sizes)}"
+    return "choose a family the region offers (`aws ec2 describe-instance-type-offerings`)"
+
+
+@rule("BF487", Level.ERROR, "an instance type names a size its family does not have")
+def instance_size_unknown(env: Environment) -> Iterator[Finding]:
+    for key, i, entry in _ec2_instance_entries(env):
+        family = instance_types.known_family(entry)
+        if family is None or _size_known(entry, family):
+            continue
+        parsed = instance_types.parse(entry)
+        assert parsed is not None and parsed[1] is not None
+        close = difflib.get_close_matches(parsed[1], list(family.sizes), n=1, cutoff=0.5)
+        hint = f"did you mean '{family.name}.{close[0]}'? " if close else ""
+        yield Finding(
+            ("compute_environments", key, "instance_types", i),
+            f"'{entry}' is not an EC2 instance type: {family.name} has no size '{parsed[1]}'",
+            hint + f"sizes of {family.name}: {', '.join(family.sizes)}",
+        )
+
+
+@rule("BF488", Level.WARNING, "an instance type is offered in none of the environment's zones")
+def instance_type_not_in_zones(env: Environment) -> Iterator[Finding]:
+    offerings = instance_types.region_offerings(env.region)
+    vpc = env.network.vpc.create
+    if offerings is None or vpc is None:
+        return
+    zones = [z for z in vpc.availability_zones if z in offerings.zones]
+    if not zones:
+        return
+    for key, i, entry in _ec2_instance_entries(env):
+        family = instance_types.known_family(entry)
+        if family is None or not family.offerings_known or not _size_known(entry, family):
+            continue
+        if not offerings.offers(entry) or any(offerings.offers(entry, z) for z in zones):
+            continue  # BF486 reports what the region lacks
+        yield Finding(
+            ("compute_environments", key, "instance_types", i),
+            f"instance type '{entry}' is offered in {env.region}, but in none of the "
+            f"environment's availability zones ({', '.join(zones)}); Batch could not launch it",
+            "add a zone that offers it to network.vpc.create.availability_zones, or choose "
+            "another type (zone names map to different physical zones per account: check "
+            "with `aws ec2 describe-instance-type-offerings --location-type availability-zone`)",
+        )

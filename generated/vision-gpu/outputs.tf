@@ -3,8 +3,8 @@
 output "compute_environment_arns" {
   description = "ARN of each compute environment, by key."
   value = {
-    g5          = aws_batch_compute_environment.g5.arn
-    g6-overflow = aws_batch_compute_environment.g6_overflow.arn
+    g4dn-overflow = aws_batch_compute_environment.g4dn_overflow.arn
+    g5            = aws_batch_compute_environment.g5.arn
   }
 }
 
