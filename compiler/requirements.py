@@ -147,8 +147,15 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
         for direction in ("egress", "ingress")
     },
     # data sources
+    "aws_caller_identity": {},
     "aws_partition": {},
     "aws_ssm_parameter": dict.fromkeys(("name",), PROVIDER_BASELINE),
+}
+
+# Attributes the generated outputs read, with the release that added them.
+PROVIDER_ATTRIBUTES: dict[str, dict[str, str]] = {
+    # 5.32.0: "resource/aws_batch_job_definition: Add ... `arn_prefix` attribute" (#34997)
+    "aws_batch_job_definition": {"arn_prefix": "5.32.0"},
 }
 
 # Terraform arguments every resource takes, whatever the provider version.
@@ -180,7 +187,10 @@ def format_version(version: Version) -> str:
 def provider_floor() -> str:
     """The first AWS provider release that has every argument in :data:`PROVIDER_ARGUMENTS`."""
     versions = [
-        parse_version(v) for arguments in PROVIDER_ARGUMENTS.values() for v in arguments.values()
+        parse_version(v)
+        for table in (PROVIDER_ARGUMENTS, PROVIDER_ATTRIBUTES)
+        for arguments in table.values()
+        for v in arguments.values()
     ]
     return format_version(max(versions, default=parse_version(PROVIDER_BASELINE)))
 

@@ -245,3 +245,63 @@ def test_partial_secret_arn_is_an_info_with_the_full_form(value_from: str, parti
     )
     if partial:
         assert hits[0].hint is not None and f"{SECRET}-XXXXXX" in hits[0].hint
+
+
+# --- trust policies and outputs --------------------------------------------------------------
+# Confused-deputy protection: AWS Batch and ECS tasks send aws:SourceAccount when they assume a
+# role (https://docs.aws.amazon.com/batch/latest/userguide/
+# cross-service-confused-deputy-prevention.html; https://docs.aws.amazon.com/AmazonECS/latest/
+# developerguide/task-iam-roles.html); EC2 instance profiles and Spot Fleet do not.
+
+ROLES = """\
+iam: {service_role: generated}
+job_definitions:
+  work:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    vcpus: 1
+    memory: 1 GiB
+    job_role: {s3_read: [inputs]}
+    secrets: {DB: arn:aws:secretsmanager:us-west-2:123456789012:secret:db-AbC123}
+"""
+
+
+def _trust_by_role() -> dict[str, dict[str, object]]:
+    import hcl2
+
+    analysis = analyze_text(
+        BASE.replace("allocation_strategy: SPOT_PRICE_CAPACITY_OPTIMIZED", "bid_percentage: 50")
+        + ROLES,
+        "t.yaml",
+    )
+    assert analysis.env is not None
+    text = render_environment(analysis.env, "t.yaml")["iam.tf"]
+    assert 'data "aws_caller_identity" "current" {}' in text
+    parsed = hcl2.loads(text)
+    roles = {
+        name.strip('"'): body
+        for block in parsed["resource"]
+        for rtype, items in block.items()
+        if rtype.strip('"') == "aws_iam_role"
+        for name, body in items.items()
+    }
+    return {name: {"policy": body["assume_role_policy"]} for name, body in roles.items()}
+
+
+def test_batch_and_ecs_task_roles_trust_only_this_account() -> None:
+    roles = _trust_by_role()
+    assert set(roles) == {"batch_service", "ecs_instance", "spot_fleet", "execution", "job_work"}
+    condition = '"aws:SourceAccount" = data.aws_caller_identity.current.account_id'
+    for name in ("batch_service", "execution", "job_work"):
+        assert condition.replace(" ", "") in str(roles[name]["policy"]).replace(" ", ""), name
+    for name in ("ecs_instance", "spot_fleet"):
+        assert "SourceAccount" not in str(roles[name]["policy"]), name
+
+
+def test_outputs_carry_revision_free_job_definition_arns() -> None:
+    # aws_batch_job_definition.arn_prefix: the ARN without ":<revision>" (provider 5.32.0,
+    # #34997); SubmitJob with it runs the latest ACTIVE revision.
+    analysis = analyze_text(BASE + JOB, "t.yaml")
+    assert analysis.env is not None
+    text = render_environment(analysis.env, "t.yaml")["outputs.tf"]
+    assert 'output "job_definition_arn_prefixes"' in text
+    assert "work = aws_batch_job_definition.work.arn_prefix" in text

@@ -15,6 +15,13 @@ output "job_definition_arns" {
   }
 }
 
+output "job_definition_arn_prefixes" {
+  description = "ARN without revision of each job definition, by key: SubmitJob runs the latest active revision, so it stays valid when a change registers a new one."
+  value = {
+    train = aws_batch_job_definition.train.arn_prefix
+  }
+}
+
 output "job_queues" {
   description = "Name and ARN of each job queue, by key."
   value = {
