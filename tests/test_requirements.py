@@ -203,6 +203,15 @@ def test_malformed_constraint_is_reported_once_by_bf470() -> None:
     assert sorted(d.code for d in analysis.diagnostics if d.level == Level.ERROR) == ["BF470"]
 
 
+def test_raising_the_default_terraform_version_is_said() -> None:
+    analysis = analyze_text(EVERYTHING, "t.yaml")
+    hits = [d for d in analysis.diagnostics if d.code == "BF354"]
+    assert [(d.line, d.level) for d in hits] == [(6, Level.INFO)]
+    assert ">= 1.10.0" in hits[0].message
+    explicit = _with_terraform('  required_version: ">= 1.10.0"\n')
+    assert [d for d in analyze_text(explicit, "t.yaml").diagnostics if d.code == "BF354"] == []
+
+
 def test_old_terraform_with_the_s3_lockfile_is_an_error() -> None:
     text = _with_terraform('  required_version: ">= 1.5.0"\n')
     hits = [d for d in analyze_text(text, "t.yaml").diagnostics if d.code == "BF351"]

@@ -65,6 +65,19 @@ def lockfile_needs_terraform_1_10(env: Environment) -> Iterator[Finding]:
     )
 
 
+@rule("BF354", Level.INFO, "Terraform 1.10 is required because the S3 backend uses a lock file")
+def lockfile_raises_terraform_default(env: Environment) -> Iterator[Finding]:
+    if env.terraform.required_version is not None or not common.uses_lockfile(env):
+        return
+    yield Finding(
+        ("terraform", "backend", "s3"),
+        "the S3 backend locks state with use_lockfile (no dynamodb_table), so the generated "
+        f"module requires Terraform >= {requirements.TERRAFORM_LOCKFILE} instead of 1.5",
+        "set terraform.required_version to make it explicit, or name a dynamodb_table to keep "
+        "older Terraform (the DynamoDB lock is deprecated from Terraform 1.11)",
+    )
+
+
 # --- compute environment update policy -------------------------------------------------------
 
 
