@@ -69,7 +69,7 @@ def _job_definition(index: int) -> dict[str, Any]:
         job["retry"] = {
             "attempts": 3,
             "on_exit": [
-                {"exit_code": "137", "action": "RETRY"},
+                {"status_reason": "Host EC2*", "action": "RETRY"},
                 {"reason": "*", "action": "EXIT"},
             ],
         }

@@ -135,6 +135,7 @@ def _write_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fm
 
 def _submit_time_parameters(a: Analysis) -> list[str]:
     from compiler.plan.jobs import required_parameters
+    from compiler.plan.readme import fair_share_notes
 
     assert a.env is not None
     lines = []
@@ -145,7 +146,7 @@ def _submit_time_parameters(a: Analysis) -> list[str]:
                 f"job definition '{key}' needs at submit time: "
                 + ", ".join(f"--parameters {p}=..." for p in required)
             )
-    return lines
+    return lines + fair_share_notes(a.env)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from compiler import requirements
 from compiler.diagnostics import Diagnostic, Level, Path, format_path
 from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
 
@@ -82,6 +83,8 @@ class S3Backend(Strict):
     bucket: str
     key: str
     region: str
+    # Given: lock with this DynamoDB table (deprecated from Terraform 1.11). Omitted: the
+    # backend locks with an S3 lock file (`use_lockfile`, Terraform >= 1.10).
     dynamodb_table: str | None = None
     encrypt: bool = True
 
@@ -91,8 +94,9 @@ class Backend(Strict):
 
 
 class TerraformSettings(Strict):
-    required_version: str = ">= 1.5.0"
-    aws_provider: str = "~> 5.0"
+    # None: ">= 1.5.0", or ">= 1.10.0" when the S3 backend locks with a lock file.
+    required_version: str | None = None
+    aws_provider: str = requirements.provider_default()
     backend: Backend | None = None
 
 
@@ -361,6 +365,9 @@ class JobDefinition(JobSettings):
     volumes: list[Volume] = []
     job_role: JobRole | None = None
     ephemeral_storage: DiskGiB | None = None
+    # Fair-share queues order jobs by it (higher first); aws_batch_job_definition
+    # scheduling_priority. 0-9999 (RegisterJobDefinition).
+    scheduling_priority: Annotated[int, Field(ge=0, le=9999)] | None = None
 
 
 MERGED_DICT_SETTINGS = ("environment", "tags")

@@ -76,7 +76,7 @@ job_definitions:
       attempts: 3
       on_exit:
         - {exit_code: "137", action: RETRY}
-        - {reason: "Host EC2*", action: RETRY}
+        - {status_reason: "Host EC2*", action: RETRY}  # instance reclaimed
         - {status_reason: "*", action: EXIT}
     volumes:
       - {host_path: /scratch, container_path: /scratch}

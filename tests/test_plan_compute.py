@@ -259,7 +259,7 @@ def test_pinned_gpu_ami_overrides_the_image_with_the_nvidia_image_type() -> None
     assert g5["ec2_configuration"] == [
         {"image_type": "ECS_AL2023_NVIDIA", "image_id_override": "ami-0a1b2c3d4e5f67890"}
     ]
-    overflow = only(ces["g6_overflow"]["compute_resources"])
+    overflow = only(ces["g4dn_overflow"]["compute_resources"])
     assert overflow["ec2_configuration"] == [{"image_type": "ECS_AL2023_NVIDIA"}]
 
 

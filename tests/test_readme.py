@@ -102,7 +102,11 @@ def test_genomics_summary_reads_like_the_environment() -> None:
     align = next(line for line in jobs.splitlines() if line.startswith("| `align`"))
     assert "| 8 | 32 GiB |" in align
     assert align.endswith("| `reads` |")  # Ref::reads has no default
-    assert "--job-definition genomics-prod-align --parameters reads=..." in jobs
+    # the fair-share queue needs a share identifier from its policy (SubmitJob API reference)
+    assert (
+        "--job-definition genomics-prod-align --share-identifier labA --parameters reads=..."
+        in jobs
+    )
     assert "| `report` | `genomics-prod-report` | FARGATE |" in jobs
 
 

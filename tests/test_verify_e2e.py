@@ -122,6 +122,8 @@ def without_moto_gaps(config: Path, dest: Path) -> Path:
         ce.pop("update_policy", None)
     for queue in data.get("job_queues", {}).values():
         queue.pop("time_limit_actions", None)
+    for job in data.get("job_definitions", {}).values():
+        job.pop("scheduling_priority", None)
     dest.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return dest
 

@@ -11,6 +11,7 @@ Instance sizes come from :mod:`compiler.instance_types` (shared with the compute
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -210,21 +211,26 @@ def _no_fit_finding(
     )
 
 
-@rule("BF481", Level.INFO, "an instance type is not in batchform's table, so fit is not checked")
+@rule("BF481", Level.INFO, "an instance family is not in batchform's table, so fit is not checked")
 def unknown_instance_type(env: Environment) -> Iterator[Finding]:
+    table = instance_types.families()
     for key, ce in env.compute_environments.items():
         if ce.is_fargate:
             continue
         for i, entry in enumerate(ce.instance_types or []):
-            # malformed names are the compute rules' to report
-            if instance_types.is_valid_syntax(entry) and _expand(entry) is None:
-                yield Finding(
-                    ("compute_environments", key, "instance_types", i),
-                    f"instance type '{entry}' is not in batchform's instance table, so whether "
-                    "jobs fit on it is not checked",
-                    "check the spelling; a correct but newer type can be left as is "
-                    "(ignore: [BF481] silences this)",
-                )
+            # malformed names are the compute rules' to report, unknown sizes BF487's
+            family = instance_types.family_of(entry)
+            if family is None or family in table:
+                continue
+            close = difflib.get_close_matches(family, list(table), n=1, cutoff=0.6)
+            yield Finding(
+                ("compute_environments", key, "instance_types", i),
+                f"instance family '{family}' is not one EC2 lists (batchform's table is "
+                "generated from EC2 DescribeInstanceTypes), so whether jobs fit on it is not "
+                "checked",
+                (f"did you mean '{close[0]}'? " if close else "check the spelling; ")
+                + "a family newer than the table can be kept (ignore: [BF481] silences this)",
+            )
 
 
 @rule("BF482", Level.WARNING, "a job needs more vCPUs than any of its compute environments allows")

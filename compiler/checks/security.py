@@ -259,7 +259,7 @@ def secret_arn_malformed(env: Environment) -> Iterator[Finding]:
 def version_constraint_malformed(env: Environment) -> Iterator[Finding]:
     for name in ("required_version", "aws_provider"):
         value = getattr(env.terraform, name)
-        if not VERSION_CONSTRAINTS.match(value):
+        if value is not None and not VERSION_CONSTRAINTS.match(value):
             yield Finding(
                 ("terraform", name),
                 f"terraform.{name} '{value}' is not a version constraint; `terraform init` "

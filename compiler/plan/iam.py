@@ -69,18 +69,33 @@ def managed_policy_arn(name: str) -> Expr:
     return _template(f"arn:{PARTITION}:iam::aws:policy/{name}")
 
 
+# Service principals whose role assumptions carry aws:SourceAccount, so a trust policy can
+# refuse requests made for another account (confused deputy): AWS Batch
+# (https://docs.aws.amazon.com/batch/latest/userguide/cross-service-confused-deputy-prevention.html)
+# and ECS tasks (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html,
+# "Create the task IAM role"; the same for the task execution role) and EventBridge Scheduler
+# (https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html, "Set up the execution
+# role"). Not EC2 instance roles (an instance assumes its profile's role with no source account)
+# nor Spot Fleet, whose documentation names no such key.
+SOURCE_ACCOUNT_SERVICES = (
+    "batch.amazonaws.com",
+    "ecs-tasks.amazonaws.com",
+    "scheduler.amazonaws.com",
+)
+ACCOUNT_ID = Expr("data.aws_caller_identity.current.account_id")
+
+
 def trust_policy(service: str) -> dict[str, Any]:
-    """An assume-role policy letting one AWS service principal assume the role."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": service},
-                "Action": "sts:AssumeRole",
-            }
-        ],
+    """An assume-role policy letting one AWS service principal assume the role, for this
+    account only where the service sends ``aws:SourceAccount``."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
     }
+    if service in SOURCE_ACCOUNT_SERVICES:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
 # --- execution role: secrets -----------------------------------------------------------------
@@ -391,7 +406,9 @@ def _role_context(env: Environment, spec: RoleSpec) -> Context:
 
 def plan(env: Environment) -> dict[str, Context]:
     """``{"iam.tf": ...}``, or nothing when every role is given as an ARN or not needed."""
-    roles = [_role_context(env, spec) for spec in role_specs(env)]
+    specs = role_specs(env)
+    roles = [_role_context(env, spec) for spec in specs]
     if not roles:
         return {}
-    return {"iam.tf": {"roles": roles}}
+    needs_account = any(spec.service in SOURCE_ACCOUNT_SERVICES for spec in specs)
+    return {"iam.tf": {"roles": roles, "caller_identity": needs_account}}

@@ -202,6 +202,7 @@ def _job_definition(env: Environment, key: str) -> Context:
         "parameters": dict(sorted(job.parameters.items())),
         "propagate_tags": bool(job.propagate_tags),
         "retry_strategy": _retry_strategy(job),
+        "scheduling_priority": job.scheduling_priority,
         "timeout": job.timeout,
         "container_properties": container_properties(env, key),
         "tags": common.tags(env, key, job.tags),

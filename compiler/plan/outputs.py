@@ -39,6 +39,14 @@ def plan(env: Environment) -> dict[str, Context]:
                 {k: refs.job_definition_arn(k) for k in sorted(env.job_definitions)},
             )
         )
+        outputs.append(
+            _output(
+                "job_definition_arn_prefixes",
+                "ARN without revision of each job definition, by key: SubmitJob runs the "
+                "latest active revision, so it stays valid when a change registers a new one.",
+                {k: refs.job_definition_arn_prefix(k) for k in sorted(env.job_definitions)},
+            )
+        )
     if env.job_queues:
         outputs.append(
             _output(

@@ -136,7 +136,11 @@ def _queues(env: Environment) -> list[Context]:
                 "priority": queue.priority,
                 "state": queue.state,
                 "scheduling": (
-                    f"fair share {md_code(queue.scheduling_policy)}"
+                    f"fair share {md_code(queue.scheduling_policy)}; submit with "
+                    + md_code(
+                        "--share-identifier "
+                        + share_identifier_example(env, queue.scheduling_policy)
+                    )
                     if queue.scheduling_policy
                     else "FIFO"
                 ),
@@ -167,6 +171,39 @@ def _jobs(env: Environment) -> list[Context]:
     return rows
 
 
+def share_identifier_example(env: Environment, policy_key: str) -> str:
+    """A share identifier ``submit-job --share-identifier`` accepts on a queue with this policy.
+
+    AWS requires ``shareIdentifier`` on a queue with a scheduling policy and refuses it on
+    other queues (SubmitJob, https://docs.aws.amazon.com/batch/latest/APIReference/
+    API_SubmitJob.html). The first share of the policy is taken; a trailing-``*`` share
+    (``labB*``) matches any identifier with that prefix, so ``labB1`` is shown for it.
+    """
+    policy = env.scheduling_policies.get(policy_key)
+    if policy is None or not policy.shares:
+        return "default"
+    identifier = policy.shares[0].identifier
+    if identifier.endswith("*"):
+        return f"{identifier[:-1]}1" if len(identifier) > 1 else "default"
+    return identifier
+
+
+def fair_share_notes(env: Environment) -> list[str]:
+    """One line per fair-share queue: what ``submit-job`` must add there."""
+    notes = []
+    for key in sorted(env.job_queues):
+        policy = env.job_queues[key].scheduling_policy
+        if policy is None or policy not in env.scheduling_policies:
+            continue
+        shares = ", ".join(s.identifier for s in env.scheduling_policies[policy].shares)
+        notes.append(
+            f"job queue '{key}' is fair-share (policy '{policy}'): every submit-job needs "
+            f"--share-identifier, e.g. --share-identifier {share_identifier_example(env, policy)}"
+            + (f" (shares: {shares})" if shares else "")
+        )
+    return notes
+
+
 def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     """An ``aws batch submit-job`` line for the job on the first queue that can run it."""
     job = env.job(key)
@@ -179,6 +216,9 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
         f"--job-queue {aws_name(env.name, queue)}",
         f"--job-definition {aws_name(env.name, key)}",
     ]
+    policy = env.job_queues[queue].scheduling_policy
+    if policy is not None:
+        parts.append(f"--share-identifier {share_identifier_example(env, policy)}")
     if required:
         parts.append("--parameters " + ",".join(f"{p}=..." for p in required))
     return " ".join(parts)
@@ -300,6 +340,7 @@ def plan(env: Environment) -> dict[str, Context]:
             "network": network,
             "service_role": md_code(env.iam.service_role),
             "queues": _queues(env),
+            "fair_share": any(q.scheduling_policy for q in env.job_queues.values()),
             "compute_environments": _compute_environments(env),
             "jobs": _jobs(env),
             "schedules": _schedules(env),

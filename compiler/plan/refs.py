@@ -151,6 +151,12 @@ def job_queue_name(key: str) -> Expr:
     return Expr(f"aws_batch_job_queue.{label(key)}.name")
 
 
+def job_definition_arn_prefix(key: str) -> Expr:
+    """The job definition's ARN without ``:<revision>``: SubmitJob then runs the latest ACTIVE
+    revision, so callers holding it keep working after a new revision."""
+    return Expr(f"aws_batch_job_definition.{label(key)}.arn_prefix")
+
+
 def job_definition_arn(key: str) -> Expr:
     return Expr(f"aws_batch_job_definition.{label(key)}.arn")
 

@@ -210,6 +210,12 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
         "moto 5.2 copies the template's own tags (provider default_tags) into "
         "LaunchTemplateData.TagSpecifications as resource_type launch-template",
     ),
+    MotoGap(
+        "aws_batch_job_definition",
+        "scheduling_priority",
+        "moto 5.2 ignores schedulingPriority on RegisterJobDefinition and never returns it",
+        only_with="scheduling_priority",
+    ),
     *(
         MotoGap(
             f"aws_vpc_security_group_{direction}_rule",
@@ -227,6 +233,9 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
 _UPDATE_POLICY_GAP = (
     "moto 5.2 ignores updatePolicy on CreateComputeEnvironment/UpdateComputeEnvironment "
     "and never returns it"
+)
+_SCHEDULING_PRIORITY_GAP = (
+    "moto 5.2 ignores schedulingPriority on RegisterJobDefinition and never returns it"
 )
 _TIME_LIMIT_GAP = (
     "moto 5.2 ignores jobStateTimeLimitActions on CreateJobQueue/UpdateJobQueue and never "
@@ -249,6 +258,9 @@ def verify_gaps(env: Environment) -> dict[tuple[str, str], str]:
     for key, queue in sorted(env.job_queues.items()):
         if queue.time_limit_actions:
             gaps[(f"job_queues.{key}", "jobStateTimeLimitActions")] = _TIME_LIMIT_GAP
+    for key, job in sorted(env.job_definitions.items()):
+        if job.scheduling_priority is not None:
+            gaps[(f"job_definitions.{key}", "schedulingPriority")] = _SCHEDULING_PRIORITY_GAP
     return gaps
 
 

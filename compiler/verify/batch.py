@@ -467,6 +467,9 @@ def check_job_definition(live: Live, desired: Desired, ctx: Context) -> Resource
     check.compare("parameters", ctx["parameters"], actual.get("parameters") or {})
     check.compare("propagateTags", ctx["propagate_tags"], bool(actual.get("propagateTags")))
     check.compare(
+        "schedulingPriority", ctx["scheduling_priority"], actual.get("schedulingPriority")
+    )
+    check.compare(
         "retryStrategy", _retry(ctx["retry_strategy"]), _actual_retry(actual.get("retryStrategy"))
     )
     timeout = (actual.get("timeout") or {}).get("attemptDurationSeconds")

@@ -3,6 +3,9 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
+# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+data "aws_caller_identity" "current" {}
+
 resource "aws_iam_role" "execution" {
   name        = "etl-fargate-execution"
   description = "ECS task execution: image pulls, logs and job secrets"
@@ -15,6 +18,11 @@ resource "aws_iam_role" "execution" {
           Service = "ecs-tasks.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })
@@ -60,6 +68,11 @@ resource "aws_iam_role" "job_transform" {
           Service = "ecs-tasks.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })

@@ -16,6 +16,14 @@ output "job_definition_arns" {
   }
 }
 
+output "job_definition_arn_prefixes" {
+  description = "ARN without revision of each job definition, by key: SubmitJob runs the latest active revision, so it stays valid when a change registers a new one."
+  value = {
+    extract   = aws_batch_job_definition.extract.arn_prefix
+    transform = aws_batch_job_definition.transform.arn_prefix
+  }
+}
+
 output "job_queues" {
   description = "Name and ARN of each job queue, by key."
   value = {

@@ -104,7 +104,7 @@ resource "aws_batch_compute_environment" "spot" {
   }
 
   update_policy {
-    job_execution_timeout_minutes = 30
+    job_execution_timeout_minutes = 360
     terminate_jobs_on_update      = false
   }
 

@@ -3,6 +3,9 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
+# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+data "aws_caller_identity" "current" {}
+
 resource "aws_iam_role" "ecs_instance" {
   name        = "genomics-prod-ecs-instance"
   description = "ECS container instances of AWS Batch compute environments"
@@ -50,6 +53,11 @@ resource "aws_iam_role" "execution" {
           Service = "ecs-tasks.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })
@@ -75,8 +83,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
         Effect = "Allow"
         Action = ["secretsmanager:GetSecretValue"]
         Resource = [
-          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token",
-          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-??????",
+          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf",
+          "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf-??????",
         ]
       },
     ]
@@ -95,6 +103,11 @@ resource "aws_iam_role" "scheduler" {
           Service = "scheduler.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })
@@ -132,6 +145,11 @@ resource "aws_iam_role" "job_align" {
           Service = "ecs-tasks.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })

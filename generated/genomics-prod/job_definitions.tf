@@ -5,6 +5,7 @@ resource "aws_batch_job_definition" "align" {
   type                  = "container"
   platform_capabilities = ["EC2"]
   propagate_tags        = true
+  scheduling_priority   = 50
   parameters = {
     reference = "s3://refs/hg38.fa"
   }
@@ -53,7 +54,7 @@ resource "aws_batch_job_definition" "align" {
     secrets = [
       {
         name      = "API_TOKEN"
-        valueFrom = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token"
+        valueFrom = "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf"
       },
     ]
     volumes = [
@@ -77,8 +78,8 @@ resource "aws_batch_job_definition" "align" {
     attempts = 3
 
     evaluate_on_exit {
-      action       = "retry"
-      on_exit_code = "137"
+      action           = "retry"
+      on_status_reason = "Host EC2*"
     }
 
     evaluate_on_exit {
@@ -134,7 +135,7 @@ resource "aws_batch_job_definition" "call_variants" {
   }
 
   timeout {
-    attempt_duration_seconds = 43200
+    attempt_duration_seconds = 21600
   }
 
   tags = {
@@ -187,7 +188,7 @@ resource "aws_batch_job_definition" "report" {
   }
 
   timeout {
-    attempt_duration_seconds = 43200
+    attempt_duration_seconds = 21600
   }
 
   tags = {

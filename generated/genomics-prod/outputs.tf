@@ -18,6 +18,15 @@ output "job_definition_arns" {
   }
 }
 
+output "job_definition_arn_prefixes" {
+  description = "ARN without revision of each job definition, by key: SubmitJob runs the latest active revision, so it stays valid when a change registers a new one."
+  value = {
+    align         = aws_batch_job_definition.align.arn_prefix
+    call-variants = aws_batch_job_definition.call_variants.arn_prefix
+    report        = aws_batch_job_definition.report.arn_prefix
+  }
+}
+
 output "job_queues" {
   description = "Name and ARN of each job queue, by key."
   value = {

@@ -3,6 +3,9 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
+# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+data "aws_caller_identity" "current" {}
+
 resource "aws_iam_role" "batch_service" {
   name        = "vision-gpu-batch-service"
   description = "AWS Batch service role for compute environments"
@@ -15,6 +18,11 @@ resource "aws_iam_role" "batch_service" {
           Service = "batch.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })
@@ -76,6 +84,11 @@ resource "aws_iam_role" "job_train" {
           Service = "ecs-tasks.amazonaws.com"
         }
         Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
       },
     ]
   })

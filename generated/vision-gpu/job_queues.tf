@@ -12,7 +12,7 @@ resource "aws_batch_job_queue" "training" {
 
   compute_environment_order {
     order               = 2
-    compute_environment = aws_batch_compute_environment.g6_overflow.arn
+    compute_environment = aws_batch_compute_environment.g4dn_overflow.arn
   }
 
   job_state_time_limit_action {

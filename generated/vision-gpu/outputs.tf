@@ -3,8 +3,8 @@
 output "compute_environment_arns" {
   description = "ARN of each compute environment, by key."
   value = {
-    g5          = aws_batch_compute_environment.g5.arn
-    g6-overflow = aws_batch_compute_environment.g6_overflow.arn
+    g4dn-overflow = aws_batch_compute_environment.g4dn_overflow.arn
+    g5            = aws_batch_compute_environment.g5.arn
   }
 }
 
@@ -12,6 +12,13 @@ output "job_definition_arns" {
   description = "ARN (with revision) of each job definition, by key."
   value = {
     train = aws_batch_job_definition.train.arn
+  }
+}
+
+output "job_definition_arn_prefixes" {
+  description = "ARN without revision of each job definition, by key: SubmitJob runs the latest active revision, so it stays valid when a change registers a new one."
+  value = {
+    train = aws_batch_job_definition.train.arn_prefix
   }
 }
 
