@@ -365,7 +365,12 @@ def test_existing_vpc_outputs_no_network_ids() -> None:
         "    existing: {vpc_id: vpc-0123456789abcdef0, private_subnets: [subnet-01234567]}",
     )
     names = [o["name"] for o in outputs.plan(_env(text))["outputs.tf"]["outputs"]]
-    assert names == ["compute_environment_arns", "job_definition_arns", "job_queues"]
+    assert names == [
+        "compute_environment_arns",
+        "job_definition_arn_prefixes",
+        "job_definition_arns",
+        "job_queues",
+    ]
 
 
 def test_empty_sections_write_no_files() -> None:

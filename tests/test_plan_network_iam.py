@@ -333,7 +333,7 @@ def test_existing_vpc_uses_literal_ids_and_creates_no_vpc_resources() -> None:
                     "create": None,
                     "existing": {
                         "vpc_id": "vpc-0123456789abcdef0",
-                        "private_subnets": ["subnet-0aaa", "subnet-0bbb"],
+                        "private_subnets": ["subnet-0aaaaaaa", "subnet-0bbbbbbb"],
                     },
                 }
             }
@@ -378,7 +378,7 @@ def test_existing_vpc_skips_gateway_endpoints_with_a_warning() -> None:
             "endpoints": ["s3", "ecr.dkr"],
             "vpc": {
                 "create": None,
-                "existing": {"vpc_id": "vpc-0abc", "private_subnets": ["subnet-0aaa"]},
+                "existing": {"vpc_id": "vpc-0abc", "private_subnets": ["subnet-0aaaaaaa"]},
             },
         }
     }
@@ -389,7 +389,7 @@ def test_existing_vpc_skips_gateway_endpoints_with_a_warning() -> None:
     files = rendered(result.env)
     endpoints = blocks(files["network.tf"])["aws_vpc_endpoint"]
     assert list(endpoints) == ["ecr_dkr"]
-    assert endpoints["ecr_dkr"]["subnet_ids"] == ["subnet-0aaa"]
+    assert endpoints["ecr_dkr"]["subnet_ids"] == ["subnet-0aaaaaaa"]
     assert endpoints["ecr_dkr"]["vpc_id"] == "vpc-0abc"
     lookup = blocks(files["network.tf"], "data")["aws_vpc"]["main"]
     assert lookup["id"] == "vpc-0abc"
@@ -642,9 +642,15 @@ def test_interface_endpoint_without_subnets_in_existing_vpc_is_skipped_with_bf21
     replace = {
         "network": {
             "endpoints": ["logs"],
-            "vpc": {"create": None, "existing": {"vpc_id": "vpc-1"}},
+            "vpc": {
+                "create": None,
+                "existing": {
+                    "vpc_id": "vpc-0123456789abcdef0",
+                    "public_subnets": ["subnet-0123456789abcdef0"],
+                },
+            },
         },
-        "compute_environments": {"ondemand": {"subnets": ["subnet-1"]}},
+        "compute_environments": {"ondemand": {"subnets": ["subnet-0123456789abcdef0"]}},
     }
     result = analysis(replace=replace)
     assert [d.code for d in result.diagnostics if d.level != Level.INFO] == ["BF216"]
