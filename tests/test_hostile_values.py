@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
@@ -29,6 +30,7 @@ from compiler import cli, loader, model
 from compiler.build import analyze_text, render_environment
 from compiler.diagnostics import Diagnostic, Level, format_text
 from compiler.plan import jobs
+from compiler.render import hcl_string
 from compiler.verify.batch import compare_container
 from compiler.verify.report import ResourceCheck
 
@@ -481,3 +483,125 @@ def test_readme_values_cannot_add_markdown(image: str, tmp_path: Path) -> None:
     assert row.count("|") == base_row.count("|")
     code_spans = re.sub(r"(`+)(.*?)\1", "", row)
     assert "<" not in code_spans and "#" not in code_spans
+
+
+# --- hypothesis: the bundled examples with nasty scalars ---------------------------------------
+
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+NASTY_PLAIN = [
+    "3.10",
+    "0755",
+    "12:30",
+    "190:20:30",
+    "1_000",
+    "0x1F",
+    "0o17",
+    "-0",
+    "2024-01-01",
+    "1.0e+3",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "9" * 30,
+    "9" * 5000,
+    "yes",
+    "off",
+    "true",
+    "~",
+    "null",
+]
+NASTY_QUOTED = [
+    '"\\ud83d\\ude00"',
+    '"\\ud83d"',
+    '"\\ude00x"',
+    '"tail\\n"',
+    '"a\\x1b[31mb"',
+    '"line\\u2028sep"',
+    '"tab\\there"',
+    '"nul\\0"',
+    "'0755'",
+]
+# A rendered file holds these values as HCL strings, so the test can look for them.
+RENDERED = ("environment", "command", "parameters")
+
+
+def _scalar_values(text: str) -> list[tuple[tuple[str | int, ...], yaml.ScalarNode]]:
+    """Every scalar value of the file (not keys), with its path."""
+    found: list[tuple[tuple[str | int, ...], yaml.ScalarNode]] = []
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+        elif isinstance(node, yaml.ScalarNode):
+            found.append((path, node))
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+    return found
+
+
+SOURCES = {p.name: p.read_text("utf-8") for p in CONFIGS}
+SCALARS = {name: _scalar_values(text) for name, text in SOURCES.items()}
+
+
+def _meant(nasty: str) -> str | None:
+    """The text a scalar stands for in a text field; ``None`` where it is no text at all."""
+    if nasty[0] not in "\"'":
+        return None if nasty in ("yes", "off", "true", "~", "null") else nasty
+    value = yaml.safe_load(f"v: {nasty}")["v"]
+    try:
+        return str(value.encode("utf-16", "surrogatepass").decode("utf-16"))
+    except UnicodeDecodeError:
+        return None  # a lone surrogate: no text, a located error
+
+
+def _model_value(env: model.Environment, path: tuple[str | int, ...]) -> Any:
+    node: Any = env
+    for part in path:
+        if isinstance(node, BaseModel):
+            node = getattr(node, str(part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    name=st.sampled_from(sorted(SOURCES)),
+    index=st.integers(min_value=0, max_value=10_000),
+    nasty=st.sampled_from(NASTY_PLAIN + NASTY_QUOTED),
+)
+def test_nasty_scalars_never_change_meaning(name: str, index: int, nasty: str) -> None:
+    """Any value of a bundled example replaced by a nasty scalar: either located diagnostics,
+    or a compile in which the value, wherever it is text, is exactly what was written."""
+    path, node = SCALARS[name][index % len(SCALARS[name])]
+    source = SOURCES[name]
+    text = source[: node.start_mark.index] + nasty + source[node.end_mark.index :]
+    analysis = analyze_text(text, "mutated.yaml")
+    errors = [d for d in analysis.diagnostics if d.level == Level.ERROR]
+    assert all(d.code != "BF000" for d in errors), [format_text(d) for d in errors]
+    if errors:
+        unlocated = [format_text(d) for d in errors if d.line is None]
+        assert not unlocated, f"{nasty} at {path} in {name}:\n" + "\n".join(unlocated)
+        return
+    assert analysis.env is not None
+    files = render_environment(analysis.env, "mutated.yaml")
+    value = _model_value(analysis.env, path)
+    if isinstance(value, str):
+        meant = _meant(nasty)
+        assert meant is not None and value == meant, f"{nasty!r} at {path} became {value!r}"
+        if path[0] == "job_definitions" and any(p in RENDERED for p in path):
+            assert hcl_string(value) in "".join(files.values()), (path, value)

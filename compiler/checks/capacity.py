@@ -377,6 +377,8 @@ NON_RULE_CODES = (
     loader.CODE_DUPLICATE_KEY,
     loader.CODE_NOT_A_MAPPING,
     loader.CODE_UNREADABLE,
+    loader.CODE_NULL_KEY,
+    loader.CODE_LONE_SURROGATE,
     render.CODE_RENDER,
     model.CODE_UNKNOWN_KEY,
     model.CODE_MISSING_KEY,
