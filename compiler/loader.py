@@ -364,14 +364,17 @@ def _too_deep(text: str) -> yaml.MarkedYAMLError:
     costs no recursion however deep the text nests."""
     depth = 0
     mark: Any = None
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                mark = event.start_mark
-                break
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        return exc  # a syntax error before the limit: the one to report
     return _TooDeepError(
         problem=f"document too large: more than {MAX_DEPTH} levels deep", problem_mark=mark
     )

@@ -265,6 +265,7 @@ def test_unquoted_numbers_in_text_fields_compile_as_written(
         .replace("  owner: platform\n", "  owner: platform\n  cost-centre: 0755\n  1_000: 3.10\n")
         .replace("    command: [echo, hello]", "    command: [echo, 3.10, 12:30, Ref::0x1F]")
         .replace("    vcpus: 1\n", "    vcpus: 1\n    parameters:\n      0x1F: 0x1F\n")
+        .replace("      MODE: fast\n", "      MODE: fast\n      on: 0o17\n")
     )
     config = tmp_path / "env.yaml"
     config.write_text(text, encoding="utf-8")
@@ -275,6 +276,7 @@ def test_unquoted_numbers_in_text_fields_compile_as_written(
         assert re.search(rf'name\s+= "V{i}"\s+value\s+= "{re.escape(value)}"', tf), value
     assert 'command = ["echo", "3.10", "12:30", "Ref::0x1F"]' in tf
     assert '"0x1F" = "0x1F"' in tf
+    assert re.search(r'name\s+= "on"\s+value\s+= "0o17"', tf)
     providers = (tmp_path / "out" / "demo" / "providers.tf").read_text("utf-8")
     assert re.search(r'cost-centre\s+= "0755"', providers)
     assert re.search(r'"1_000"\s+= "3.10"', providers)
