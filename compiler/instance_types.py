@@ -35,7 +35,7 @@ SPECIAL_TYPES: dict[str, Architecture] = {
 # A family (``c6i``, ``p4d``, ``u-6tb1``) optionally followed by ``.<size>`` (``4xlarge``,
 # ``metal-24xl``): lowercase letters first, at least one digit in the family.
 _INSTANCE_TYPE = re.compile(
-    r"^(?P<family>[a-z][a-z0-9-]*[0-9][a-z0-9-]*)(?:\.(?P<size>[a-z0-9-]+))?$"
+    r"^(?P<family>[a-z][a-z0-9-]*[0-9][a-z0-9-]*)(?:\.(?P<size>[a-z0-9-]+))?\Z"
 )
 # Accelerated families AWS names g* (graphics) and p* (parallel): all carry GPUs.
 _GPU_FAMILY = re.compile(r"^[gp][0-9]")

@@ -11,7 +11,9 @@ Field names are the contract of ``shared/spec/environment.md``; do not rename th
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
+import types
 import typing
 from collections.abc import Mapping
 from functools import cached_property
@@ -55,7 +57,10 @@ Cidr = Annotated[str, BeforeValidator(_cidr)]
 
 
 def _string(value: object) -> object:
-    """Accept numbers where a string is expected (tag values like ``4711`` written unquoted)."""
+    """Accept numbers where a string is expected (tag values like ``4711`` written unquoted).
+
+    ``str()`` of a number the loader read gives the text as written (``0755``, ``3.10``; see
+    :class:`compiler.loader.SourceInt`), so the value keeps its meaning."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return value
@@ -64,8 +69,62 @@ def _string(value: object) -> object:
 Str = Annotated[str, BeforeValidator(_string)]
 
 
+class NotANumber:
+    """A boolean given where a number is expected: pydantic would read ``true`` as 1.
+
+    :meth:`Strict._no_booleans_for_numbers` swaps the boolean for this marker, which no number
+    field accepts, so the error stands at the field itself; :func:`_one_schema_diagnostic`
+    words it."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "true" if self.value else "false"
+
+
+def _accepts_number(annotation: Any) -> bool:
+    """True for ``int``, ``float``, ``Literal[1]`` and optional or union forms of them."""
+    if annotation is int or annotation is float:
+        return True
+    if typing.get_origin(annotation) is Literal:
+        return any(
+            isinstance(a, int) and not isinstance(a, bool) for a in typing.get_args(annotation)
+        )
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_accepts_number(a) for a in typing.get_args(annotation))
+    return False
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    """Base of every model. Numbers reach text fields as the text written
+    (``coerce_numbers_to_str``), ``.inf`` and ``.nan`` are no number of the format, and a
+    boolean is never read as 0 or 1."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=False,
+        coerce_numbers_to_str=True,
+        allow_inf_nan=False,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        swapped = {
+            name: NotANumber(data[name])
+            for name in _number_fields(cls)
+            if isinstance(data.get(name), bool)
+        }
+        return {**data, **swapped} if swapped else data
+
+
+@functools.cache
+def _number_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(n for n, f in model.model_fields.items() if _accepts_number(f.annotation))
 
 
 def _exactly_one(model: BaseModel, names: tuple[str, ...], where: str) -> None:
@@ -608,6 +667,9 @@ def _one_schema_diagnostic(err: dict[str, Any], path: Path) -> Diagnostic:
             f"missing required key '{loc[-1]}'",
             path=path[:-1] if path and path[-1] == loc[-1] else path,
         )
+    special = _value_kind_diagnostic(err, path, where)
+    if special is not None:
+        return special
     message = str(err["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -626,6 +688,37 @@ def _one_schema_diagnostic(err: dict[str, Any], path: Path) -> Diagnostic:
     elif path and kind != "value_error":
         message = f"{where}: {message[0].lower()}{message[1:]}"
     return Diagnostic(CODE_INVALID_VALUE, Level.ERROR, message, path=path, hint=hint)
+
+
+def _value_kind_diagnostic(err: dict[str, Any], path: Path, where: str) -> Diagnostic | None:
+    """Booleans and nulls where the format wants a number or text: YAML reads ``yes``, ``on``
+    and ``~`` as something else than the user may have meant, so say what it was read as."""
+    value = err.get("input")
+    if isinstance(value, NotANumber):
+        return Diagnostic(
+            CODE_INVALID_VALUE,
+            Level.ERROR,
+            f"{where}: expected a number, found the boolean {value!r}",
+            path=path,
+            hint="write a number; YAML reads true/false, yes/no and on/off as booleans",
+        )
+    if err["type"] != "string_type":
+        return None
+    if isinstance(value, bool):
+        found = f"the boolean {str(value).lower()}"
+        hint = 'quote it ("yes", "on", "true") to use it as text'
+    elif value is None:
+        found = "null (nothing, `~` or `null`)"
+        hint = 'write "" for empty text, or quote "null" to use the word'
+    else:
+        return None
+    return Diagnostic(
+        CODE_INVALID_VALUE,
+        Level.ERROR,
+        f"{where}: expected text, found {found}",
+        path=path,
+        hint=hint,
+    )
 
 
 def parse_environment(raw: Any) -> tuple[Environment | None, list[Diagnostic]]:

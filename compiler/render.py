@@ -54,7 +54,7 @@ def html_comment(text: str) -> str:
     return re.sub(r"-(?=-)", "- ", comment_safe(text))
 
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\Z")
 _KEYWORDS = {"for", "in", "if", "endfor", "endif", "null", "true", "false"}
 _SHORT_LIST = 80
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_DURATION = re.compile(r"^[ \t]*(\d+)[ \t]*([smhd])[ \t]*\Z")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]iB)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^[ \t]*(\d+(?:\.\d+)?)[ \t]*([KMGT]iB)?[ \t]*\Z", re.IGNORECASE)
 _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 
 

@@ -384,6 +384,8 @@ NON_RULE_CODES = (
     loader.CODE_DUPLICATE_KEY,
     loader.CODE_NOT_A_MAPPING,
     loader.CODE_UNREADABLE,
+    loader.CODE_NULL_KEY,
+    loader.CODE_LONE_SURROGATE,
     render.CODE_RENDER,
     naming.CODE_NAME_COLLISION,
     model.CODE_UNKNOWN_KEY,

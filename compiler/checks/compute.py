@@ -33,8 +33,8 @@ UPDATE_TIMEOUT_MINUTES = (1, 360)
 DEPRECATED_IMAGE_TYPES = ("ECS_AL2", "ECS_AL2_NVIDIA")
 AL2023_IMAGE_TYPES = ("ECS_AL2023", "ECS_AL2023_NVIDIA")
 NVIDIA_IMAGE_TYPES = ("ECS_AL2_NVIDIA", "ECS_AL2023_NVIDIA")
-AL2023_UNSUPPORTED_FAMILY = re.compile(r"^a1$")
-AL2023_NVIDIA_UNSUPPORTED_FAMILY = re.compile(r"^(p3|g3)[a-z]*$")
+AL2023_UNSUPPORTED_FAMILY = re.compile(r"^a1\Z")
+AL2023_NVIDIA_UNSUPPORTED_FAMILY = re.compile(r"^(p3|g3)[a-z]*\Z")
 
 # EBS limits per volume type (EBS User Guide, "Amazon EBS volume types").
 IOPS_TYPES = ("gp3", "io1", "io2")
@@ -55,8 +55,8 @@ VOLUME_SIZE_GIB = {
 NOT_BOOTABLE_TYPES = ("st1", "sc1")
 ECS_AMI_ROOT_GIB = 30  # snapshot size of the ECS-optimized Amazon Linux 2023 AMIs
 
-SCRATCH_DEVICE = re.compile(r"^/dev/(sd|xvd)[b-z]$")
-MOUNT_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+SCRATCH_DEVICE = re.compile(r"^/dev/(sd|xvd)[b-z]\Z")
+MOUNT_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+\Z")
 SYSTEM_DIRECTORIES = frozenset(
     {
         "/bin",
@@ -79,7 +79,7 @@ SYSTEM_DIRECTORIES = frozenset(
         "/var/log",
     }
 )
-AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})\Z")
 
 
 def _ce_path(key: str, *rest: str | int) -> Path:

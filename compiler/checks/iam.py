@@ -20,13 +20,13 @@ MAX_ROLE_NAME = 64
 
 _PARTITION = r"aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?"
 _IAM_PATH = r"(?:/[\w+=,.@-]+)*/"
-ROLE_ARN = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:role{_IAM_PATH}[\w+=,.@-]{{1,64}}$")
+ROLE_ARN = re.compile(rf"^arn:{_PARTITION}:iam::\d{{12}}:role{_IAM_PATH}[\w+=,.@-]{{1,64}}\Z")
 INSTANCE_PROFILE_ARN = re.compile(
-    rf"^arn:{_PARTITION}:iam::\d{{12}}:instance-profile{_IAM_PATH}[\w+=,.@-]{{1,128}}$"
+    rf"^arn:{_PARTITION}:iam::\d{{12}}:instance-profile{_IAM_PATH}[\w+=,.@-]{{1,128}}\Z"
 )
 # Bucket names: a-z 0-9 . - (``*`` is allowed and warned about by BF466/BF467);
 # an optional key prefix follows a ``/``.
-S3_LOCATION = re.compile(r"^[a-z0-9.*-]{1,63}(?:/.*)?$")
+S3_LOCATION = re.compile(r"^[a-z0-9.*-]{1,63}(?:/.*)?\Z")
 
 
 @rule("BF220", Level.ERROR, "a generated IAM role or instance profile name exceeds 64 characters")

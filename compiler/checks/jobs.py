@@ -33,8 +33,8 @@ from compiler.render import Expr
 
 # --- limits ----------------------------------------------------------------------------------
 
-AWS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-SHARE_IDENTIFIER = re.compile(r"^[A-Za-z0-9]{1,255}\*?$")
+AWS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+SHARE_IDENTIFIER = re.compile(r"^[A-Za-z0-9]{1,255}\*?\Z")
 
 MAX_QUEUE_PRIORITY = 1000
 MAX_QUEUE_COMPUTE_ENVIRONMENTS = 3
@@ -70,8 +70,8 @@ RETRY_ATTEMPTS = (1, 10)
 MAX_ON_EXIT_RULES = 5
 MAX_PATTERN_LENGTH = 512
 # The provider's own patterns (resource aws_batch_job_definition, evaluate_on_exit).
-EXIT_CODE_PATTERN = re.compile(r"^[0-9]*\*?$")
-REASON_PATTERN = re.compile(r"^[0-9A-Za-z.:\s]*\*?$")
+EXIT_CODE_PATTERN = re.compile(r"^[0-9]*\*?\Z")
+REASON_PATTERN = re.compile(r"^[0-9A-Za-z.: \t]*\*?\Z")
 MIN_TIMEOUT_SECONDS = 60
 RESERVED_ENV_PREFIX = "AWS_BATCH"
 MAX_TAGS = 50

@@ -29,7 +29,7 @@ from compiler.plan.network import (
 
 CREATE: Path = ("network", "vpc", "create")
 EXISTING: Path = ("network", "vpc", "existing")
-PORT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+PORT_RANGE = re.compile(r"^[ \t]*(\d+)[ \t]*(?:-[ \t]*(\d+)[ \t]*)?\Z")
 MAX_PORT = 65535
 
 

@@ -21,20 +21,20 @@ ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 _PARTITION = r"aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?"
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 JOB_ROLE_ARN = re.compile(
-    rf"^arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{{1,64}}$"
+    rf"^arn:{_PARTITION}:iam::\d{{12}}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{{1,64}}\Z"
 )
 SECRETS_MANAGER_ARN = re.compile(
     # the secret name, optionally followed by :json-key:version-stage:version-id (Batch syntax)
     rf"^arn:{_PARTITION}:secretsmanager:{_REGION}:\d{{12}}:secret:[\w/+=.@-]+"
-    r"(?::[^:]*:[^:]*:[^:]*)?$"
+    r"(?::[^:\s]*:[^:\s]*:[^:\s]*)?\Z"
 )
-SSM_PARAMETER_ARN = re.compile(rf"^arn:{_PARTITION}:ssm:{_REGION}:\d{{12}}:parameter/[\w./-]+$")
+SSM_PARAMETER_ARN = re.compile(rf"^arn:{_PARTITION}:ssm:{_REGION}:\d{{12}}:parameter/[\w./-]+\Z")
 
 # One Terraform version constraint: an optional operator, then 1-3 numeric parts and an
 # optional pre-release suffix (``>= 1.5.0``, ``~> 5.0``, ``1.6.0-beta1``); several are
 # separated by commas.
-_CONSTRAINT = r"\s*(?:=|!=|>=|<=|>|<|~>)?\s*\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?\s*"
-VERSION_CONSTRAINTS = re.compile(rf"^{_CONSTRAINT}(?:,{_CONSTRAINT})*$")
+_CONSTRAINT = r"[ \t]*(?:=|!=|>=|<=|>|<|~>)?[ \t]*\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?[ \t]*"
+VERSION_CONSTRAINTS = re.compile(rf"^{_CONSTRAINT}(?:,{_CONSTRAINT})*\Z")
 
 # Substrings that mark a secret wherever they occur in a variable name ...
 SECRET_SUBSTRINGS = ("PASSWORD", "PASSWD", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY")
@@ -49,7 +49,7 @@ def _port_range(r: SecurityGroupRule) -> tuple[int, int] | None:
         return (0, 65535)
     if isinstance(r.ports, int):
         return (r.ports, r.ports)
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", r.ports)
+    m = re.fullmatch(r"[ \t]*(\d+)[ \t]*(?:-[ \t]*(\d+)[ \t]*)?", r.ports)
     if not m:
         return None
     low = int(m.group(1))

@@ -15,11 +15,11 @@ from compiler.diagnostics import Level, Path
 from compiler.model import Environment
 
 # AWS tagging rules: letters, numbers and spaces in any script, and _ . : / = + - @
-_TAG_TEXT = re.compile(r"^[\w .:/=+\-@\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*$")
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]*\Z")
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 # EC2 security group and rule descriptions: a fixed ASCII set, at most 255 characters.
-_SG_DESCRIPTION = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*$")
+_SG_DESCRIPTION = re.compile(r"^[a-zA-Z0-9. _\-:/()#,@\[\]+=&;{}!$*]*\Z")
 SG_DESCRIPTION_MAX = 255
 
 

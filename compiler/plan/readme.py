@@ -9,7 +9,9 @@ GitHub renders it in place.
 Everything a user wrote reaches the file escaped here, not in the template:
 
 - Markdown: user values sit in code spans (:func:`md_code`), with ``|`` escaped so a table row
-  cannot be split and the fence longer than any backtick run inside;
+  cannot be split, the fence longer than any backtick run inside, and line breaks and other
+  control characters written as escapes (``\\n``), so a value cannot end its row or line and
+  start a heading, a list or raw HTML (``<`` and ``>`` are inert inside a code span);
 - Mermaid: node ids are generated from keys (``q_high``), never from user text; every label is
   quoted, and every character outside a small safe set is written as a Mermaid entity code
   (``#35;``), so no label can close its quotes, start a link or inject markup.
@@ -24,6 +26,7 @@ import re
 from typing import Any
 
 from compiler import naming
+from compiler.diagnostics import inert
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
 from compiler.plan import compute, operations
@@ -36,7 +39,8 @@ _BACKTICKS = re.compile(r"`+")
 
 
 def md_code(text: str) -> str:
-    """``text`` as an inline code span that survives backticks and table pipes."""
+    """``text`` as an inline code span that survives backticks, table pipes and line breaks."""
+    text = inert(text)
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

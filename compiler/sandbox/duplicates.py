@@ -39,8 +39,8 @@ _DUPLICATE_LOOKUP = {
     "aws_cloudwatch_log_group": "The specified log group already exists",
 }
 _ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
-_STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
-_REFERENCE = re.compile(r"^aws_security_group\.(\w+)\.id$")
+_STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"\Z')
+_REFERENCE = re.compile(r"^aws_security_group\.(\w+)\.id\Z")
 _PROVIDER = re.compile(r'^provider "aws" \{\n(.*?)^\}', re.M | re.S)
 _REGION = re.compile(r'^  region\s*=\s*"([^"]+)"', re.M)
 

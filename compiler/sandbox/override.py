@@ -84,9 +84,9 @@ _IGNORED_IN_COPY = shutil.ignore_patterns(
 )
 
 _RESOURCE_START = re.compile(r'^resource\s+"([^"]+)"\s+"([^"]+)"\s*\{')
-_ATTRIBUTE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=(?!=)\s*(.*)$")
+_ATTRIBUTE = re.compile(r"^[ \t]*([A-Za-z_][\w-]*)[ \t]*=(?!=)[ \t]*(.*)\Z")
 _NESTED_BLOCK = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\"[^\"]*\"\s*)*\{")
-_HEREDOC = re.compile(r"<<-?([A-Za-z_][\w]*)\s*$")
+_HEREDOC = re.compile(r"<<-?([A-Za-z_][\w]*)[ \t]*\Z")
 
 
 def _scan_line(line: str, depth: int, in_comment: bool) -> tuple[int, bool, str | None]:
