@@ -66,6 +66,10 @@ class SourceInt(int):
     def __str__(self) -> str:
         return self.source
 
+    def __reduce__(self) -> tuple[type[SourceInt], tuple[int, str]]:
+        """Copies and pickles keep the source text (``copy.deepcopy`` of loaded data)."""
+        return (type(self), (int(self), self.source))
+
 
 class SourceFloat(float):
     """A float read from a plain scalar, with the text it was written as (``3.10``, not 3.1)."""
@@ -79,6 +83,9 @@ class SourceFloat(float):
 
     def __str__(self) -> str:
         return self.source
+
+    def __reduce__(self) -> tuple[type[SourceFloat], tuple[float, str]]:
+        return (type(self), (float(self), self.source))
 
 
 @dataclass

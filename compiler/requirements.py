@@ -195,7 +195,8 @@ TERRAFORM_LOCKFILE = "1.10.0"
 
 # A pre-release suffix (``1.10.0-beta1``) is accepted and ignored: it sorts below its release.
 _TERM = re.compile(
-    r"^\s*(?P<op>~>|>=|<=|!=|=|>|<)?\s*v?(?P<version>\d+(?:\.\d+){0,2})(?:-[0-9A-Za-z.-]+)?\s*$"
+    r"^[ \t]*(?P<op>~>|>=|<=|!=|=|>|<)?[ \t]*v?(?P<version>\d+(?:\.\d+){0,2})"
+    r"(?:-[0-9A-Za-z.-]+)?[ \t]*\Z"
 )
 
 

@@ -367,8 +367,8 @@ def test_existing_vpc_outputs_no_network_ids() -> None:
     names = [o["name"] for o in outputs.plan(_env(text))["outputs.tf"]["outputs"]]
     assert names == [
         "compute_environment_arns",
-        "job_definition_arn_prefixes",
         "job_definition_arns",
+        "job_definition_arn_prefixes",
         "job_queues",
     ]
 

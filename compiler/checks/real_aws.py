@@ -278,9 +278,9 @@ def scheduling_priority_without_fair_share(env: Environment) -> Iterator[Finding
 # and the ECS guide, "Pass Secrets Manager secrets through Amazon ECS environment variables").
 _SECRET_ARN = re.compile(
     r"^(?P<arn>arn:[\w-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:(?P<name>[\w/+=.@-]+))"
-    r"(?P<rest>:[^:]*:[^:]*:[^:]*)?$"
+    r"(?P<rest>:[^:\s]*:[^:\s]*:[^:\s]*)?\Z"
 )
-_COMPLETE_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+_COMPLETE_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}\Z")
 
 
 def is_partial_secret_arn(value_from: str) -> bool:
