@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.model import Environment
-from compiler.plan import common, compute, iam, jobs, network, outputs, readme
+from compiler.plan import common, compute, efs, iam, jobs, network, outputs, readme
 
 Context = dict[str, Any]
 
@@ -32,6 +32,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
     for part in (
         common.versions(env),
         network.plan(env),
+        efs.plan(env),
         iam.plan(env),
         compute.plan(env),
         jobs.plan(env),

@@ -49,6 +49,7 @@ class Live:
     roles: dict[str, RoleInfo | None] = field(default_factory=dict)
     instance_profiles: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     log_groups: dict[str, dict[str, Any]] | None = None
+    mount_targets: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def bind(self, address: str, **attributes: Any) -> None:
