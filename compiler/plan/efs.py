@@ -127,15 +127,19 @@ def plan(env: Environment) -> dict[str, Context]:
     ]
     return {
         "efs.tf": {
-            "security_group": {
-                "label": label(MOUNT_TARGETS_SG_KEY),
-                "name": aws_name(env.name, MOUNT_TARGETS_SG_KEY),
-                "description": "batchform EFS mount targets: NFS from the compute environments",
-                "vpc_id": refs.vpc_id(env),
-                "tags": common.tags(
-                    env, MOUNT_TARGETS_SG_KEY, {"Name": aws_name(env.name, MOUNT_TARGETS_SG_KEY)}
-                ),
-            },
+            "security_groups": [
+                {
+                    "label": label(MOUNT_TARGETS_SG_KEY),
+                    "name": aws_name(env.name, MOUNT_TARGETS_SG_KEY),
+                    "description": "batchform EFS mount targets: NFS from the compute environments",
+                    "vpc_id": refs.vpc_id(env),
+                    "tags": common.tags(
+                        env,
+                        MOUNT_TARGETS_SG_KEY,
+                        {"Name": aws_name(env.name, MOUNT_TARGETS_SG_KEY)},
+                    ),
+                }
+            ],
             "ingress_rules": [_ingress(env, sg) for sg in sources],
             "egress_rules": [_egress(env, sg) for sg in sources if _restricted_egress(env, sg)],
             "mount_targets": mount_targets,

@@ -96,9 +96,7 @@ class Desired:
         endpoint_group = self.network_file.get("endpoint_security_group")
         if endpoint_group:
             groups.append(endpoint_group)
-        efs_group = self._efs.get("efs.tf", {}).get("security_group")
-        if efs_group:
-            groups.append(efs_group)
+        groups += self._efs.get("efs.tf", {}).get("security_groups", [])
         default_group = self.network_file.get("default_security_group")
         if default_group:
             groups.append(
