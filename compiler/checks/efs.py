@@ -1,4 +1,4 @@
-"""EFS rules (BF250-BF252, BF257-BF258): file systems jobs mount must be reachable from the VPC.
+"""EFS rules (BF250-BF252, BF257-BF259): file systems jobs mount must be reachable from the VPC.
 
 An EFS volume is mounted over NFS through a mount target of the file system in the job's
 availability zone and VPC; without one the job fails at start with a mount error
@@ -56,6 +56,25 @@ def efs_in_existing_vpc(env: Environment) -> Iterator[Finding]:
         "compute subnets, with a security group admitting TCP 2049 from the compute security "
         "groups (docs/real-aws.md)",
     )
+
+
+@rule("BF259", Level.INFO, "a job mounts EFS in an existing VPC: its mount targets are not batchform's")
+def efs_mount_targets_in_existing_vpc(env: Environment) -> Iterator[Finding]:
+    if env.network.vpc.existing is None:
+        return
+    seen: set[str] = set()
+    for path, file_system in _efs_volumes(env):
+        if file_system in seen:
+            continue
+        seen.add(file_system)
+        yield Finding(
+            path,
+            f"batchform does not create mount targets in an existing VPC: {file_system} needs one "
+            "in every availability zone of the compute subnets, admitting TCP 2049 from the "
+            "compute security groups, or the job cannot mount it",
+            "check with `aws efs describe-mount-targets --file-system-id "
+            f"{file_system}`; add BF259 to ignore: once it is set up",
+        )
 
 
 @rule("BF252", Level.WARNING, "network.efs lists a file system no job mounts")
