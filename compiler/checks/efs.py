@@ -58,7 +58,11 @@ def efs_in_existing_vpc(env: Environment) -> Iterator[Finding]:
     )
 
 
-@rule("BF259", Level.INFO, "a job mounts EFS in an existing VPC: its mount targets are not batchform's")
+@rule(
+    "BF259",
+    Level.INFO,
+    "a job mounts EFS in an existing VPC: its mount targets are not batchform's",
+)
 def efs_mount_targets_in_existing_vpc(env: Environment) -> Iterator[Finding]:
     if env.network.vpc.existing is None:
         return
