@@ -79,6 +79,12 @@ resource "aws_iam_role_policy" "execution_secrets" {
           "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-??????",
         ]
       },
+      {
+        Sid      = "DecryptJobSecrets"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = ["arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+      },
     ]
   })
 }

@@ -144,3 +144,24 @@ resource "aws_iam_role_policy" "job_train_efs" {
     ]
   })
 }
+
+resource "aws_iam_role_policy" "job_train_kms" {
+  name = "kms"
+  role = aws_iam_role.job_train.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "UseKmsKeysByAlias0"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = ["arn:aws:kms:eu-west-1:123456789012:key/*"]
+        Condition = {
+          "ForAnyValue:StringEquals" = {
+            "kms:ResourceAliases" = ["alias/vision-checkpoints"]
+          }
+        }
+      },
+    ]
+  })
+}
