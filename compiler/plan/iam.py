@@ -18,7 +18,8 @@ generated:
 
 Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
-wildcard action or a ``*`` resource.
+wildcard action or a ``*`` resource (a key given by alias grants ``key/*`` of one account and
+region, narrowed by a condition to the keys carrying that alias).
 
 EFS with IAM authorization: Batch mounts the volume with the job role
 (``EFSAuthorizationConfig.iam``,
