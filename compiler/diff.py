@@ -159,6 +159,36 @@ KINDS: tuple[_Kind, ...] = (
         "egress rule",
         ("security_group_id",),
     ),
+    # efs.tf: provider internal/service/efs/mount_target.go forces a new mount target for a new
+    # file_system_id or subnet_id (security_groups are updated in place)
+    _Kind(
+        "efs.tf",
+        "security_groups",
+        "aws_security_group",
+        "security group",
+        ("name", "description", "vpc_id"),
+    ),
+    _Kind(
+        "efs.tf",
+        "ingress_rules",
+        "aws_vpc_security_group_ingress_rule",
+        "ingress rule",
+        ("security_group_id",),
+    ),
+    _Kind(
+        "efs.tf",
+        "egress_rules",
+        "aws_vpc_security_group_egress_rule",
+        "egress rule",
+        ("security_group_id",),
+    ),
+    _Kind(
+        "efs.tf",
+        "mount_targets",
+        "aws_efs_mount_target",
+        "EFS mount target",
+        ("file_system_id", "subnet_id"),
+    ),
     _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name",)),
     _Kind(
         "launch_templates.tf",

@@ -226,10 +226,15 @@ VPC_ENDPOINT_SERVICES: tuple[str, ...] = typing.get_args(EndpointService)
 GATEWAY_ENDPOINT_SERVICES = ("dynamodb", "s3")
 
 
+EFS_ID_PATTERN = r"^fs-[0-9a-f]{8,40}$"
+EfsId = Annotated[str, StringConstraints(pattern=EFS_ID_PATTERN)]
+
+
 class Network(Strict):
     vpc: Vpc
     security_groups: dict[Key, SecurityGroup] = {}
     endpoints: list[EndpointService] = []
+    efs: list[EfsId] = []  # file systems jobs mount: batchform gives them mount targets here
 
 
 # --- machine images and launch templates -----------------------------------------------------
@@ -280,6 +285,7 @@ class Iam(Strict):
     instance_role: str = "generated"  # generated | instance-profile ARN
     spot_fleet_role: str = "generated"  # generated | role ARN
     execution_role: str = "generated"  # generated | role ARN (Fargate jobs, secrets)
+    execution_kms_keys: list[str] = []  # customer-managed keys of the jobs' secrets
 
 
 # --- compute ---------------------------------------------------------------------------------
@@ -384,12 +390,16 @@ class JobRole(Strict):
     arn: str | None = None
     s3_read: list[str] = []
     s3_write: list[str] = []
+    kms_keys: list[str] = []  # customer-managed keys of SSE-KMS buckets (and other data)
 
     @model_validator(mode="after")
     def _shape(self) -> JobRole:
-        if self.arn is not None and (self.s3_read or self.s3_write):
-            raise ValueError("a job role is either `arn: ...` or generated from s3_read/s3_write")
-        if self.arn is None and not (self.s3_read or self.s3_write):
+        generated_from = self.s3_read or self.s3_write or self.kms_keys
+        if self.arn is not None and generated_from:
+            raise ValueError(
+                "a job role is either `arn: ...` or generated from s3_read/s3_write/kms_keys"
+            )
+        if self.arn is None and not generated_from:
             raise ValueError("a job role needs `arn`, or at least one bucket in s3_read/s3_write")
         return self
 
@@ -400,6 +410,7 @@ class JobSettings(Strict):
     retry: Retry | None = None
     timeout: Duration | None = None
     log_retention_days: int | None = None
+    log_kms_key: str | None = None  # KMS key ARN that encrypts the job's log group
     propagate_tags: bool | None = None
     environment: dict[str, Str] | None = None
     platform: Literal["EC2", "FARGATE"] | None = None

@@ -126,11 +126,7 @@ def network_resources(env: Environment) -> dict[str, dict[str, dict[str, Any]]]:
 def policies(env: Environment) -> dict[str, dict[str, Any]]:
     """``{inline policy label: policy document}`` from the IAM plan."""
     roles = iam.plan(env).get("iam.tf", {"roles": []})["roles"]
-    return {
-        r["inline_policy"]["label"]: r["inline_policy"]["policy"]
-        for r in roles
-        if r["inline_policy"]
-    }
+    return {p["label"]: p["policy"] for r in roles for p in r["inline_policies"]}
 
 
 def role_labels(env: Environment) -> set[str]:

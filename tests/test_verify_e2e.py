@@ -25,6 +25,7 @@ import yaml
 from botocore.parsers import ResponseParserError
 
 from compiler.model import Environment
+from compiler.plan.efs import plan as efs_plan
 from compiler.sandbox.override import verify_gaps
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
@@ -378,6 +379,53 @@ def test_detached_role_policy(clean: Deployed) -> None:
         assert clean.drift() == (2, {("iam_roles.ecs-instance", "AttachedPolicies")})
     finally:
         iam.attach_role_policy(RoleName=role, PolicyArn=ECS_INSTANCE_POLICY)
+
+
+def test_deleted_inline_policy(clean: Deployed) -> None:
+    """Each inline policy of a generated role is checked on its own (here the job role's s3)."""
+    iam = clean.client("iam")
+    role = f"{clean.env.name}-job-align"
+    document = iam.get_role_policy(RoleName=role, PolicyName="s3")["PolicyDocument"]
+    iam.delete_role_policy(RoleName=role, PolicyName="s3")
+    try:
+        assert clean.drift() == (2, {("iam_roles.job-align", "RolePolicies.s3")})
+    finally:
+        text = document if isinstance(document, str) else json.dumps(document)
+        iam.put_role_policy(RoleName=role, PolicyName="s3", PolicyDocument=text)
+
+
+def _mount_target(d: Deployed) -> tuple[str, dict[str, Any]]:
+    """Label and live description of the first mount target the module created (the sandbox
+    substituted a stand-in file system id, so the label is read from the plan)."""
+    planned = efs_plan(d.env)["efs.tf"]["mount_targets"][0]  # in the first AZ
+    assert d.env.network.vpc.create is not None
+    az = d.env.network.vpc.create.availability_zones[0]
+    targets = d.client("efs").describe_mount_targets(FileSystemId=planned["file_system_id"])
+    subnets = d.client("ec2").describe_subnets(
+        Filters=[{"Name": "tag:batchform:key", "Values": [f"private-{az}"]}]
+    )["Subnets"]
+    target = next(t for t in targets["MountTargets"] if t["SubnetId"] == subnets[0]["SubnetId"])
+    return str(planned["label"]), target
+
+
+def test_mount_target_security_groups_changed(clean: Deployed) -> None:
+    """A mount target without the NFS group times out every mount: verify names it."""
+    efs = clean.client("efs")
+    label, target = _mount_target(clean)
+    before = efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])
+    ec2 = clean.client("ec2")
+    batch_group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{clean.env.name}-batch"]}]
+    )["SecurityGroups"][0]["GroupId"]
+    efs.modify_mount_target_security_groups(
+        MountTargetId=target["MountTargetId"], SecurityGroups=[batch_group]
+    )
+    try:
+        assert clean.drift() == (2, {(f"efs_mount_targets.{label}", "SecurityGroups")})
+    finally:
+        efs.modify_mount_target_security_groups(
+            MountTargetId=target["MountTargetId"], SecurityGroups=before["SecurityGroups"]
+        )
 
 
 def test_changed_tag(clean: Deployed) -> None:

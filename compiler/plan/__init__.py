@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.model import Environment
-from compiler.plan import common, compute, iam, jobs, network, operations, outputs, readme
+from compiler.plan import (
+    common,
+    compute,
+    efs,
+    iam,
+    jobs,
+    network,
+    operations,
+    outputs,
+    readme,
+)
 
 Context = dict[str, Any]
 
@@ -32,6 +42,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
     for part in (
         common.versions(env),
         network.plan(env),
+        efs.plan(env),
         iam.plan(env),
         compute.plan(env),
         jobs.plan(env),

@@ -12,14 +12,36 @@ generated:
 - ``aws_iam_role.spot_fleet`` (+ attachment): when ``refs.needs_spot_fleet_role``.
 - ``aws_iam_role.execution`` (+ attachment, + ``aws_iam_role_policy.execution_secrets`` when
   jobs reference secrets): when ``refs.needs_execution_role``.
-- ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_s3``: per job definition with a
-  generated ``job_role``.
+- ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_{s3,efs,kms}``: per job
+  definition with a generated ``job_role``; ``s3`` for its buckets, ``efs`` for EFS volumes
+  mounted with ``iam: true``, ``kms`` for ``job_role.kms_keys``.
 - ``aws_iam_role.scheduler`` + ``aws_iam_role_policy.scheduler_submit``: when the file has
   ``schedules``; EventBridge Scheduler assumes it to call ``batch:SubmitJob``.
 
 Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
-wildcard action or a ``*`` resource.
+wildcard action or a ``*`` resource (a key given by alias grants ``key/*`` of one account and
+region, narrowed by a condition to the keys carrying that alias).
+
+EFS with IAM authorization: Batch mounts the volume with the job role
+(``EFSAuthorizationConfig.iam``,
+https://docs.aws.amazon.com/batch/latest/APIReference/API_EFSAuthorizationConfig.html), and EFS
+lets the mount through only if the role's identity policy or the file system policy allows
+``elasticfilesystem:ClientMount`` (``ClientWrite`` to write), optionally conditioned on
+``elasticfilesystem:AccessPointArn``
+(https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html). The ``efs`` policy
+grants exactly that, per volume, on the file system's ARN in the file's region and the caller's
+account (``data.aws_caller_identity.current``).
+
+Customer-managed KMS keys: a secret encrypted with one is read only if the execution role may
+``kms:Decrypt`` with it
+(https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data-secrets.html), and an
+SSE-KMS bucket needs ``kms:Decrypt`` to read and ``kms:GenerateDataKey`` to write
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms).
+A key given by alias ARN cannot be the ``Resource`` of such a grant (an alias ARN there controls
+the alias, not the key); the grant names the account's keys and the ``kms:ResourceAliases``
+condition narrows it to the keys carrying that alias
+(https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html).
 
 Secrets: ``valueFrom`` is a Secrets Manager ARN (complete, or partial = without the 6-character
 suffix AWS appends), optionally followed by ``:json-key:stage:version``, or an SSM parameter ARN
@@ -30,6 +52,7 @@ secret by its partial ARN (``?`` matches one character, so no other secret name 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,7 +169,74 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
         )
     if not statements:
         return None
+    statements += kms_statements("DecryptJobSecrets", env.iam.execution_kms_keys, ["kms:Decrypt"])
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+# --- customer-managed KMS keys ----------------------------------------------------------------
+
+KMS_ARN = re.compile(
+    r"^arn:(?P<partition>aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+    r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$"
+)
+KMS_KEY_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
+KMS_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}$")
+
+
+@dataclass(frozen=True)
+class KmsArn:
+    """A parsed KMS key or alias ARN."""
+
+    partition: str
+    region: str
+    account: str
+    kind: str  # key | alias
+    name: str  # key id, or the alias name without ``alias/``
+
+
+def parse_kms_arn(value: str) -> KmsArn | None:
+    """The parts of a well-formed KMS key or alias ARN, or ``None`` (check BF253 reports it)."""
+    match = KMS_ARN.match(value)
+    if match is None:
+        return None
+    arn = KmsArn(**match.groupdict())
+    pattern = KMS_KEY_ID if arn.kind == "key" else KMS_ALIAS_NAME
+    return arn if pattern.match(arn.name) else None
+
+
+def kms_statements(sid: str, arns: list[str], actions: list[str]) -> list[dict[str, Any]]:
+    """Statements allowing ``actions`` with the keys ``arns`` (key or alias ARNs, checked).
+
+    Key ARNs are the resource; aliases become ``kms:ResourceAliases`` conditions on the keys of
+    the alias's account and region (an alias ARN as ``Resource`` would grant nothing).
+    """
+    keys: list[str] = []
+    aliases: dict[str, list[str]] = {}
+    for value in dict.fromkeys(arns):
+        arn = parse_kms_arn(value)
+        if arn is None:
+            continue
+        if arn.kind == "key":
+            keys.append(value)
+        else:
+            scope = f"arn:{arn.partition}:kms:{arn.region}:{arn.account}:key/*"
+            aliases.setdefault(scope, []).append(f"alias/{arn.name}")
+    statements: list[dict[str, Any]] = []
+    if keys:
+        statements.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": keys})
+    for i, (scope, names) in enumerate(aliases.items()):
+        statements.append(
+            {
+                "Sid": f"{sid}ByAlias{i}",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [scope],
+                "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": names}},
+            }
+        )
+    return statements
 
 
 # --- job roles -------------------------------------------------------------------------------
@@ -232,6 +322,63 @@ def s3_policy(read: list[str], write: list[str]) -> dict[str, Any]:
             }
         )
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+EFS_MOUNT_ACTIONS = ["elasticfilesystem:ClientMount"]
+EFS_WRITE_ACTIONS = ["elasticfilesystem:ClientWrite"]
+KMS_READ_ACTIONS = ["kms:Decrypt"]
+KMS_WRITE_ACTIONS = ["kms:GenerateDataKey"]
+ACCOUNT = "${data.aws_caller_identity.current.account_id}"
+
+
+def _efs_arn(env: Environment, kind: str, resource_id: str) -> Expr:
+    """``arn:<partition>:elasticfilesystem:<region>:<account>:<kind>/<id>``."""
+    resource = _literal_in_template(f"{kind}/{resource_id}")
+    return _template(f"arn:{PARTITION}:elasticfilesystem:{env.region}:{ACCOUNT}:{resource}")
+
+
+def efs_policy(env: Environment, key: str) -> dict[str, Any] | None:
+    """Mount (and, unless read-only, write) access to each EFS volume the job mounts with
+    ``iam: true``, limited to its access point when it has one; ``None`` without such volumes."""
+    statements: list[dict[str, Any]] = []
+    seen: list[tuple[str, str | None, bool]] = []
+    for volume in env.job(key).volumes:
+        if volume.efs is None or not volume.iam:
+            continue
+        grant = (volume.efs, volume.access_point, volume.read_only)
+        if grant in seen:
+            continue
+        seen.append(grant)
+        statement: dict[str, Any] = {
+            "Sid": f"MountFileSystem{len(statements)}",
+            "Effect": "Allow",
+            "Action": EFS_MOUNT_ACTIONS + ([] if volume.read_only else EFS_WRITE_ACTIONS),
+            "Resource": [_efs_arn(env, "file-system", volume.efs)],
+        }
+        if volume.access_point is not None:
+            access_point = _efs_arn(env, "access-point", volume.access_point)
+            statement["Condition"] = {
+                "StringEquals": {"elasticfilesystem:AccessPointArn": access_point}
+            }
+        statements.append(statement)
+    if not statements:
+        return None
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def job_kms_policy(read: list[str], write: list[str], keys: list[str]) -> dict[str, Any] | None:
+    """Decrypt with the job role's keys; a role that writes to S3 may also generate data keys
+    (SSE-KMS uploads). ``None`` without keys."""
+    actions = KMS_READ_ACTIONS + (KMS_WRITE_ACTIONS if write else [])
+    statements = kms_statements("UseKmsKeys", keys, actions)
+    if not statements:
+        return None
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def needs_caller_identity(env: Environment) -> bool:
+    """Whether ``iam.tf`` reads the account id (EFS ARNs of the ``efs`` policies)."""
+    return any(efs_policy(env, key) is not None for key in generated_job_roles(env))
 
 
 def generated_job_roles(env: Environment) -> list[str]:
@@ -365,19 +512,34 @@ def generated_role_names(env: Environment) -> list[tuple[str, str]]:
     return [(spec.purpose, role_name(env.name, spec.purpose)) for spec in role_specs(env)]
 
 
-def _inline_policy(env: Environment, spec: RoleSpec) -> Context | None:
+def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
+    """The role's inline policies, one per concern so a change shows as one policy's diff."""
     if spec.job_key is not None:
         job_role = env.job_definitions[spec.job_key].job_role
         assert job_role is not None
-        policy = s3_policy(job_role.s3_read, job_role.s3_write)
-        return {"label": f"{spec.label}_s3", "name": "s3", "policy": policy}
+        policies: dict[str, dict[str, Any] | None] = {
+            "s3": (
+                s3_policy(job_role.s3_read, job_role.s3_write)
+                if job_role.s3_read or job_role.s3_write
+                else None
+            ),
+            "efs": efs_policy(env, spec.job_key),
+            "kms": job_kms_policy(job_role.s3_read, job_role.s3_write, job_role.kms_keys),
+        }
+        return [
+            {"label": f"{spec.label}_{name}", "name": name, "policy": policy}
+            for name, policy in policies.items()
+            if policy is not None
+        ]
     if spec.purpose == "scheduler":
-        return {"label": "scheduler_submit", "name": "submit-jobs", "policy": submit_policy(env)}
+        return [
+            {"label": "scheduler_submit", "name": "submit-jobs", "policy": submit_policy(env)}
+        ]
     if spec.purpose == "execution":
         secrets = execution_secrets_policy(env)
         if secrets is not None:
-            return {"label": "execution_secrets", "name": "secrets", "policy": secrets}
-    return None
+            return [{"label": "execution_secrets", "name": "secrets", "policy": secrets}]
+    return []
 
 
 def _role_context(env: Environment, spec: RoleSpec) -> Context:
@@ -392,7 +554,7 @@ def _role_context(env: Environment, spec: RoleSpec) -> Context:
         "managed_policy_arn": (
             managed_policy_arn(spec.managed_policy) if spec.managed_policy else None
         ),
-        "inline_policy": _inline_policy(env, spec),
+        "inline_policies": _inline_policies(env, spec),
         "role_name_ref": name_ref,
         # EC2 instances take a role through an instance profile of the same name
         "instance_profile": (
@@ -410,5 +572,7 @@ def plan(env: Environment) -> dict[str, Context]:
     roles = [_role_context(env, spec) for spec in specs]
     if not roles:
         return {}
-    needs_account = any(spec.service in SOURCE_ACCOUNT_SERVICES for spec in specs)
+    needs_account = needs_caller_identity(env) or any(
+        spec.service in SOURCE_ACCOUNT_SERVICES for spec in specs
+    )
     return {"iam.tf": {"roles": roles, "caller_identity": needs_account}}

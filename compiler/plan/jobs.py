@@ -215,6 +215,7 @@ def _log_group(env: Environment, key: str) -> Context:
         "label": f"job_{naming.label(key)}",
         "name": naming.log_group_name(env.name, key),
         "retention_in_days": job.log_retention_days,
+        "kms_key_id": job.log_kms_key,
         "tags": common.tags(env, key),
     }
 

@@ -15,7 +15,10 @@ Addresses (``refs`` holds the ones other modules use):
   ``aws_route.private_<az>_nat``, ``aws_route_table_association.{public,private}_<az>``
 - ``aws_vpc_endpoint.<service>`` (dots become ``_``), ``aws_security_group.vpc_endpoints`` and
   ``aws_vpc_security_group_ingress_rule.vpc_endpoints_https`` for interface endpoints,
-  ``data.aws_vpc.main`` (the CIDR of an existing VPC, for that rule)
+  ``data.aws_vpc.main`` (the CIDR blocks of an existing VPC, for that rule, with a
+  postcondition that its DNS attributes allow private DNS) and
+  ``aws_vpc_security_group_ingress_rule.vpc_endpoints_https_secondary[<cidr>]`` (one per
+  secondary CIDR block of an existing VPC)
 - ``aws_security_group.<key>``, ``aws_vpc_security_group_{ingress,egress}_rule.<key>_<dir>_<n>``
   (``<key>_egress_all`` for ``egress: all``)
 
@@ -58,6 +61,20 @@ AWS_MIN_SUBNET_PREFIX = 16
 AWS_MAX_SUBNET_PREFIX = 28
 
 ENDPOINTS_SG_KEY = "vpc-endpoints"
+# Interface endpoints with private DNS need both VPC attributes on (the "Prerequisites" of
+# https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html); the
+# lookup of an existing VPC checks them at plan time.
+EXISTING_VPC_DNS_ERROR = (
+    "The VPC must have DNS resolution (enableDnsSupport) and DNS hostnames "
+    "(enableDnsHostnames) enabled: the interface VPC endpoints batchform creates use private DNS, "
+    "which AWS refuses otherwise. Turn both on (aws ec2 modify-vpc-attribute), then plan again."
+)
+# Every IPv4 block associated with an existing VPC besides the primary one (the primary has its
+# own rule, kept under its first address so upgrading replaces nothing).
+SECONDARY_CIDRS = (
+    "toset([for a in data.aws_vpc.main.cidr_block_associations : a.cidr_block "
+    'if a.cidr_block != data.aws_vpc.main.cidr_block && a.state == "associated"])'
+)
 ANYWHERE_V4 = "0.0.0.0/0"
 HTTPS_PORT = 443
 PROTOCOL_NUMBERS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "-1"}
@@ -265,7 +282,16 @@ def _endpoints(env: Environment) -> Context:
         if create is not None:
             vpc_cidr: Expr = Expr("aws_vpc.main.cidr_block")
         else:
-            existing_vpc_lookup = {"id": refs.vpc_id(env)}
+            existing_vpc_lookup = {
+                "id": refs.vpc_id(env),
+                "dns_error": EXISTING_VPC_DNS_ERROR,
+                "secondary": {
+                    "label": f"{label(ENDPOINTS_SG_KEY)}_https_secondary",
+                    "cidrs": Expr(SECONDARY_CIDRS),
+                    "description": "HTTPS to the VPC endpoints from a secondary VPC CIDR block",
+                    "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https-secondary"),
+                },
+            }
             vpc_cidr = Expr("data.aws_vpc.main.cidr_block")
         endpoint_sg = {
             "label": label(ENDPOINTS_SG_KEY),

@@ -12,7 +12,9 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - SSM parameters moto does not ship: created with a stand-in AMI id (names under ``/aws/`` are
   reserved and cannot be created; moto ships the public ECS ones);
 - roles and the instance profile the file names by ARN: created with those names;
-- ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it.
+- ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it;
+- EFS file systems listed in ``network.efs`` (their mount targets are generated): created and
+  their ids substituted, like the VPC's.
 
 Every substitution is returned as a human-readable note; the sandbox prints it and lists what
 the stand-in means was not checked.
@@ -225,6 +227,28 @@ def _stand_in_amis(env: Environment, server: MotoServer, found: StandIns) -> Non
             )
 
 
+def _stand_in_efs(env: Environment, server: MotoServer, found: StandIns) -> None:
+    """File systems ``network.efs`` lists: batchform creates their mount targets, which needs
+    them to exist; moto cannot create one with a chosen id, so the ids are substituted (in the
+    job definitions' volumes too)."""
+    listed = list(dict.fromkeys(env.network.efs))
+    if not listed:
+        return
+    efs = server.client("efs", env.region)
+    for file_system in listed:
+        made = efs.create_file_system(CreationToken=f"batchform-stand-in-{file_system}")
+        found.replacements[file_system] = made["FileSystemId"]
+    found.made.append(f"{len(listed)} EFS file system(s)")
+    found.notes.append(
+        f"EFS file system(s) {', '.join(listed)}: moto cannot create them with these ids, so "
+        "stand-in file systems were created and their ids substituted"
+    )
+    found.not_checked.append(
+        f"EFS file system(s) {', '.join(listed)}: that they exist in {env.region} and that "
+        "their file system policies let the job roles mount them"
+    )
+
+
 def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     """Create in moto what ``env`` expects the account to have; say what was substituted."""
     found = StandIns()
@@ -233,4 +257,5 @@ def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     _stand_in_network(env, server, found)
     _stand_in_iam(env, server, found)
     _stand_in_amis(env, server, found)
+    _stand_in_efs(env, server, found)
     return found

@@ -23,7 +23,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
-SERVICES = ("batch", "ec2", "events", "iam", "logs", "scheduler", "ssm")
+SERVICES = ("batch", "ec2", "efs", "events", "iam", "logs", "scheduler", "ssm")
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 """Every operation the verifier may call starts with one of these."""
@@ -63,6 +63,7 @@ class Clients:
 
     batch: Any
     ec2: Any
+    efs: Any
     events: Any
     iam: Any
     logs: Any
@@ -149,6 +150,8 @@ IAM_POLICY_ACTIONS = (
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
+    "elasticfilesystem:DescribeMountTargetSecurityGroups",
+    "elasticfilesystem:DescribeMountTargets",
     "events:DescribeRule",
     "events:ListTargetsByRule",
     "iam:GetInstanceProfile",

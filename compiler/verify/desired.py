@@ -13,13 +13,18 @@ from typing import Any
 
 from compiler import naming
 from compiler.model import Environment
-from compiler.plan import compute, iam, jobs, network
+from compiler.plan import compute, efs, iam, jobs, network
 from compiler.render import Expr
 
 Context = dict[str, Any]
 
 DEFAULT_SECURITY_GROUP_DESCRIPTION = "default VPC security group"
 """AWS's description of a VPC's default group, which the module adopts and strips of rules."""
+
+
+def _efs_rule(rule: Context) -> Context:
+    """An ``efs.tf`` NFS rule in the shape of ``security_groups.tf`` rules."""
+    return {**rule, "ip_protocol": "tcp", "peer": {"referenced_security_group_id": rule["peer"]}}
 
 
 def batchform_key(context: Context) -> str | None:
@@ -40,6 +45,10 @@ class Desired:
     @cached_property
     def _network(self) -> dict[str, Context]:
         return network.plan(self.env)
+
+    @cached_property
+    def _efs(self) -> dict[str, Context]:
+        return efs.plan(self.env)
 
     @cached_property
     def _iam(self) -> Context:
@@ -87,6 +96,7 @@ class Desired:
         endpoint_group = self.network_file.get("endpoint_security_group")
         if endpoint_group:
             groups.append(endpoint_group)
+        groups += self._efs.get("efs.tf", {}).get("security_groups", [])
         default_group = self.network_file.get("default_security_group")
         if default_group:
             groups.append(
@@ -109,6 +119,18 @@ class Desired:
         endpoint_group = self.network_file.get("endpoint_security_group")
         if endpoint_group and endpoint_group["label"] == label:
             ingress.append(endpoint_group["ingress"])
+            if self.network_file.get("existing_vpc_lookup"):
+                # one rule per secondary CIDR block (a ``for_each`` in the module)
+                secondary = Expr("data.aws_vpc.main.secondary_cidr_blocks")
+                ingress.append({**endpoint_group["ingress"], "cidr_ipv4": secondary})
+        efs = self._efs.get("efs.tf")
+        if efs is not None:
+            ingress += [
+                _efs_rule(r) for r in efs["ingress_rules"] if r["security_group_id"] == address
+            ]
+            egress += [
+                _efs_rule(r) for r in efs["egress_rules"] if r["security_group_id"] == address
+            ]
         return ingress, egress
 
     @property
@@ -118,6 +140,11 @@ class Desired:
     @property
     def endpoints(self) -> list[Context]:
         return list(self.network_file.get("endpoints", []))
+
+    @property
+    def mount_targets(self) -> list[Context]:
+        """EFS mount targets the module creates (``efs.tf``)."""
+        return list(self._efs.get("efs.tf", {}).get("mount_targets", []))
 
     # --- IAM ----------------------------------------------------------------------------------
 

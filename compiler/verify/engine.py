@@ -16,7 +16,7 @@ from compiler.verify import batch, infra, operations
 from compiler.verify.clients import Clients
 from compiler.verify.desired import Desired
 from compiler.verify.fetch import Reader
-from compiler.verify.gather import Gatherer, Progress
+from compiler.verify.gather import MOUNT_TARGETS_TOPIC, Gatherer, Progress
 from compiler.verify.live import Live, Unresolved
 from compiler.verify.report import Report, ResourceCheck
 
@@ -44,6 +44,7 @@ SECTION_TOPICS: dict[str, Callable[[ResourceCheck, Desired], list[str]]] = {
         f"role {d.env.name}-scheduler",
     ],
     operations.ALERT_RULES: lambda c, d: operations.TOPICS[operations.ALERT_RULES],
+    infra.MOUNT_TARGETS: lambda c, d: [MOUNT_TARGETS_TOPIC, "network", "security_groups"],
 }
 """The reads each section's verdict rests on: when one failed, the verdict is "not checked"."""
 

@@ -289,3 +289,17 @@ def log_groups(logs: Any, prefix: str) -> dict[str, dict[str, Any]]:
 def ssm_parameter(ssm: Any, name: str) -> str:
     got = _not_found_as(["ParameterNotFound"], lambda: ssm.get_parameter(Name=name))
     return str(got["Parameter"]["Value"])
+
+
+def mount_targets(efs: Any, file_system_id: str) -> list[dict[str, Any]]:
+    """The file system's mount targets, each with its ``SecurityGroups`` (a second call each:
+    ``DescribeMountTargets`` does not return them)."""
+    found = _not_found_as(
+        ["FileSystemNotFound"],
+        lambda: efs.describe_mount_targets(FileSystemId=file_system_id),
+    )
+    targets: list[dict[str, Any]] = []
+    for target in found.get("MountTargets", []):
+        groups = efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"])
+        targets.append({**target, "SecurityGroups": groups.get("SecurityGroups", [])})
+    return targets

@@ -5,7 +5,8 @@ they are thread-safe, the session that made them is not used here):
 
 1. Batch (compute environments, queues, job definitions, scheduling policies), the tagged EC2
    resources (security groups, launch templates, VPC and subnets), IAM roles and the instance
-   profile, log groups, and the SSM parameters that name AMIs.
+   profile, the mount targets of the EFS file systems in ``network.efs``, log groups, and the
+   SSM parameters that name AMIs.
 2. What round 1 points at: subnets the compute environments use that round 1 did not return,
    the route tables, NAT and internet gateways and VPC endpoints of their VPCs, the AMIs, and
    the latest version of each launch template.
@@ -26,6 +27,7 @@ from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live, tags_of
 
 MAX_WORKERS = 8
+MOUNT_TARGETS_TOPIC = "efs mount targets"
 
 Progress = Callable[[str], None]
 
@@ -239,6 +241,28 @@ class Gatherer:
             tasks.append(one_profile)
         return tasks
 
+    def _efs(self) -> list[Callable[[], None]]:
+        tasks: list[Callable[[], None]] = []
+        file_systems = dict.fromkeys(str(mt["file_system_id"]) for mt in self.desired.mount_targets)
+        for file_system in file_systems:
+
+            def targets(file_system: str = file_system) -> None:
+                try:
+                    got = self.reader.read(
+                        MOUNT_TARGETS_TOPIC,
+                        "efs",
+                        "DescribeMountTargets",
+                        lambda: fetch.mount_targets(self.clients.efs, file_system),
+                    )
+                except NotFound:
+                    self.live.mount_targets[file_system] = None
+                    return
+                if got is not None:
+                    self.live.mount_targets[file_system] = got
+
+            tasks.append(targets)
+        return tasks
+
     def _logs_and_ssm(self) -> list[Callable[[], None]]:
         tasks: list[Callable[[], None]] = []
         if self.desired.log_groups:
@@ -389,7 +413,12 @@ class Gatherer:
                 live.bind(f"aws_subnet.{ctx['label']}", id=found["SubnetId"])
         for vpc in live.vpcs or []:
             address = "aws_vpc.main" if desired.env.network.vpc.create else "data.aws_vpc.main"
-            live.bind(address, id=vpc["VpcId"], cidr_block=vpc.get("CidrBlock"))
+            live.bind(
+                address,
+                id=vpc["VpcId"],
+                cidr_block=vpc.get("CidrBlock"),
+                secondary_cidr_blocks=secondary_cidr_blocks(vpc),
+            )
         templates = by_key(live.launch_templates or [], desired.name)
         for ctx in desired.launch_templates:
             found = templates.get(batchform_key(ctx) or "")
@@ -433,6 +462,7 @@ class Gatherer:
                 *self._batch(),
                 *self._ec2(),
                 *self._iam(),
+                *self._efs(),
                 *self._logs_and_ssm(),
                 *operations.read_tasks(self.desired, self.reader, self.live),
             ]
@@ -441,6 +471,16 @@ class Gatherer:
         self._bind()
         operations.bind(self.live, self.desired)
         return self.live
+
+
+def secondary_cidr_blocks(vpc: dict[str, Any]) -> list[str]:
+    """The VPC's associated IPv4 blocks besides the primary (the endpoint group admits each)."""
+    return [
+        a["CidrBlock"]
+        for a in vpc.get("CidrBlockAssociationSet", [])
+        if a.get("CidrBlockState", {}).get("State") == "associated"
+        and a.get("CidrBlock") != vpc.get("CidrBlock")
+    ]
 
 
 def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ AMIS = "amis"
 SUBNETS = "subnets"
 ENDPOINTS = "vpc_endpoints"
 ROUTES = "compute_environment_networks"
+MOUNT_TARGETS = "efs_mount_targets"
 
 AVAILABLE = "available"
 ANYWHERE_V4 = "0.0.0.0/0"
@@ -81,14 +82,15 @@ def _expected_rules(live: Live, contexts: Iterable[Context]) -> set[Rule]:
         all_ports = protocol == "-1"
         peers = r.get("peer") or {k: r[k] for k in PEER_KEYS if r.get(k) is not None}
         peer = next(iter(peers.values()))
-        out.add(
-            (
-                protocol,
-                None if all_ports else r["from_port"],
-                None if all_ports else r["to_port"],
-                str(peer),
+        for one in peer if isinstance(peer, list) else [peer]:  # a for_each over CIDR blocks
+            out.add(
+                (
+                    protocol,
+                    None if all_ports else r["from_port"],
+                    None if all_ports else r["to_port"],
+                    str(one),
+                )
             )
-        )
     return out
 
 
@@ -270,10 +272,10 @@ def check_roles(live: Live, desired: Desired) -> list[ResourceCheck]:
                 Kind.MISSING if wanted not in attached else Kind.CHANGED,
                 f"attached: {', '.join(attached) or 'none'}",
             )
-        if ctx["inline_policy"] is not None:
-            wanted = ctx["inline_policy"]["name"]
+        for policy in ctx["inline_policies"]:
+            wanted = policy["name"]
             check.compare(
-                "RolePolicies",
+                f"RolePolicies.{wanted}",
                 wanted,
                 wanted if wanted in role.inline_policies else None,
                 Kind.MISSING,
@@ -322,6 +324,38 @@ def check_log_groups(live: Live, desired: Desired) -> list[ResourceCheck]:
             check.differ("", ctx["name"], None, Kind.MISSING)
             continue
         check.compare("retentionInDays", ctx["retention_in_days"], actual.get("retentionInDays"))
+        if ctx["kms_key_id"] is not None:
+            check.compare("kmsKeyId", ctx["kms_key_id"], actual.get("kmsKeyId"))
+    return checks
+
+
+def check_mount_targets(live: Live, desired: Desired) -> list[ResourceCheck]:
+    """Each generated mount target: its file system has one in the planned subnet, ``available``,
+    with the mount targets' security group (``aws_efs_mount_target`` has no tags; the file
+    system and subnet identify it)."""
+    checks = []
+    for ctx in desired.mount_targets:
+        file_system = str(ctx["file_system_id"])
+        check = ResourceCheck(MOUNT_TARGETS, ctx["label"], file_system)
+        checks.append(check)
+        if file_system not in live.mount_targets:
+            continue  # the read failed: the engine reports it as not checked
+        subnet = live.resolve(ctx["subnet_id"])
+        targets = live.mount_targets[file_system]
+        if targets is None:
+            check.differ("FileSystemId", file_system, None, Kind.MISSING, "no such file system")
+            continue
+        found = next((t for t in targets if t.get("SubnetId") == subnet), None)
+        if found is None:
+            check.differ("SubnetId", subnet, None, Kind.MISSING)
+            continue
+        check.name = f"{file_system} {found.get('MountTargetId')}"
+        check.compare("LifeCycleState", AVAILABLE, found.get("LifeCycleState"), Kind.UNHEALTHY)
+        check.compare(
+            "SecurityGroups",
+            sorted(str(g) for g in live.resolve(ctx["security_groups"])),
+            sorted(found.get("SecurityGroups", [])),
+        )
     return checks
 
 
@@ -510,4 +544,5 @@ CHECKS: dict[str, Callable[[Live, Desired], list[ResourceCheck]]] = {
     SUBNETS: check_subnets,
     ENDPOINTS: check_endpoints,
     ROUTES: check_compute_networks,
+    MOUNT_TARGETS: check_mount_targets,
 }

@@ -51,6 +51,7 @@ class Live:
     log_groups: dict[str, dict[str, Any]] | None = None
     schedules: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     event_rules: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    mount_targets: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def bind(self, address: str, **attributes: Any) -> None:

@@ -3,7 +3,8 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
-# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+# The account id: trust policies name it in aws:SourceAccount (confused-deputy protection),
+# and the ARNs of EFS file systems jobs mount with IAM authorization contain it.
 data "aws_caller_identity" "current" {}
 
 resource "aws_iam_role" "execution" {

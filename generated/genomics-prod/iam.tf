@@ -3,7 +3,8 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
-# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+# The account id: trust policies name it in aws:SourceAccount (confused-deputy protection),
+# and the ARNs of EFS file systems jobs mount with IAM authorization contain it.
 data "aws_caller_identity" "current" {}
 
 resource "aws_iam_role" "ecs_instance" {
@@ -86,6 +87,12 @@ resource "aws_iam_role_policy" "execution_secrets" {
           "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf",
           "arn:aws:secretsmanager:us-west-2:123456789012:secret:api-token-AbCdEf-??????",
         ]
+      },
+      {
+        Sid      = "DecryptJobSecrets"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = ["arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
       },
     ]
   })

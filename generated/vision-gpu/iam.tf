@@ -3,7 +3,8 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
-# The account trust policies name in aws:SourceAccount (confused-deputy protection).
+# The account id: trust policies name it in aws:SourceAccount (confused-deputy protection),
+# and the ARNs of EFS file systems jobs mount with IAM authorization contain it.
 data "aws_caller_identity" "current" {}
 
 resource "aws_iam_role" "batch_service" {
@@ -127,6 +128,50 @@ resource "aws_iam_role_policy" "job_train_s3" {
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
         Resource = ["arn:${data.aws_partition.current.partition}:s3:::vision-checkpoints/*"]
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "job_train_efs" {
+  name = "efs"
+  role = aws_iam_role.job_train.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "MountFileSystem0"
+        Effect = "Allow"
+        Action = ["elasticfilesystem:ClientMount"]
+        Resource = [
+          "arn:${data.aws_partition.current.partition}:elasticfilesystem:eu-west-1:${data.aws_caller_identity.current.account_id}:file-system/fs-0a1b2c3d4e5f67890",
+        ]
+        Condition = {
+          StringEquals = {
+            "elasticfilesystem:AccessPointArn" = "arn:${data.aws_partition.current.partition}:elasticfilesystem:eu-west-1:${data.aws_caller_identity.current.account_id}:access-point/fsap-0a1b2c3d4e5f67890"
+          }
+        }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "job_train_kms" {
+  name = "kms"
+  role = aws_iam_role.job_train.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "UseKmsKeysByAlias0"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = ["arn:aws:kms:eu-west-1:123456789012:key/*"]
+        Condition = {
+          "ForAnyValue:StringEquals" = {
+            "kms:ResourceAliases" = ["alias/vision-checkpoints"]
+          }
+        }
       },
     ]
   })

@@ -3,6 +3,8 @@
 resource "aws_cloudwatch_log_group" "job_train" {
   name              = "/aws/batch/vision-gpu/train"
   retention_in_days = 180
+  # The key policy must let CloudWatch Logs use the key (docs/real-aws.md).
+  kms_key_id = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
   tags = {
     "batchform:environment" = "vision-gpu"
     "batchform:key"         = "train"
