@@ -532,9 +532,7 @@ def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
             if policy is not None
         ]
     if spec.purpose == "scheduler":
-        return [
-            {"label": "scheduler_submit", "name": "submit-jobs", "policy": submit_policy(env)}
-        ]
+        return [{"label": "scheduler_submit", "name": "submit-jobs", "policy": submit_policy(env)}]
     if spec.purpose == "execution":
         secrets = execution_secrets_policy(env)
         if secrets is not None:
