@@ -206,6 +206,9 @@ class LaunchTemplate(Strict):
     scratch_volume: ScratchVolume | None = None
     encrypted: bool = True
     imdsv2: Literal["required", "optional"] = "required"
+    # 1: only processes on the instance itself (the ECS agent) reach IMDS; jobs in containers
+    # get their role's credentials from the agent. EC2 accepts 1-64.
+    imds_hop_limit: Annotated[int, Field(ge=1, le=64)] = 1
     user_data: str | None = None
 
 

@@ -333,7 +333,7 @@ def test_launch_template_volumes_metadata_and_tags() -> None:
     }
     assert only(lt["metadata_options"]) == {
         "http_endpoint": "enabled",
-        "http_put_response_hop_limit": 2,
+        "http_put_response_hop_limit": 1,
         "http_tokens": "required",
     }
     specs = {s["resource_type"]: s["tags"] for s in lt["tag_specifications"]}
@@ -357,6 +357,20 @@ def test_imds_optional_and_unencrypted_volumes_are_written_as_asked() -> None:
     assert only(lt["metadata_options"])["http_tokens"] == "optional"
     assert only(lt["block_device_mappings"][0]["ebs"])["encrypted"] is False
     assert "user_data" not in lt
+
+
+def test_imds_hop_limit_is_1_unless_the_file_opts_in() -> None:
+    """Hop limit 1 keeps IMDS (and the instance role's credentials) away from job containers,
+    which sit one network hop behind the instance; jobs get their job role's credentials from
+    the ECS agent instead (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    task-iam-roles.html). ``imds_hop_limit: 2`` is written as asked (BF471 warns)."""
+    lt_text = "launch_templates:\n  lt:\n    root_volume: {size: 40 GiB}\n"
+    default = resources(env_of(BASE + lt_text), "aws_launch_template")["lt"]
+    assert only(default["metadata_options"])["http_put_response_hop_limit"] == 1
+    opted_in = resources(env_of(BASE + lt_text + "    imds_hop_limit: 2\n"), "aws_launch_template")[
+        "lt"
+    ]
+    assert only(opted_in["metadata_options"])["http_put_response_hop_limit"] == 2
 
 
 def test_user_data_is_mime_multipart_with_the_scratch_mount_and_the_users_part() -> None:

@@ -36,7 +36,6 @@ IMAGE_TYPE_DEFAULT = "ECS_AL2023"
 IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
 
 ROOT_DEVICE = "/dev/xvda"  # the root device of the ECS-optimized Amazon Linux AMIs
-IMDS_HOP_LIMIT = 2  # containers sit one network hop behind the instance
 MIME_BOUNDARY = "==BATCHFORM_BOUNDARY=="
 GIB = 1024**3
 
@@ -349,7 +348,7 @@ def _launch_template(env: Environment, key: str) -> Context:
         "block_device_mappings": mappings,
         "metadata_options": {
             "http_endpoint": "enabled",
-            "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+            "http_put_response_hop_limit": lt.imds_hop_limit,
             "http_tokens": lt.imdsv2,
         },
         "tag_specifications": [
