@@ -18,7 +18,10 @@ writes) resource by resource, and applying what the provider decides:
   although AWS itself can update such a CE in place;
 - knock-on changes: a replaced subnet or security group gives the CEs that use it a new id, and
   a changed launch template gets a new version that every CE using it picks up (the CE pins
-  ``latest_version``), so those CEs update or are replaced too;
+  ``latest_version``), so those CEs update or are replaced too. The provider itself cannot see
+  that new version while planning; a CE it cannot update in place is replaced by the
+  ``lifecycle.replace_triggered_by`` the compiler writes for it
+  (:func:`compiler.plan.compute.replace_triggers`), so the plan says "replace" up front;
 - AWS refusals that ``terraform plan`` cannot see: a queue created without a fair-share policy can
   never get one, and a policy cannot be removed from a queue.
 
@@ -36,13 +39,11 @@ from typing import Any, Literal
 
 from compiler.model import Environment
 from compiler.plan import build_plan
+from compiler.plan.compute import provider_updates_in_place
 from compiler.plan.jobs import required_parameters
 from compiler.render import Expr
 
 Action = Literal["create", "update", "replace", "delete"]
-
-SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
-UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
 
 
 class Risk(StrEnum):
@@ -284,9 +285,14 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
+# Context keys that are no resource argument: the label, and lifecycle settings (a change to
+# them changes no resource in AWS).
+NOT_ARGUMENTS = ("label", "replace_triggered_by")
+
+
 def _attribute_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttributeChange]:
-    old_flat = dict(_flatten({k: v for k, v in old.items() if k != "label"}))
-    new_flat = dict(_flatten({k: v for k, v in new.items() if k != "label"}))
+    old_flat = dict(_flatten({k: v for k, v in old.items() if k not in NOT_ARGUMENTS}))
+    new_flat = dict(_flatten({k: v for k, v in new.items() if k not in NOT_ARGUMENTS}))
     changes = []
     for path in sorted(set(old_flat) | set(new_flat)):
         a, b = old_flat.get(path), new_flat.get(path)
@@ -313,20 +319,14 @@ def _resource_argument(path: str) -> str:
 # --- the diff ---------------------------------------------------------------------------------
 
 
-def _is_service_linked(role: Any) -> bool:
-    """The provider treats an omitted service role as the Batch service-linked role."""
-    return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
-
-
 def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
-    for ce in (old, new):
-        if not _is_service_linked(ce.get("service_role")):
-            return False
-        strategy = ce["compute_resources"]["attrs"].get("allocation_strategy")
-        if strategy not in UPDATABLE_STRATEGIES:
-            return False
-    return True
+    return all(
+        provider_updates_in_place(
+            ce.get("service_role"), ce["compute_resources"]["attrs"].get("allocation_strategy")
+        )
+        for ce in (old, new)
+    )
 
 
 def _is_fargate(ce: Mapping[str, Any]) -> bool:
@@ -358,7 +358,7 @@ def _mark_ce_replacements(
             )
         )
         if _is_apply_time_version(c):
-            forces = False  # see _replaced_at_apply
+            forces = _replaced_by_trigger(new)
         marked.append(AttributeChange(c.path, c.old, c.new, forces))
     return marked
 
@@ -437,7 +437,7 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
         for c in change.attributes
         if c.path.startswith("compute_resources.") and _resource_argument(c.path) not in CE_SCALING
     ]
-    if infra and not _is_fargate(new) and not replaced_later:
+    if infra and not _is_fargate(new):
         policy = new.get("update_policy") or {}
         if policy.get("terminate_jobs_on_update"):
             text = (

@@ -139,12 +139,15 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
         data["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
 
     d = diff_after(edit)
-    # What `terraform plan` shows: the new latest_version is unknown while planning, so both
-    # CEs are planned as in-place updates (verified against terraform in test_diff_e2e.py).
+    # What `terraform plan` shows (verified against terraform in test_diff_e2e.py): the new
+    # latest_version is unknown while planning; the updatable CE is updated in place, and the
+    # one provider 5.x cannot update (SPOT_PRICE_CAPACITY_OPTIMIZED) is replaced up front by
+    # its lifecycle.replace_triggered_by, so the queues using it move to the new CE.
     assert actions(d) == {
         "aws_launch_template.scratch_1tb": "update",
         ONDEMAND: "update",  # updatable: an infrastructure update picks up the new version
-        SPOT: "update",
+        SPOT: "replace",
+        HIGH: "update",
     }
     lt = d.change("aws_launch_template.scratch_1tb")
     assert lt is not None

@@ -649,11 +649,6 @@ def unused_launch_template(env: Environment) -> Iterator[Finding]:
             )
 
 
-# Strategies the Terraform AWS provider 5.x treats as updatable in place (its
-# isUpdatableComputeEnvironment); AWS itself also updates SPOT_PRICE_CAPACITY_OPTIMIZED in place.
-PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
-
-
 @rule(
     "BF333",
     Level.INFO,

@@ -8,6 +8,13 @@ Decisions made here, and why:
 - ``desired_vcpus`` is never written: Batch owns it, and setting it causes perpetual drift.
 - A CE pins its launch template's numeric ``latest_version``: Batch resolves ``$Latest`` only at
   create or infrastructure update, so a changed template would otherwise never reach the CE.
+- A CE the Terraform AWS provider 5.x cannot update in place (see
+  :func:`provider_updates_in_place`) is replaced, through ``lifecycle.replace_triggered_by``,
+  whenever its launch template gets a new version. Without it the new ``latest_version`` is
+  unknown while planning, the provider plans an in-place update, and at apply it demands a
+  replacement: "Provider produced inconsistent final plan" (hashicorp/terraform-provider-aws
+  issues #37440 and #39470; fixed only in 6.x by PR #43337). With it, ``terraform plan`` says
+  "replace" and one apply does it.
 - EC2/SPOT CEs always state their ECS image type (``ECS_AL2023``, or ``ECS_AL2023_NVIDIA`` for GPU
   families) instead of inheriting a default AWS has changed over time and now blocks for AL2.
 - Launch template user data is a MIME multi-part document (Batch merges its own part into it):
@@ -28,10 +35,16 @@ from typing import Any
 from compiler import instance_types, naming
 from compiler.model import ComputeEnvironment, Environment, LaunchTemplate, ScratchVolume
 from compiler.plan import common, refs
+from compiler.render import Expr
 
 Context = dict[str, Any]
 
 MANAGED = "MANAGED"
+# Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
+# internal/service/batch/compute_environment.go (5.x has no SPOT_PRICE_CAPACITY_OPTIMIZED there,
+# although AWS itself updates such a CE in place; provider issue #38695).
+PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
+SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
 IMAGE_TYPE_DEFAULT = "ECS_AL2023"
 IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
 
@@ -153,6 +166,31 @@ def _compute_resources(env: Environment, key: str) -> Context:
     }
 
 
+def is_service_linked_role(role: object) -> bool:
+    """The provider's ``isServiceLinkedRole``: an omitted role is Batch's service-linked role."""
+    return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
+
+
+def provider_updates_in_place(service_role: object, allocation_strategy: object) -> bool:
+    """``isUpdatableComputeEnvironment`` of provider 5.x for a CE's planned ``service_role`` and
+    ``allocation_strategy``: anything else makes every compute change a replacement."""
+    return (
+        is_service_linked_role(service_role)
+        and allocation_strategy in PROVIDER_UPDATABLE_STRATEGIES
+    )
+
+
+def replace_triggers(env: Environment, key: str) -> list[Expr]:
+    """What replaces a CE the provider cannot update in place: a new version of its launch
+    template, known only during apply (everything else the provider sees at plan time)."""
+    ce = env.compute_environments[key]
+    if ce.is_fargate or ce.launch_template is None:
+        return []
+    if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
+        return []
+    return [refs.launch_template_version(ce.launch_template)]
+
+
 def _compute_environment(env: Environment, key: str) -> Context:
     ce = env.compute_environments[key]
     update_policy = None
@@ -173,6 +211,7 @@ def _compute_environment(env: Environment, key: str) -> Context:
         "update_policy": update_policy,
         "tags": common.tags(env, key),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
+        "replace_triggered_by": replace_triggers(env, key),
     }
 
 

@@ -57,6 +57,7 @@ resource "aws_batch_compute_environment" "g5" {
 
   lifecycle {
     create_before_destroy = true
+    replace_triggered_by  = [aws_launch_template.gpu_scratch.latest_version]
   }
 }
 
@@ -108,5 +109,6 @@ resource "aws_batch_compute_environment" "g6_overflow" {
 
   lifecycle {
     create_before_destroy = true
+    replace_triggered_by  = [aws_launch_template.gpu_scratch.latest_version]
   }
 }
