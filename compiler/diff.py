@@ -171,6 +171,13 @@ KINDS: tuple[_Kind, ...] = (
     ),
     _Kind(
         "compute_environments.tf",
+        "placement_groups",
+        "aws_placement_group",
+        "placement group",
+        ("name", "strategy"),  # every argument but tags is ForceNew (placement_group.go)
+    ),
+    _Kind(
+        "compute_environments.tf",
         "compute_environments",
         "aws_batch_compute_environment",
         "compute environment",
@@ -367,23 +374,11 @@ def _is_apply_time_version(c: AttributeChange) -> bool:
     return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
 
 
-def _replaced_at_apply(
-    old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange
-) -> bool:
-    """A non-updatable CE whose launch template gets a new version, and nothing else forces it.
-
-    The new ``latest_version`` is unknown while planning, and the provider's CustomizeDiff does
-    not count an unknown version as a change: ``terraform plan`` shows an in-place update. During
-    apply the version becomes known, the provider then demands a replacement, and Terraform stops
-    with "Provider produced inconsistent final plan" (checked on the emulator: the template is
-    updated, the CE is not). The next plan shows the replacement.
-    """
-    return (
-        change.action == "update"
-        and not _ce_updatable(old, new)
-        and not _is_fargate(new)
-        and any(_is_apply_time_version(c) for c in change.attributes)
-    )
+def _replaced_by_trigger(new: Mapping[str, Any]) -> bool:
+    """Whether a new launch template version replaces the CE: the provider cannot see that
+    version while planning (it is unknown until the template is updated), so only the
+    ``replace_triggered_by`` the compiler writes for a CE it cannot update in place does."""
+    return bool(new.get("replace_triggered_by"))
 
 
 def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange) -> list[Note]:
@@ -418,20 +413,16 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
                     "and allocation strategy BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED",
                 )
             )
-        return notes
-    replaced_later = _replaced_at_apply(old, new, change)
-    if replaced_later:
-        notes.append(
-            Note(
-                Risk.FAILS,
-                "the launch template's new version replaces this compute environment (it cannot "
-                "be updated in place), but the version is only known during apply: "
-                "`terraform plan` shows an in-place update and the first apply stops with "
-                "'Provider produced inconsistent final plan' after changing the template; a "
-                "second apply then replaces the compute environment, terminating its running "
-                "jobs. Plan for it: `terraform apply -replace=" + change.address + "`",
+        if any(_is_apply_time_version(c) and c.forces_replacement for c in change.attributes):
+            notes.append(
+                Note(
+                    Risk.NOTE,
+                    "the launch template's new version replaces it in the same apply "
+                    "(lifecycle replace_triggered_by: provider 5.x would otherwise plan an "
+                    "update and fail the apply with 'Provider produced inconsistent final plan')",
+                )
             )
-        )
+        return notes
     infra = [
         c
         for c in change.attributes

@@ -156,11 +156,10 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
     assert spot is not None
     (version,) = spot.attributes
     assert version.path == "compute_resources.launch_template.version"
-    assert version.new.endswith("(new version)")
-    # ...but the non-updatable spot CE is replaced at apply time, after a failed first apply.
-    (fails,) = notes_of(d, SPOT, Risk.FAILS)
-    assert "inconsistent final plan" in fails and f"-replace={SPOT}" in fails
-    assert notes_of(d, ONDEMAND, Risk.FAILS) == []
+    assert version.new.endswith("(new version)") and version.forces_replacement
+    assert any("replace_triggered_by" in t for t in notes_of(d, SPOT, Risk.NOTE))
+    # Nothing is predicted to fail any more: the replacement happens in the one apply.
+    assert [n for _, n in d.all_notes if n.risk == Risk.FAILS] == []
     assert any("infrastructure update" in t for t in notes_of(d, ONDEMAND, Risk.JOBS))
 
 
@@ -449,3 +448,28 @@ def _set_name(name: str) -> Edit:
         data["name"] = name
 
     return edit
+
+
+def test_a_created_placement_group_and_its_ce_are_replaced_together() -> None:
+    """``placement_group`` is ForceNew on the CE (compute_environment.go) and every argument of
+    ``aws_placement_group`` but tags is ForceNew: a new strategy is a new group (its name holds
+    the strategy, so both exist during create_before_destroy) and a new CE."""
+
+    def created(data: dict[str, Any]) -> None:
+        ce = data["compute_environments"]["ondemand"]
+        ce["placement_group"] = {"strategy": "spread"}
+
+    def strategy(data: dict[str, Any]) -> None:
+        created(data)
+        data["compute_environments"]["ondemand"]["placement_group"] = {"strategy": "partition"}
+
+    d = diff_after(created)
+    assert actions(d)["aws_placement_group.ondemand"] == "create"
+    assert actions(d)[ONDEMAND] == "replace"
+    base = raw()
+    created(base)
+    old = model(base)
+    strategy(base)
+    d = diff_environments(old, model(base))
+    assert actions(d)["aws_placement_group.ondemand"] == "replace"
+    assert actions(d)[ONDEMAND] == "replace"

@@ -123,7 +123,7 @@ def _compute_resources(env: Environment, key: str) -> Context:
     ce = env.compute_environments[key]
     attrs: dict[str, Any] = {"type": ce.type}
     security_groups = [refs.security_group_id(sg) for sg in env.ce_security_groups(key)]
-    subnets = refs.subnet_ids(env, ce.subnets)
+    subnets = refs.ce_subnet_ids(env, key)
     if ce.is_fargate:
         attrs["max_vcpus"] = ce.max_vcpus
         attrs["subnets"] = subnets
@@ -148,7 +148,7 @@ def _compute_resources(env: Environment, key: str) -> Context:
     if ce.ec2_key_pair is not None:
         attrs["ec2_key_pair"] = ce.ec2_key_pair
     if ce.placement_group is not None:
-        attrs["placement_group"] = ce.placement_group
+        attrs["placement_group"] = refs.placement_group_name(env, key)
     attrs["subnets"] = subnets
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
@@ -233,6 +233,32 @@ def _ssm_amis(env: Environment) -> list[Context]:
         parameter = env.amis[key].ssm_parameter
         if parameter is not None:
             out.append({"label": f"ami_{naming.label(key)}", "name": parameter})
+    return out
+
+
+def placement_group_aws_name(env: Environment, key: str, strategy: str) -> str:
+    """``<name>-<key>-<strategy>``: the strategy is part of the name because a group cannot be
+    changed (every argument of ``aws_placement_group`` forces a new one) and the CE using it is
+    ``create_before_destroy``, which Terraform extends to the group: the new group is created
+    before the old one is deleted, so the two must not share a name."""
+    return f"{naming.aws_name(env.name, key)}-{strategy}"
+
+
+def _placement_groups(env: Environment) -> list[Context]:
+    """``aws_placement_group`` resources for CEs with ``placement_group: {strategy: ...}``."""
+    out = []
+    for key in sorted(env.compute_environments):
+        group = env.compute_environments[key].placement_group
+        if group is None or isinstance(group, str):
+            continue
+        out.append(
+            {
+                "label": naming.label(key),
+                "name": placement_group_aws_name(env, key, group.strategy),
+                "strategy": group.strategy,
+                "tags": common.tags(env, f"{key}-placement-group"),
+            }
+        )
     return out
 
 
@@ -416,6 +442,7 @@ def plan(env: Environment) -> dict[str, Context]:
     if env.compute_environments:
         files["compute_environments.tf"] = {
             "ssm_amis": _ssm_amis(env),
+            "placement_groups": _placement_groups(env),
             "compute_environments": [
                 _compute_environment(env, k) for k in sorted(env.compute_environments)
             ],

@@ -15,12 +15,8 @@ resource "aws_batch_compute_environment" "g5" {
     instance_role       = aws_iam_instance_profile.ecs_instance.arn
     ec2_key_pair        = "vision-ops"
     placement_group     = "vision-training"
-    subnets = [
-      aws_subnet.private_eu_west_1a.id,
-      aws_subnet.private_eu_west_1b.id,
-      aws_subnet.private_eu_west_1c.id,
-    ]
-    security_group_ids = [aws_security_group.gpu_workers.id]
+    subnets             = [aws_subnet.private_eu_west_1a.id]
+    security_group_ids  = [aws_security_group.gpu_workers.id]
     tags = {
       "batchform:environment" = "vision-gpu"
       "batchform:key"         = "g5"
