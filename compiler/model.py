@@ -22,8 +22,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     model_validator,
 )
@@ -257,6 +259,18 @@ class PlacementGroupSpec(Strict):
     strategy: PlacementStrategy
 
 
+def _placement_group_form(value: Any) -> str:
+    """Which form a ``placement_group`` takes, so a wrong value gets one error for that form
+    (the tags are no identifiers, so diagnostics leave them out of the path)."""
+    return "{strategy}" if isinstance(value, Mapping | PlacementGroupSpec) else "group name"
+
+
+PlacementGroup = Annotated[
+    Annotated[PlacementGroupSpec, Tag("{strategy}")] | Annotated[str, Tag("group name")],
+    Discriminator(_placement_group_form),
+]
+
+
 class ComputeEnvironment(Strict):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
@@ -275,7 +289,7 @@ class ComputeEnvironment(Strict):
     update_policy: UpdatePolicy | None = None
     ec2_key_pair: str | None = None
     # {strategy: ...}: created by batchform; a string names an existing group
-    placement_group: PlacementGroupSpec | str | None = None
+    placement_group: PlacementGroup | None = None
     # only this CE's subnets in these AZs (of a VPC batchform creates)
     availability_zones: list[str] | None = None
 
