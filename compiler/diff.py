@@ -18,7 +18,10 @@ writes) resource by resource, and applying what the provider decides:
   although AWS itself can update such a CE in place;
 - knock-on changes: a replaced subnet or security group gives the CEs that use it a new id, and
   a changed launch template gets a new version that every CE using it picks up (the CE pins
-  ``latest_version``), so those CEs update or are replaced too;
+  ``latest_version``), so those CEs update or are replaced too. The provider itself cannot see
+  that new version while planning; a CE it cannot update in place is replaced by the
+  ``lifecycle.replace_triggered_by`` the compiler writes for it
+  (:func:`compiler.plan.compute.replace_triggers`), so the plan says "replace" up front;
 - AWS refusals that ``terraform plan`` cannot see: a queue created without a fair-share policy can
   never get one, and a policy cannot be removed from a queue.
 
@@ -36,13 +39,11 @@ from typing import Any, Literal
 
 from compiler.model import Environment
 from compiler.plan import build_plan
+from compiler.plan.compute import provider_updates_in_place
 from compiler.plan.jobs import required_parameters
 from compiler.render import Expr
 
 Action = Literal["create", "update", "replace", "delete"]
-
-SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
-UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
 
 
 class Risk(StrEnum):
@@ -200,6 +201,13 @@ KINDS: tuple[_Kind, ...] = (
     ),
     _Kind(
         "compute_environments.tf",
+        "placement_groups",
+        "aws_placement_group",
+        "placement group",
+        ("name", "strategy"),  # every argument but tags is ForceNew (placement_group.go)
+    ),
+    _Kind(
+        "compute_environments.tf",
         "compute_environments",
         "aws_batch_compute_environment",
         "compute environment",
@@ -334,9 +342,14 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
+# Context keys that are no resource argument: the label, and lifecycle settings (a change to
+# them changes no resource in AWS).
+NOT_ARGUMENTS = ("label", "replace_triggered_by")
+
+
 def _attribute_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttributeChange]:
-    old_flat = dict(_flatten({k: v for k, v in old.items() if k != "label"}))
-    new_flat = dict(_flatten({k: v for k, v in new.items() if k != "label"}))
+    old_flat = dict(_flatten({k: v for k, v in old.items() if k not in NOT_ARGUMENTS}))
+    new_flat = dict(_flatten({k: v for k, v in new.items() if k not in NOT_ARGUMENTS}))
     changes = []
     for path in sorted(set(old_flat) | set(new_flat)):
         a, b = old_flat.get(path), new_flat.get(path)
@@ -363,20 +376,14 @@ def _resource_argument(path: str) -> str:
 # --- the diff ---------------------------------------------------------------------------------
 
 
-def _is_service_linked(role: Any) -> bool:
-    """The provider treats an omitted service role as the Batch service-linked role."""
-    return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
-
-
 def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
-    for ce in (old, new):
-        if not _is_service_linked(ce.get("service_role")):
-            return False
-        strategy = ce["compute_resources"]["attrs"].get("allocation_strategy")
-        if strategy not in UPDATABLE_STRATEGIES:
-            return False
-    return True
+    return all(
+        provider_updates_in_place(
+            ce.get("service_role"), ce["compute_resources"]["attrs"].get("allocation_strategy")
+        )
+        for ce in (old, new)
+    )
 
 
 def _is_fargate(ce: Mapping[str, Any]) -> bool:
@@ -408,7 +415,7 @@ def _mark_ce_replacements(
             )
         )
         if _is_apply_time_version(c):
-            forces = False  # see _replaced_at_apply
+            forces = _replaced_by_trigger(new)
         marked.append(AttributeChange(c.path, c.old, c.new, forces))
     return marked
 
@@ -417,23 +424,11 @@ def _is_apply_time_version(c: AttributeChange) -> bool:
     return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
 
 
-def _replaced_at_apply(
-    old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange
-) -> bool:
-    """A non-updatable CE whose launch template gets a new version, and nothing else forces it.
-
-    The new ``latest_version`` is unknown while planning, and the provider's CustomizeDiff does
-    not count an unknown version as a change: ``terraform plan`` shows an in-place update. During
-    apply the version becomes known, the provider then demands a replacement, and Terraform stops
-    with "Provider produced inconsistent final plan" (checked on the emulator: the template is
-    updated, the CE is not). The next plan shows the replacement.
-    """
-    return (
-        change.action == "update"
-        and not _ce_updatable(old, new)
-        and not _is_fargate(new)
-        and any(_is_apply_time_version(c) for c in change.attributes)
-    )
+def _replaced_by_trigger(new: Mapping[str, Any]) -> bool:
+    """Whether a new launch template version replaces the CE: the provider cannot see that
+    version while planning (it is unknown until the template is updated), so only the
+    ``replace_triggered_by`` the compiler writes for a CE it cannot update in place does."""
+    return bool(new.get("replace_triggered_by"))
 
 
 def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange) -> list[Note]:
@@ -468,26 +463,22 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
                     "and allocation strategy BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED",
                 )
             )
-        return notes
-    replaced_later = _replaced_at_apply(old, new, change)
-    if replaced_later:
-        notes.append(
-            Note(
-                Risk.FAILS,
-                "the launch template's new version replaces this compute environment (it cannot "
-                "be updated in place), but the version is only known during apply: "
-                "`terraform plan` shows an in-place update and the first apply stops with "
-                "'Provider produced inconsistent final plan' after changing the template; a "
-                "second apply then replaces the compute environment, terminating its running "
-                "jobs. Plan for it: `terraform apply -replace=" + change.address + "`",
+        if any(_is_apply_time_version(c) and c.forces_replacement for c in change.attributes):
+            notes.append(
+                Note(
+                    Risk.NOTE,
+                    "the launch template's new version replaces it in the same apply "
+                    "(lifecycle replace_triggered_by: provider 5.x would otherwise plan an "
+                    "update and fail the apply with 'Provider produced inconsistent final plan')",
+                )
             )
-        )
+        return notes
     infra = [
         c
         for c in change.attributes
         if c.path.startswith("compute_resources.") and _resource_argument(c.path) not in CE_SCALING
     ]
-    if infra and not _is_fargate(new) and not replaced_later:
+    if infra and not _is_fargate(new):
         policy = new.get("update_policy") or {}
         if policy.get("terminate_jobs_on_update"):
             text = (

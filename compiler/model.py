@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -23,8 +24,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     model_validator,
 )
@@ -228,6 +231,13 @@ GATEWAY_ENDPOINT_SERVICES = ("dynamodb", "s3")
 
 EFS_ID_PATTERN = r"^fs-[0-9a-f]{8,40}$"
 EfsId = Annotated[str, StringConstraints(pattern=EFS_ID_PATTERN)]
+DEFAULT_SECURITY_GROUP_KEY = "batch"
+SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})\Z")
+
+
+def is_security_group_id(value: str) -> bool:
+    """A well-formed id of an existing security group (``sg-`` and 8 or 17 hex digits)."""
+    return SECURITY_GROUP_ID.match(value) is not None
 
 
 class Network(Strict):
@@ -274,6 +284,9 @@ class LaunchTemplate(Strict):
     scratch_volume: ScratchVolume | None = None
     encrypted: bool = True
     imdsv2: Literal["required", "optional"] = "required"
+    # 1: only processes on the instance itself (the ECS agent) reach IMDS; jobs in containers
+    # get their role's credentials from the agent. EC2 accepts 1-64.
+    imds_hop_limit: Annotated[int, Field(ge=1, le=64)] = 1
     user_data: str | None = None
 
 
@@ -304,6 +317,27 @@ class UpdatePolicy(Strict):
     job_execution_timeout: Duration = 1800
 
 
+PlacementStrategy = Literal["cluster", "spread", "partition"]
+
+
+class PlacementGroupSpec(Strict):
+    """A placement group batchform creates for one compute environment."""
+
+    strategy: PlacementStrategy
+
+
+def _placement_group_form(value: Any) -> str:
+    """Which form a ``placement_group`` takes, so a wrong value gets one error for that form
+    (the tags are no identifiers, so diagnostics leave them out of the path)."""
+    return "{strategy}" if isinstance(value, Mapping | PlacementGroupSpec) else "group name"
+
+
+PlacementGroup = Annotated[
+    Annotated[PlacementGroupSpec, Tag("{strategy}")] | Annotated[str, Tag("group name")],
+    Discriminator(_placement_group_form),
+]
+
+
 class ComputeEnvironment(Strict):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
@@ -314,12 +348,17 @@ class ComputeEnvironment(Strict):
     ami: Key | None = None
     launch_template: Key | None = None
     subnets: Literal["private", "public"] | list[str] = "private"
-    security_groups: list[Key] | None = None  # default: every group in network.security_groups
+    # keys under network.security_groups and/or ids of existing groups (sg-...); default: every
+    # group under network.security_groups, or the `<name>-batch` group made when there is none
+    security_groups: list[str] | None = None
     state: State = "ENABLED"
     instance_tags: dict[Str, Str] = {}
     update_policy: UpdatePolicy | None = None
     ec2_key_pair: str | None = None
-    placement_group: str | None = None
+    # {strategy: ...}: created by batchform; a string names an existing group
+    placement_group: PlacementGroup | None = None
+    # only this CE's subnets in these AZs (of a VPC batchform creates)
+    availability_zones: list[str] | None = None
 
     @property
     def is_fargate(self) -> bool:
@@ -552,10 +591,32 @@ class Environment(Strict):
         return {}
 
     def ce_security_groups(self, key: str) -> list[str]:
+        """Keys (and ids of existing groups) a compute environment uses: its own list, else
+        every group under ``network.security_groups``, else batchform's default group."""
         ce = self.compute_environments[key]
         if ce.security_groups is not None:
             return list(ce.security_groups)
-        return sorted(self.network.security_groups)
+        if self.network.security_groups:
+            return sorted(self.network.security_groups)
+        return [DEFAULT_SECURITY_GROUP_KEY]
+
+    def security_group_definitions(self) -> dict[str, SecurityGroup]:
+        """The security groups batchform creates, by key.
+
+        With no ``network.security_groups`` a file still works: batchform then creates one
+        group, ``<name>-batch`` (all outbound traffic, nothing inbound: instances and tasks only
+        call out, to ECR, ECS, CloudWatch Logs and S3), whenever a compute environment uses it.
+        """
+        if self.network.security_groups:
+            return dict(self.network.security_groups)
+        used = any(
+            DEFAULT_SECURITY_GROUP_KEY in self.ce_security_groups(k)
+            for k in self.compute_environments
+        )
+        if not used:
+            return {}
+        description = f"batchform {self.name}: Batch compute, outbound only"
+        return {DEFAULT_SECURITY_GROUP_KEY: SecurityGroup(description=description)}
 
 
 # --- schema errors -> located diagnostics ----------------------------------------------------

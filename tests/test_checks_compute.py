@@ -335,6 +335,48 @@ CASES = [
         lt("imdsv2: required"),
     ),
     Case(
+        "BF340",
+        ce("type: EC2\nmax_vcpus: 8\nsecurity_groups: [batch, sg-0123ABCD]"),
+        "sg-0123ABCD",
+        ce("type: EC2\nmax_vcpus: 8\nsecurity_groups: [batch, sg-0123abcd]"),
+    ),
+    Case(
+        "BF341",
+        ce("type: EC2\nmax_vcpus: 8\navailability_zones: [us-west-2c]"),
+        "availability_zones: [us-west-2c]",
+        ce("type: EC2\nmax_vcpus: 8\navailability_zones: [us-west-2b]"),
+    ),
+    Case(
+        "BF341",
+        ce("type: EC2\nmax_vcpus: 8\nsubnets: [subnet-0aaa]\navailability_zones: [us-west-2a]"),
+        "availability_zones: [us-west-2a]",
+        ce("type: EC2\nmax_vcpus: 8\nsubnets: [subnet-0aaa]"),
+    ),
+    Case(
+        "BF342",
+        ce("type: EC2\nmax_vcpus: 8\nplacement_group:\n  strategy: cluster"),
+        "strategy: cluster",
+        ce(
+            "type: EC2\nmax_vcpus: 8\nplacement_group:\n  strategy: cluster\n"
+            "availability_zones: [us-west-2a]"
+        ),
+    ),
+    Case(
+        "BF343",
+        ce("type: EC2\nmax_vcpus: 8\nplacement_group: training"),
+        "placement_group: training",
+        ce("type: EC2\nmax_vcpus: 8\nplacement_group: training\navailability_zones: [us-west-2a]"),
+    ),
+    Case(
+        "BF343",
+        ce(
+            "type: EC2\nmax_vcpus: 8\nsubnets: [subnet-0aaa, subnet-0bbb]\n"
+            "placement_group: {strategy: cluster}"
+        ),
+        "placement_group:",
+        ce("type: EC2\nmax_vcpus: 8\nsubnets: [subnet-0aaa]\nplacement_group: {strategy: cluster}"),
+    ),
+    Case(
         "BF333",
         ce("type: SPOT\nmax_vcpus: 8\nallocation_strategy: SPOT_PRICE_CAPACITY_OPTIMIZED"),
         "allocation_strategy: SPOT_PRICE",

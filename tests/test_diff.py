@@ -140,12 +140,15 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
         data["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
 
     d = diff_after(edit)
-    # What `terraform plan` shows: the new latest_version is unknown while planning, so both
-    # CEs are planned as in-place updates (verified against terraform in test_diff_e2e.py).
+    # What `terraform plan` shows (verified against terraform in test_diff_e2e.py): the new
+    # latest_version is unknown while planning; the updatable CE is updated in place, and the
+    # one provider 5.x cannot update (SPOT_PRICE_CAPACITY_OPTIMIZED) is replaced up front by
+    # its lifecycle.replace_triggered_by, so the queues using it move to the new CE.
     assert actions(d) == {
         "aws_launch_template.scratch_1tb": "update",
         ONDEMAND: "update",  # updatable: an infrastructure update picks up the new version
-        SPOT: "update",
+        SPOT: "replace",
+        HIGH: "update",
     }
     lt = d.change("aws_launch_template.scratch_1tb")
     assert lt is not None
@@ -154,11 +157,10 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
     assert spot is not None
     (version,) = spot.attributes
     assert version.path == "compute_resources.launch_template.version"
-    assert version.new.endswith("(new version)")
-    # ...but the non-updatable spot CE is replaced at apply time, after a failed first apply.
-    (fails,) = notes_of(d, SPOT, Risk.FAILS)
-    assert "inconsistent final plan" in fails and f"-replace={SPOT}" in fails
-    assert notes_of(d, ONDEMAND, Risk.FAILS) == []
+    assert version.new.endswith("(new version)") and version.forces_replacement
+    assert any("replace_triggered_by" in t for t in notes_of(d, SPOT, Risk.NOTE))
+    # Nothing is predicted to fail any more: the replacement happens in the one apply.
+    assert [n for _, n in d.all_notes if n.risk == Risk.FAILS] == []
     assert any("infrastructure update" in t for t in notes_of(d, ONDEMAND, Risk.JOBS))
 
 
@@ -450,3 +452,28 @@ def _set_name(name: str) -> Edit:
         data["name"] = name
 
     return edit
+
+
+def test_a_created_placement_group_and_its_ce_are_replaced_together() -> None:
+    """``placement_group`` is ForceNew on the CE (compute_environment.go) and every argument of
+    ``aws_placement_group`` but tags is ForceNew: a new strategy is a new group (its name holds
+    the strategy, so both exist during create_before_destroy) and a new CE."""
+
+    def created(data: dict[str, Any]) -> None:
+        ce = data["compute_environments"]["ondemand"]
+        ce["placement_group"] = {"strategy": "spread"}
+
+    def strategy(data: dict[str, Any]) -> None:
+        created(data)
+        data["compute_environments"]["ondemand"]["placement_group"] = {"strategy": "partition"}
+
+    d = diff_after(created)
+    assert actions(d)["aws_placement_group.ondemand"] == "create"
+    assert actions(d)[ONDEMAND] == "replace"
+    base = raw()
+    created(base)
+    old = model(base)
+    strategy(base)
+    d = diff_environments(old, model(base))
+    assert actions(d)["aws_placement_group.ondemand"] == "replace"
+    assert actions(d)[ONDEMAND] == "replace"

@@ -8,7 +8,8 @@ compute environment's CustomizeDiff), which runs the same against moto as agains
 
 The OLD environment mixes the three kinds of compute environment whose rules differ: ``spot``
 (SPOT_PRICE_CAPACITY_OPTIMIZED: *not* updatable in provider 5.x), ``ondemand``
-(BEST_FIT_PROGRESSIVE with the service-linked role: updatable) and ``fargate``.
+(BEST_FIT_PROGRESSIVE with the service-linked role: updatable) and ``fargate``. That a template
+edit replacing ``spot`` then applies in one go is shown in ``test_lifecycle_e2e.py``.
 """
 
 from __future__ import annotations
@@ -214,33 +215,3 @@ def test_diff_claims_match_terraform_plan(
         if planned != claimed:
             mismatches.append(f"{name}: terraform plans {planned}, diff claims {claimed}")
     assert not mismatches, "\n".join(mismatches)
-
-
-@pytest.mark.e2e
-def test_template_change_replaces_a_non_updatable_ce_only_at_apply(
-    tmp_path: Path,
-    terraform_cli: tf.TerraformCLI,
-    moto: MotoServer,
-    batch_service_linked_role: str,
-) -> None:
-    """What diff warns about for ``launch-template-iops``: the plan says "update" for the
-    SPOT_PRICE_CAPACITY_OPTIMIZED CE, the first apply fails once the new template version is
-    known, and the plan after that replaces the CE."""
-    old_data, old, applied = apply_old(tmp_path, moto)
-    new, module = module_after(
-        EDITS["launch-template-iops"], old_data, applied, tmp_path / "edit", moto
-    )
-    spot = diff_environments(old, new).change("aws_batch_compute_environment.spot")
-    assert spot is not None and spot.action == "update"
-    assert any("inconsistent final plan" in n.text for n in spot.notes)
-
-    first = tf.terraform(["apply", "-auto-approve"], module, moto.env(), ok_codes=(1,))
-    assert "Provider produced inconsistent final plan" in first.stderr
-    assert "aws_batch_compute_environment.spot" in first.stderr
-    tf.terraform(["plan", "-out=next.tfplan"], module, moto.env())
-    shown = tf.terraform(["show", "-json", "next.tfplan"], module, moto.env())
-    planned = planned_actions(json.loads(shown.stdout))
-    assert planned["aws_batch_compute_environment.spot"] == "replace"
-    assert planned["aws_batch_job_queue.main"] == "update"  # swapped to the new CE's ARN
-    # (ondemand shows its template update again here only because moto ignores the
-    # computeResources of UpdateComputeEnvironment; AWS applied it in the first run.)

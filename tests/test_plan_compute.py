@@ -333,7 +333,7 @@ def test_launch_template_volumes_metadata_and_tags() -> None:
     }
     assert only(lt["metadata_options"]) == {
         "http_endpoint": "enabled",
-        "http_put_response_hop_limit": 2,
+        "http_put_response_hop_limit": 1,
         "http_tokens": "required",
     }
     specs = {s["resource_type"]: s["tags"] for s in lt["tag_specifications"]}
@@ -357,6 +357,20 @@ def test_imds_optional_and_unencrypted_volumes_are_written_as_asked() -> None:
     assert only(lt["metadata_options"])["http_tokens"] == "optional"
     assert only(lt["block_device_mappings"][0]["ebs"])["encrypted"] is False
     assert "user_data" not in lt
+
+
+def test_imds_hop_limit_is_1_unless_the_file_opts_in() -> None:
+    """Hop limit 1 keeps IMDS (and the instance role's credentials) away from job containers,
+    which sit one network hop behind the instance; jobs get their job role's credentials from
+    the ECS agent instead (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    task-iam-roles.html). ``imds_hop_limit: 2`` is written as asked (BF471 warns)."""
+    lt_text = "launch_templates:\n  lt:\n    root_volume: {size: 40 GiB}\n"
+    default = resources(env_of(BASE + lt_text), "aws_launch_template")["lt"]
+    assert only(default["metadata_options"])["http_put_response_hop_limit"] == 1
+    opted_in = resources(env_of(BASE + lt_text + "    imds_hop_limit: 2\n"), "aws_launch_template")[
+        "lt"
+    ]
+    assert only(opted_in["metadata_options"])["http_put_response_hop_limit"] == 2
 
 
 def test_user_data_is_mime_multipart_with_the_scratch_mount_and_the_users_part() -> None:
@@ -543,3 +557,125 @@ def test_compute_applies_on_moto_without_drift(
     assert message.is_multipart()
     assert len(message.get_payload()) == 2
     assert version["MetadataOptions"]["HttpTokens"] == "required"
+
+
+# --- replace_triggered_by, placement groups, availability zones ------------------------------
+
+SPOT_LT = """\
+launch_templates:
+  boot: {user_data: "echo hi"}
+compute_environments:
+  progressive:
+    type: SPOT
+    allocation_strategy: SPOT_CAPACITY_OPTIMIZED
+    max_vcpus: 8
+    launch_template: boot
+  price:
+    type: SPOT
+    allocation_strategy: SPOT_PRICE_CAPACITY_OPTIMIZED
+    max_vcpus: 8
+    launch_template: boot
+  plain:
+    type: EC2
+    max_vcpus: 8
+"""
+
+
+def _lifecycle(ce: dict[str, Any]) -> dict[str, Any]:
+    return only(ce["lifecycle"])
+
+
+def test_ces_provider_5_cannot_update_are_replaced_by_a_new_template_version() -> None:
+    """``isUpdatableComputeEnvironment`` (provider 5.x, internal/service/batch/
+    compute_environment.go): only the service-linked role with BEST_FIT_PROGRESSIVE or
+    SPOT_CAPACITY_OPTIMIZED is updated in place. Every other CE with a launch template is
+    replaced when the template's latest_version changes (issues #37440, #39470)."""
+    ces = resources(env_of(BASE + SPOT_LT), "aws_batch_compute_environment")
+    trigger = ["${aws_launch_template.boot.latest_version}"]
+    assert "replace_triggered_by" not in _lifecycle(ces["progressive"])
+    assert _lifecycle(ces["price"])["replace_triggered_by"] == trigger
+    assert "replace_triggered_by" not in _lifecycle(ces["plain"])  # no template: nothing unknown
+    for ce in ces.values():
+        assert _lifecycle(ce)["create_before_destroy"] is True
+    # A custom service role makes every CE non-updatable, whatever its strategy.
+    generated_role = BASE + "iam: {service_role: generated}\n" + SPOT_LT
+    ces = resources(env_of(generated_role), "aws_batch_compute_environment")
+    assert _lifecycle(ces["progressive"])["replace_triggered_by"] == trigger
+    # The service-linked role named by ARN is still the service-linked role.
+    slr = (
+        "arn:aws:iam::123456789012:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
+    )
+    ces = resources(
+        env_of(BASE + f"iam: {{service_role: '{slr}'}}\n" + SPOT_LT),
+        "aws_batch_compute_environment",
+    )
+    assert "replace_triggered_by" not in _lifecycle(ces["progressive"])
+
+
+PLACED = """\
+compute_environments:
+  mpi:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 64
+    instance_types: [c6in]
+    placement_group: {strategy: cluster}
+    availability_zones: [us-west-2b]
+  spread:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 8
+    placement_group: {strategy: spread}
+  named:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 8
+    placement_group: team-cluster
+    availability_zones: [us-west-2a]
+"""
+
+
+def test_placement_groups_are_created_or_named_and_zones_narrow_the_subnets() -> None:
+    env = env_of(BASE + PLACED)
+    groups = resources(env, "aws_placement_group")
+    assert set(groups) == {"mpi", "spread"}
+    assert groups["mpi"]["name"] == "demo-mpi-cluster"
+    assert groups["mpi"]["strategy"] == "cluster"
+    assert groups["spread"]["strategy"] == "spread"
+    assert groups["mpi"]["tags"]["batchform:environment"] == "demo"
+    ces = resources(env, "aws_batch_compute_environment")
+    mpi = only(ces["mpi"]["compute_resources"])
+    assert mpi["placement_group"] == "${aws_placement_group.mpi.name}"
+    assert mpi["subnets"] == ["${aws_subnet.private_us_west_2b.id}"]
+    named = only(ces["named"]["compute_resources"])
+    assert named["placement_group"] == "team-cluster"
+    assert named["subnets"] == ["${aws_subnet.private_us_west_2a.id}"]
+    spread = only(ces["spread"]["compute_resources"])
+    assert len(spread["subnets"]) == 2  # every zone of the VPC
+
+
+@pytest.mark.terraform
+def test_placement_groups_and_triggers_pass_terraform_validate(
+    tmp_path: Path, terraform_cli: tf.TerraformCLI
+) -> None:
+    """The placement group resources and the replace_triggered_by lists are valid Terraform
+    (moto cannot deploy a placement group, see below)."""
+    env = env_of(BASE + SPOT_LT + PLACED.removeprefix("compute_environments:\n"))
+    for name, text in render_environment(env, "placed.yaml").items():
+        (tmp_path / name).write_text(text)
+    tf.fmt_check(tmp_path)
+    tf.init(tmp_path, backend=False)
+    tf.validate(tmp_path)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="moto 5.2.5 does not implement EC2 CreatePlacementGroup (moto gap)"
+)
+def test_the_emulator_creates_placement_groups(moto: MotoServer) -> None:
+    """Why no end-to-end test deploys ``placement_group: {strategy: ...}``: the emulator lacks
+    the API. When a moto release adds it, this test passes, fails as XPASS, and an apply test
+    should replace it."""
+    ec2 = moto.client("ec2", "us-west-2")
+    ec2.create_placement_group(GroupName="demo-mpi-cluster", Strategy="cluster")
+    groups = ec2.describe_placement_groups(GroupNames=["demo-mpi-cluster"])["PlacementGroups"]
+    assert groups[0]["Strategy"] == "cluster"

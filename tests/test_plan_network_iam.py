@@ -341,6 +341,76 @@ def test_existing_vpc_uses_literal_ids_and_creates_no_vpc_resources() -> None:
     assert groups["batch"]["vpc_id"] == "vpc-0123456789abcdef0"
 
 
+def _compute(env: Environment) -> dict[str, dict[str, Any]]:
+    parsed = blocks(rendered(env)["compute_environments.tf"])
+    return parsed["aws_batch_compute_environment"]
+
+
+def test_without_security_groups_batchform_creates_one_that_every_ce_uses() -> None:
+    """A file with no network.security_groups still gets a working group: ``<name>-batch``,
+    all outbound IPv4, nothing inbound, described; BF207 does not fire."""
+    result = analysis(
+        replace={
+            "network": {"security_groups": None},
+            "compute_environments": {"fargate": {"type": "FARGATE", "max_vcpus": 4}},
+        }
+    )
+    assert result.env is not None and "BF207" not in {d.code for d in result.diagnostics}
+    res = network_resources(result.env)
+    (group,) = res["aws_security_group"].values()
+    assert group["name"] == "demo-batch" and group["description"]
+    assert group["vpc_id"] == "${aws_vpc.main.id}"
+    assert "aws_vpc_security_group_ingress_rule" not in res
+    (egress,) = res["aws_vpc_security_group_egress_rule"].values()
+    assert egress["ip_protocol"] == "-1" and egress["cidr_ipv4"] == "0.0.0.0/0"
+    for ce in _compute(result.env).values():
+        assert ce["compute_resources"][0]["security_group_ids"] == [
+            "${aws_security_group.batch.id}"
+        ]
+
+
+def test_default_security_group_goes_into_an_existing_vpc() -> None:
+    env = checked(
+        replace={
+            "network": {
+                "security_groups": None,
+                "vpc": {
+                    "create": None,
+                    "existing": {
+                        "vpc_id": "vpc-0123456789abcdef0",
+                        "private_subnets": ["subnet-0aaa"],
+                    },
+                },
+            }
+        }
+    )
+    groups = blocks(rendered(env)["security_groups.tf"])["aws_security_group"]
+    assert groups["batch"]["vpc_id"] == "vpc-0123456789abcdef0"
+
+
+def test_security_groups_mix_keys_and_ids_of_existing_groups() -> None:
+    env = checked(
+        replace={
+            "compute_environments": {
+                "ondemand": {"security_groups": ["batch", "sg-0123456789abcdef0"]}
+            }
+        }
+    )
+    (ce,) = _compute(env).values()
+    assert ce["compute_resources"][0]["security_group_ids"] == [
+        "${aws_security_group.batch.id}",
+        "sg-0123456789abcdef0",
+    ]
+    # Only ids of existing groups: batchform creates no default group for nobody.
+    env = checked(
+        replace={
+            "network": {"security_groups": None},
+            "compute_environments": {"ondemand": {"security_groups": ["sg-0123456789abcdef0"]}},
+        }
+    )
+    assert "security_groups.tf" not in rendered(env)
+
+
 # --- VPC endpoints ---------------------------------------------------------------------------
 
 

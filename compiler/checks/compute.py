@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from compiler import instance_types, naming
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
-from compiler.model import ComputeEnvironment, Environment, RootVolume
+from compiler.model import ComputeEnvironment, Environment, RootVolume, is_security_group_id
 from compiler.plan import compute as compute_plan
 from compiler.plan import refs
 
@@ -649,11 +649,6 @@ def unused_launch_template(env: Environment) -> Iterator[Finding]:
             )
 
 
-# Strategies the Terraform AWS provider 5.x treats as updatable in place (its
-# isUpdatableComputeEnvironment); AWS itself also updates SPOT_PRICE_CAPACITY_OPTIMIZED in place.
-PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
-
-
 @rule(
     "BF333",
     Level.INFO,
@@ -670,4 +665,120 @@ def provider_replaces_price_capacity_optimized(env: Environment) -> Iterator[Fin
                 "provider 5.x does not treat SPOT_PRICE_CAPACITY_OPTIMIZED as updatable: a "
                 "change to its instance types, tags, subnets, AMI or launch template replaces it",
                 "run `batchform diff` before applying; SPOT_CAPACITY_OPTIMIZED is updated in place",
+            )
+
+
+# --- security groups, placement and availability zones ----------------------------------------
+
+
+@rule("BF340", Level.ERROR, "a compute environment names a malformed security group id")
+def ce_security_group_id_syntax(env: Environment) -> Iterator[Finding]:
+    """``security_groups`` may mix keys with ids of existing groups; an entry that starts like
+    an id but is not one would only fail at apply (``InvalidGroup.Malformed``)."""
+    defined = env.security_group_definitions()
+    for key, ce in env.compute_environments.items():
+        for i, entry in enumerate(ce.security_groups or []):
+            if entry.startswith("sg-") and entry not in defined and not is_security_group_id(entry):
+                yield Finding(
+                    _ce_path(key, "security_groups", i),
+                    f"'{entry}' is not a security group id",
+                    "ids of existing groups look like sg-0123456789abcdef0 (8 or 17 lowercase hex "
+                    "digits); keys name groups under network.security_groups",
+                )
+
+
+@rule("BF341", Level.ERROR, "a compute environment's availability_zones cannot be applied")
+def ce_availability_zones(env: Environment) -> Iterator[Finding]:
+    """``availability_zones`` narrows the subnets batchform creates; it cannot tell the zone of
+    a subnet it only knows by id, so there the user lists the right subnets instead."""
+    create = env.network.vpc.create
+    for key, ce in env.compute_environments.items():
+        zones = ce.availability_zones
+        if zones is None:
+            continue
+        if create is None or isinstance(ce.subnets, list):
+            yield Finding(
+                _ce_path(key, "availability_zones"),
+                f"compute environment '{key}' names its subnets by id: batchform cannot tell "
+                "which zone they are in",
+                "remove availability_zones and list only the subnet ids in the zones you want "
+                "under subnets",
+            )
+            continue
+        if not zones:
+            yield Finding(
+                _ce_path(key, "availability_zones"),
+                f"compute environment '{key}' lists no availability zone to launch in",
+                "list at least one zone of network.vpc.create.availability_zones, or remove "
+                "the key to use them all",
+            )
+        for i, az in enumerate(zones):
+            if az not in create.availability_zones:
+                yield Finding(
+                    _ce_path(key, "availability_zones", i),
+                    f"'{az}' is not one of the VPC's availability zones "
+                    f"({', '.join(create.availability_zones)})",
+                    "list zones of network.vpc.create.availability_zones",
+                )
+
+
+CLUSTER_PLACEMENT_DOCS = (
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/placement-strategies.html"
+)
+
+
+def _spans_zones(env: Environment, key: str) -> tuple[bool, str]:
+    """Whether a CE may launch in more than one AZ, and a phrase saying where it launches."""
+    zones = refs.ce_availability_zones(env, key)
+    if zones is not None:
+        return len(zones) > 1, f"subnets in {len(zones)} availability zones ({', '.join(zones)})"
+    count = len(refs.ce_subnet_ids(env, key))
+    return count > 1, f"{count} subnets batchform cannot place in one zone"
+
+
+@rule("BF342", Level.ERROR, "a cluster placement group on subnets in more than one zone")
+def cluster_placement_one_zone(env: Environment) -> Iterator[Finding]:
+    """A cluster placement group lives in one Availability Zone (CLUSTER_PLACEMENT_DOCS):
+    instances Batch launches into a subnet of another zone fail, and the CE never scales."""
+    for key, ce in _ec2_ces(env):
+        group = ce.placement_group
+        if group is None or isinstance(group, str) or group.strategy != "cluster":
+            continue
+        zones = refs.ce_availability_zones(env, key)
+        if zones is not None and len(zones) > 1:
+            yield Finding(
+                _ce_path(key, "placement_group", "strategy"),
+                f"a cluster placement group lives in one availability zone, but compute "
+                f"environment '{key}' launches into subnets in {len(zones)} ({', '.join(zones)})",
+                f"add `availability_zones: [{zones[0]}]` to '{key}', or use strategy spread or "
+                "partition",
+            )
+
+
+@rule("BF343", Level.WARNING, "a placement group batchform cannot check on subnets in many zones")
+def named_placement_group_zones(env: Environment) -> Iterator[Finding]:
+    """A group named by string is created elsewhere; if it is a cluster group (one AZ,
+    CLUSTER_PLACEMENT_DOCS), instances in the other zones' subnets fail to launch. The same
+    holds for a cluster group batchform creates on subnets it knows only by id."""
+    for key, ce in _ec2_ces(env):
+        group = ce.placement_group
+        if group is None:
+            continue
+        spans, where = _spans_zones(env, key)
+        if not spans:
+            continue
+        if isinstance(group, str):
+            yield Finding(
+                _ce_path(key, "placement_group"),
+                f"compute environment '{key}' uses placement group '{group}' with {where}: if "
+                "it is a cluster group (one zone), instances in the other zones fail to launch",
+                "add availability_zones with the group's zone, or create the group here with "
+                "`placement_group: {strategy: ...}`",
+            )
+        elif group.strategy == "cluster" and refs.ce_availability_zones(env, key) is None:
+            yield Finding(
+                _ce_path(key, "placement_group", "strategy"),
+                f"compute environment '{key}' launches into {where}: a cluster placement group "
+                "lives in one availability zone",
+                "list only subnets of one zone under subnets",
             )

@@ -9,6 +9,8 @@ from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment
 
+SECURITY_GROUP_ID_PREFIX = "sg-"
+
 
 def _dangling(path: Path, key: str, known: Iterable[str], section: str) -> Iterator[Finding]:
     names = sorted(known)
@@ -45,12 +47,15 @@ def ce_launch_template_defined(env: Environment) -> Iterator[Finding]:
 
 @rule("BF203", Level.ERROR, "a compute environment names a security group that is not defined")
 def ce_security_groups_defined(env: Environment) -> Iterator[Finding]:
+    defined = env.security_group_definitions()
     for key, ce in env.compute_environments.items():
         for i, sg in enumerate(ce.security_groups or []):
+            if sg.startswith(SECURITY_GROUP_ID_PREFIX) and sg not in defined:
+                continue  # the id of an existing group (BF340 checks its form)
             yield from _dangling(
                 ("compute_environments", key, "security_groups", i),
                 sg,
-                env.network.security_groups,
+                defined,
                 "network.security_groups",
             )
 
@@ -99,10 +104,11 @@ def sg_rule_source_defined(env: Environment) -> Iterator[Finding]:
 @rule("BF207", Level.ERROR, "a compute environment has no security group to use")
 def ce_has_security_group(env: Environment) -> Iterator[Finding]:
     for key in env.compute_environments:
-        if not env.ce_security_groups(key):
+        if not env.ce_security_groups(key):  # only an explicit `security_groups: []`
             yield Finding(
-                ("compute_environments", key),
+                ("compute_environments", key, "security_groups"),
                 f"compute environment '{key}' has no security group",
-                "define one under network.security_groups (it is used by default) "
-                "or list some in security_groups",
+                "remove `security_groups: []` to use every group under network.security_groups "
+                "(or, with none defined, the `<name>-batch` group batchform creates), or list "
+                "some keys or sg- ids",
             )

@@ -145,6 +145,31 @@ def imdsv1_allowed(env: Environment) -> Iterator[Finding]:
             )
 
 
+IMDS_DOCS = (
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html"
+)
+TASK_ROLE_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html"
+
+
+@rule("BF471", Level.WARNING, "an IMDS hop limit above 1 lets every job read the instance role")
+def imds_hop_limit_above_one(env: Environment) -> Iterator[Finding]:
+    """Jobs get their own role's credentials from the ECS agent (169.254.170.2), never from
+    IMDS (TASK_ROLE_DOCS); a container is one network hop behind the instance, so only a hop
+    limit of 2 or more lets it fetch an IMDSv2 token and the instance profile's credentials
+    (IMDS_DOCS, "hop limit"; checkov CKV_AWS_341)."""
+    for key, lt in env.launch_templates.items():
+        if lt.imds_hop_limit > 1:
+            yield Finding(
+                ("launch_templates", key, "imds_hop_limit"),
+                f"launch template '{key}' sets imds_hop_limit {lt.imds_hop_limit}: every job's "
+                "container can then read the instance role's credentials from the instance "
+                "metadata service, bypassing its own least-privilege job role",
+                "remove imds_hop_limit (default 1: jobs still get their job role's credentials "
+                "from the ECS agent); keep 2 only for containers that must read instance "
+                "metadata, and add BF471 to `ignore:` to record that decision",
+            )
+
+
 def looks_secret(name: str) -> bool:
     """Whether an environment variable name suggests its value is a credential."""
     upper = name.upper()

@@ -8,6 +8,13 @@ Decisions made here, and why:
 - ``desired_vcpus`` is never written: Batch owns it, and setting it causes perpetual drift.
 - A CE pins its launch template's numeric ``latest_version``: Batch resolves ``$Latest`` only at
   create or infrastructure update, so a changed template would otherwise never reach the CE.
+- A CE the Terraform AWS provider 5.x cannot update in place (see
+  :func:`provider_updates_in_place`) is replaced, through ``lifecycle.replace_triggered_by``,
+  whenever its launch template gets a new version. Without it the new ``latest_version`` is
+  unknown while planning, the provider plans an in-place update, and at apply it demands a
+  replacement: "Provider produced inconsistent final plan" (hashicorp/terraform-provider-aws
+  issues #37440 and #39470; fixed only in 6.x by PR #43337). With it, ``terraform plan`` says
+  "replace" and one apply does it.
 - EC2/SPOT CEs always state their ECS image type (``ECS_AL2023``, or ``ECS_AL2023_NVIDIA`` for GPU
   families) instead of inheriting a default AWS has changed over time and now blocks for AL2.
 - Launch template user data is a MIME multi-part document (Batch merges its own part into it):
@@ -28,15 +35,20 @@ from typing import Any
 from compiler import instance_types, naming
 from compiler.model import ComputeEnvironment, Environment, LaunchTemplate, ScratchVolume
 from compiler.plan import common, refs
+from compiler.render import Expr
 
 Context = dict[str, Any]
 
 MANAGED = "MANAGED"
+# Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
+# internal/service/batch/compute_environment.go (5.x has no SPOT_PRICE_CAPACITY_OPTIMIZED there,
+# although AWS itself updates such a CE in place; provider issue #38695).
+PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
+SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
 IMAGE_TYPE_DEFAULT = "ECS_AL2023"
 IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
 
 ROOT_DEVICE = "/dev/xvda"  # the root device of the ECS-optimized Amazon Linux AMIs
-IMDS_HOP_LIMIT = 2  # containers sit one network hop behind the instance
 MIME_BOUNDARY = "==BATCHFORM_BOUNDARY=="
 GIB = 1024**3
 
@@ -111,7 +123,7 @@ def _compute_resources(env: Environment, key: str) -> Context:
     ce = env.compute_environments[key]
     attrs: dict[str, Any] = {"type": ce.type}
     security_groups = [refs.security_group_id(sg) for sg in env.ce_security_groups(key)]
-    subnets = refs.subnet_ids(env, ce.subnets)
+    subnets = refs.ce_subnet_ids(env, key)
     if ce.is_fargate:
         attrs["max_vcpus"] = ce.max_vcpus
         attrs["subnets"] = subnets
@@ -136,7 +148,7 @@ def _compute_resources(env: Environment, key: str) -> Context:
     if ce.ec2_key_pair is not None:
         attrs["ec2_key_pair"] = ce.ec2_key_pair
     if ce.placement_group is not None:
-        attrs["placement_group"] = ce.placement_group
+        attrs["placement_group"] = refs.placement_group_name(env, key)
     attrs["subnets"] = subnets
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
@@ -152,6 +164,31 @@ def _compute_resources(env: Environment, key: str) -> Context:
         "launch_template": launch_template,
         "ec2_configuration": ec2_configuration(env, key),
     }
+
+
+def is_service_linked_role(role: object) -> bool:
+    """The provider's ``isServiceLinkedRole``: an omitted role is Batch's service-linked role."""
+    return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
+
+
+def provider_updates_in_place(service_role: object, allocation_strategy: object) -> bool:
+    """``isUpdatableComputeEnvironment`` of provider 5.x for a CE's planned ``service_role`` and
+    ``allocation_strategy``: anything else makes every compute change a replacement."""
+    return (
+        is_service_linked_role(service_role)
+        and allocation_strategy in PROVIDER_UPDATABLE_STRATEGIES
+    )
+
+
+def replace_triggers(env: Environment, key: str) -> list[Expr]:
+    """What replaces a CE the provider cannot update in place: a new version of its launch
+    template, known only during apply (everything else the provider sees at plan time)."""
+    ce = env.compute_environments[key]
+    if ce.is_fargate or ce.launch_template is None:
+        return []
+    if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
+        return []
+    return [refs.launch_template_version(ce.launch_template)]
 
 
 def _compute_environment(env: Environment, key: str) -> Context:
@@ -174,6 +211,7 @@ def _compute_environment(env: Environment, key: str) -> Context:
         "update_policy": update_policy,
         "tags": common.tags(env, key),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
+        "replace_triggered_by": replace_triggers(env, key),
     }
 
 
@@ -195,6 +233,32 @@ def _ssm_amis(env: Environment) -> list[Context]:
         parameter = env.amis[key].ssm_parameter
         if parameter is not None:
             out.append({"label": f"ami_{naming.label(key)}", "name": parameter})
+    return out
+
+
+def placement_group_aws_name(env: Environment, key: str, strategy: str) -> str:
+    """``<name>-<key>-<strategy>``: the strategy is part of the name because a group cannot be
+    changed (every argument of ``aws_placement_group`` forces a new one) and the CE using it is
+    ``create_before_destroy``, which Terraform extends to the group: the new group is created
+    before the old one is deleted, so the two must not share a name."""
+    return f"{naming.aws_name(env.name, key)}-{strategy}"
+
+
+def _placement_groups(env: Environment) -> list[Context]:
+    """``aws_placement_group`` resources for CEs with ``placement_group: {strategy: ...}``."""
+    out = []
+    for key in sorted(env.compute_environments):
+        group = env.compute_environments[key].placement_group
+        if group is None or isinstance(group, str):
+            continue
+        out.append(
+            {
+                "label": naming.label(key),
+                "name": placement_group_aws_name(env, key, group.strategy),
+                "strategy": group.strategy,
+                "tags": common.tags(env, f"{key}-placement-group"),
+            }
+        )
     return out
 
 
@@ -349,7 +413,7 @@ def _launch_template(env: Environment, key: str) -> Context:
         "block_device_mappings": mappings,
         "metadata_options": {
             "http_endpoint": "enabled",
-            "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+            "http_put_response_hop_limit": lt.imds_hop_limit,
             "http_tokens": lt.imdsv2,
         },
         "tag_specifications": [
@@ -378,6 +442,7 @@ def plan(env: Environment) -> dict[str, Context]:
     if env.compute_environments:
         files["compute_environments.tf"] = {
             "ssm_amis": _ssm_amis(env),
+            "placement_groups": _placement_groups(env),
             "compute_environments": [
                 _compute_environment(env, k) for k in sorted(env.compute_environments)
             ],

@@ -402,8 +402,9 @@ def _security_groups_file(env: Environment) -> Context | None:
     groups: list[Context] = []
     ingress: list[Context] = []
     egress: list[Context] = []
-    for key in sorted(env.network.security_groups):
-        sg = env.network.security_groups[key]
+    definitions = env.security_group_definitions()
+    for key in sorted(definitions):
+        sg = definitions[key]
         groups.append(
             {
                 "label": label(key),

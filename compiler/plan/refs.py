@@ -7,7 +7,7 @@ generated resource) or a plain string the user gave (an existing id or ARN).
 
 from __future__ import annotations
 
-from compiler.model import Environment
+from compiler.model import Environment, is_security_group_id
 from compiler.naming import label
 from compiler.render import Expr
 
@@ -47,7 +47,44 @@ def subnet_ids(env: Environment, selection: str | list[str]) -> list[Expr | str]
     return [Expr(f"{subnet_address(selection, az)}.id") for az in vpc.create.availability_zones]
 
 
-def security_group_id(key: str) -> Expr:
+def ce_subnet_ids(env: Environment, key: str) -> list[Expr | str]:
+    """A compute environment's subnets: its ``subnets`` selection, narrowed to its
+    ``availability_zones`` (which check BF341 allows only for subnets batchform creates)."""
+    ce = env.compute_environments[key]
+    create = env.network.vpc.create
+    zones = ce.availability_zones
+    if zones is None or create is None or isinstance(ce.subnets, list):
+        return subnet_ids(env, ce.subnets)
+    return [
+        Expr(f"{subnet_address(ce.subnets, az)}.id")
+        for az in create.availability_zones
+        if az in zones
+    ]
+
+
+def ce_availability_zones(env: Environment, key: str) -> list[str] | None:
+    """The AZs a compute environment launches into, ``None`` when batchform cannot know them
+    (subnets of an existing VPC, or listed by id)."""
+    ce = env.compute_environments[key]
+    create = env.network.vpc.create
+    if create is None or isinstance(ce.subnets, list):
+        return None
+    zones = ce.availability_zones
+    return [az for az in create.availability_zones if zones is None or az in zones]
+
+
+def placement_group_name(env: Environment, key: str) -> Expr | str | None:
+    """A CE's ``placement_group``: the group batchform creates for it, or the name given."""
+    group = env.compute_environments[key].placement_group
+    if group is None or isinstance(group, str):
+        return group
+    return Expr(f"aws_placement_group.{label(key)}.name")
+
+
+def security_group_id(key: str) -> Expr | str:
+    """A generated group's id, or the id of an existing group a file names as is."""
+    if is_security_group_id(key):
+        return key
     return Expr(f"aws_security_group.{label(key)}.id")
 
 

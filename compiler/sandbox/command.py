@@ -56,7 +56,7 @@ from compiler.sandbox.report import (
     step_line,
 )
 from compiler.sandbox.report import format_text as format_report_text
-from compiler.sandbox.standins import create_stand_ins
+from compiler.sandbox.standins import create_stand_ins, name_placement_groups
 
 STEPS = (  # in order; every run reports each of them (passed, failed or skipped)
     "compile",
@@ -297,6 +297,10 @@ class Sandbox:
             self._accept(
                 analyze_text(found.apply(text), self.options.config), "the file with stand-in ids"
             )
+        self.env, unchecked = name_placement_groups(self.env)
+        if unchecked:
+            self.files = render_environment(self.env, Path(self.options.config).name)
+            self.report.not_checked += unchecked
         return ", ".join(found.made), found.notes
 
     def init(self) -> str:

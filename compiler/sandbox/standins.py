@@ -15,6 +15,9 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it;
 - EFS file systems listed in ``network.efs`` (their mount targets are generated): created and
   their ids substituted, like the VPC's.
+- placement groups the file creates (``placement_group: {strategy: ...}``): moto has no
+  ``CreatePlacementGroup``, so those compute environments name the group instead
+  (:func:`name_placement_groups`).
 
 Every substitution is returned as a human-readable note; the sandbox prints it and lists what
 the stand-in means was not checked.
@@ -27,7 +30,8 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from compiler.model import Environment
+from compiler.model import Environment, PlacementGroupSpec
+from compiler.plan.compute import placement_group_aws_name
 from compiler.sandbox.emulator import MotoServer, service_linked_batch_role
 
 STANDIN_VPC_CIDR = "10.200.0.0/16"
@@ -259,3 +263,24 @@ def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     _stand_in_amis(env, server, found)
     _stand_in_efs(env, server, found)
     return found
+
+
+def name_placement_groups(env: Environment) -> tuple[Environment, list[str]]:
+    """``env`` with every placement group batchform would create named instead (same name),
+    and what that leaves unchecked: moto 5.2.5 does not implement ``CreatePlacementGroup``,
+    but stores a CE's ``placementGroup`` as given, so the rest of the file still deploys."""
+    ces = dict(env.compute_environments)
+    named = []
+    for key, ce in sorted(ces.items()):
+        group = ce.placement_group
+        if isinstance(group, PlacementGroupSpec):
+            name = placement_group_aws_name(env, key, group.strategy)
+            ces[key] = ce.model_copy(update={"placement_group": name})
+            named.append(f"{key} ({group.strategy}: {name})")
+    if not named:
+        return env, []
+    unchecked = [
+        f"placement groups ({', '.join(named)}): moto 5.2.5 does not implement "
+        "CreatePlacementGroup, so the compute environments name the group instead of creating it"
+    ]
+    return env.model_copy(update={"compute_environments": ces}), unchecked

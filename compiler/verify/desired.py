@@ -80,6 +80,11 @@ class Desired:
         return list(self._compute.get("compute_environments.tf", {}).get("ssm_amis", []))
 
     @property
+    def placement_groups(self) -> list[Context]:
+        """Placement groups batchform creates (a CE's ``placement_group`` names them)."""
+        return list(self._compute.get("compute_environments.tf", {}).get("placement_groups", []))
+
+    @property
     def launch_templates(self) -> list[Context]:
         return list(self._compute.get("launch_templates.tf", {}).get("launch_templates", []))
 

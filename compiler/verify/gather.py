@@ -440,6 +440,8 @@ class Gatherer:
                 live.bind(f"aws_iam_instance_profile.{profile['label']}", arn=got["Arn"])
         for ctx in desired.log_groups:
             live.bind(f"aws_cloudwatch_log_group.{ctx['label']}", name=ctx["name"])
+        for ctx in desired.placement_groups:  # the CE names it; its name is fixed by the file
+            live.bind(f"aws_placement_group.{ctx['label']}", name=ctx["name"])
         for ctx in desired.ssm_amis:
             value = live.ssm_parameters.get(str(ctx["name"]))
             if value:

@@ -117,5 +117,6 @@ resource "aws_batch_compute_environment" "spot" {
 
   lifecycle {
     create_before_destroy = true
+    replace_triggered_by  = [aws_launch_template.scratch_1tb.latest_version]
   }
 }

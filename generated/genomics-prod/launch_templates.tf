@@ -31,7 +31,7 @@ resource "aws_launch_template" "scratch_1tb" {
 
   metadata_options {
     http_endpoint               = "enabled"
-    http_put_response_hop_limit = 2
+    http_put_response_hop_limit = 1
     http_tokens                 = "required"
   }
 

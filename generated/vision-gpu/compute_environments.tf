@@ -48,6 +48,7 @@ resource "aws_batch_compute_environment" "g4dn_overflow" {
 
   lifecycle {
     create_before_destroy = true
+    replace_triggered_by  = [aws_launch_template.gpu_scratch.latest_version]
   }
 }
 
@@ -66,12 +67,8 @@ resource "aws_batch_compute_environment" "g5" {
     instance_role       = aws_iam_instance_profile.ecs_instance.arn
     ec2_key_pair        = "vision-ops"
     placement_group     = "vision-training"
-    subnets = [
-      aws_subnet.private_eu_west_1a.id,
-      aws_subnet.private_eu_west_1b.id,
-      aws_subnet.private_eu_west_1c.id,
-    ]
-    security_group_ids = [aws_security_group.gpu_workers.id]
+    subnets             = [aws_subnet.private_eu_west_1a.id]
+    security_group_ids  = [aws_security_group.gpu_workers.id]
     tags = {
       "batchform:environment" = "vision-gpu"
       "batchform:key"         = "g5"
@@ -103,5 +100,6 @@ resource "aws_batch_compute_environment" "g5" {
 
   lifecycle {
     create_before_destroy = true
+    replace_triggered_by  = [aws_launch_template.gpu_scratch.latest_version]
   }
 }

@@ -33,7 +33,7 @@ resource "aws_launch_template" "gpu_scratch" {
 
   metadata_options {
     http_endpoint               = "enabled"
-    http_put_response_hop_limit = 2
+    http_put_response_hop_limit = 1
     http_tokens                 = "required"
   }
 
