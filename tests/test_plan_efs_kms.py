@@ -173,10 +173,10 @@ def test_read_only_volume_with_access_point_mounts_only_through_that_access_poin
     assert condition.endswith(f':access-point/{AP}"')
 
 
-def test_volume_without_iam_adds_no_efs_policy_nor_account_lookup() -> None:
+def test_volume_without_iam_adds_no_efs_policy() -> None:
     env = efs_env({"efs": FS}, {"s3_read": ["refs"]})
     assert "efs" not in policies_of(env, "job_align")
-    assert "aws_caller_identity" not in rendered(env)["iam.tf"]
+    assert not iam.needs_caller_identity(env)
 
 
 def test_iam_efs_volume_without_job_role_is_refused() -> None:

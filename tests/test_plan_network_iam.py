@@ -378,7 +378,7 @@ def test_default_security_group_goes_into_an_existing_vpc() -> None:
                     "create": None,
                     "existing": {
                         "vpc_id": "vpc-0123456789abcdef0",
-                        "private_subnets": ["subnet-0aaa"],
+                        "private_subnets": ["subnet-0aaaaaaa"],
                     },
                 },
             }

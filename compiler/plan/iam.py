@@ -177,12 +177,12 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
 
 KMS_ARN = re.compile(
     r"^arn:(?P<partition>aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
-    r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>.+)$"
+    r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>[^\s]+)\Z"
 )
 KMS_KEY_ID = re.compile(
-    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})\Z"
 )
-KMS_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}$")
+KMS_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}\Z")
 
 
 @dataclass(frozen=True)
