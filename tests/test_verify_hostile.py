@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -52,8 +53,10 @@ content type, body. Every request gets the same answer, whatever the service."""
 
 class _Garbage(http.server.BaseHTTPRequestHandler):
     answer: tuple[int, str, bytes] = (200, "application/json", b"{}")
+    paths: ClassVar[list[str]] = []  # each fixture's handler class gets its own list
 
     def _reply(self) -> None:
+        self.paths.append(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         status, kind, body = self.answer
@@ -72,11 +75,12 @@ class _Garbage(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def garbage(request: pytest.FixtureRequest) -> Iterator[str]:
     """A local HTTP endpoint answering every request with ``ANSWERS[request.param]``."""
-    handler = type("Handler", (_Garbage,), {"answer": ANSWERS[request.param]})
+    handler = type("Handler", (_Garbage,), {"answer": ANSWERS[request.param], "paths": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    request.node.paths = handler.paths
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -167,6 +171,19 @@ def test_a_missing_field_is_named_in_the_message(garbage: str) -> None:
         "batch:DescribeComputeEnvironments failed: the answer could not be read "
         "(MalformedAnswer: computeEnvironmentName should be a str, got nothing)"
     ) in out.getvalue()
+
+
+@pytest.mark.parametrize("garbage", ["html-error-page"], indirect=True)
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_max_attempts_is_the_number_of_attempts_per_call(
+    garbage: str, attempts: int, request: pytest.FixtureRequest
+) -> None:
+    """A 502 is retried; ``--max-attempts N`` makes N requests of each call, the first
+    included (botocore's own ``max_attempts`` setting would count retries only)."""
+    options = VerifyOptions(config=str(CONFIG), endpoint_url=garbage, max_attempts=attempts)
+    assert run(options, io.StringIO(), io.StringIO()) == 1
+    paths: list[str] = request.node.paths
+    assert paths.count("/v1/describecomputeenvironments") == attempts
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,10 @@ def botocore_config(limits: Limits | None = None) -> Config:
     (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html). Short
     timeouts make an unreachable endpoint an error in seconds, not minutes (:class:`Limits`)."""
     limits = limits or Limits()
+    # In this dict botocore's "max_attempts" counts retries only; "total_max_attempts" is the
+    # number of attempts, the first included, which is what --max-attempts means.
     return Config(
-        retries={"mode": "adaptive", "max_attempts": limits.max_attempts},
+        retries={"mode": "adaptive", "total_max_attempts": limits.max_attempts},
         connect_timeout=limits.timeout_s,
         read_timeout=limits.timeout_s,
         max_pool_connections=MAX_POOL_CONNECTIONS,
