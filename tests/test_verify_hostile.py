@@ -16,14 +16,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from botocore.exceptions import ClientError
 
 from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 from compiler.verify.command import VerifyOptions, run
+from compiler.verify.fetch import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "fargate.yaml"
@@ -223,3 +225,24 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(value: str) -> None:
     code, _, err, _ = verify_cli("--timeout", value)
     assert code == 2
     assert "argument --timeout" in err and "Traceback" not in err
+
+
+def test_the_reason_kept_for_a_topic_does_not_depend_on_which_read_failed_first() -> None:
+    """Reads of one topic run side by side (a role's calls, a VPC's route reads): the report
+    must say the same whatever order their failures arrive in."""
+    operations = ["DescribeVpcEndpoints", "DescribeNatGateways", "DescribeRouteTables"]
+
+    def denied(operation: str) -> Callable[[], None]:
+        def call() -> None:
+            error = {"Error": {"Code": "AccessDenied", "Message": f"no {operation}"}}
+            raise ClientError(error, operation)  # type: ignore[arg-type]
+
+        return call
+
+    kept = set()
+    for order in (operations, operations[::-1], operations[1:] + operations[:1]):
+        reader = Reader(clients=None)  # type: ignore[arg-type]  # the calls are stand-ins
+        for operation in order:
+            reader.read("network", "ec2", operation, denied(operation))
+        kept.add(reader.failed("network"))
+    assert kept == {"ec2:DescribeNatGateways failed: AccessDenied: no DescribeNatGateways"}

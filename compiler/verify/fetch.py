@@ -114,8 +114,12 @@ class Reader:
             return self.failures.get(topic)
 
     def _record(self, topic: str, message: str) -> None:
+        """Keep one reason per topic, the same whichever concurrent read failed first: a call
+        that failed beats one not attempted after it, then the alphabetically first."""
         with self._lock:
-            self.failures.setdefault(topic, message)
+            kept = self.failures.get(topic)
+            if kept is None or _precedence(message) < _precedence(kept):
+                self.failures[topic] = message
 
     def read(self, topic: str, service: str, operation: str, call: Callable[[], T]) -> T | None:
         """``call()``, or ``None`` after recording why it could not be made.
@@ -146,6 +150,10 @@ class Reader:
         except Exception as exc:  # a garbled answer, whatever its shape
             self._record(topic, f"{service}:{operation} failed: {unreadable(exc)}")
         return None
+
+
+def _precedence(message: str) -> tuple[bool, str]:
+    return " not attempted: " in message, message
 
 
 def unreadable(exc: Exception) -> str:
