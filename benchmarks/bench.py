@@ -537,7 +537,8 @@ def import_into_state(
     if done is None or done.group(2, 4) != ("0", "0"):
         summary = done.group(0) if done else result.stdout[-2000:]
         raise SystemExit(f"importing the boto3-made resources replaced something: {summary}")
-    changed = sorted(set(re.findall(r"^\s+~ (\w+)\s+=", result.stdout, re.MULTILINE)))
+    # "~ attr = old -> new", or "+ attr = value" for what an import could not read back
+    changed = sorted(set(re.findall(r"^\s+[~+-] (\w+)\s+=", result.stdout, re.MULTILINE)))
     return int(done.group(1)), int(done.group(3)), changed
 
 
