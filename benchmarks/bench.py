@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,13 +45,18 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import genenv  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
+import latency_proxy  # noqa: E402
 
 REGION = genenv.REGION
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 
 COMPILE_SIZES = (10, 100, 1000, 5000)
-TARGET_COMPILE_5000_S = 2.0
+TARGET_COMPILE_5000_S = 1.5
+"""The pipeline (load to emit) at 5000 job definitions, 50 CEs, 50 queues."""
+TARGET_PROCESS_5000_S = 2.0
+"""The whole ``batchform compile`` process at that size (interpreter start and imports in)."""
+TARGET_RSS_5000_MIB = 200
 TARGET_LINEARITY = 0.30
 TARGET_VERIFY_SPEEDUP = 10.0
 BATCH_PAGE = 100
@@ -107,6 +111,49 @@ def compile_once(config: str, out: str) -> dict[str, Any]:
     }
 
 
+def _area(filename: str) -> str:
+    """Where a profiled function lives, coarsely: a compiler module, the templates, a package."""
+    if filename == "~" or filename.startswith("<"):
+        return "C built-ins called from C"
+    if filename.endswith(".j2"):
+        return "templates/*.j2 (Jinja's compiled template code)"
+    if "/site-packages/" in filename:
+        return filename.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/compiler/" in filename:
+        return "compiler/" + filename.rsplit("/compiler/", 1)[1]
+    return "stdlib " + Path(filename).stem
+
+
+def profile_once(config: str, out: str) -> list[tuple[str, float]]:
+    """The share of the pipeline's time per :func:`_area` under cProfile, C functions (``re``,
+    ``str.join``, libyaml) counted with the Python code that called them. cProfile slows
+    Python calls more than C work, so shares are approximate; the stage times are not."""
+    import cProfile
+    import pstats
+
+    import compiler.build
+    import compiler.checks
+    import compiler.emit
+    import compiler.plan
+    import compiler.render
+
+    compiler.checks.all_rules()  # imports, as compile_once's timing starts after them
+    profiler = cProfile.Profile()
+    profiler.enable()
+    compile_once(config, out)
+    profiler.disable()
+    by_area: Counter[str] = Counter()
+    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    for (filename, _, _), (_, _, tottime, _, callers) in stats.items():
+        if filename == "~" and callers:
+            for (caller_file, _, _), (_, _, from_caller, _) in callers.items():
+                by_area[_area(caller_file)] += from_caller
+        else:
+            by_area[_area(filename)] += tottime
+    total = sum(by_area.values()) or 1.0
+    return [(area, t / total) for area, t in by_area.most_common(12)]
+
+
 @dataclass
 class CompileRow:
     jobs: int
@@ -114,6 +161,7 @@ class CompileRow:
     queues: int
     runs: list[dict[str, Any]] = field(default_factory=list)
     process_wall: list[float] = field(default_factory=list)
+    profile: list[tuple[str, float]] = field(default_factory=list)
 
     def median(self, key: str) -> float:
         return float(statistics.median(r[key] for r in self.runs))
@@ -153,6 +201,15 @@ def bench_compile(
             if run["errors"]:
                 raise SystemExit(f"{config}: {run['errors']} error(s): the generator is broken")
             row.runs.append(run)
+        if n == max(sizes):
+            profiled = subprocess.run(
+                [sys.executable, str(Path(__file__)), "_profile-once", str(config), str(out)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
+            row.profile = [tuple(x) for x in json.loads(profiled.stdout)]
         log(
             f"compile {n:>5} job definitions: pipeline {row.median('pipeline'):.3f} s "
             f"(median of {rounds}), process {statistics.median(row.process_wall):.3f} s"
@@ -161,45 +218,31 @@ def bench_compile(
     return rows
 
 
-# --- moto: counting requests -------------------------------------------------------------------
-
-_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+# --- moto behind a proxy: counting requests, adding latency ----------------------------------
 
 
 @dataclass
-class Recorder:
-    """moto's request recorder: every request the server answers becomes one JSON line.
+class Mode:
+    """How the tools reach moto in one part of the run: directly, or through a latency proxy."""
 
-    Counting server side sees every HTTP request of any client (Terraform's Go SDK, boto3),
-    retries included, which client-side counters cannot do for a Go binary.
-    """
+    label: str
+    delay_s: float = 0.0
+    iam_rate: float | None = None
+    iam_burst: int = latency_proxy.DEFAULT_IAM_BURST
 
-    url: str
-    path: Path
+    @property
+    def plain(self) -> bool:
+        return self.delay_s == 0 and self.iam_rate is None
 
-    def _post(self, action: str) -> None:
-        request = urllib.request.Request(
-            f"{self.url}/moto-api/recorder/{action}", method="POST", data=b""
+    def describe(self) -> str:
+        if self.plain:
+            return "moto on 127.0.0.1, directly"
+        throttle = (
+            f", IAM throttled past {self.iam_rate:g} requests/s (bursts of {self.iam_burst})"
+            if self.iam_rate
+            else ""
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-
-    @contextmanager
-    def counting(self) -> Iterator[Counter[str]]:
-        """Count the requests made inside the block, by AWS service (from the SigV4 scope)."""
-        counts: Counter[str] = Counter()
-        self._post("reset-recording")
-        self._post("start-recording")
-        try:
-            yield counts
-        finally:
-            self._post("stop-recording")
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                entry = json.loads(line)
-                auth = entry.get("headers", {}).get("Authorization", "")
-                found = _SERVICE.search(auth)
-                counts[found.group(1) if found else "unsigned"] += 1
-            self._post("reset-recording")
+        return f"through the latency proxy: {self.delay_s * 1000:.0f} ms per request{throttle}"
 
 
 @dataclass
@@ -232,20 +275,21 @@ class Deployed:
     module: Path
     server: Any
     cli: Any
-    recorder: Recorder
     resources: int
     init_s: float
     apply_s: float
     parallelism: int
     boto3_made: int = 0
     boto3_s: float = 0.0
+    import_s: float = 0.0
+    import_note: str = ""
 
     def tf_env(self) -> dict[str, str]:
         scratch = self.module.parent / "tmp"
         scratch.mkdir(exist_ok=True)
         return {**self.cli.env(self.server.env()), "TMPDIR": str(scratch)}
 
-    def verify_command(self) -> list[str]:
+    def verify_command(self, url: str | None = None) -> list[str]:
         return [
             sys.executable,
             "-m",
@@ -253,10 +297,17 @@ class Deployed:
             "verify",
             str(self.config),
             "--endpoint-url",
-            self.server.url,
+            url or self.server.url,
             "--format",
             "json",
         ]
+
+    def point_terraform_at(self, url: str) -> None:
+        """Rewrite the module's moto override so the provider sends every call to ``url``."""
+        from compiler.sandbox.override import OVERRIDE_FILENAME, render_override, resource_blocks
+
+        text = render_override(url, resources=resource_blocks(self.module))
+        (self.module / OVERRIDE_FILENAME).write_text(text, encoding="utf-8")
 
     def plan_command(self) -> list[str]:
         return [
@@ -273,11 +324,11 @@ class Deployed:
     def verify_env(self) -> dict[str, str]:
         return self.server.process_env()
 
-    def run_verify(self) -> Timed:
+    def run_verify(self, url: str | None = None) -> Timed:
         env = self.verify_env()
         # Any verdict is a finished run (2: drift from moto's known gaps, 1: not all checked);
         # the report says which, and the table shows it.
-        return timed(self.verify_command(), env, ROOT, ok=(0, 1, 2))
+        return timed(self.verify_command(url), env, ROOT, ok=(0, 1, 2))
 
     def run_plan(self) -> Timed:
         return timed(self.plan_command(), self.tf_env(), self.module, ok=(0, 2))
@@ -326,10 +377,11 @@ def _resolve(value: Any, values: dict[str, Any]) -> Any:
     return value
 
 
-def create_with_boto3(env: Any, module: Path, server: Any) -> int:
+def create_with_boto3(env: Any, module: Path, server: Any) -> dict[str, str]:
     """Create the log groups and job definitions of ``env`` the way the provider would: the
     same plan contexts the templates render, Terraform references resolved from the state of
-    the targeted apply, tags merged with the provider's default tags. Returns the count."""
+    the targeted apply, tags merged with the provider's default tags. Returns the Terraform
+    address and import id (log group name, job definition ARN) of each."""
     from compiler.plan import jobs as plan_jobs
 
     contexts = plan_jobs.plan(env)
@@ -337,14 +389,14 @@ def create_with_boto3(env: Any, module: Path, server: Any) -> int:
     default_tags = dict(env.tags)
     logs = server.client("logs", env.region)
     batch = server.client("batch", env.region)
-    made = 0
+    made: dict[str, str] = {}
     for group in contexts.get("logs.tf", {}).get("log_groups", []):
         logs.create_log_group(logGroupName=group["name"], tags={**default_tags, **group["tags"]})
         logs.put_retention_policy(
             logGroupName=group["name"], retentionInDays=group["retention_in_days"]
         )
         values[f"aws_cloudwatch_log_group.{group['label']}.name"] = group["name"]
-        made += 1
+        made[f"aws_cloudwatch_log_group.{group['label']}"] = group["name"]
     for job in contexts.get("job_definitions.tf", {}).get("jobs", []):
         request: dict[str, Any] = {
             "jobDefinitionName": job["name"],
@@ -369,8 +421,8 @@ def create_with_boto3(env: Any, module: Path, server: Any) -> int:
             }
         if job["timeout"] is not None:
             request["timeout"] = {"attemptDurationSeconds": job["timeout"]}
-        batch.register_job_definition(**request)
-        made += 1
+        arn = batch.register_job_definition(**request)["jobDefinitionArn"]
+        made[f"aws_batch_job_definition.{job['label']}"] = arn
     return made
 
 
@@ -383,9 +435,9 @@ def deployed(
     log: Callable[[str], None],
     create: str = "terraform",
 ) -> Iterator[Deployed]:
-    """Compile ``text``, start moto (recording enabled on demand), terraform init + apply;
-    with ``create="boto3"`` the apply targets everything but :data:`BOTO3_TYPES`, which
-    :func:`create_with_boto3` then makes."""
+    """Compile ``text``, start moto, terraform init + apply; with ``create="boto3"`` the apply
+    targets everything but :data:`BOTO3_TYPES`, which :func:`create_with_boto3` then makes and
+    :func:`import_into_state` imports."""
     from compiler.build import analyze_text, render_environment
     from compiler.sandbox import terraform as tf
     from compiler.sandbox.emulator import moto_server, service_linked_batch_role
@@ -399,62 +451,117 @@ def deployed(
     if analysis.failed() or analysis.env is None:
         raise SystemExit(f"{name}: the generated environment has errors")
     files = render_environment(analysis.env, config.name)
-    record = base / "moto-recording.jsonl"
-    record.touch()
-    saved = os.environ.get("MOTO_RECORDER_FILEPATH")
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(record)  # moto_server passes os.environ on
+    with moto_server(region=REGION) as server:
+        service_linked_batch_role(server)
+        module = write_moto_module(files, base / "module", server.url)
+        cli = tf.TerraformCLI.for_user(base)
+        env = {**server.env(), "TMPDIR": str(base)}
+        start = time.perf_counter()
+        tf.run(cli, ["init"], module, env)
+        init_s = time.perf_counter() - start
+        targets = terraform_targets(files) if create == "boto3" else []
+        start = time.perf_counter()
+        result = tf.run(
+            cli,
+            [
+                "apply",
+                "-auto-approve",
+                f"-parallelism={parallelism}",
+                *(f"-target={t}" for t in targets),
+            ],
+            module,
+            env,
+            timeout=1800,
+        )
+        apply_s = time.perf_counter() - start
+        done = re.search(r"Resources: (\d+) added", result.stdout)
+        resources = int(done.group(1)) if done else 0
+        log(f"{name}: {resources} resources applied to moto in {apply_s:.1f} s")
+        boto3_made, boto3_s, import_s, import_note = 0, 0.0, 0.0, ""
+        if create == "boto3":
+            start = time.perf_counter()
+            made = create_with_boto3(analysis.env, module, server)
+            boto3_made, boto3_s = len(made), time.perf_counter() - start
+            log(f"{name}: {boto3_made} logs + job definitions by boto3 in {boto3_s:.1f} s")
+            start = time.perf_counter()
+            imported, updated, attributes = import_into_state(made, module, cli, env, parallelism)
+            import_s = time.perf_counter() - start
+            resources += imported
+            log(
+                f"{name}: {imported} of them imported into the state in {import_s:.1f} s, "
+                f"{updated} then updated in place ({', '.join(attributes) or '-'})"
+            )
+            import_note = f"{updated} updated in place ({', '.join(attributes) or '-'})"
+        yield Deployed(
+            name,
+            config,
+            module,
+            server,
+            cli,
+            resources,
+            init_s,
+            apply_s,
+            parallelism,
+            boto3_made,
+            boto3_s,
+            import_s,
+            import_note,
+        )
+
+
+def import_into_state(
+    made: dict[str, str], module: Path, cli: Any, env: dict[str, str], parallelism: int
+) -> tuple[int, int, list[str]]:
+    """Bring what :func:`create_with_boto3` made into the Terraform state with ``import``
+    blocks (Terraform >= 1.5), so ``plan -refresh-only`` reads every resource, as after a full
+    apply: one read per resource instead of a create and a wait. Returns the count imported,
+    the count the same apply then updated in place, and the attributes it updated; nothing
+    may be added or destroyed (a replacement would mean boto3 made something else)."""
+    from compiler.sandbox import terraform as tf
+
+    blocks = [f'import {{\n  to = {to}\n  id = "{ident}"\n}}\n' for to, ident in made.items()]
+    imports = module / "zz_bench_imports.tf"
+    imports.write_text("\n".join(blocks), encoding="utf-8")
     try:
-        with moto_server(region=REGION) as server:
-            service_linked_batch_role(server)
-            module = write_moto_module(files, base / "module", server.url)
-            cli = tf.TerraformCLI.for_user(base)
-            env = {**server.env(), "TMPDIR": str(base)}
-            start = time.perf_counter()
-            tf.run(cli, ["init"], module, env)
-            init_s = time.perf_counter() - start
-            targets = terraform_targets(files) if create == "boto3" else []
-            start = time.perf_counter()
-            result = tf.run(
-                cli,
-                [
-                    "apply",
-                    "-auto-approve",
-                    f"-parallelism={parallelism}",
-                    *(f"-target={t}" for t in targets),
-                ],
-                module,
-                env,
-                timeout=1800,
-            )
-            apply_s = time.perf_counter() - start
-            done = re.search(r"Resources: (\d+) added", result.stdout)
-            resources = int(done.group(1)) if done else 0
-            log(f"{name}: {resources} resources applied to moto in {apply_s:.1f} s")
-            boto3_made, boto3_s = 0, 0.0
-            if create == "boto3":
-                start = time.perf_counter()
-                boto3_made = create_with_boto3(analysis.env, module, server)
-                boto3_s = time.perf_counter() - start
-                log(f"{name}: {boto3_made} logs + job definitions by boto3 in {boto3_s:.1f} s")
-            yield Deployed(
-                name,
-                config,
-                module,
-                server,
-                cli,
-                Recorder(server.url, record),
-                resources,
-                init_s,
-                apply_s,
-                parallelism,
-                boto3_made,
-                boto3_s,
-            )
+        result = tf.run(
+            cli,
+            ["apply", "-auto-approve", f"-parallelism={parallelism}"],
+            module,
+            env,
+            timeout=1800,
+        )
     finally:
-        if saved is None:
-            os.environ.pop("MOTO_RECORDER_FILEPATH", None)
-        else:
-            os.environ["MOTO_RECORDER_FILEPATH"] = saved
+        imports.unlink()
+    pattern = r"Resources: (\d+) imported, (\d+) added, (\d+) changed, (\d+) destroyed"
+    done = re.search(pattern, result.stdout)
+    if done is None or done.group(2, 4) != ("0", "0"):
+        summary = done.group(0) if done else result.stdout[-2000:]
+        raise SystemExit(f"importing the boto3-made resources replaced something: {summary}")
+    # "~ attr = old -> new", or "+ attr = value" for what an import could not read back
+    changed = sorted(set(re.findall(r"^\s+[~+-] (\w+)\s+=", result.stdout, re.MULTILINE)))
+    return int(done.group(1)), int(done.group(3)), changed
+
+
+@dataclass
+class ModeResult:
+    """verify and ``plan -refresh-only`` timed in one :class:`Mode`, with one more run of each
+    through a proxy to count its calls, throttled answers and sequential rounds."""
+
+    mode: Mode
+    verify_s: list[float]
+    plan_s: list[float]
+    verify_calls: Counter[str]
+    plan_calls: Counter[str]
+    verify_throttled: int
+    plan_throttled: int
+    verify_rounds: int
+    plan_rounds: int
+    verify_exit: int
+    plan_exit: int
+
+    @property
+    def ratios(self) -> list[float]:
+        return [p / v for v, p in zip(self.verify_s, self.plan_s, strict=True)]
 
 
 @dataclass
@@ -466,20 +573,13 @@ class VerifyResult:
     resources: int
     apply_s: float
     parallelism: int
-    verify_s: list[float]
-    plan_s: list[float]
-    verify_calls: Counter[str]
-    plan_calls: Counter[str]
-    verify_exit: int
-    plan_exit: int
+    modes: list[ModeResult]
     verify_maxrss_kib: int
     verify_summary: str
     boto3_made: int = 0
     boto3_s: float = 0.0
-
-    @property
-    def ratios(self) -> list[float]:
-        return [p / v for v, p in zip(self.verify_s, self.plan_s, strict=True)]
+    import_s: float = 0.0
+    import_note: str = ""
 
 
 def _verify_peak_rss(d: Deployed) -> int:
@@ -520,6 +620,49 @@ def _summary(verify_stdout: str) -> str:
     return text
 
 
+def _run_mode(d: Deployed, mode: Mode, rounds: int, log: Callable[[str], None]) -> ModeResult:
+    """``rounds`` rounds of verify and plan back to back, then one counted run of each."""
+    with latency_proxy.LatencyProxy(
+        d.server.url, mode.delay_s, mode.iam_rate, mode.iam_burst
+    ) as proxy:
+        url = None if mode.plain else proxy.url
+        d.point_terraform_at(url or d.server.url)
+        verify_s: list[float] = []
+        plan_s: list[float] = []
+        verify_run = plan_run = Timed(0.0, -1)
+        for i in range(rounds):
+            verify_run = d.run_verify(url)
+            plan_run = d.run_plan()
+            verify_s.append(verify_run.seconds)
+            plan_s.append(plan_run.seconds)
+            log(
+                f"{d.name} {mode.label} round {i + 1}/{rounds}: verify {verify_run.seconds:.2f} s, "
+                f"plan -refresh-only {plan_run.seconds:.2f} s"
+            )
+        # The counted runs always go through the proxy (with no delay in the plain mode).
+        d.point_terraform_at(proxy.url)
+        proxy.reset()
+        d.run_verify(proxy.url)
+        verify_calls, verify_throttled, verify_rounds = proxy.summary()
+        proxy.reset()
+        d.run_plan()
+        plan_calls, plan_throttled, plan_rounds = proxy.summary()
+        d.point_terraform_at(d.server.url)
+    return ModeResult(
+        mode,
+        verify_s,
+        plan_s,
+        verify_calls,
+        plan_calls,
+        verify_throttled,
+        plan_throttled,
+        verify_rounds,
+        plan_rounds,
+        verify_run.returncode,
+        plan_run.returncode,
+    )
+
+
 def bench_verify(
     label: str,
     jobs: int,
@@ -527,38 +670,19 @@ def bench_verify(
     n_q: int,
     rounds: int,
     parallelism: int,
+    modes: Sequence[Mode],
     work: Path,
     log: Callable[[str], None],
     create: str = "terraform",
 ) -> VerifyResult:
-    """Deploy, then time verify (and, when Terraform created everything, ``plan
-    -refresh-only``) for ``rounds`` rounds; count the calls of one more run of each."""
+    """Deploy, then time verify and ``plan -refresh-only`` in each mode."""
     text = genenv.environment_yaml(
         jobs, compute_environments=n_ce, job_queues=n_q, name=f"bench-{label}"
     )
     with deployed(text, f"bench-{label}", work, parallelism, log, create) as d:
-        compare = create == "terraform"  # a partial state would flatter Terraform
-        verify_s: list[float] = []
-        plan_s: list[float] = []
-        verify_run: Timed | None = None
-        plan_run: Timed | None = None
-        for i in range(rounds):
-            verify_run = d.run_verify()
-            verify_s.append(verify_run.seconds)
-            message = f"{label} round {i + 1}/{rounds}: verify {verify_run.seconds:.2f} s"
-            if compare:
-                plan_run = d.run_plan()
-                plan_s.append(plan_run.seconds)
-                message += f", plan -refresh-only {plan_run.seconds:.2f} s"
-            log(message)
-        assert verify_run is not None
-        with d.recorder.counting() as verify_calls:
-            d.run_verify()
-        plan_calls: Counter[str] = Counter()
-        if compare:
-            with d.recorder.counting() as plan_calls:
-                d.run_plan()
+        results = [_run_mode(d, mode, rounds, log) for mode in modes]
         rss = _verify_peak_rss(d)
+        summary = _summary(d.run_verify().output)
         return VerifyResult(
             label=label,
             jobs=jobs,
@@ -567,16 +691,13 @@ def bench_verify(
             resources=d.resources,
             apply_s=d.apply_s,
             parallelism=parallelism,
-            verify_s=verify_s,
-            plan_s=plan_s,
-            verify_calls=verify_calls,
-            plan_calls=plan_calls,
-            verify_exit=verify_run.returncode,
-            plan_exit=plan_run.returncode if plan_run is not None else -1,
+            modes=results,
             verify_maxrss_kib=rss,
-            verify_summary=_summary(verify_run.output),
+            verify_summary=summary,
             boto3_made=d.boto3_made,
             boto3_s=d.boto3_s,
+            import_s=d.import_s,
+            import_note=d.import_note,
         )
 
 
@@ -696,34 +817,47 @@ def _compile_section(rows: list[CompileRow], rounds: int) -> list[str]:
     out.append("")
     by_size = {r.jobs: r for r in rows}
     if 5000 in by_size:
-        t = by_size[5000].median("pipeline")
+        big = by_size[5000]
+        t = big.median("pipeline")
+        wall = statistics.median(big.process_wall)
+        rss = big.median("maxrss_kib") / 1024
         out.append(
-            f"- Target: 5000 job definitions compile in under {TARGET_COMPILE_5000_S:g} s. "
-            f"Measured: {t:.2f} s for the pipeline "
-            f"({statistics.median(by_size[5000].process_wall):.2f} s for the whole "
-            "`batchform compile` process). "
-            f"{_met(t < TARGET_COMPILE_5000_S)}"
+            f"- Target: 5000 job definitions through the pipeline in under "
+            f"{TARGET_COMPILE_5000_S:g} s: measured {t:.2f} s "
+            f"{_met(t < TARGET_COMPILE_5000_S)}; the whole `batchform compile` process in under "
+            f"{TARGET_PROCESS_5000_S:g} s: measured {wall:.2f} s "
+            f"{_met(wall < TARGET_PROCESS_5000_S)}; peak RSS under {TARGET_RSS_5000_MIB} MiB: "
+            f"measured {rss:.0f} MiB {_met(rss < TARGET_RSS_5000_MIB)}."
         )
     linear = [r for r in rows if r.jobs >= 100]
     if len(linear) >= 2:
         per = [r.median("pipeline") / r.jobs for r in linear]
-        spread = max(per) / min(per) - 1
         marginal = [
             (b.median("pipeline") - a.median("pipeline")) / (b.jobs - a.jobs)
             for a, b in itertools.pairwise(linear)
         ]
-        marginal_spread = max(marginal) / min(marginal) - 1 if min(marginal) > 0 else 0.0
+        spread = max(marginal) / min(marginal) - 1 if min(marginal) > 0 else float("inf")
         out.append(
-            f"- Target: time per job definition flat within {TARGET_LINEARITY:.0%} from "
-            f"{linear[0].jobs} to {linear[-1].jobs}. Measured: "
-            + ", ".join(f"{p * 1000:.2f} ms" for p in per)
-            + f" per job definition (max/min - 1 = {spread:.0%}). "
+            "- Target: the marginal cost per job definition flat up to 5000. Each job "
+            "definition added costs "
+            + ", ".join(
+                f"{m * 1000:.2f} ms ({a.jobs} to {b.jobs})"
+                for m, (a, b) in zip(marginal, itertools.pairwise(linear), strict=True)
+            )
+            + f": spread {spread:.0%}, flat within {TARGET_LINEARITY:.0%}: "
             + _met(spread <= TARGET_LINEARITY)
-            + " The cost of each added job definition between sizes ("
-            + ", ".join(f"{m * 1000:.2f} ms" for m in marginal)
-            + f", spread {marginal_spread:.0%}) measures linearity with the fixed start-up "
-            "work (template compilation, instance table) set apart: "
-            + ("linear within 30%" if marginal_spread <= TARGET_LINEARITY else "not linear")
+            + ". The time per job definition ("
+            + ", ".join(f"{p * 1000:.2f} ms" for p in per)
+            + ") falls with size because fixed work (compiling the Jinja templates, the "
+            "instance-type table) is spread over more job definitions."
+        )
+    profiled = [r for r in rows if r.profile]
+    if profiled:
+        r = profiled[-1]
+        out.append(
+            f"- Where the time goes at {r.jobs} job definitions (one more run under cProfile; "
+            "C functions counted with their Python caller): "
+            + ", ".join(f"{area} {share:.0%}" for area, share in r.profile)
             + "."
         )
     out.append(
@@ -736,11 +870,10 @@ def _compile_section(rows: list[CompileRow], rounds: int) -> list[str]:
 
 
 def _verify_section(v: VerifyResult) -> list[str]:
-    compared = bool(v.plan_s)
     out = [""]
-    title = "Verify vs `terraform plan -refresh-only`" if compared else "Verify at scale"
     out.append(
-        f"### {title}: {v.jobs} job definitions, {v.compute_environments} CEs, {v.queues} queues"
+        f"### Verify vs `terraform plan -refresh-only`: {v.jobs} job definitions, "
+        f"{v.compute_environments} CEs, {v.queues} queues"
     )
     out.append("")
     how = (
@@ -750,63 +883,67 @@ def _verify_section(v: VerifyResult) -> list[str]:
     if v.boto3_made:
         how = (
             f"Network, IAM, compute environments and queues applied to moto with "
-            f"`terraform apply -parallelism={v.parallelism} -target=...`: {v.resources} "
-            f"resources in {v.apply_s:.0f} s; the {v.boto3_made} log groups and job "
-            f"definitions registered through boto3 in {v.boto3_s:.0f} s from the same plan "
-            "contexts the templates render (`bench.py create_with_boto3`), because Terraform "
-            "needs several minutes for them on moto (see the note below the table)."
+            f"`terraform apply -parallelism={v.parallelism} -target=...` in {v.apply_s:.0f} s; "
+            f"the {v.boto3_made} log groups and job definitions registered through boto3 in "
+            f"{v.boto3_s:.0f} s from the same plan contexts the templates render "
+            "(`bench.py create_with_boto3`), then brought into the state with `import` blocks "
+            f"in {v.import_s:.0f} s (`import_into_state`; nothing replaced, {v.import_note}), "
+            "because "
+            "Terraform needs several minutes to create them on moto (see the note below). "
+            f"{v.resources} resources in the state."
         )
-    rounds = len(v.verify_s)
-    if compared:
-        how += (
-            f" Then {rounds} rounds, each `batchform verify` and `terraform plan -refresh-only "
-            f"-detailed-exitcode -parallelism={v.parallelism}` back to back, both as the CLI "
-            "processes a user runs."
-        )
-    else:
-        how += (
-            f" Then {rounds} runs of `batchform verify`; no Terraform comparison here, as "
-            "Terraform's state does not hold the resources boto3 made."
-        )
+    rounds = len(v.modes[0].verify_s) if v.modes else 0
+    how += (
+        f" Then, in each mode, {rounds} rounds of `batchform verify` and `terraform plan "
+        f"-refresh-only -detailed-exitcode -parallelism={v.parallelism}` back to back, both as "
+        "the CLI processes a user runs; calls and rounds from one more run of each through the "
+        "proxy."
+    )
     out.append(how)
     out.append("")
-    out.append("| | median wall | min | max | API calls (by service) | exit code |")
-    out.append("|---|---:|---:|---:|---|---:|")
     out.append(
-        f"| `batchform verify` | {statistics.median(v.verify_s):.2f} s | "
-        f"{min(v.verify_s):.2f} s | {max(v.verify_s):.2f} s | {_calls(v.verify_calls)} "
-        f"| {v.verify_exit} |"
+        "| mode | | median wall | min | max | API calls (by service) | throttled "
+        "| sequential rounds | exit code |"
     )
-    if compared:
-        out.append(
-            f"| `terraform plan -refresh-only` | {statistics.median(v.plan_s):.2f} s | "
-            f"{min(v.plan_s):.2f} s | {max(v.plan_s):.2f} s | {_calls(v.plan_calls)} "
-            f"| {v.plan_exit} |"
-        )
+    out.append("|---|---|---:|---:|---:|---|---:|---:|---:|")
+    for m in v.modes:
+        for tool, seconds, calls, throttled, depth, code in (
+            (
+                "`batchform verify`",
+                m.verify_s,
+                m.verify_calls,
+                m.verify_throttled,
+                m.verify_rounds,
+                m.verify_exit,
+            ),
+            (
+                "`terraform plan -refresh-only`",
+                m.plan_s,
+                m.plan_calls,
+                m.plan_throttled,
+                m.plan_rounds,
+                m.plan_exit,
+            ),
+        ):
+            out.append(
+                f"| {m.mode.label} | {tool} | {statistics.median(seconds):.2f} s "
+                f"| {min(seconds):.2f} s | {max(seconds):.2f} s | {_calls(calls)} "
+                f"| {throttled} | {depth} | {code} |"
+            )
     out.append("")
-    if compared:
-        ratio = statistics.median(v.ratios)
+    for m in v.modes:
+        ratio = statistics.median(m.ratios)
         out.append(
-            f"- Target: verify at least {TARGET_VERIFY_SPEEDUP:g}x faster. Measured: median "
-            f"ratio {ratio:.1f}x (per round: "
-            + ", ".join(f"{r:.1f}x" for r in v.ratios)
-            + f"). {_met(ratio >= TARGET_VERIFY_SPEEDUP)} verify made "
-            f"{sum(v.verify_calls.values())} API calls, Terraform "
-            f"{sum(v.plan_calls.values())}."
+            f"- {m.mode.label} ({m.mode.describe()}): target verify at least "
+            f"{TARGET_VERIFY_SPEEDUP:g}x faster; measured median ratio {ratio:.1f}x (per round: "
+            + ", ".join(f"{r:.1f}x" for r in m.ratios)
+            + f"). {_met(ratio >= TARGET_VERIFY_SPEEDUP)}"
         )
-    batch = v.verify_calls.get("batch", 0)
+    batch = v.modes[0].verify_calls.get("batch", 0) if v.modes else 0
     minimum = minimum_batch_calls(v.jobs, v.compute_environments, v.queues)
     out.append(
         f"- Batch calls by verify: {batch} on moto, which ignores `maxResults` and answers every "
         "describe in one page. Against AWS verify asks for pages of 100 "
-        "(`compiler/verify/fetch.py`), which is the fewest the 100-per-call limit allows: "
-        f"{minimum} describe pages for these {v.jobs} job definitions, "
-        f"{v.compute_environments} compute environments and {v.queues} queues, plus one "
-        "`ListSchedulingPolicies`. Terraform's Batch calls grow with every resource "
-        f"({v.plan_calls.get('batch', 0)} here)."
-        if compared
-        else f"- Batch calls by verify: {batch} on moto, which ignores `maxResults` and answers "
-        "every describe in one page. Against AWS verify asks for pages of 100 "
         "(`compiler/verify/fetch.py`), which is the fewest the 100-per-call limit allows: "
         f"{minimum} describe pages for these {v.jobs} job definitions, "
         f"{v.compute_environments} compute environments and {v.queues} queues, plus one "
@@ -843,6 +980,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == ["_compile-once"]:
         print(json.dumps(compile_once(args[1], args[2])))
         return 0
+    if args[:1] == ["_profile-once"]:
+        print(json.dumps(profile_once(args[1], args[2] + "-profile")))
+        return 0
     parser = argparse.ArgumentParser(
         description="Benchmarks of batchform; see benchmarks/README.md"
     )
@@ -863,6 +1003,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="terraform -parallelism of the scale run: each queue and compute environment "
         "waits ~30 s for VALID, so 100 of them at 10 take minutes",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=latency_proxy.DEFAULT_DELAY_S * 1000,
+        help="delay the latency proxy adds to every request (0: no latency mode)",
+    )
+    parser.add_argument(
+        "--iam-rate",
+        type=float,
+        default=latency_proxy.DEFAULT_IAM_RATE,
+        help="IAM requests per second the latency proxy lets through before it answers "
+        "Throttling (0: never)",
+    )
+    parser.add_argument("--iam-burst", type=int, default=latency_proxy.DEFAULT_IAM_BURST)
     parser.add_argument("--skip-moto", action="store_true", help="compile benchmark only")
     parser.add_argument("--skip-compile", action="store_true", help="no compile benchmark")
     parser.add_argument("--skip-verify", action="store_true", help="no 50-job moto run")
@@ -871,8 +1025,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scale-create",
         choices=["boto3", "terraform"],
         default="boto3",
-        help="how the scale run creates its log groups and job definitions (terraform: "
-        "several minutes more, and verify is compared with plan -refresh-only too)",
+        help="how the scale run creates its log groups and job definitions (boto3, then "
+        "imported into the Terraform state; terraform: several minutes more)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke run")
     parser.add_argument("--readme", type=Path, default=HERE / "README.md")
@@ -889,6 +1043,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     precompile(log)
+    modes = [Mode("plain")]
+    if opts.latency_ms > 0:
+        modes.append(Mode("latency", opts.latency_ms / 1000, opts.iam_rate or None, opts.iam_burst))
     with tempfile.TemporaryDirectory(prefix="batchform-bench-") as tmp:
         work = Path(tmp)
         rows = [] if opts.skip_compile else bench_compile(sizes, opts.rounds, work, log)
@@ -897,7 +1054,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not opts.skip_verify:
                 verifies.append(
                     bench_verify(
-                        "verify", 50, 3, 3, opts.verify_rounds, opts.parallelism, work, log
+                        "verify", 50, 3, 3, opts.verify_rounds, opts.parallelism, modes, work, log
                     )
                 )
             if not opts.skip_scale:
@@ -910,6 +1067,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         n,
                         max(1, opts.verify_rounds // 2),
                         opts.scale_parallelism,
+                        modes,
                         work,
                         log,
                         opts.scale_create,
@@ -921,14 +1079,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw = {
             "machine": info,
             "compile": [r.__dict__ for r in rows],
-            "verify": [
-                {
-                    **v.__dict__,
-                    "verify_calls": dict(v.verify_calls),
-                    "plan_calls": dict(v.plan_calls),
-                }
-                for v in verifies
-            ],
+            "verify": [v.__dict__ for v in verifies],
         }
         opts.json.write_text(json.dumps(raw, indent=2, default=str), encoding="utf-8")
     if opts.no_readme:

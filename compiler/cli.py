@@ -9,7 +9,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,9 +24,25 @@ from compiler.diagnostics import (
     sort_diagnostics,
     summary_line,
 )
+from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a number above zero (a zero timeout would never connect)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive finite number: {text!r}")
+        return value
+
+    return parse
 
 
 def _print_diagnostics(diags: Sequence[Diagnostic], fmt: str, out: TextIO) -> None:
@@ -241,6 +257,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             output=args.output,
             verbose=args.verbose,
             print_iam_policy=args.print_iam_policy,
+            timeout_s=args.timeout,
+            max_attempts=args.max_attempts,
         )
     )
 
@@ -328,6 +346,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-iam-policy",
         action="store_true",
         help="print the least-privilege read-only IAM policy verify needs, and exit",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="connect and read timeout of each attempt of each AWS call "
+        f"(default {DEFAULT_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--max-attempts",
+        type=_positive(int),
+        default=DEFAULT_MAX_ATTEMPTS,
+        metavar="N",
+        help="attempts per AWS call, retries of throttling and network errors included "
+        f"(default {DEFAULT_MAX_ATTEMPTS}); an endpoint that never answers is given up after "
+        f"N x SECONDS plus backoff ({Limits().bound_s():g} s by default)",
     )
     p.set_defaults(func=cmd_verify)
 

@@ -23,27 +23,36 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from compiler.timeouts import Limits
+
 SERVICES = ("batch", "ec2", "efs", "events", "iam", "logs", "scheduler", "ssm")
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 """Every operation the verifier may call starts with one of these."""
 
-CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 20
+MAX_POOL_CONNECTIONS = 32
+"""Connections per client: one per worker thread of :mod:`compiler.verify.gather`."""
 
 
 class ReadOnlyViolation(RuntimeError):
     """Raised before a non-read-only call leaves the process: the verifier must never write."""
 
 
-def botocore_config() -> Config:
-    """Standard retry mode retries throttling (HTTP 429) and transient network errors with
-    backoff; short timeouts make an unreachable endpoint an error in seconds, not minutes."""
+def botocore_config(limits: Limits | None = None) -> Config:
+    """Adaptive retry mode: standard mode's retries of throttling errors (IAM's ``Throttling``,
+    Batch's ``TooManyRequestsException``) and transient network errors with backoff, plus a
+    client-side rate limiter that slows the client down once the service has throttled it, so
+    the many concurrent IAM reads of a large environment do not keep tripping IAM's rate limit
+    (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html). Short
+    timeouts make an unreachable endpoint an error in seconds, not minutes (:class:`Limits`)."""
+    limits = limits or Limits()
+    # In this dict botocore's "max_attempts" counts retries only; "total_max_attempts" is the
+    # number of attempts, the first included, which is what --max-attempts means.
     return Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        max_pool_connections=16,
+        retries={"mode": "adaptive", "total_max_attempts": limits.max_attempts},
+        connect_timeout=limits.timeout_s,
+        read_timeout=limits.timeout_s,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         user_agent_extra="batchform-verify",
     )
 
@@ -101,15 +110,17 @@ def make_clients(
     region: str | None = None,
     endpoint_url: str | None = None,
     session: Any = None,
+    limits: Limits | None = None,
 ) -> Clients:
     """Clients for a real (or emulated, with ``endpoint_url``) account, guarded read-only.
 
     The Batch client is made here, so a bad profile, region or endpoint is reported before any
     read; the others are made on first use (see the module docstring), already guarded.
     ``session``, a boto3 session, replaces the one built from ``profile``/``region`` (the
-    sandbox passes one with the emulator's dummy credentials).
+    sandbox passes one with the emulator's dummy credentials). ``limits`` bound the wait for an
+    endpoint that does not answer. An ``endpoint_url`` that is not a URL raises ``ValueError``.
     """
-    config = botocore_config()
+    config = botocore_config(limits)
     lock = threading.Lock()
     core = botocore.session.Session(profile=profile) if session is None else None
 

@@ -20,8 +20,10 @@ from botocore.exceptions import BotoCoreError
 
 from compiler.build import analyze
 from compiler.diagnostics import format_text
+from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 from compiler.verify.clients import Clients, iam_policy, make_clients
 from compiler.verify.engine import verify
+from compiler.verify.fetch import unreadable
 from compiler.verify.report import EXIT_IN_SYNC, EXIT_INCOMPLETE, render
 
 
@@ -35,6 +37,8 @@ class VerifyOptions:
     output: str | None = None
     verbose: bool = False
     print_iam_policy: bool = False
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
 
 class Progress:
@@ -92,17 +96,26 @@ def run(
         return EXIT_INCOMPLETE
     assert analysis.env is not None
     env = analysis.env
+    limits = Limits(options.timeout_s, options.max_attempts)
     try:
         if clients is None:
             clients = make_clients(
-                options.profile, options.region or env.region, options.endpoint_url
+                options.profile, options.region or env.region, options.endpoint_url, limits=limits
             )
     except BotoCoreError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_INCOMPLETE
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        print(f"error: --endpoint-url: {exc}", file=err)
+        return EXIT_INCOMPLETE
     progress = Progress(err) if err.isatty() else None
     try:
         report = verify(env, clients, progress)
+    except Exception as exc:
+        # Every read records its own failure; this is the last guard for an answer so odd
+        # that comparing it failed outside a section: still "could not check", never a trace.
+        print(f"error: could not check {options.config}: {unreadable(exc)}", file=err)
+        return EXIT_INCOMPLETE
     finally:
         if progress is not None:
             progress.clear()

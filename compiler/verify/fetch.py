@@ -66,6 +66,40 @@ class NotFound(Exception):
     """An expected "does not exist" answer (``NoSuchEntity``, ``ParameterNotFound``)."""
 
 
+class MalformedAnswer(ValueError):
+    """An answer without what the API reference says it always holds (an endpoint that is not
+    AWS, or a proxy's error page): the topic is reported not checked, never "missing"."""
+
+
+def _field(container: Any, key: str, kind: type[T]) -> T:
+    """``container[key]``, which must be a ``kind``."""
+    if not isinstance(container, dict):
+        raise MalformedAnswer(f"expected an object holding {key}, got {type(container).__name__}")
+    value = container.get(key)
+    if not isinstance(value, kind):
+        found = "nothing" if value is None else type(value).__name__
+        raise MalformedAnswer(f"{key} should be a {kind.__name__}, got {found}")
+    return value
+
+
+def _required(item: Any, *text: str, present: Sequence[str] = ()) -> dict[str, Any]:
+    """``item``, an object whose ``text`` fields are strings and ``present`` fields are set:
+    the ones the gatherer indexes or binds addresses with."""
+    if not isinstance(item, dict):
+        raise MalformedAnswer(f"expected an object, got {type(item).__name__}")
+    for name in text:
+        _field(item, name, str)
+    for name in present:
+        if item.get(name) is None:
+            raise MalformedAnswer(f"{name} is missing")
+    return item
+
+
+def _items(page: Any, key: str, *text: str, present: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The objects of list ``page[key]``, each checked by :func:`_required`."""
+    return [_required(item, *text, present=present) for item in _field(page, key, list)]
+
+
 @dataclass
 class Reader:
     """Runs read calls, turning failures into "could not check" records per topic."""
@@ -80,8 +114,12 @@ class Reader:
             return self.failures.get(topic)
 
     def _record(self, topic: str, message: str) -> None:
+        """Keep one reason per topic, the same whichever concurrent read failed first: a call
+        that failed beats one not attempted after it, then the alphabetically first."""
         with self._lock:
-            self.failures.setdefault(topic, message)
+            kept = self.failures.get(topic)
+            if kept is None or _precedence(message) < _precedence(kept):
+                self.failures[topic] = message
 
     def read(self, topic: str, service: str, operation: str, call: Callable[[], T]) -> T | None:
         """``call()``, or ``None`` after recording why it could not be made.
@@ -109,7 +147,22 @@ class Reader:
             self._record(topic, f"{service}:{operation} failed: {reason}")
         except BotoCoreError as exc:
             self._record(topic, f"{service}:{operation} failed: {exc}")
+        except Exception as exc:  # a garbled answer, whatever its shape
+            self._record(topic, f"{service}:{operation} failed: {unreadable(exc)}")
         return None
+
+
+def _precedence(message: str) -> tuple[bool, str]:
+    return " not attempted: " in message, message
+
+
+def unreadable(exc: Exception) -> str:
+    """Why an answer could not be used, in one line: not AWS's shape, not UTF-8, not JSON or
+    XML (botocore's ``ResponseParserError`` and the decoding errors it lets through)."""
+    detail = " ".join(str(exc).split())
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    return f"the answer could not be read ({type(exc).__name__}: {detail})"
 
 
 def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -133,12 +186,18 @@ def compute_environments(batch: Any) -> list[dict[str, Any]]:
     return [
         ce
         for page in _pages(batch, "describe_compute_environments")
-        for ce in page["computeEnvironments"]
+        for ce in _items(
+            page, "computeEnvironments", "computeEnvironmentName", "computeEnvironmentArn"
+        )
     ]
 
 
 def job_queues(batch: Any) -> list[dict[str, Any]]:
-    return [q for page in _pages(batch, "describe_job_queues") for q in page["jobQueues"]]
+    return [
+        q
+        for page in _pages(batch, "describe_job_queues")
+        for q in _items(page, "jobQueues", "jobQueueName", "jobQueueArn")
+    ]
 
 
 def active_job_definitions(batch: Any, name_prefix: str) -> list[dict[str, Any]]:
@@ -147,7 +206,7 @@ def active_job_definitions(batch: Any, name_prefix: str) -> list[dict[str, Any]]
     return [
         jd
         for page in _pages(batch, "describe_job_definitions", status="ACTIVE")
-        for jd in page["jobDefinitions"]
+        for jd in _items(page, "jobDefinitions", "jobDefinitionName", "jobDefinitionArn")
         if jd["jobDefinitionName"].startswith(name_prefix)
     ]
 
@@ -159,12 +218,13 @@ def scheduling_policies(batch: Any, names: Iterable[str]) -> list[dict[str, Any]
     arns = [
         p["arn"]
         for page in _pages(batch, "list_scheduling_policies")
-        for p in page["schedulingPolicies"]
+        for p in _items(page, "schedulingPolicies", "arn")
         if p["arn"].rsplit("/", 1)[-1].startswith(wanted)
     ]
     found: list[dict[str, Any]] = []
     for part in chunks(arns):
-        found += batch.describe_scheduling_policies(arns=part)["schedulingPolicies"]
+        answer = batch.describe_scheduling_policies(arns=part)
+        found += _items(answer, "schedulingPolicies", "name", "arn")
     return found
 
 
@@ -175,10 +235,32 @@ def tag_filter(key: str, value: str) -> dict[str, Any]:
     return {"Name": f"tag:{key}", "Values": [value]}
 
 
+EC2_IDS = {
+    "SecurityGroups": ("GroupId",),
+    "LaunchTemplates": ("LaunchTemplateId",),
+    "Subnets": ("SubnetId", "VpcId"),
+    "Vpcs": ("VpcId",),
+    "RouteTables": ("RouteTableId",),
+    "NatGateways": ("NatGatewayId",),
+    "InternetGateways": ("InternetGatewayId",),
+    "VpcEndpoints": ("VpcEndpointId",),
+    "Images": ("ImageId",),
+}
+"""The id fields of each EC2 describe result: every answer item must carry them."""
+
+EC2_PRESENT = {"LaunchTemplates": ("LatestVersionNumber", "DefaultVersionNumber")}
+
+
+def ec2_items(page: Any, result_key: str) -> list[dict[str, Any]]:
+    """The checked items of one EC2 describe answer."""
+    ids = EC2_IDS.get(result_key, ())
+    return _items(page, result_key, *ids, present=EC2_PRESENT.get(result_key, ()))
+
+
 def ec2_list(ec2: Any, operation: str, result_key: str, **kwargs: Any) -> list[dict[str, Any]]:
     """All results of a paginated EC2 describe (EC2 pages hold up to 1000 when asked)."""
     paginator = ec2.get_paginator(operation)
-    return [item for page in paginator.paginate(**kwargs) for item in page[result_key]]
+    return [item for page in paginator.paginate(**kwargs) for item in ec2_items(page, result_key)]
 
 
 def subnets_by_id(ec2: Any, subnet_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -188,14 +270,14 @@ def subnets_by_id(ec2: Any, subnet_ids: Sequence[str]) -> dict[str, dict[str, An
     if not ids:
         return {}
     try:
-        found = ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+        found = ec2_items(ec2.describe_subnets(SubnetIds=ids), "Subnets")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "InvalidSubnetID.NotFound":
             raise
         found = []
         for sid in ids:
             try:
-                found += ec2.describe_subnets(SubnetIds=[sid])["Subnets"]
+                found += ec2_items(ec2.describe_subnets(SubnetIds=[sid]), "Subnets")
             except ClientError as one:
                 if one.response.get("Error", {}).get("Code") != "InvalidSubnetID.NotFound":
                     raise
@@ -209,14 +291,14 @@ def images_by_id(ec2: Any, image_ids: Sequence[str]) -> dict[str, dict[str, Any]
         return {}
     missing = ("InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable")
     try:
-        found = ec2.describe_images(ImageIds=ids)["Images"]
+        found = ec2_items(ec2.describe_images(ImageIds=ids), "Images")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in missing:
             raise
         found = []
         for image_id in ids:
             try:
-                found += ec2.describe_images(ImageIds=[image_id])["Images"]
+                found += ec2_items(ec2.describe_images(ImageIds=[image_id]), "Images")
             except ClientError as one:
                 if one.response.get("Error", {}).get("Code") not in missing:
                     raise
@@ -224,9 +306,10 @@ def images_by_id(ec2: Any, image_ids: Sequence[str]) -> dict[str, dict[str, Any]
 
 
 def latest_launch_template_data(ec2: Any, template_id: str) -> dict[str, Any] | None:
-    versions = ec2.describe_launch_template_versions(
+    answer = ec2.describe_launch_template_versions(
         LaunchTemplateId=template_id, Versions=["$Latest"]
-    )["LaunchTemplateVersions"]
+    )
+    versions = _items(answer, "LaunchTemplateVersions")
     return versions[0] if versions else None
 
 
@@ -243,29 +326,56 @@ class RoleInfo:
     tags: dict[str, str]
 
 
-def role(iam: Any, name: str) -> RoleInfo:
-    """A role with its trust policy and policies; ``NotFound`` when it does not exist."""
-    got = _not_found_as(["NoSuchEntity"], lambda: iam.get_role(RoleName=name))["Role"]
-    attached = [
-        p["PolicyArn"]
-        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
-        for p in page["AttachedPolicies"]
-    ]
-    inline = [
-        n
-        for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
-        for n in page["PolicyNames"]
-    ]
-    trust = got.get("AssumeRolePolicyDocument") or {}
+def role_details(iam: Any, name: str) -> dict[str, Any]:
+    """``GetRole``: name, ARN, trust policy and tags; ``NotFound`` when it does not exist."""
+    got = _not_found_as(["NoSuchEntity"], lambda: iam.get_role(RoleName=name))
+    role = dict(_required(_field(got, "Role", dict), "RoleName", "Arn"))
+    trust = role.get("AssumeRolePolicyDocument") or {}
     if isinstance(trust, str):  # the raw API URL-encodes it; boto3 usually decodes it already
         trust = json.loads(unquote(trust))
+    if not isinstance(trust, dict):
+        raise MalformedAnswer("AssumeRolePolicyDocument is not a policy document")
+    role["AssumeRolePolicyDocument"] = trust
+    role["Tags"] = {
+        t["Key"]: t["Value"] for t in _items({"Tags": role.get("Tags") or []}, "Tags", "Key")
+    }
+    return role
+
+
+def attached_policies(iam: Any, name: str) -> tuple[str, ...]:
+    """ARNs of the managed policies attached to the role (``ListAttachedRolePolicies``)."""
+    pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+    return tuple(
+        sorted(
+            p["PolicyArn"]
+            for page in _not_found_as(["NoSuchEntity"], lambda: list(pages))
+            for p in _items(page, "AttachedPolicies", "PolicyArn")
+        )
+    )
+
+
+def inline_policy_names(iam: Any, name: str) -> tuple[str, ...]:
+    """Names of the role's inline policies (``ListRolePolicies``)."""
+    pages = iam.get_paginator("list_role_policies").paginate(RoleName=name)
+    return tuple(
+        sorted(
+            str(n)
+            for page in _not_found_as(["NoSuchEntity"], lambda: list(pages))
+            for n in _field(page, "PolicyNames", list)
+        )
+    )
+
+
+def role_info(got: dict[str, Any], attached: tuple[str, ...], inline: tuple[str, ...]) -> RoleInfo:
+    """One role from its ``GetRole`` answer and the policy lists that were read (empty when
+    no check compares them)."""
     return RoleInfo(
         name=got["RoleName"],
         arn=got["Arn"],
-        trust=trust,
-        managed_policies=tuple(sorted(attached)),
-        inline_policies=tuple(sorted(inline)),
-        tags={t["Key"]: t["Value"] for t in got.get("Tags", [])},
+        trust=got["AssumeRolePolicyDocument"],
+        managed_policies=attached,
+        inline_policies=inline,
+        tags=got["Tags"],
     )
 
 
@@ -273,7 +383,8 @@ def instance_profile(iam: Any, name: str) -> dict[str, Any]:
     got = _not_found_as(
         ["NoSuchEntity"], lambda: iam.get_instance_profile(InstanceProfileName=name)
     )
-    profile: dict[str, Any] = got["InstanceProfile"]
+    profile = _required(_field(got, "InstanceProfile", dict), "Arn")
+    _items(profile, "Roles", "RoleName")
     return profile
 
 
@@ -282,13 +393,13 @@ def log_groups(logs: Any, prefix: str) -> dict[str, dict[str, Any]]:
     return {
         g["logGroupName"]: g
         for page in paginator.paginate(logGroupNamePrefix=prefix)
-        for g in page["logGroups"]
+        for g in _items(page, "logGroups", "logGroupName")
     }
 
 
 def ssm_parameter(ssm: Any, name: str) -> str:
     got = _not_found_as(["ParameterNotFound"], lambda: ssm.get_parameter(Name=name))
-    return str(got["Parameter"]["Value"])
+    return str(_field(_field(got, "Parameter", dict), "Value", str))
 
 
 def mount_targets(efs: Any, file_system_id: str) -> list[dict[str, Any]]:

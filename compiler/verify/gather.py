@@ -1,21 +1,37 @@
 """Gather everything deployed that the file concerns, concurrently, into one :class:`Live`.
 
-Two rounds, each a set of independent reads run on a thread pool (the boto3 clients are shared;
-they are thread-safe, the session that made them is not used here):
+Every read starts as soon as what it needs is known, on one thread pool (the botocore clients
+are shared; they are thread-safe, the session that made them is not used here). The file names
+almost everything, so almost every read starts at once:
 
-1. Batch (compute environments, queues, job definitions, scheduling policies), the tagged EC2
-   resources (security groups, launch templates, VPC and subnets), IAM roles and the instance
-   profile, the mount targets of the EFS file systems in ``network.efs``, log groups, and the
-   SSM parameters that name AMIs.
-2. What round 1 points at: subnets the compute environments use that round 1 did not return,
-   the route tables, NAT and internet gateways and VPC endpoints of their VPCs, the AMIs, and
-   the latest version of each launch template.
+- Batch (compute environments, queues, job definitions, scheduling policies), the tagged EC2
+  resources (security groups, launch templates, VPC and subnets), the log groups, the SSM
+  parameters that name AMIs, the mount targets of the EFS file systems in ``network.efs``,
+  the instance profile, and each IAM role, its calls side by side.
+- A read that needs another's answer starts the moment that answer arrives, not when the
+  slowest of the first reads is done: the route tables, NAT and internet gateways and VPC
+  endpoints once the VPC's subnets are known; each launch template's latest version once the
+  templates are; the AMIs once the compute environments and the SSM parameters are; subnets
+  a compute environment uses that the tagged ones did not include (and their VPCs' routes)
+  once both are.
+
+So a run costs two round trips of latency however large the environment, plus what the
+thread pool and the service's rate limits make the calls wait. Against real AWS, where a call
+takes tens of milliseconds and IAM throttles, that is what decides the wall time
+(benchmarks/README.md measures it with a latency proxy).
+
+IAM reads per role are only those a check compares: ``GetRole`` (trust policy, tags, ARN)
+always, ``ListAttachedRolePolicies`` only for a generated role with a managed policy,
+``ListRolePolicies`` only for one with an inline policy; a role the file names by ARN is only
+checked for existence.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,7 +42,13 @@ from compiler.verify.desired import Desired, batchform_key
 from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live, tags_of
 
-MAX_WORKERS = 8
+MAX_WORKERS = 32
+"""Reads in flight at once. Most of a large environment's reads are per-role IAM calls, each
+a round trip of its own; 32 keeps ~100 roles to a few round trips while adaptive retries
+(:mod:`compiler.verify.clients`) keep IAM's rate limit in check."""
+
+VPC_READS = ("route_tables", "nat_gateways", "internet_gateways", "vpc_endpoints")
+
 MOUNT_TARGETS_TOPIC = "efs mount targets"
 
 Progress = Callable[[str], None]
@@ -72,10 +94,82 @@ def role_names(desired: Desired) -> list[str]:
     return sorted(names)
 
 
-def _run(tasks: list[Callable[[], None]]) -> None:
-    with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
+@dataclass(frozen=True)
+class RoleReads:
+    """Which IAM calls a role needs: what some check compares, nothing more."""
+
+    attached: bool = False
+    inline: bool = False
+
+
+def role_reads(desired: Desired) -> dict[str, RoleReads]:
+    """``{role name: reads}`` for every role to look up (generated or named by ARN)."""
+    out = {arn_name(a): RoleReads() for a in user_role_arns(desired).values()}
+    for ctx in desired.roles:
+        name, had = str(ctx["name"]), out.get(str(ctx["name"]), RoleReads())
+        out[name] = RoleReads(
+            attached=had.attached or ctx["managed_policy_arn"] is not None,
+            inline=had.inline or bool(ctx["inline_policies"]),
+        )
+    return dict(sorted(out.items()))
+
+
+class Tasks:
+    """A thread pool whose tasks may start more tasks; :meth:`wait` returns once none is left.
+
+    The first exception a task raises is re-raised by :meth:`wait` (reads record their own
+    failures, so this is only ever a bug, which must not pass as "in sync")."""
+
+    def __init__(self, workers: int = MAX_WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify")
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._errors: list[BaseException] = []
+
+    def start(self, task: Callable[[], None]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._pool.submit(self._run, task)
+
+    def _run(self, task: Callable[[], None]) -> None:
+        try:
+            task()
+        except BaseException as exc:  # re-raised by wait() in the calling thread
+            with self._idle:
+                self._errors.append(exc)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.notify_all()
+
+    def wait(self) -> None:
+        with self._idle:
+            while self._pending:
+                self._idle.wait()
+        self._pool.shutdown()
+        if self._errors:
+            raise self._errors[0]
+
+
+class After:
+    """Starts ``then`` once ``count`` other tasks have each called :meth:`done` (in a
+    ``finally``, so a failed read still lets what depends on it run and record its own)."""
+
+    def __init__(self, tasks: Tasks, count: int, then: Callable[[], None]) -> None:
+        self._tasks = tasks
+        self._count = count
+        self._then = then
+        self._lock = threading.Lock()
+        if count == 0:
+            tasks.start(then)
+
+    def done(self) -> None:
+        with self._lock:
+            self._count -= 1
+            last = self._count == 0
+        if last:
+            self._tasks.start(self._then)
 
 
 def by_key(resources: list[dict[str, Any]], env_name: str) -> dict[str, dict[str, Any]]:
@@ -95,27 +189,35 @@ class Gatherer:
         self.clients = reader.clients
         self.live = Live()
         self.progress = progress
+        self.tasks = Tasks()
+        self._vpc_lock = threading.Lock()
+        self._vpcs_asked: set[str] = set()
+        self._vpc_parts: dict[str, list[tuple[int, list[dict[str, Any]] | None]]] = {}
 
     def _step(self, what: str) -> None:
         if self.progress is not None:
             self.progress(what)
 
-    # --- round 1 ------------------------------------------------------------------------------
+    # --- what the file names: started at once --------------------------------------------------
 
-    def _batch(self) -> list[Callable[[], None]]:
+    def _batch(self, needs_ces: After, needs_images: After) -> list[Callable[[], None]]:
         batch = self.clients.batch
         read = self.reader.read
         live = self.live
         prefix = self.desired.prefix
 
         def ces() -> None:
-            live.compute_environments = read(
-                "compute_environments",
-                "batch",
-                "DescribeComputeEnvironments",
-                lambda: fetch.compute_environments(batch),
-            )
-            self._step("compute environments")
+            try:
+                live.compute_environments = read(
+                    "compute_environments",
+                    "batch",
+                    "DescribeComputeEnvironments",
+                    lambda: fetch.compute_environments(batch),
+                )
+                self._step("compute environments")
+            finally:
+                needs_ces.done()
+                needs_images.done()
 
         def queues() -> None:
             live.job_queues = read(
@@ -143,7 +245,7 @@ class Gatherer:
 
         return [ces, queues, jobdefs, policies]
 
-    def _ec2(self) -> list[Callable[[], None]]:
+    def _ec2(self, needs_ces: After) -> list[Callable[[], None]]:
         ec2 = self.clients.ec2
         read = self.reader.read
         live = self.live
@@ -171,56 +273,50 @@ class Gatherer:
                 ),
             )
             self._step("launch templates")
+            for lt in live.launch_templates or []:
+                self.tasks.start(self._template_version(lt["LaunchTemplateId"]))
 
         def network() -> None:
-            if vpc.create is not None:
-                live.vpcs = read(
-                    "network",
-                    "ec2",
-                    "DescribeVpcs",
-                    lambda: ec2.describe_vpcs(Filters=env_filter)["Vpcs"],
-                )
-                tagged = read(
-                    "network",
-                    "ec2",
-                    "DescribeSubnets",
-                    lambda: fetch.ec2_list(ec2, "describe_subnets", "Subnets", Filters=env_filter),
-                )
-                if tagged is not None:
-                    live.subnets = {s["SubnetId"]: s for s in tagged}
-            else:
-                assert vpc.existing is not None
-                ids = [*vpc.existing.private_subnets, *vpc.existing.public_subnets]
-                live.vpcs = read(
-                    "network",
-                    "ec2",
-                    "DescribeVpcs",
-                    lambda: fetch_vpc(ec2, vpc.existing.vpc_id if vpc.existing else ""),
-                )
-                live.subnets = read(
-                    "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, ids)
-                )
-            self._step("VPC and subnets")
+            try:
+                if vpc.create is not None:
+                    live.vpcs = read(
+                        "network",
+                        "ec2",
+                        "DescribeVpcs",
+                        lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
+                    )
+                    tagged = read(
+                        "network",
+                        "ec2",
+                        "DescribeSubnets",
+                        lambda: fetch.ec2_list(
+                            ec2, "describe_subnets", "Subnets", Filters=env_filter
+                        ),
+                    )
+                    if tagged is not None:
+                        live.subnets = {s["SubnetId"]: s for s in tagged}
+                else:
+                    assert vpc.existing is not None
+                    ids = [*vpc.existing.private_subnets, *vpc.existing.public_subnets]
+                    live.vpcs = read(
+                        "network",
+                        "ec2",
+                        "DescribeVpcs",
+                        lambda: fetch_vpc(ec2, vpc.existing.vpc_id if vpc.existing else ""),
+                    )
+                    live.subnets = read(
+                        "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, ids)
+                    )
+                self._step("VPC and subnets")
+                if live.subnets is not None:
+                    self._read_vpcs(self._subnet_vpcs())
+            finally:
+                needs_ces.done()
 
         return [groups, templates, network]
 
     def _iam(self) -> list[Callable[[], None]]:
-        iam = self.clients.iam
         tasks: list[Callable[[], None]] = []
-        for name in role_names(self.desired):
-
-            def one_role(name: str = name) -> None:
-                try:
-                    got = self.reader.read(
-                        f"role {name}", "iam", "GetRole", lambda: fetch.role(iam, name)
-                    )
-                except NotFound:
-                    self.live.roles[name] = None
-                    return
-                if got is not None:
-                    self.live.roles[name] = got
-
-            tasks.append(one_role)
         profile = instance_profile_name(self.desired)
         if profile is not None:
 
@@ -230,7 +326,7 @@ class Gatherer:
                         f"instance profile {name}",
                         "iam",
                         "GetInstanceProfile",
-                        lambda: fetch.instance_profile(iam, name),
+                        lambda: fetch.instance_profile(self.clients.iam, name),
                     )
                 except NotFound:
                     self.live.instance_profiles[name] = None
@@ -239,7 +335,48 @@ class Gatherer:
                     self.live.instance_profiles[name] = got
 
             tasks.append(one_profile)
+        for name, reads in role_reads(self.desired).items():
+            tasks += self._role(name, reads)
         return tasks
+
+    def _role(self, name: str, reads: RoleReads) -> list[Callable[[], None]]:
+        """The role's calls side by side; the last to finish puts the role together."""
+        iam = self.clients.iam
+        got: dict[str, Any] = {}
+        parts: list[tuple[str, str, Callable[[], Any]]] = [
+            ("role", "GetRole", lambda: fetch.role_details(iam, name))
+        ]
+        if reads.attached:
+            parts.append(
+                ("attached", "ListAttachedRolePolicies", lambda: fetch.attached_policies(iam, name))
+            )
+        if reads.inline:
+            parts.append(
+                ("inline", "ListRolePolicies", lambda: fetch.inline_policy_names(iam, name))
+            )
+
+        def assemble() -> None:
+            if any(value is NotFound for value in got.values()):
+                self.live.roles[name] = None
+            elif all(value is not None for value in got.values()):
+                self.live.roles[name] = fetch.role_info(
+                    got["role"], got.get("attached", ()), got.get("inline", ())
+                )
+
+        together = After(self.tasks, len(parts), assemble)
+
+        def part(key: str, operation: str, call: Callable[[], Any]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    got[key] = self.reader.read(f"role {name}", "iam", operation, call)
+                except NotFound:
+                    got[key] = NotFound
+                finally:
+                    together.done()
+
+            return run
+
+        return [part(*p) for p in parts]
 
     def _efs(self) -> list[Callable[[], None]]:
         tasks: list[Callable[[], None]] = []
@@ -263,7 +400,7 @@ class Gatherer:
             tasks.append(targets)
         return tasks
 
-    def _logs_and_ssm(self) -> list[Callable[[], None]]:
+    def _logs_and_ssm(self, needs_images: After) -> list[Callable[[], None]]:
         tasks: list[Callable[[], None]] = []
         if self.desired.log_groups:
 
@@ -288,16 +425,31 @@ class Gatherer:
                         "GetParameter",
                         lambda: fetch.ssm_parameter(self.clients.ssm, name),
                     )
+                    if got is not None:
+                        self.live.ssm_parameters[name] = got
                 except NotFound:
                     self.live.ssm_parameters[name] = None
-                    return
-                if got is not None:
-                    self.live.ssm_parameters[name] = got
+                finally:
+                    needs_images.done()
 
             tasks.append(parameter)
         return tasks
 
-    # --- round 2 ------------------------------------------------------------------------------
+    # --- what other answers point at: started when those arrive ---------------------------------
+
+    def _template_version(self, template_id: str) -> Callable[[], None]:
+        def versions() -> None:
+            self.live.launch_template_data[template_id] = self.reader.read(
+                f"launch template {template_id}",
+                "ec2",
+                "DescribeLaunchTemplateVersions",
+                lambda: fetch.latest_launch_template_data(self.clients.ec2, template_id),
+            )
+
+        return versions
+
+    def _subnet_vpcs(self) -> list[str]:
+        return sorted({s["VpcId"] for s in (self.live.subnets or {}).values()})
 
     def _ce_subnet_ids(self) -> set[str]:
         ids: set[str] = set()
@@ -309,92 +461,107 @@ class Gatherer:
                 ids.update(wanted.subnets)
         return ids
 
-    def _round_two(self) -> list[Callable[[], None]]:
-        ec2 = self.clients.ec2
-        read = self.reader.read
+    def _ce_subnets(self) -> None:
+        """Subnets the compute environments use that the tagged (or listed) ones did not
+        include, then the routes of any VPC only they are in."""
         live = self.live
-        tasks: list[Callable[[], None]] = []
+        if live.subnets is None:
+            return
+        missing = sorted(self._ce_subnet_ids() - set(live.subnets))
+        if not missing:
+            return
+        more = self.reader.read(
+            "network",
+            "ec2",
+            "DescribeSubnets",
+            lambda: fetch.subnets_by_id(self.clients.ec2, missing),
+        )
+        if more is not None:
+            live.subnets.update(more)
+            self._read_vpcs(self._subnet_vpcs())
 
-        def network() -> None:
-            if live.subnets is None:
-                return
-            missing = sorted(self._ce_subnet_ids() - set(live.subnets))
-            if missing:
-                more = read(
-                    "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, missing)
-                )
-                if more is not None:
-                    live.subnets.update(more)
-            vpc_ids = sorted({s["VpcId"] for s in live.subnets.values()})
-            if not vpc_ids:
-                live.route_tables, live.nat_gateways = [], []
-                live.internet_gateways, live.vpc_endpoints = [], []
-                return
-            in_vpcs = [{"Name": "vpc-id", "Values": vpc_ids}]
-            live.route_tables = read(
-                "network",
-                "ec2",
+    def _read_vpcs(self, vpc_ids: list[str]) -> None:
+        """Start the route table, NAT gateway, internet gateway and VPC endpoint reads of the
+        VPCs in ``vpc_ids`` not asked about yet (one call of each kind for them all)."""
+        with self._vpc_lock:
+            new = [v for v in vpc_ids if v not in self._vpcs_asked]
+            self._vpcs_asked.update(new)
+            order = len(self._vpc_parts.get(VPC_READS[0], []))
+            for kind in VPC_READS:
+                self._vpc_parts.setdefault(kind, [])
+        if not new:
+            return
+        ec2, read = self.clients.ec2, self.reader.read
+        in_vpcs = [{"Name": "vpc-id", "Values": new}]
+        calls: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
+            "route_tables": (
                 "DescribeRouteTables",
                 lambda: fetch.ec2_list(
                     ec2, "describe_route_tables", "RouteTables", Filters=in_vpcs
                 ),
-            )
-            live.nat_gateways = read(
-                "network",
-                "ec2",
+            ),
+            "nat_gateways": (
                 "DescribeNatGateways",
                 lambda: fetch.ec2_list(ec2, "describe_nat_gateways", "NatGateways", Filter=in_vpcs),
-            )
-            live.internet_gateways = read(
-                "network",
-                "ec2",
+            ),
+            "internet_gateways": (
                 "DescribeInternetGateways",
                 lambda: fetch.ec2_list(
                     ec2,
                     "describe_internet_gateways",
                     "InternetGateways",
-                    Filters=[{"Name": "attachment.vpc-id", "Values": vpc_ids}],
+                    Filters=[{"Name": "attachment.vpc-id", "Values": new}],
                 ),
-            )
-            live.vpc_endpoints = read(
-                "network",
-                "ec2",
+            ),
+            "vpc_endpoints": (
                 "DescribeVpcEndpoints",
                 lambda: fetch.ec2_list(
                     ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=in_vpcs
                 ),
+            ),
+        }
+        for kind, (operation, call) in calls.items():
+
+            def one(
+                kind: str = kind, operation: str = operation, call: Callable[..., Any] = call
+            ) -> None:
+                found = read("network", "ec2", operation, call)
+                with self._vpc_lock:
+                    self._vpc_parts[kind].append((order, found))
+                self._step(kind.replace("_", " "))
+
+            self.tasks.start(one)
+
+    def _merge_vpc_reads(self) -> None:
+        """The VPC reads into :class:`Live`, in the order they were asked: a kind stays
+        ``None`` (not read) when one of its calls failed or the subnets could not be read."""
+        if self.live.subnets is None:
+            return
+        for kind in VPC_READS:
+            parts = sorted(self._vpc_parts.get(kind, []), key=lambda p: p[0])
+            if any(found is None for _, found in parts):
+                continue
+            setattr(self.live, kind, [item for _, found in parts for item in found or []])
+
+    def _images(self) -> None:
+        live = self.live
+        ids = {a.id for a in self.desired.env.amis.values() if a.id is not None}
+        ids |= {v for v in live.ssm_parameters.values() if v}
+        for ce in live.compute_environments or []:
+            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+                for c in ce.get("computeResources", {}).get("ec2Configuration", []) or []:
+                    if c.get("imageIdOverride"):
+                        ids.add(c["imageIdOverride"])
+        if ids:
+            live.images = self.reader.read(
+                "images",
+                "ec2",
+                "DescribeImages",
+                lambda: fetch.images_by_id(self.clients.ec2, sorted(ids)),
             )
-            self._step("routes and endpoints")
-
-        def images() -> None:
-            ids = {a.id for a in self.desired.env.amis.values() if a.id is not None}
-            ids |= {v for v in live.ssm_parameters.values() if v}
-            for ce in live.compute_environments or []:
-                if ce["computeEnvironmentName"].startswith(self.desired.prefix):
-                    for c in ce.get("computeResources", {}).get("ec2Configuration", []) or []:
-                        if c.get("imageIdOverride"):
-                            ids.add(c["imageIdOverride"])
-            if ids:
-                live.images = read(
-                    "images", "ec2", "DescribeImages", lambda: fetch.images_by_id(ec2, sorted(ids))
-                )
-            else:
-                live.images = {}
-            self._step("machine images")
-
-        tasks += [network, images]
-        for lt in live.launch_templates or []:
-
-            def versions(template_id: str = lt["LaunchTemplateId"]) -> None:
-                live.launch_template_data[template_id] = read(
-                    f"launch template {template_id}",
-                    "ec2",
-                    "DescribeLaunchTemplateVersions",
-                    lambda: fetch.latest_launch_template_data(ec2, template_id),
-                )
-
-            tasks.append(versions)
-        return tasks
+        else:
+            live.images = {}
+        self._step("machine images")
 
     # --- addresses ----------------------------------------------------------------------------
 
@@ -459,17 +626,21 @@ class Gatherer:
                 )
 
     def gather(self) -> Live:
-        _run(
-            [
-                *self._batch(),
-                *self._ec2(),
-                *self._iam(),
-                *self._efs(),
-                *self._logs_and_ssm(),
-                *operations.read_tasks(self.desired, self.reader, self.live),
-            ]
-        )
-        _run(self._round_two())
+        """Every read, each started as soon as what it needs is known; then the addresses."""
+        tasks = self.tasks
+        needs_ces = After(tasks, 2, self._ce_subnets)  # compute environments + tagged subnets
+        needs_images = After(tasks, 1 + len(self.desired.ssm_amis), self._images)
+        for task in [
+            *self._batch(needs_ces, needs_images),
+            *self._ec2(needs_ces),
+            *self._logs_and_ssm(needs_images),
+            *self._iam(),
+            *self._efs(),
+            *operations.read_tasks(self.desired, self.reader, self.live),
+        ]:
+            tasks.start(task)
+        tasks.wait()
+        self._merge_vpc_reads()
         self._bind()
         operations.bind(self.live, self.desired)
         return self.live
@@ -487,7 +658,7 @@ def secondary_cidr_blocks(vpc: dict[str, Any]) -> list[str]:
 
 def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
     try:
-        vpcs: list[dict[str, Any]] = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        vpcs = fetch.ec2_items(ec2.describe_vpcs(VpcIds=[vpc_id]), "Vpcs")
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "InvalidVpcID.NotFound":
             return []
