@@ -15,23 +15,11 @@ from collections.abc import Iterator
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment
+from compiler.naming import region_partition
 from compiler.plan import refs
 from compiler.plan.iam import KMS_KEY_ID, parse_kms_arn
 
 AWS_MANAGED_ALIAS_PREFIX = "aws/"
-
-
-def region_partition(region: str) -> str:
-    """The ARN partition of a region: ``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso``..."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    return "aws"
 
 
 def _key_fields(env: Environment) -> Iterator[tuple[Path, str, bool]]:

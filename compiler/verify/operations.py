@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from compiler import naming
 from compiler.model import Environment
+from compiler.naming import region_partition
 from compiler.plan import operations as plan_ops
 from compiler.render import Expr
 from compiler.verify.desired import Desired
@@ -31,14 +32,6 @@ SCHEDULES = "schedules"
 ALERT_RULES = "alert_rules"
 
 SCHEDULE_GROUP = "default"
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _not_found(call: Callable[[], Any]) -> Any:
@@ -155,7 +148,7 @@ def bind(live: Live, desired: Desired) -> None:
                 live.bind(
                     "aws_sns_topic.alerts",
                     arn=(
-                        f"arn:{partition(env.region)}:sns:{env.region}:{account}:"
+                        f"arn:{region_partition(env.region)}:sns:{env.region}:{account}:"
                         f"{naming.aws_name(env.name, 'alerts')}"
                     ),
                 )
@@ -175,7 +168,7 @@ def check_schedules(live: Live, desired: Desired) -> list[ResourceCheck]:
     env = desired.env
     contexts = plan_ops.plan(env).get("schedules.tf", {}).get("schedules", [])
     checks = []
-    target = f"arn:{partition(env.region)}:scheduler:::aws-sdk:batch:submitJob"
+    target = f"arn:{region_partition(env.region)}:scheduler:::aws-sdk:batch:submitJob"
     for ctx, key in zip(contexts, sorted(env.schedules), strict=True):
         check = ResourceCheck(SCHEDULES, key, ctx["name"])
         checks.append(check)
