@@ -22,14 +22,6 @@ from compiler.model import Environment
 
 CODE_CHECK_CRASHED = "BF000"
 
-RULE_MODULES = (
-    "compiler.checks.references",
-    "compiler.checks.security",
-    "compiler.checks.capacity",
-    "compiler.checks.jobs",
-    "compiler.checks.compute",
-)
-
 
 @dataclass(frozen=True)
 class Finding:
