@@ -5,7 +5,7 @@ of") so that later stages can trust it. AWS limits and cross-references are chec
 (``compiler.checks``), each with its own code, so that users can look them up and silence
 warnings one by one.
 
-Field names are the contract of ``shared/spec/environment.md``; do not rename them.
+Field names are the file format's contract (docs/environment.md); do not rename them.
 """
 
 from __future__ import annotations

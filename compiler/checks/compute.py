@@ -3,7 +3,8 @@
 Each rule is an AWS Batch, EC2 or EBS constraint that would otherwise surface at ``terraform
 apply`` (often half-way through), or later as a compute environment stuck INVALID, instances
 that never join the cluster, or a CE that Terraform replaces on every change. The facts come from
-``shared/spec/aws-batch-rules.md``; instance facts from :mod:`compiler.instance_types`.
+the AWS Batch, EC2 and EBS documentation and the provider's source; instance facts from
+:mod:`compiler.instance_types`.
 
 Rules are written against the *effective* values the plan generates (default instance types,
 the image type :mod:`compiler.plan.compute` picks) so that what is checked is what is deployed.

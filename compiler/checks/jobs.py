@@ -1,6 +1,6 @@
 """AWS Batch rules for names, job queues, scheduling policies and job definitions (BF400-BF459).
 
-Each rule mirrors one line of ``shared/spec/aws-batch-rules.md``: a limit AWS or the Terraform
+Each rule is one documented AWS Batch fact (docs/rules.md lists them): a limit AWS or the Terraform
 provider enforces only at plan or apply time (or, worse, when a job starts), reported here with
 the line of the value to change.
 

@@ -174,7 +174,7 @@ IAM_POLICY_ACTIONS = (
     "scheduler:GetSchedule",
     "ssm:GetParameter",
 )
-"""The read-only actions of aws-batch-rules.md ("Describe APIs"), spelled out instead of
+"""The read-only actions the verifier calls (:mod:`compiler.verify.fetch`), spelled out instead of
 ``batch:Describe*`` / ``ec2:Describe*`` so the policy grants exactly what the verifier calls."""
 
 

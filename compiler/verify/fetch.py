@@ -6,8 +6,9 @@ as not checked; the run never stops at the first denied call, so one report says
 could not be checked. When an endpoint is unreachable, later calls to that service are not even
 attempted (each would wait through its retries for the same answer).
 
-Batch call budget (aws-batch-rules.md, "Describe APIs"): the three Batch describe APIs take up to
-100 names per call and pages of up to 100 results.
+Batch call budget: the three Batch describe APIs take up to 100 names per call and pages of up to
+100 results (Batch API reference, DescribeComputeEnvironments, DescribeJobQueues,
+DescribeJobDefinitions: ``maxResults`` 1-100).
 
 - Compute environments carry a Terraform-generated suffix, so their names are not known in
   advance: one unfiltered ``DescribeComputeEnvironments`` paginated by 100 returns them all (a
