@@ -35,10 +35,10 @@ from compiler.render import Expr
 
 Context = dict[str, Any]
 
-SUBMIT_JOB_TARGET = (
-    "arn:${data.aws_partition.current.partition}:scheduler:::aws-sdk:batch:submitJob"
-)
-"""The universal target of SubmitJob (a Terraform template: the partition comes from iam.tf)."""
+SCHEDULE_GROUP = "default"
+SUBMIT_JOB_TARGET = "scheduler:::aws-sdk:batch:submitJob"
+"""The universal target of SubmitJob, after ``arn:<partition>:`` (the plan writes the partition
+as ``data.aws_partition.current``, from iam.tf; verify from the region)."""
 
 EVENT_SOURCE = "aws.batch"
 JOB_STATE_CHANGE = "Batch Job State Change"
@@ -116,7 +116,8 @@ def _schedule(env: Environment, key: str) -> Context:
         "expression": _expression(schedule),
         "timezone": schedule.timezone,
         "state": schedule.state,
-        "target_arn": Expr(f'"{SUBMIT_JOB_TARGET}"'),
+        "group": SCHEDULE_GROUP,
+        "target_arn": Expr(f'"arn:${{data.aws_partition.current.partition}}:{SUBMIT_JOB_TARGET}"'),
         "role_arn": Expr("aws_iam_role.scheduler.arn"),
         "input": submit_job_input(env, key),
     }
@@ -239,7 +240,9 @@ def _alerts(env: Environment) -> Context:
         ],
         "rules": [
             {
+                "event": event,
                 "label": alert_rule_label(event),
+                "rule_name": Expr(f"aws_cloudwatch_event_rule.{alert_rule_label(event)}.name"),
                 "name": alert_rule_name(env, event),
                 "description": f"batchform {env.name}: {event.replace('_', ' ')}",
                 "event_pattern": event_pattern(env, event),

@@ -22,7 +22,6 @@ from compiler import naming
 from compiler.model import Environment
 from compiler.naming import region_partition
 from compiler.plan import operations as plan_ops
-from compiler.render import Expr
 from compiler.verify.desired import Desired
 from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live
@@ -30,8 +29,6 @@ from compiler.verify.report import Kind, ResourceCheck
 
 SCHEDULES = "schedules"
 ALERT_RULES = "alert_rules"
-
-SCHEDULE_GROUP = "default"
 
 
 def _not_found(call: Callable[[], Any]) -> Any:
@@ -45,7 +42,7 @@ def _not_found(call: Callable[[], Any]) -> Any:
 
 def get_schedule(scheduler: Any, name: str) -> dict[str, Any]:
     got: dict[str, Any] = _not_found(
-        lambda: scheduler.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+        lambda: scheduler.get_schedule(Name=name, GroupName=plan_ops.SCHEDULE_GROUP)
     )
     return got
 
@@ -164,17 +161,26 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _found(
+    kind: str, key: str, name: str, store: dict[str, dict[str, Any] | None]
+) -> tuple[ResourceCheck, dict[str, Any] | None]:
+    """The check of one resource found by name, marked missing when it was not found."""
+    check = ResourceCheck(kind, key, name)
+    actual = store.get(name)
+    if actual is None:
+        check.differ("", name, None, Kind.MISSING)
+    return check, actual
+
+
 def check_schedules(live: Live, desired: Desired) -> list[ResourceCheck]:
     env = desired.env
     contexts = plan_ops.plan(env).get("schedules.tf", {}).get("schedules", [])
     checks = []
-    target = f"arn:{region_partition(env.region)}:scheduler:::aws-sdk:batch:submitJob"
+    target = f"arn:{region_partition(env.region)}:{plan_ops.SUBMIT_JOB_TARGET}"
     for ctx, key in zip(contexts, sorted(env.schedules), strict=True):
-        check = ResourceCheck(SCHEDULES, key, ctx["name"])
+        check, actual = _found(SCHEDULES, key, ctx["name"], live.schedules)
         checks.append(check)
-        actual = live.schedules.get(ctx["name"])
         if actual is None:
-            check.differ("", ctx["name"], None, Kind.MISSING)
             continue
         check.compare("ScheduleExpression", ctx["expression"], actual.get("ScheduleExpression"))
         check.compare(
@@ -197,19 +203,15 @@ def check_alert_rules(live: Live, desired: Desired) -> list[ResourceCheck]:
     context = plan_ops.plan(env)["alerts.tf"]
     checks = []
     for ctx in context["rules"]:
-        event = str(ctx["label"]).removeprefix("alert_")
-        check = ResourceCheck(ALERT_RULES, event, ctx["name"])
+        check, actual = _found(ALERT_RULES, ctx["event"], ctx["name"], live.event_rules)
         checks.append(check)
-        actual = live.event_rules.get(ctx["name"])
         if actual is None:
-            check.differ("", ctx["name"], None, Kind.MISSING)
             continue
         check.compare("State", "ENABLED", actual.get("State"), Kind.UNHEALTHY)
         check.compare(
             "EventPattern", live.resolve(ctx["event_pattern"]), _json(actual.get("EventPattern"))
         )
-        topic = ctx["topic_arn"]
-        want_topic = live.resolve(topic) if isinstance(topic, Expr) else topic
+        want_topic = live.resolve(ctx["topic_arn"])
         targets = actual.get("Targets") or []
         sns = [t for t in targets if t.get("Arn") == want_topic]
         if not sns:
