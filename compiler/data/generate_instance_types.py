@@ -150,22 +150,22 @@ def offerings(resources: Path, all_types: set[str]) -> dict[str, dict[str, Any]]
 
 def render(data: dict[str, Any]) -> str:
     """JSON with one family and one region per line: small, and reviewable as a diff."""
-    lines = ["{"]
-    lines.append(f' "_comment": {json.dumps(data["_comment"])},')
-    lines.append(f' "source": {json.dumps(data["source"])},')
-    lines.append(' "families": {')
-    items = list(data["families"].items())
-    for i, (name, record) in enumerate(items):
-        comma = "," if i < len(items) - 1 else ""
-        lines.append(f"  {json.dumps(name)}: {json.dumps(record, separators=(',', ':'))}{comma}")
-    lines.append(" },")
-    lines.append(' "regions": {')
-    regions = list(data["regions"].items())
-    for i, (name, record) in enumerate(regions):
-        comma = "," if i < len(regions) - 1 else ""
-        lines.append(f"  {json.dumps(name)}: {json.dumps(record, separators=(',', ':'))}{comma}")
-    lines.append(" }")
-    lines.append("}")
+
+    def section(key: str, last: bool) -> list[str]:
+        entries = [
+            f"  {json.dumps(name)}: {json.dumps(record, separators=(',', ':'))}"
+            for name, record in data[key].items()
+        ]
+        return [f' "{key}": {{', ",\n".join(entries), " }" if last else " },"]
+
+    lines = [
+        "{",
+        f' "_comment": {json.dumps(data["_comment"])},',
+        f' "source": {json.dumps(data["source"])},',
+        *section("families", last=False),
+        *section("regions", last=True),
+        "}",
+    ]
     return "\n".join(lines) + "\n"
 
 
