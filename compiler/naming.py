@@ -49,16 +49,3 @@ def role_name(env_name: str, purpose: str) -> str:
 def log_group_name(env_name: str, job_key: str) -> str:
     """One CloudWatch log group per job definition."""
     return f"/aws/batch/{env_name}/{job_key}"
-
-
-def region_partition(region: str) -> str:
-    """The ARN partition of a region: ``aws``, ``aws-cn``, ``aws-us-gov``, ``aws-iso``..."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    return "aws"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from compiler.build import analyze_text
-from compiler.checks.limits import known_regions
 from compiler.cli import main
 from compiler.diagnostics import Level
+from compiler.regions import known_regions
 
 BASE = """\
 version: 1

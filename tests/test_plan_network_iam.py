@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from compiler.build import Analysis, analyze_text, render_environment
-from compiler.checks.network import known_zones
 from compiler.diagnostics import Level
 from compiler.model import Environment
 from compiler.plan import iam
 from compiler.plan.network import carve_subnets
+from compiler.regions import known_zones
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer
 from tests.harness.override import write_moto_copy

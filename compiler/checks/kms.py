@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment
-from compiler.naming import region_partition
 from compiler.plan import refs
 from compiler.plan.iam import KMS_KEY_ID, parse_kms_arn
+from compiler.regions import region_partition
 
 AWS_MANAGED_ALIAS_PREFIX = "aws/"
 

@@ -9,20 +9,16 @@ source: the AWS API reference or user guide page quoted in the rule's hint or co
 from __future__ import annotations
 
 import difflib
-import gzip
-import importlib.util
-import json
 import math
 import re
 import typing
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
-from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel
 
+from compiler import regions as regions_data
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment, JobDefinition
@@ -70,37 +66,13 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
             )
 
 
-# --- regions (botocore's endpoint data, which boto3 ships and batchform depends on) ------------
-
-
-def _botocore_endpoints() -> dict[str, Any]:
-    """botocore's ``data/endpoints.json``, read as a file: importing botocore's loaders costs
-    half a second, which every ``validate`` would pay."""
-    spec = importlib.util.find_spec("botocore")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        data = FsPath(location) / "data"
-        if (data / "endpoints.json").is_file():
-            return dict(json.loads((data / "endpoints.json").read_text("utf-8")))
-        if (data / "endpoints.json.gz").is_file():
-            return dict(json.loads(gzip.decompress((data / "endpoints.json.gz").read_bytes())))
-    return {}
-
-
-@cache
-def known_regions() -> frozenset[str]:
-    """Every region botocore's ``endpoints.json`` lists in any partition (boto3, a dependency,
-    brings botocore), plus the regions of compiler/data/availability_zones.json."""
-    data = _botocore_endpoints()
-    regions = {r for p in data.get("partitions", []) for r in p.get("regions", {})}
-    table = resources.files("compiler.data").joinpath("availability_zones.json").read_text("utf-8")
-    regions |= set(json.loads(table)["regions"])
-    return frozenset(regions)
+# --- regions ----------------------------------------------------------------------------------
 
 
 def _region_problem(region: str) -> tuple[str, str] | None:
-    if region in known_regions():
+    if region in regions_data.known_regions():
         return None
-    close = difflib.get_close_matches(region, sorted(known_regions()), n=1, cutoff=0.7)
+    close = difflib.get_close_matches(region, sorted(regions_data.known_regions()), n=1, cutoff=0.7)
     hint = f"did you mean {close[0]}? " if close else ""
     hint += (
         "regions are those in botocore's endpoints.json (botocore/data/endpoints.json); "

@@ -9,12 +9,10 @@ endpoints) is in ``compiler.checks.capacity`` (BF483-BF485).
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Iterator
-from functools import cache
-from importlib import resources
 
+from compiler import regions as regions_data
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import GATEWAY_ENDPOINT_SERVICES, Environment, SecurityGroupRule
@@ -68,20 +66,12 @@ def vpc_settings(env: Environment) -> Iterator[Finding]:
             )
 
 
-@cache
-def known_zones() -> tuple[str, dict[str, tuple[str, ...]]]:
-    """(as of, {region: availability zones}) from ``compiler/data/availability_zones.json``."""
-    text = resources.files("compiler.data").joinpath("availability_zones.json").read_text("utf-8")
-    table = json.loads(text)
-    return table["as_of"], {r: tuple(zones) for r, zones in table["regions"].items()}
-
-
 @rule("BF209", Level.WARNING, "an availability zone is not one batchform knows in the region")
 def zone_exists(env: Environment) -> Iterator[Finding]:
     create = env.network.vpc.create
     if create is None:
         return
-    as_of, regions = known_zones()
+    as_of, regions = regions_data.known_zones()
     zones = regions.get(env.region)
     if zones is None:
         return

@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 
 from compiler import naming
 from compiler.model import Environment
-from compiler.naming import region_partition
 from compiler.plan import operations as plan_ops
+from compiler.regions import region_partition
 from compiler.verify.desired import Desired
 from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live
