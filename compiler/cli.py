@@ -174,6 +174,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
     """Without a code, list every code; with codes, print each one's page."""
     from compiler import rulepages
     from compiler.codes import all_codes, close_codes, lookup
+    from compiler.ruledocs import RuleDocError
 
     if not args.codes:
         codes = all_codes()
@@ -197,12 +198,17 @@ def cmd_rules(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         found.append(code)
-    if args.format == "json":
-        entries = [rulepages.json_entry(c) for c in found]
-        print(json.dumps(entries[0] if len(entries) == 1 else entries, indent=2))
-    else:
-        page = rulepages.markdown_page if args.format == "markdown" else rulepages.text_page
-        sys.stdout.write("\n".join(page(c) for c in found))
+    try:
+        if args.format == "json":
+            entries = [rulepages.json_entry(c) for c in found]
+            print(json.dumps(entries[0] if len(entries) == 1 else entries, indent=2))
+        else:
+            page = rulepages.markdown_page if args.format == "markdown" else rulepages.text_page
+            sys.stdout.write("\n".join(page(c) for c in found))
+    except RuleDocError as exc:  # a documentation file being edited: say where, not a traceback
+        for problem in exc.problems:
+            print(f"{problem}", file=sys.stderr)
+        return EXIT_ERRORS
     return EXIT_OK
 
 

@@ -61,6 +61,8 @@ class RuleDoc(BaseModel):
     @classmethod
     def _source_list(cls, value: Any) -> Any:
         """YAML gives a list; the frozen model keeps a tuple."""
+        if isinstance(value, str):
+            raise ValueError(f"source is a list: write `source: [{value}]`")
         return tuple(value) if isinstance(value, list) else value
 
     @field_validator("explanation", "fix", "trigger")
@@ -300,16 +302,19 @@ def _entry_problems(doc: Document, code: str, exc: ValidationError) -> Iterable[
 
 
 @cache
+def _packaged() -> LoadedDocs:
+    return load_docs()
+
+
 def rule_docs() -> dict[str, RuleDoc]:
     """Every code's documentation entry, by code. The files ship with batchform and a test
     keeps them valid, so a problem here is a broken installation: it raises."""
-    loaded = load_docs()
+    loaded = _packaged()
     if loaded.problems:
         raise RuleDocError(loaded.problems)
     return loaded.docs
 
 
-@cache
 def doc_file_of(code: str) -> str | None:
     """The documentation file that holds ``code``'s entry (for page footers)."""
-    return load_docs().files.get(code)
+    return _packaged().files.get(code)

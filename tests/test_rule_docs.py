@@ -162,6 +162,11 @@ def test_a_sound_file_loads(tmp_path: Path) -> None:
             {"bf100-109.yaml": "BF103:\n  explanation: Why.\n  fix: Fix.\n  source: [x]\n"},
             "give a bad and a good example, or a trigger",
         ),
+        (
+            {"bf100-109.yaml": "BF103:\n" + ENTRY.replace("[batchform]", "batchform")},
+            "bf100-109.yaml:12:11: BF103.source: source is a list: write `source: [batchform]`",
+        ),
+        ({"bf100-109.yaml": "BF103: see BF101\n"}, "bf100-109.yaml:1:8: BF103: Input should be"),
     ],
     ids=[
         "unknown field",
@@ -178,6 +183,8 @@ def test_a_sound_file_loads(tmp_path: Path) -> None:
         "no source",
         "overlay not a mapping",
         "neither examples nor trigger",
+        "source not a list",
+        "entry not a mapping",
     ],
 )
 def test_the_loader_locates_each_problem(
@@ -267,3 +274,19 @@ def test_the_list_has_every_code_of_every_stage() -> None:
     assert set(by_code) == set(known_codes())
     assert by_code["BF001"]["stage"] == "load" and by_code["BF493"]["stage"] == "build"
     assert by_code["BF201"]["stage"] == "checks"
+
+
+def test_a_broken_documentation_file_is_reported_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While a contributor edits a documentation file, `batchform rules BF101` says where the
+    file is wrong (exit 1) instead of crashing."""
+    from compiler import cli, ruledocs
+    from compiler.diagnostics import Position
+
+    problem = ruledocs.DocProblem("compiler/checks/docs/bf000-199.yaml", Position(3, 5), "BF101: x")
+    broken = ruledocs.LoadedDocs({}, {}, [problem])
+    monkeypatch.setattr(ruledocs, "_packaged", lambda: broken)
+    assert cli.main(["rules", "BF101"]) == 1
+    err = capsys.readouterr().err
+    assert err == "compiler/checks/docs/bf000-199.yaml:3:5: BF101: x\n"
