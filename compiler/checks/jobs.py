@@ -65,7 +65,6 @@ MAX_PATTERN_LENGTH = 512
 # The provider's own patterns (resource aws_batch_job_definition, evaluate_on_exit).
 EXIT_CODE_PATTERN = re.compile(r"^[0-9]*\*?\Z")
 REASON_PATTERN = re.compile(r"^[0-9A-Za-z.: \t]*\*?\Z")
-MIN_TIMEOUT_SECONDS = 60
 RESERVED_ENV_PREFIX = "AWS_BATCH"
 MAX_TAGS = 50
 LOG_RETENTION_DAYS = (
@@ -522,17 +521,6 @@ def on_exit_patterns(env: Environment) -> Iterator[Finding]:
                         f"on_exit {name} '{value[:60]}' {problem}",
                         f"{name} takes {allowed}, optionally ending in '*' (prefix match)",
                     )
-
-
-@rule("BF436", Level.ERROR, "a job timeout is shorter than 60 seconds")
-def timeout_minimum(env: Environment) -> Iterator[Finding]:
-    for path, seconds in _setting_sources(env, "timeout"):
-        if seconds < MIN_TIMEOUT_SECONDS:
-            yield Finding(
-                path,
-                f"timeout of {seconds}s is shorter than the 60 seconds AWS Batch accepts",
-                "use at least 60s (1m)",
-            )
 
 
 # --- job definitions: environment, volumes, tags, logs ---------------------------------------

@@ -8,8 +8,8 @@ of a hand-written rule; the finding stands at the value, as before.
 
 What is more than one value against two bounds stays a hand-written rule: a bound that depends
 on another value (``min_vcpus`` up to ``max_vcpus``, BF305), on a volume type (BF323-BF325) or a
-unit conversion (BF319), counts of list items (BF406, BF417, BF433) and the 32-bit integer bound
-of every number (BF492).
+unit conversion (BF319), a bound that depends on the platform a job inherits (BF421), counts of
+list items (BF406, BF417, BF433) and the 32-bit integer bound of every number (BF492).
 """
 
 from __future__ import annotations
@@ -227,6 +227,28 @@ RANGES: tuple[Range, ...] = (
         "retry attempts {value} is outside {low}-{high}",
         ATTEMPTS_HINT,
         f"{BATCH_API}/API_RetryStrategy.html",
+    ),
+    Range(
+        "BF436",
+        "a job timeout is shorter than 60 seconds",
+        "job_defaults.timeout",
+        60,
+        None,
+        "seconds",
+        "timeout of {value}s is shorter than the {low} seconds AWS Batch accepts",
+        "use at least 60s (1m)",
+        f"{BATCH_API}/API_JobTimeout.html",
+    ),
+    Range(
+        "BF436",
+        "a job timeout is shorter than 60 seconds",
+        "job_definitions.*.timeout",
+        60,
+        None,
+        "seconds",
+        "timeout of {value}s is shorter than the {low} seconds AWS Batch accepts",
+        "use at least 60s (1m)",
+        f"{BATCH_API}/API_JobTimeout.html",
     ),
     # A schedule submits the job through EventBridge Scheduler's Batch target, which passes
     # these to SubmitJob unchanged.
