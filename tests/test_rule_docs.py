@@ -290,3 +290,56 @@ def test_a_broken_documentation_file_is_reported_not_a_traceback(
     assert cli.main(["rules", "BF101"]) == 1
     err = capsys.readouterr().err
     assert err == "compiler/checks/docs/bf000-199.yaml:3:5: BF101: x\n"
+
+
+# --- the registry of codes -------------------------------------------------------------------
+
+
+def test_a_code_is_registered_once_and_well_formed() -> None:
+    from compiler.codes import Stage, register
+    from compiler.diagnostics import Level
+
+    with pytest.raises(RuntimeError, match="code BF001 registered twice"):
+        register("BF001", Level.ERROR, "again", Stage.LOAD)
+    with pytest.raises(RuntimeError, match="not a code of the form BF123"):
+        register("BF1234", Level.ERROR, "too long", Stage.LOAD)
+    assert known_codes()["BF001"] == Level.ERROR
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("BF483", "BF483"),
+        ("bf483", "BF483"),
+        (" 483 ", "BF483"),
+        ("6", "BF006"),
+        ("BF999", None),
+        ("\uff14\uff18\uff13", None),  # fullwidth digits are not a code
+        ("", None),
+    ],
+)
+def test_lookup_takes_a_code_as_users_type_it(typed: str, code: str | None) -> None:
+    from compiler.codes import lookup
+
+    found = lookup(typed)
+    assert (found.code if found else None) == code
+
+
+def test_known_codes_are_every_stages_with_their_levels() -> None:
+    """What an ignore list may name (BF498/BF499): the codes of every stage, each with the level
+    it is reported at."""
+    from compiler import emit, loader, model, naming, render
+    from compiler.checks import CODE_CHECK_CRASHED
+
+    codes = known_codes()
+    stage_constants = [
+        CODE_CHECK_CRASHED,
+        loader.CODE_SYNTAX,
+        loader.CODE_UNREADABLE,
+        model.CODE_UNKNOWN_KEY,
+        render.CODE_RENDER,
+        emit.CODE_IO,
+        naming.CODE_NAME_COLLISION,
+    ]
+    assert all(codes[c] == "error" for c in stage_constants)
+    assert codes["BF498"] == "info" and codes["BF499"] == "warning"
