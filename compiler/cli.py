@@ -28,6 +28,7 @@ from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_USAGE = 2  # as argparse exits for a command line it cannot use
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -165,21 +166,49 @@ def _submit_time_parameters(a: Analysis) -> list[str]:
     return lines + fair_share_notes(a.env)
 
 
-def cmd_rules(args: argparse.Namespace) -> int:
-    from compiler.checks import all_rules
+def _or_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
-    rules = all_rules()
-    if args.format == "json":
-        data = [{"code": r.code, "level": str(r.level), "summary": r.summary} for r in rules]
-        print(json.dumps(data, indent=2))
-    elif args.format == "markdown":
-        print("| code | level | rule |")
-        print("|---|---|---|")
-        for r in rules:
-            print(f"| {r.code} | {r.level} | {r.summary} |")
-    else:
-        for r in rules:
-            print(f"{r.code}  {r.level:<7}  {r.summary}")
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Without a code, list every code; with codes, print each one's page."""
+    from compiler import rulepages
+    from compiler.codes import all_codes, close_codes, lookup
+    from compiler.ruledocs import RuleDocError
+
+    if not args.codes:
+        codes = all_codes()
+        if args.format == "json":
+            print(rulepages.listing_json(codes))
+        elif args.format == "markdown":
+            sys.stdout.write(rulepages.listing_markdown(codes))
+        else:
+            sys.stdout.write(rulepages.listing_text(codes))
+        return EXIT_OK
+    found = []
+    for text in args.codes:
+        code = lookup(text)
+        if code is None:
+            close = close_codes(text)
+            hint = f"; did you mean {_or_list(close)}?" if close else ""
+            print(
+                f"batchform rules: {text!r} is not a batchform code{hint} "
+                "(`batchform rules` lists every code)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        found.append(code)
+    try:
+        if args.format == "json":
+            entries = [rulepages.json_entry(c) for c in found]
+            print(json.dumps(entries[0] if len(entries) == 1 else entries, indent=2))
+        else:
+            page = rulepages.markdown_page if args.format == "markdown" else rulepages.text_page
+            sys.stdout.write("\n".join(page(c) for c in found))
+    except RuleDocError as exc:  # a documentation file being edited: say where, not a traceback
+        for problem in exc.problems:
+            print(f"{problem}", file=sys.stderr)
+        return EXIT_ERRORS
     return EXIT_OK
 
 
@@ -307,7 +336,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check_options(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("rules", help="list every check with its code and level")
+    p = sub.add_parser(
+        "rules",
+        help="list every code, or explain one (batchform rules BF483)",
+        description="Without CODE, list every code batchform reports with its level and "
+        "summary. With CODE, print its page: what AWS does and why the rule exists, an example "
+        "that reports it and what batchform then says, the fix, and the sources. An unknown "
+        "code exits with 2.",
+    )
+    p.add_argument("codes", nargs="*", metavar="CODE", help="a code such as BF483 (or 483)")
     p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     p.set_defaults(func=cmd_rules)
 

@@ -46,26 +46,17 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.codes import (
+    CODE_FOREIGN_FILE,
+    CODE_LOCKED,
+    CODE_MANIFEST,
+    CODE_OUTPUT_DIR,
+    CODE_UNREADABLE_OUTPUT,
+    CODE_WRITE_FAILED,
+)
+from compiler.codes import CODE_IO as CODE_IO  # the CLI reports write failures with it
 from compiler.diagnostics import BatchformError, Diagnostic, Level
 from compiler.render import GENERATED_HEADER
-
-CODE_OUTPUT_DIR = "BF010"
-CODE_FOREIGN_FILE = "BF011"
-CODE_MANIFEST = "BF012"
-CODE_LOCKED = "BF013"
-CODE_WRITE_FAILED = "BF014"
-CODE_UNREADABLE_OUTPUT = "BF015"
-CODE_IO = "BF016"
-OUTPUT_CODES = (
-    CODE_OUTPUT_DIR,
-    CODE_FOREIGN_FILE,
-    CODE_MANIFEST,
-    CODE_LOCKED,
-    CODE_WRITE_FAILED,
-    CODE_UNREADABLE_OUTPUT,
-    CODE_IO,
-)
-"""Codes of the file-system stage (docs/rules.md, "Codes that are not rules")."""
 
 MANIFEST = ".batchform-manifest.json"
 LOCK = ".batchform.lock"

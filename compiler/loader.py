@@ -23,14 +23,17 @@ from typing import Any
 
 import yaml
 
+from compiler.codes import (
+    CODE_DUPLICATE_KEY,
+    CODE_LONE_SURROGATE,
+    CODE_NOT_A_MAPPING,
+    CODE_NULL_KEY,
+    CODE_SYNTAX,
+)
+from compiler.codes import (
+    CODE_UNREADABLE as CODE_UNREADABLE,  # diff.py reports unreadable git files with it
+)
 from compiler.diagnostics import BatchformError, Diagnostic, Level, Path, Position, excerpt
-
-CODE_SYNTAX = "BF001"
-CODE_DUPLICATE_KEY = "BF002"
-CODE_NOT_A_MAPPING = "BF003"
-CODE_UNREADABLE = "BF004"
-CODE_NULL_KEY = "BF005"
-CODE_LONE_SURROGATE = "BF006"
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from compiler import requirements
+from compiler.codes import CODE_INVALID_VALUE, CODE_MISSING_KEY, CODE_UNKNOWN_KEY
 from compiler.diagnostics import Diagnostic, Level, Path, format_path
 from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
 
@@ -621,9 +622,7 @@ class Environment(Strict):
 
 # --- schema errors -> located diagnostics ----------------------------------------------------
 
-CODE_UNKNOWN_KEY = "BF101"
-CODE_MISSING_KEY = "BF102"
-CODE_INVALID_VALUE = "BF103"
+# CODE_UNKNOWN_KEY (BF101), CODE_MISSING_KEY (BF102), CODE_INVALID_VALUE (BF103): compiler/codes.py
 
 
 def _actual_path(raw: Any, loc: tuple[Any, ...]) -> Path:

@@ -6,11 +6,11 @@ deployed resources by them without reading Terraform state), so both always agre
 
 from __future__ import annotations
 
+# Two environment files compiled together whose AWS names collide (compiler/build.py).
+from compiler.codes import CODE_NAME_COLLISION as CODE_NAME_COLLISION
+
 TAG_ENVIRONMENT = "batchform:environment"
 TAG_KEY = "batchform:key"
-
-# Two environment files compiled together whose AWS names collide (compiler/build.py).
-CODE_NAME_COLLISION = "BF493"
 
 # Terraform appends a 26-character unique suffix to a name_prefix.
 TERRAFORM_PREFIX_SUFFIX_LENGTH = 26

@@ -1,4 +1,5 @@
-"""The wheel a user installs carries every subpackage, the templates and the data tables."""
+"""The wheel a user installs carries every subpackage, the templates, the data tables and the
+rules' documentation."""
 
 from __future__ import annotations
 
@@ -40,3 +41,8 @@ def test_wheel_contains_packages_templates_and_data(tmp_path: Path) -> None:
         assert f"compiler/templates/{template}" in names
     for data in (ROOT / "compiler" / "data").glob("*.json"):
         assert f"compiler/data/{data.name}" in names
+    # the rule pages' data: `batchform rules BF483` reads it from the installed package
+    rule_docs = sorted((ROOT / "compiler" / "checks" / "docs").glob("*.yaml"))
+    assert any(p.name == "base.yaml" for p in rule_docs)
+    for doc in rule_docs:
+        assert f"compiler/checks/docs/{doc.name}" in names, f"{doc.name} is missing from the wheel"

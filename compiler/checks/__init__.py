@@ -1,7 +1,10 @@
 """Checks stage: model -> diagnostics.
 
 Each rule is a small named function registered with :func:`rule`, carrying a stable code, a
-level and a one-line summary (``batchform rules`` lists them). A rule yields
+level and a one-line summary; the code goes into the one registry of codes
+(:mod:`compiler.codes`, which ``batchform rules`` lists), and its documentation (explanation,
+bad and good example, fix, sources) is data in ``compiler/checks/docs/``
+(:mod:`compiler.ruledocs`). A rule yields
 :class:`Finding` objects holding a *path* into the document; positions are resolved once,
 centrally, by :func:`compiler.diagnostics.with_location`. A rule that crashes becomes a
 ``BF000`` diagnostic instead of a traceback, and the other rules still run.
@@ -16,11 +19,16 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from compiler.codes import CODE_CHECK_CRASHED, Stage, register
 from compiler.diagnostics import Diagnostic, Level, Path
 from compiler.model import Environment
 
-CODE_CHECK_CRASHED = "BF000"
+if TYPE_CHECKING:
+    from compiler.ruledocs import RuleDoc
+
+__all__ = ["CODE_CHECK_CRASHED", "CheckFunction", "Finding", "Rule", "all_rules", "rule"]
 
 
 @dataclass(frozen=True)
@@ -45,20 +53,27 @@ class Rule:
     def name(self) -> str:
         return self.function.__name__
 
+    @property
+    def doc(self) -> RuleDoc | None:
+        """The rule's documentation entry (``compiler/checks/docs/``), if one is written."""
+        from compiler.ruledocs import rule_docs
+
+        return rule_docs().get(self.code)
+
 
 _RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, level: Level, summary: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check. Codes are stable: never reuse or renumber one."""
+    """Register a check, and its code in the registry of every code (compiler/codes.py, which
+    refuses a code registered twice). Codes are stable: never reuse or renumber one."""
 
-    def register(function: CheckFunction) -> CheckFunction:
-        if code in _RULES:
-            raise RuntimeError(f"rule code {code} registered twice")
+    def add(function: CheckFunction) -> CheckFunction:
+        register(code, level, summary, Stage.CHECKS)
         _RULES[code] = Rule(code, level, summary, function)
         return function
 
-    return register
+    return add
 
 
 def all_rules() -> list[Rule]:

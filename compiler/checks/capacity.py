@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from compiler import instance_types, loader, model, naming, render
-from compiler.checks import CODE_CHECK_CRASHED, Finding, all_rules, rule
+from compiler import instance_types
+from compiler.checks import Finding, rule
+from compiler.codes import known_codes
 from compiler.diagnostics import Level
-from compiler.emit import OUTPUT_CODES
 from compiler.model import ComputeEnvironment, Environment, JobDefinition
 
 # Memory the ECS agent registers is less than what the instance type advertises: the kernel
@@ -376,28 +376,6 @@ def unused_scheduling_policy(env: Environment) -> Iterator[Finding]:
 
 
 # --- the ignore list -------------------------------------------------------------------------
-
-# Codes reported before (load, schema) or after (render) the checks, or for a crashed check.
-NON_RULE_CODES = (
-    CODE_CHECK_CRASHED,
-    loader.CODE_SYNTAX,
-    loader.CODE_DUPLICATE_KEY,
-    loader.CODE_NOT_A_MAPPING,
-    loader.CODE_UNREADABLE,
-    loader.CODE_NULL_KEY,
-    loader.CODE_LONE_SURROGATE,
-    render.CODE_RENDER,
-    naming.CODE_NAME_COLLISION,
-    model.CODE_UNKNOWN_KEY,
-    model.CODE_MISSING_KEY,
-    model.CODE_INVALID_VALUE,
-    *OUTPUT_CODES,
-)
-
-
-def known_codes() -> dict[str, Level]:
-    """Every code batchform can report, with its level."""
-    return {**dict.fromkeys(NON_RULE_CODES, Level.ERROR), **{r.code: r.level for r in all_rules()}}
 
 
 def _ignored(env: Environment) -> Iterable[tuple[int, str]]:

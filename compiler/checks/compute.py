@@ -24,7 +24,6 @@ from compiler.plan import refs
 
 SPOT_ONLY_STRATEGIES = ("SPOT_CAPACITY_OPTIMIZED", "SPOT_PRICE_CAPACITY_OPTIMIZED")
 UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", *SPOT_ONLY_STRATEGIES)
-BID_RANGE = (1, 100)
 CE_NAME_PREFIX_MAX = 102
 MAX_COMPUTE_ENVIRONMENTS = 50
 FARGATE_MAX_SECURITY_GROUPS = 5
@@ -167,20 +166,6 @@ def bid_only_for_spot(env: Environment) -> Iterator[Finding]:
             )
 
 
-@rule("BF304", Level.ERROR, "bid_percentage outside 1-100")
-def bid_range(env: Environment) -> Iterator[Finding]:
-    low, high = BID_RANGE
-    for key, ce in env.compute_environments.items():
-        bid = ce.bid_percentage
-        if ce.type == "SPOT" and bid is not None and not low <= bid <= high:
-            yield Finding(
-                _ce_path(key, "bid_percentage"),
-                f"bid_percentage {bid} is outside {low}-{high}: it is the highest Spot price "
-                "to pay, as a percentage of the On-Demand price",
-                "use e.g. 60 to pay at most 60% of On-Demand, or 100 to never pay more",
-            )
-
-
 # --- vCPUs ----------------------------------------------------------------------------------
 
 
@@ -198,17 +183,6 @@ def min_vcpus_range(env: Environment) -> Iterator[Finding]:
                 _ce_path(key, "min_vcpus"),
                 f"min_vcpus {ce.min_vcpus} is more than max_vcpus {ce.max_vcpus}",
                 "lower min_vcpus (0 scales to zero when idle) or raise max_vcpus",
-            )
-
-
-@rule("BF306", Level.ERROR, "max_vcpus must be at least 1")
-def max_vcpus_positive(env: Environment) -> Iterator[Finding]:
-    for key, ce in env.compute_environments.items():
-        if ce.max_vcpus < 1:
-            yield Finding(
-                _ce_path(key, "max_vcpus"),
-                f"max_vcpus {ce.max_vcpus} lets compute environment '{key}' run nothing",
-                "set max_vcpus to the most vCPUs all its jobs may use at once",
             )
 
 

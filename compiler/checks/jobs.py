@@ -36,9 +36,7 @@ from compiler.render import Expr
 AWS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
 SHARE_IDENTIFIER = re.compile(r"^[A-Za-z0-9]{1,255}\*?\Z")
 
-MAX_QUEUE_PRIORITY = 1000
 MAX_QUEUE_COMPUTE_ENVIRONMENTS = 3
-TIME_LIMIT_SECONDS = (600, 86400)
 KNOWN_TIME_LIMIT_REASONS = (
     "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
     "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
@@ -47,10 +45,7 @@ KNOWN_TIME_LIMIT_REASONS = (
 )
 MAX_QUEUES_PER_REGION = 50
 
-MAX_SHARE_DECAY_SECONDS = 604800
-MAX_COMPUTE_RESERVATION = 99
 MAX_SHARES = 500
-WEIGHT_RANGE = (0.0001, 999.9999)
 
 MIN_EC2_MEMORY_MIB = 4
 FARGATE_MEMORY_MIB: dict[float, list[int]] = {
@@ -64,15 +59,12 @@ FARGATE_MEMORY_MIB: dict[float, list[int]] = {
 }
 FARGATE_LARGE_VCPUS = (8, 16)
 FARGATE_MIN_PLATFORM = (1, 4, 0)
-EPHEMERAL_STORAGE_GIB = (21, 200)
 
-RETRY_ATTEMPTS = (1, 10)
 MAX_ON_EXIT_RULES = 5
 MAX_PATTERN_LENGTH = 512
 # The provider's own patterns (resource aws_batch_job_definition, evaluate_on_exit).
 EXIT_CODE_PATTERN = re.compile(r"^[0-9]*\*?\Z")
 REASON_PATTERN = re.compile(r"^[0-9A-Za-z.: \t]*\*?\Z")
-MIN_TIMEOUT_SECONDS = 60
 RESERVED_ENV_PREFIX = "AWS_BATCH"
 MAX_TAGS = 50
 LOG_RETENTION_DAYS = (
@@ -184,17 +176,6 @@ def share_identifiers_disjoint(env: Environment) -> Iterator[Finding]:
 # --- job queues ------------------------------------------------------------------------------
 
 
-@rule("BF405", Level.ERROR, "a job queue priority is outside 0-1000")
-def queue_priority_range(env: Environment) -> Iterator[Finding]:
-    for key, queue in env.job_queues.items():
-        if not 0 <= queue.priority <= MAX_QUEUE_PRIORITY:
-            yield Finding(
-                ("job_queues", key, "priority"),
-                f"priority {queue.priority} of job queue '{key}' is outside 0-1000",
-                "higher numbers are scheduled first; use a value from 0 to 1000",
-            )
-
-
 @rule("BF406", Level.ERROR, "a job queue lists more than 3 compute environments")
 def queue_compute_environment_count(env: Environment) -> Iterator[Finding]:
     for key, queue in env.job_queues.items():
@@ -260,20 +241,6 @@ def queue_single_architecture(env: Environment) -> Iterator[Finding]:
             )
 
 
-@rule("BF410", Level.ERROR, "a job state time-limit action is outside 600-86400 seconds")
-def time_limit_range(env: Environment) -> Iterator[Finding]:
-    low, high = TIME_LIMIT_SECONDS
-    for key, queue in env.job_queues.items():
-        for i, action in enumerate(queue.time_limit_actions):
-            if not low <= action.after <= high:
-                yield Finding(
-                    ("job_queues", key, "time_limit_actions", i, "after"),
-                    f"time-limit action after {action.after}s is outside 600-86400 seconds "
-                    "(10 minutes to 24 hours)",
-                    "use a duration such as 10m, 1h or 24h",
-                )
-
-
 @rule("BF411", Level.WARNING, "a job state time-limit action names an unknown reason")
 def time_limit_reason_known(env: Environment) -> Iterator[Finding]:
     for key, queue in env.job_queues.items():
@@ -300,28 +267,6 @@ def queue_count(env: Environment) -> Iterator[Finding]:
 # --- scheduling policies ---------------------------------------------------------------------
 
 
-@rule("BF415", Level.ERROR, "a fair-share decay is outside 0-604800 seconds")
-def share_decay_range(env: Environment) -> Iterator[Finding]:
-    for key, policy in env.scheduling_policies.items():
-        if not 0 <= policy.share_decay <= MAX_SHARE_DECAY_SECONDS:
-            yield Finding(
-                ("scheduling_policies", key, "share_decay"),
-                f"share_decay of {policy.share_decay}s is more than 604800 seconds (7 days)",
-                "use at most 7d",
-            )
-
-
-@rule("BF416", Level.ERROR, "a fair-share compute reservation is outside 0-99")
-def compute_reservation_range(env: Environment) -> Iterator[Finding]:
-    for key, policy in env.scheduling_policies.items():
-        if not 0 <= policy.compute_reservation <= MAX_COMPUTE_RESERVATION:
-            yield Finding(
-                ("scheduling_policies", key, "compute_reservation"),
-                f"compute_reservation {policy.compute_reservation} is outside 0-99",
-                "it is a percentage of capacity held back for share identifiers not yet seen; 0-99",
-            )
-
-
 @rule("BF417", Level.ERROR, "a fair-share policy has more than 500 shares")
 def share_count(env: Environment) -> Iterator[Finding]:
     for key, policy in env.scheduling_policies.items():
@@ -331,20 +276,6 @@ def share_count(env: Environment) -> Iterator[Finding]:
                 f"scheduling policy '{key}' has {len(policy.shares)} shares; AWS allows 500",
                 "group identifiers with a trailing '*'",
             )
-
-
-@rule("BF418", Level.ERROR, "a fair-share weight is outside 0.0001-999.9999")
-def share_weight_range(env: Environment) -> Iterator[Finding]:
-    low, high = WEIGHT_RANGE
-    for key, policy in env.scheduling_policies.items():
-        for i, share in enumerate(policy.shares):
-            if not low <= share.weight <= high:
-                yield Finding(
-                    ("scheduling_policies", key, "shares", i, "weight"),
-                    f"weight {share.weight:g} of share '{share.identifier}' is outside "
-                    "0.0001-999.9999",
-                    "a lower weight gets more capacity; 1.0 is the usual baseline",
-                )
 
 
 # --- job definitions: resources --------------------------------------------------------------
@@ -495,19 +426,6 @@ def fargate_only_settings(env: Environment) -> Iterator[Finding]:
                 )
 
 
-@rule("BF429", Level.ERROR, "Fargate ephemeral storage is outside 21-200 GiB")
-def ephemeral_storage_range(env: Environment) -> Iterator[Finding]:
-    low, high = EPHEMERAL_STORAGE_GIB
-    for key in env.job_definitions:
-        size = _own(env, key).ephemeral_storage
-        if size is not None and not low <= size <= high:
-            yield Finding(
-                ("job_definitions", key, "ephemeral_storage"),
-                f"ephemeral_storage of {size} GiB is outside 21-200 GiB",
-                "omit it for Fargate's default 20 GiB, or use 21-200 GiB",
-            )
-
-
 # --- job definitions: parameters -------------------------------------------------------------
 
 
@@ -546,18 +464,6 @@ def unused_parameter(env: Environment) -> Iterator[Finding]:
 
 
 # --- job definitions: retry and timeout ------------------------------------------------------
-
-
-@rule("BF432", Level.ERROR, "retry attempts are outside 1-10")
-def retry_attempts_range(env: Environment) -> Iterator[Finding]:
-    low, high = RETRY_ATTEMPTS
-    for path, retry in _setting_sources(env, "retry"):
-        if not low <= retry.attempts <= high:
-            yield Finding(
-                (*path, "attempts"),
-                f"retry attempts {retry.attempts} is outside 1-10",
-                "attempts counts the first try too: 1 means no retry",
-            )
 
 
 @rule("BF433", Level.ERROR, "more than 5 retry on_exit rules")
@@ -615,17 +521,6 @@ def on_exit_patterns(env: Environment) -> Iterator[Finding]:
                         f"on_exit {name} '{value[:60]}' {problem}",
                         f"{name} takes {allowed}, optionally ending in '*' (prefix match)",
                     )
-
-
-@rule("BF436", Level.ERROR, "a job timeout is shorter than 60 seconds")
-def timeout_minimum(env: Environment) -> Iterator[Finding]:
-    for path, seconds in _setting_sources(env, "timeout"):
-        if seconds < MIN_TIMEOUT_SECONDS:
-            yield Finding(
-                path,
-                f"timeout of {seconds}s is shorter than the 60 seconds AWS Batch accepts",
-                "use at least 60s (1m)",
-            )
 
 
 # --- job definitions: environment, volumes, tags, logs ---------------------------------------

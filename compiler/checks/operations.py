@@ -22,9 +22,6 @@ from compiler.diagnostics import Level
 from compiler.model import Environment, Schedule
 from compiler.plan.jobs import referenced_parameters_in, required_parameters
 
-ARRAY_SIZE = (2, 10_000)
-ATTEMPTS = (1, 10)
-
 _MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
 
@@ -259,23 +256,6 @@ def schedule_job_runs_on_queue(env: Environment) -> Iterator[Finding]:
                 f"job definition '{s.job_definition}' runs on {platform}, but queue "
                 f"'{s.queue}' has no {platform} compute environment: the job would stay RUNNABLE",
                 "schedule it on a queue whose compute environments match the job's platform",
-            )
-
-
-@rule("BF508", Level.ERROR, "a schedule's array size or attempts are outside AWS's range")
-def schedule_ranges(env: Environment) -> Iterator[Finding]:
-    for key, s in _schedules(env):
-        if s.array_size is not None and not ARRAY_SIZE[0] <= s.array_size <= ARRAY_SIZE[1]:
-            yield Finding(
-                ("schedules", key, "array_size"),
-                f"array_size {s.array_size} is outside 2-10000",
-                "leave array_size out for a single job",
-            )
-        if s.attempts is not None and not ATTEMPTS[0] <= s.attempts <= ATTEMPTS[1]:
-            yield Finding(
-                ("schedules", key, "attempts"),
-                f"attempts {s.attempts} is outside 1-10",
-                "attempts counts the first try too: 1 means no retry",
             )
 
 
