@@ -63,12 +63,24 @@ def test_good_example_is_clean(code: str) -> None:
     )
 
 
+UNREACHABLE_RULES = {
+    "BF321": "a CE name prefix is <name>-<key>-: at most 28 + 1 + 32 + 1 characters, under 102",
+    "BF400": "<name>-<key> of a queue, job definition or policy always matches AWS's name pattern",
+}
+"""Rules no file can trigger today: AWS names are built from the environment name and a key,
+whose own patterns keep them valid. They guard the names the file will be able to choose
+exactly (``aws_name``, issue 12), so they stay, documented with ``trigger``."""
+
+
 def test_only_codes_no_file_can_reach_go_without_examples() -> None:
     """A rule checks the model of a file, so some file triggers it: its page shows that file.
-    ``trigger`` is for the codes of the stages around the checks (crash, rendering, output)."""
+    ``trigger`` is for the codes of the stages around the checks (crash, rendering, output),
+    and for the rules listed in :data:`UNREACHABLE_RULES`, with the reason."""
     rules = {c.code for c in all_codes() if c.is_rule}
     without = sorted(code for code, doc in DOCS.docs.items() if doc.trigger and code in rules)
-    assert not without, f"rules documented with a trigger instead of examples: {without}"
+    assert without == sorted(UNREACHABLE_RULES), (
+        f"rules documented with a trigger instead of examples: {without}"
+    )
     assert codes_with_examples() == EXAMPLES
 
 
