@@ -13,18 +13,27 @@ would break; the list is exactly the provider's v6 upgrade guide entry that appl
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
+import yaml
 
+from compiler import requirements
 from compiler.build import analyze, analyze_text, render_environment
+from compiler.cli import main
 from compiler.data import generate_provider_schema as generator
+from compiler.diagnostics import Level
+from compiler.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, mirror_versions
 from tests.harness import terraform as tf
 from tests.harness.provider_schema import aws_schemas, problems
+from tests.harness.yaml_files import read_yaml
 from tests.test_requirements import EVERYTHING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +41,7 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 SCHEMA_DIR = generator.OUTPUT_DIR
 PROVIDER6 = sorted(SCHEMA_DIR.glob("6.*.json"))
 
-PROVIDER6_RENAMED = {
-    ("aws_batch_compute_environment", "compute_environment_name_prefix"): "name_prefix",
-}
-"""Arguments of batchform's provider 5 output that provider 6 renamed (its upgrade guide)."""
+PROVIDER6_RENAMED = requirements.PROVIDER6_RENAMED
 
 
 @cache
@@ -175,3 +181,93 @@ def test_checker_refuses_a_repeated_single_block_and_an_unknown_type() -> None:
         "block launch_template appears 2 times (at most 1)",
         "x.tf: resource aws_batch_widget.w: the provider has no resource aws_batch_widget",
     ]
+
+
+# --- output for provider 6 -------------------------------------------------------------------
+
+
+@cache
+def rendered_for_provider6() -> dict[str, dict[str, str]]:
+    """Every example and the every-argument file, with ``terraform.aws_provider: "~> 6.0"``."""
+    out: dict[str, dict[str, str]] = {}
+    sources = {c.name: c.read_text("utf-8") for c in CONFIGS}
+    sources["everything.yaml"] = EVERYTHING
+    for name, text in sources.items():
+        data = read_yaml(text)
+        data.setdefault("terraform", {})["aws_provider"] = "~> 6.0"
+        analysis = analyze_text(yaml.safe_dump(data, sort_keys=False), name)
+        assert analysis.env is not None, analysis.diagnostics
+        assert not [d for d in analysis.diagnostics if d.level == Level.ERROR]
+        out[name] = render_environment(analysis.env, name)
+    return out
+
+
+@pytest.mark.parametrize("schema_file", PROVIDER6, ids=lambda p: p.stem)
+def test_provider6_output_matches_the_provider6_schema(schema_file: Path) -> None:
+    schema = _schema(schema_file)
+    found = {name: problems(files, schema) for name, files in rendered_for_provider6().items()}
+    assert found == {name: [] for name in found}
+
+
+def test_provider6_output_differs_only_by_the_renamed_arguments() -> None:
+    """Same resources, same values: only the argument names provider 6 changed, and the
+    version constraint itself."""
+    for name, files in rendered_for_provider6().items():
+        for file_name, text in files.items():
+            if not file_name.endswith(".tf"):
+                continue
+            before = rendered()[name][file_name]
+            for (_rtype, old), new in requirements.PROVIDER6_RENAMED.items():
+                before = before.replace(f"  {old} ", f"  {new} ")
+            if file_name == "versions.tf":
+                assert '"~> 6.0"' in text
+                continue
+            assert hcl2.loads(text) == hcl2.loads(before), f"{name}: {file_name}"
+
+
+# --- the sandbox says why it cannot deploy provider 6 output ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("constraint", "version", "expected"),
+    [
+        ("~> 6.0", "5.100.0", False),
+        ("~> 6.0", "6.25.0", True),
+        (">= 5.63.1, < 6.0.0", "5.100.0", True),
+        ("!= 5.100.0", "5.100.0", False),
+        ("> 5.100.0", "5.100.0", False),
+        ("= 5.100.0", "5.100.0", True),
+    ],
+)
+def test_admits(constraint: str, version: str, expected: bool) -> None:
+    assert requirements.admits(constraint, version) is expected
+
+
+def test_mirror_versions_reads_unpacked_and_packed_layouts(tmp_path: Path) -> None:
+    root = tmp_path / PROVIDER_SUBPATH
+    (root / "5.100.0" / "linux_amd64").mkdir(parents=True)
+    (root / "terraform-provider-aws_5.9.0_linux_amd64.zip").write_bytes(b"")
+    (root / "notes").mkdir()
+    assert mirror_versions(tmp_path) == ["5.9.0", "5.100.0"]
+
+
+@pytest.mark.e2e
+def test_sandbox_of_provider6_output_names_the_mirror_and_the_constraint(
+    tmp_path: Path, terraform_cli: tf.TerraformCLI
+) -> None:
+    """No provider 6 binary is reachable: the sandbox says so instead of relaying Terraform's
+    "Failed to query available provider packages"."""
+    mirror = find_provider_mirror()
+    if mirror is None or any(v.startswith("6.") for v in mirror_versions(mirror)):
+        pytest.skip("needs a provider mirror without 6.x")
+    config = tmp_path / "tiny6.yaml"
+    data = read_yaml((ROOT / "configs" / "tiny.yaml").read_text("utf-8"))
+    data["terraform"] = {"aws_provider": "~> 6.0"}
+    config.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["sandbox", str(config)])
+    text = out.getvalue()
+    assert code == 1
+    assert "terraform.aws_provider '~> 6.0' admits none of them" in text
+    assert "Failed to query available provider packages" not in text

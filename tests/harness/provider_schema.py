@@ -1,9 +1,9 @@
 """Check a generated module against a provider schema in ``terraform providers schema -json``
 shape: every argument and block exists, required ones are present, nesting is right.
 
-Two schemas are read: the real provider 5 binary's (``terraform providers schema -json`` in an
-initialised module, offline through the mirror), and the committed provider 6 schema
-``compiler/data/aws_provider6_schema.json`` (extracted from the cdktf bindings by
+Two kinds of schema are read: the real provider 5 binary's (``terraform providers schema -json``
+in an initialised module, offline through the mirror), and the committed provider 6 schemas
+``compiler/data/aws_provider_schemas/6.*.json`` (extracted from the cdktf bindings by
 ``compiler/data/generate_provider_schema.py``, since no provider 6 binary is reachable here).
 Checking both with one function is what makes the provider 6 check trustworthy: the same code
 accepts every example against the real provider 5 schema.
@@ -11,9 +11,7 @@ accepts every example against the real provider 5 schema.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import hcl2
@@ -21,10 +19,6 @@ import hcl2
 AWS = "registry.terraform.io/hashicorp/aws"
 META_ARGUMENTS = frozenset({"count", "depends_on", "for_each", "lifecycle", "provider"})
 """Terraform's own arguments of every resource block, never in a provider schema."""
-
-PROVIDER6_SCHEMA = (
-    Path(__file__).resolve().parents[2] / "compiler" / "data" / "aws_provider6_schema.json"
-)
 
 
 def aws_schemas(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -34,10 +28,6 @@ def aws_schemas(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "resource": {k: v["block"] for k, v in provider.get("resource_schemas", {}).items()},
         "data": {k: v["block"] for k, v in provider.get("data_source_schemas", {}).items()},
     }
-
-
-def provider6() -> dict[str, dict[str, Any]]:
-    return aws_schemas(json.loads(PROVIDER6_SCHEMA.read_text("utf-8")))
 
 
 def _unquote(name: str) -> str:
