@@ -230,6 +230,91 @@ def provider_floor() -> str:
     return format_version(max(versions, default=parse_version(PROVIDER_BASELINE)))
 
 
+PROVIDER_MAJORS = (5, 6)
+"""Major releases of hashicorp/aws batchform generates for. 5.x is tested with the real
+provider; 6.x against its schema (compiler/data/aws_provider_schemas/,
+tests/test_provider_schema.py)."""
+
+PROVIDER6_FLOOR = "6.0.0"
+"""Every argument batchform emits exists in 6.0.0 under its 6.x name: provider 6 kept every
+argument of 5.x that the generator uses but the one it renamed (:data:`PROVIDER6_RENAMED`)."""
+
+PROVIDER6_RENAMED: dict[tuple[str, str], str] = {
+    # "resource/aws_batch_compute_environment: `compute_environment_name_prefix` has been
+    # renamed to `name_prefix`" (website/docs/guides/version-6-upgrade.html.markdown in
+    # hashicorp/terraform-provider-aws)
+    ("aws_batch_compute_environment", "compute_environment_name_prefix"): "name_prefix",
+}
+"""(resource type, provider 5 argument) -> its provider 6 name, for every argument the
+generator writes that provider 6 renamed."""
+
+
+def admitted_majors(text: str) -> list[int]:
+    """The major provider versions a constraint admits, from 0 up to one past the newest known
+    (``[5]`` for ``~> 5.63``, ``[5, 6, 7]`` for ``>= 5.63.1``, where 7 stands for any later).
+
+    ``!=`` terms exclude single releases and never a whole major, so they are ignored here.
+    """
+    c = parse_constraint(text)
+    newest = max(PROVIDER_MAJORS) + 1
+    majors: list[int] = []
+    for major in range(newest + 1):
+        low: Version = (major, 0, 0)
+        if c.exact is not None:
+            if c.exact[0] == major:
+                majors.append(major)
+            continue
+        if c.lower is not None:
+            start = c.lower.version if c.lower.inclusive else _next_patch(c.lower.version)
+            low = max(low, start)
+        if low[0] != major and major != newest:
+            continue  # the lower bound is past this major
+        if major == newest and low[0] < major:
+            low = (major, 0, 0)
+        if _below_upper(low, c.upper):
+            majors.append(major)
+    return majors
+
+
+def _next_patch(version: Version) -> Version:
+    return version[0], version[1], version[2] + 1
+
+
+def admits(text: str, version: str) -> bool:
+    """Whether constraint ``text`` admits release ``version`` (``!=`` terms included)."""
+    v = parse_version(version)
+    c = parse_constraint(text)
+    excluded = [
+        parse_version(m["version"])
+        for m in (_TERM.match(term) for term in text.split(","))
+        if m is not None and m["op"] == "!="
+    ]
+    if v in excluded or (c.exact is not None and v != c.exact):
+        return False
+    if c.lower is not None and (
+        v < c.lower.version or (v == c.lower.version and not c.lower.inclusive)
+    ):
+        return False
+    return _below_upper(v, c.upper)
+
+
+def provider_major(text: str) -> int:
+    """The major version the generated module is written for: 6 when the constraint admits
+    only 6.x, else 5 (a constraint admitting both is error BF355 before anything is written)."""
+    try:
+        majors = admitted_majors(text)
+    except ConstraintError:
+        return 5
+    return 6 if majors == [6] else 5
+
+
+def argument_name(resource_type: str, argument: str, major: int) -> str:
+    """The name the provider of ``major`` gives an argument the generator writes."""
+    if major >= 6:
+        return PROVIDER6_RENAMED.get((resource_type, argument), argument)
+    return argument
+
+
 def provider_default() -> str:
     """The constraint the generated module uses when the file sets none: the floor, and below
     the next major version (6.x changes resource schemas)."""

@@ -240,3 +240,43 @@ def test_local_state_keeps_terraform_1_5() -> None:
     assert analysis.env is not None
     text = render_environment(analysis.env, "fargate.yaml")["versions.tf"]
     assert _unquote(hcl2.loads(text)["terraform"][0]["required_version"]) == ">= 1.5.0"
+
+
+@pytest.mark.parametrize(
+    ("constraint", "admits"),
+    [
+        (">= 5.63.1", "5.x and 6.x and later majors"),
+        ("> 5.99.9", "5.x and 6.x and later majors"),
+        (">= 5.63.1, <= 6.0.0", "5.x and 6.x"),
+        ("> 6.0", "6.x and later majors"),
+    ],
+)
+def test_constraint_admitting_two_majors_is_an_error(constraint: str, admits: str) -> None:
+    """Provider 6 renamed compute_environment_name_prefix (requirements.PROVIDER6_RENAMED): a
+    constraint admitting 5.x and 6.x lets `terraform init` pick the one the module was not
+    written for."""
+    analysis = analyze_text(_with_terraform(f'  aws_provider: "{constraint}"\n'), "t.yaml")
+    hits = [d for d in analysis.diagnostics if d.code == "BF355"]
+    assert [(d.line, d.col, d.level) for d in hits] == [(5, 17, Level.ERROR)]
+    assert f"admits AWS provider {admits};" in hits[0].message
+
+
+def test_constraint_admitting_only_an_unknown_major_is_an_error() -> None:
+    analysis = analyze_text(_with_terraform('  aws_provider: ">= 7.0"\n'), "t.yaml")
+    hits = [d for d in analysis.diagnostics if d.code == "BF355"]
+    assert len(hits) == 1
+    assert "admits only AWS provider 7.x or later" in hits[0].message
+
+
+@pytest.mark.parametrize(
+    ("constraint", "major"),
+    [("~> 6.0", 6), ("~> 6.25", 6), ("= 6.2.0", 6), (">= 6.0, < 7.0", 6), ("~> 5.100", 5)],
+)
+def test_output_follows_the_one_major_a_constraint_admits(constraint: str, major: int) -> None:
+    analysis = analyze_text(_with_terraform(f'  aws_provider: "{constraint}"\n'), "t.yaml")
+    assert analysis.env is not None
+    assert [d for d in analysis.diagnostics if d.code in ("BF350", "BF355")] == []
+    text = render_environment(analysis.env, "t.yaml")["compute_environments.tf"]
+    ce = hcl2.loads(text)["resource"][0]['"aws_batch_compute_environment"']['"spot"']
+    assert ("name_prefix" in ce) == (major == 6)
+    assert ("compute_environment_name_prefix" in ce) == (major == 5)

@@ -43,6 +43,38 @@ def provider_constraint_floor(env: Environment) -> Iterator[Finding]:
     )
 
 
+@rule("BF355", Level.ERROR, "terraform.aws_provider admits more than one major provider version")
+def provider_constraint_one_major(env: Environment) -> Iterator[Finding]:
+    """Provider 6 renamed arguments the module writes (compiler/requirements.py
+    ``PROVIDER6_RENAMED``), so output for 5.x fails on 6.x and the other way round; a constraint
+    admitting both lets ``terraform init`` pick the newest, whichever the output was made for."""
+    constraint = env.terraform.aws_provider
+    try:
+        majors = requirements.admitted_majors(constraint)
+    except requirements.ConstraintError:
+        return  # BF470 reports malformed constraints
+    known = [m for m in majors if m in requirements.PROVIDER_MAJORS]
+    later = [m for m in majors if m > max(requirements.PROVIDER_MAJORS)]
+    if len(known) <= 1 and not (known and later):
+        if later and not known:
+            yield Finding(
+                ("terraform", "aws_provider"),
+                f"terraform.aws_provider '{constraint}' admits only AWS provider "
+                f"{later[0]}.x or later, which batchform does not generate for",
+                f"use '{requirements.provider_default()}' or '~> 6.0'",
+            )
+        return
+    listed = " and ".join(f"{m}.x" for m in known) + (" and later majors" if later else "")
+    yield Finding(
+        ("terraform", "aws_provider"),
+        f"terraform.aws_provider '{constraint}' admits AWS provider {listed}; each major names "
+        "some arguments differently (6.x renamed compute_environment_name_prefix to "
+        "name_prefix), so `terraform init` could pick one the module was not written for",
+        f"use '{requirements.provider_default()}' (the default, provider 5) or '~> 6.0' "
+        "(output for provider 6)",
+    )
+
+
 @rule("BF351", Level.ERROR, "terraform.required_version allows a Terraform without use_lockfile")
 def lockfile_needs_terraform_1_10(env: Environment) -> Iterator[Finding]:
     constraint = env.terraform.required_version

@@ -32,7 +32,7 @@ import math
 import shlex
 from typing import Any
 
-from compiler import instance_types, naming
+from compiler import instance_types, naming, requirements
 from compiler.model import ComputeEnvironment, Environment, LaunchTemplate, ScratchVolume
 from compiler.plan import common, refs
 from compiler.render import Expr
@@ -440,7 +440,12 @@ def plan(env: Environment) -> dict[str, Context]:
             "launch_templates": [_launch_template(env, k) for k in sorted(env.launch_templates)]
         }
     if env.compute_environments:
+        major = requirements.provider_major(env.terraform.aws_provider)
         files["compute_environments.tf"] = {
+            # provider 6 renamed compute_environment_name_prefix (compiler/requirements.py)
+            "name_prefix_argument": requirements.argument_name(
+                "aws_batch_compute_environment", "compute_environment_name_prefix", major
+            ),
             "ssm_amis": _ssm_amis(env),
             "placement_groups": _placement_groups(env),
             "compute_environments": [

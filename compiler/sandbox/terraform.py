@@ -119,6 +119,21 @@ def find_provider_mirror() -> Path | None:
     return None
 
 
+def mirror_versions(mirror: Path) -> list[str]:
+    """The hashicorp/aws releases a filesystem mirror holds, unpacked (``5.100.0/linux_amd64``)
+    or packed (``terraform-provider-aws_5.100.0_linux_amd64.zip``)."""
+    root = mirror / PROVIDER_SUBPATH
+    found = {
+        p.name for p in root.iterdir() if p.is_dir() and re.fullmatch(r"\d+\.\d+\.\d+", p.name)
+    }
+    found |= {
+        m.group(1)
+        for p in root.glob("terraform-provider-aws_*.zip")
+        if (m := re.match(r"terraform-provider-aws_(\d+\.\d+\.\d+)_", p.name))
+    }
+    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
 def _hcl_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
