@@ -6,6 +6,7 @@ Kept free of output and of writing files: the CLI decides what to print and ``em
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ from compiler.diagnostics import (
     sort_diagnostics,
     with_location,
 )
-from compiler.loader import Document, load_file, load_text
+from compiler.loader import Document, read_source
 from compiler.model import Environment, parse_environment
+from compiler.overlay import Reader, load_chain, load_chain_text
 
 
 @dataclass
@@ -78,19 +80,34 @@ def analyze(path: str | FsPath, ignore: tuple[str, ...] = ()) -> Analysis:
     """Load, model and check one file. Never raises for bad input: problems are diagnostics."""
     with collector_paused():
         try:
-            doc = load_file(path)
+            doc = load_chain(str(path))
         except BatchformError as exc:
             return Analysis(str(path), diagnostics=sort_diagnostics(exc.diagnostics))
         return analyze_document(doc, ignore)
 
 
-def analyze_text(text: str, file: str = "<input>", ignore: tuple[str, ...] = ()) -> Analysis:
+def analyze_text(
+    text: str, file: str = "<input>", ignore: tuple[str, ...] = (), read: Reader = read_source
+) -> Analysis:
+    """As :func:`analyze` for text in hand; ``read`` reads the bases it extends, if any."""
     with collector_paused():
         try:
-            doc = load_text(text, file)
+            doc = load_chain_text(text, file, read)
         except BatchformError as exc:
             return Analysis(file, diagnostics=sort_diagnostics(exc.diagnostics))
         return analyze_document(doc, ignore)
+
+
+def source_label(a: Analysis) -> str:
+    """The environment file's name as the generated header states it, with the chain of bases
+    it extends (``dev.yaml (extends staging.yaml -> prod.yaml)``), paths relative to it."""
+    label = FsPath(a.file).name
+    bases = a.document.sources[1:] if a.document is not None else ()
+    if not bases:
+        return label
+    here = os.path.dirname(a.file) or "."
+    chain = " -> ".join(os.path.relpath(base, here).replace(os.sep, "/") for base in bases)
+    return f"{label} (extends {chain})"
 
 
 def render_environment(env: Environment, source_name: str) -> dict[str, str]:
@@ -153,7 +170,7 @@ def _where(a: Analysis, path: tuple[str | int, ...]) -> str:
     from compiler.diagnostics import locate
 
     pos = locate(path, a.document.positions) if a.document is not None else None
-    return f"{a.file}:{pos.line}:{pos.col}" if pos else a.file
+    return f"{pos.file or a.file}:{pos.line}:{pos.col}" if pos else a.file
 
 
 def cross_file_diagnostics(analyses: list[Analysis]) -> None:

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from compiler import __version__
-from compiler.build import Analysis, analyze, cross_file_diagnostics, render_environment
+from compiler.build import (
+    Analysis,
+    analyze,
+    cross_file_diagnostics,
+    render_environment,
+    source_label,
+)
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
@@ -89,7 +95,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     for a in analyses:
         assert a.env is not None
         try:
-            files = render_environment(a.env, Path(a.file).name)
+            files = render_environment(a.env, source_label(a))
             rendered.append((a, files, environment_directory(out_root, a.env.name)))
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
@@ -212,6 +218,29 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _git_reader(ref: str) -> Callable[[str], str]:
+    """Read the bases an old file extends as they stood at ``ref`` too (their names arrive as
+    ``REF:path``, the name the old file is reported under)."""
+    from compiler.diff import GitError, read_at_git_ref
+    from compiler.loader import CODE_UNREADABLE
+
+    def read(name: str) -> str:
+        path = name.removeprefix(f"{ref}:")
+        try:
+            text = read_at_git_ref(ref, path) if path != name else None
+        except GitError as exc:
+            text, reason = None, str(exc)
+        else:
+            reason = f"no such file at {ref}"
+        if text is None:
+            raise BatchformError(
+                [Diagnostic(CODE_UNREADABLE, Level.ERROR, f"cannot read file: {reason}", file=name)]
+            )
+        return text
+
+    return read
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from compiler.build import analyze_text
     from compiler.diff import (
@@ -238,7 +267,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, "text", sys.stderr)
             return EXIT_ERRORS
-        old = None if old_text is None else analyze_text(old_text, old_label)
+        old = (
+            None
+            if old_text is None
+            else analyze_text(old_text, old_label, read=_git_reader(args.base))
+        )
         if old is None:
             old_label = f"{args.base}: (no such file)"
     else:
@@ -255,6 +288,20 @@ def cmd_diff(args: argparse.Namespace) -> int:
     result = diff_environments(old.env if old is not None else None, new.env)
     formatter = format_markdown if args.format == "markdown" else format_text
     sys.stdout.write(formatter(result, old_label, new_path))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """The environment as batchform reads it: a file with its ``extends`` chain merged, each
+    value annotated with the file and line it was written at (compiler/overlay.py)."""
+    from compiler.overlay import load_chain, show
+
+    try:
+        doc = load_chain(args.config)
+    except BatchformError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_ERRORS
+    sys.stdout.write(show(doc))
     return EXIT_OK
 
 
@@ -360,6 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", metavar="GIT_REF", help="compare NEW with itself at this git revision")
     p.add_argument("--format", choices=["text", "markdown"], default="text")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "show",
+        help="print an environment file as batchform reads it, bases merged",
+        description="Print CONFIG with the files it extends merged in, as YAML batchform reads "
+        "back to the same environment; every line says which file and line its value came from.",
+    )
+    p.add_argument("config", metavar="CONFIG")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the environment file")
     p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")

@@ -29,6 +29,7 @@ LEVEL_ORDER = {Level.ERROR: 0, Level.WARNING: 1, Level.INFO: 2}
 class Position:
     line: int  # 1-based
     col: int  # 1-based
+    file: str | None = None  # set where a document merges several files (compiler/overlay.py)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def with_location(
     pos = locate(diag.path, positions)
     return replace(
         diag,
-        file=diag.file or file,
+        file=diag.file or (pos.file if pos is not None and pos.file else file),
         line=pos.line if pos else None,
         col=pos.col if pos else None,
     )

@@ -100,6 +100,9 @@ class Document:
     data: Any
     positions: dict[Path, Position] = field(default_factory=dict)
     key_positions: dict[Path, Position] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    """Every file the data came from, this one first, then the bases it extends
+    (compiler/overlay.py); empty for a document read on its own."""
 
 
 def _pos(node: yaml.Node) -> Position:

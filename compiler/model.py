@@ -552,6 +552,12 @@ class Alerts(Strict):
 
 
 class Environment(Strict):
+    extends: str | None = Field(
+        None,
+        description="Path of a base environment file, relative to this one: this file is laid "
+        "over it (mappings merge, lists and scalars replace, null removes). Resolved by the "
+        "loader (compiler/overlay.py) before the model is built, so never set here.",
+    )
     version: Literal[1]
     name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze, render_environment
+from compiler.build import analyze, render_environment, source_label
 from compiler.emit import check, emit
 from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
@@ -31,7 +31,7 @@ def _render(config: Path) -> tuple[str, dict[str, str]]:
     analysis = analyze(config)
     errors = [d for d in analysis.diagnostics if d.level == "error"]
     assert analysis.env is not None and not errors, errors
-    return analysis.env.name, render_environment(analysis.env, config.name)
+    return analysis.env.name, render_environment(analysis.env, source_label(analysis))
 
 
 @pytest.fixture(scope="module", params=CONFIGS, ids=lambda p: p.stem)

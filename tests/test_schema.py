@@ -18,6 +18,7 @@ import pytest
 
 from compiler.cli import main
 from compiler.model import parse_environment
+from compiler.overlay import load_chain, show
 from compiler.schema import SCHEMA_DIALECT, SCHEMA_ID, environment_schema, schema_text
 from tests.harness.yaml_files import read_yaml
 
@@ -34,7 +35,13 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = read_yaml(path.read_text(encoding="utf-8"))
+    """The environment a file describes: an overlay (``extends``) is only part of one, so it is
+    checked merged with its bases, as batchform reads it."""
+    text = path.read_text(encoding="utf-8")
+    data: dict[str, Any] = read_yaml(text)
+    if "extends" in data:
+        merged: dict[str, Any] = read_yaml(show(load_chain(str(path))))
+        return merged
     return data
 
 

@@ -39,6 +39,7 @@ from compiler import requirements
 from compiler.build import Analysis, analyze, analyze_text, render_environment
 from compiler.diagnostics import BatchformError, format_text
 from compiler.model import Environment
+from compiler.overlay import load_chain, show
 from compiler.sandbox import terraform as tf
 from compiler.sandbox.emulator import (
     INSTALL_HINT,
@@ -294,7 +295,9 @@ class Sandbox:
         self.report.notes += found.notes
         self.report.not_checked += found.not_checked
         if found.replacements:
-            text = Path(self.options.config).read_text(encoding="utf-8")
+            # The merged file (compiler/overlay.py): an id to replace may sit in a base the
+            # file extends, and `show` writes the whole chain as one file reading the same.
+            text = show(load_chain(self.options.config))
             self._accept(
                 analyze_text(found.apply(text), self.options.config), "the file with stand-in ids"
             )
