@@ -101,6 +101,16 @@ CODE_LONE_SURROGATE = register(
     "BF006", E, "a `\\u` escape is half of a surrogate pair without its other half", Stage.LOAD
 )
 
+CODE_BAD_EXTENDS = register(
+    "BF007",
+    E,
+    "`extends` is not a relative path to a readable environment file that is a mapping",
+    Stage.LOAD,
+)
+CODE_EXTENDS_CYCLE = register(
+    "BF008", E, "`extends` files form a cycle, or a chain longer than 8 files", Stage.LOAD
+)
+
 CODE_RENDER = register(
     "BF009", E, "internal error while rendering Terraform (please report it)", Stage.RENDER
 )

@@ -23,16 +23,13 @@ from typing import Any
 
 import yaml
 
+from compiler.codes import CODE_BAD_EXTENDS, CODE_EXTENDS_CYCLE, CODE_UNREADABLE
 from compiler.diagnostics import BatchformError, Diagnostic, Level, Path, Position
 from compiler.loader import Document, load_text, read_source
 from compiler.merge import merge
 
 EXTENDS = "extends"
 
-CODE_BAD_EXTENDS = "BF007"
-"""``extends`` is not a relative path to a readable environment file."""
-CODE_EXTENDS_CYCLE = "BF008"
-"""A chain of ``extends`` comes back to a file already in it, or is longer than the limit."""
 
 MAX_CHAIN = 8
 """Bases in one chain; dev -> staging -> prod -> org defaults is four."""
@@ -124,7 +121,7 @@ def _extend(doc: Document, read: Reader, chain: tuple[str, ...]) -> Document:
     try:
         base = _load(key, read, chain)
     except BatchformError as exc:
-        unreadable = [d for d in exc.diagnostics if d.file == key and d.code == "BF004"]
+        unreadable = [d for d in exc.diagnostics if d.file == key and d.code == CODE_UNREADABLE]
         if unreadable and len(exc.diagnostics) == 1:
             raise _error(
                 doc,
