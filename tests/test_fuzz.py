@@ -285,7 +285,7 @@ def test_gentle_mutations_never_crash(text: str) -> None:
 def test_examples_are_accepted() -> None:
     """The unmutated examples are the baseline: each must compile."""
     for config in CONFIGS:
-        analysis = analyze_text(config.read_text(encoding="utf-8"), config.name)
+        analysis = analyze_text(config.read_text(encoding="utf-8"), str(config))
         assert not analysis.failed(), [format_text(d) for d in analysis.diagnostics]
 
 
@@ -329,7 +329,7 @@ def test_accepted_outputs_pass_terraform_validate(
         test_gentle_mutations_never_crash()
     examples = []  # always validated, whatever the mutations produced
     for config in CONFIGS:
-        analysis = analyze_text(config.read_text(encoding="utf-8"), config.name)
+        analysis = analyze_text(config.read_text(encoding="utf-8"), str(config))
         assert analysis.env is not None
         examples.append((config.name, render_environment(analysis.env, config.name)))
     mutants = [ACCEPTED[k] for k in sorted(ACCEPTED)]
