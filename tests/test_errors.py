@@ -72,11 +72,6 @@ def test_cases_have_expectations() -> None:
     assert not orphans
 
 
-@pytest.mark.xfail(
-    reason="until the documentation of BF200-BF599 (other branches) is merged, rules without a "
-    "golden case have no example that proves them; the integrator makes this strict",
-    strict=False,
-)
 def test_every_rule_code_is_tested() -> None:
     """Each code is *proven* to fire, not merely named in a test: a golden case here reports it
     (``test_error_case`` asserts the exact set of each ``.expected``), or its documented bad
