@@ -22,7 +22,8 @@ import pytest
 
 from compiler.build import analyze
 from compiler.checks.capacity import known_codes
-from compiler.diagnostics import Diagnostic, format_text
+from compiler.diagnostics import Diagnostic
+from compiler.report.diagnostics import format_diagnostic
 
 ERRORS_DIR = Path(__file__).parent / "errors"
 TESTS_DIR = Path(__file__).parent
@@ -63,7 +64,7 @@ def test_error_case(case: Path) -> None:
                 expected, got, f"{expected_file.name} (expected)", "batchform (got)", lineterm=""
             )
         )
-        reported = "\n".join(format_text(d) for d in analysis.diagnostics) or "(nothing)"
+        reported = "\n".join(format_diagnostic(d) for d in analysis.diagnostics) or "(nothing)"
         pytest.fail(f"{case.name}: diagnostics differ\n{diff}\n\nbatchform reported:\n{reported}")
 
 
