@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from compiler.report.escape import markdown
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+=,-]+")
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+=,-]+( [A-Za-z0-9_.:/@+=,-]+)*")
 
 
 def text(value: str) -> str:

@@ -68,7 +68,8 @@ class Source:
 
     def position(self, check: ResourceCheck) -> Position:
         """Where the resource's key is written (``high:``), else its nearest written
-        ancestor, else the first line."""
+        ancestor (the section of an unmanaged extra; the document for a generated role), else
+        the first line."""
         path = (*FILE_SECTIONS.get(check.kind, (check.kind,)), check.key)
         return self.key_positions.get(path) or locate(path, self.positions) or Position(1, 1)
 
@@ -297,9 +298,9 @@ def _sarif_result(
 
 def format_sarif(report: Report, source: Source | None = None) -> str:
     """A SARIF result per difference and per thing not checked, at the resource's key in the
-    environment file (``source``; its first line for what the file does not name, such as an
-    unmanaged extra) and named by its file key and AWS name as logical locations. An
-    incomplete check is also a failed invocation."""
+    environment file (``source``; see :meth:`Source.position` for what the file does not
+    name) and named by its file key and AWS name as logical locations. An incomplete check is
+    also a failed invocation."""
     results: list[sarif.Result] = []
     rules: list[sarif.Rule] = []
     for r in report.sorted_resources():
