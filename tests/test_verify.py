@@ -12,9 +12,11 @@ import math
 import threading
 from collections import Counter
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+import jsonschema
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
@@ -275,6 +277,37 @@ def test_nothing_deployed_reports_every_resource_missing(moto: MotoServer) -> No
         "scheduling_policies.fair",
         "security_groups.batch",
     }
+
+
+def test_verify_sarif_written_by_the_command_points_at_each_missing_key(
+    moto: MotoServer, tmp_path: Any
+) -> None:
+    """``verify --format sarif -o FILE`` on an empty account: one result per missing
+    resource, each at the line of its key in the file, and the log valid SARIF 2.1.0."""
+    ec2 = moto.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    config = tmp_path / "unit.yaml"
+    config.write_text(UNIT_ENV.format(vpc=vpc, subnet=subnet))
+    output = tmp_path / "reports" / "verify.sarif"
+    out, err = io.StringIO(), io.StringIO()
+    options = VerifyOptions(config=str(config), format="sarif", output=str(output))
+    assert run(options, out, err, clients_for(moto)) == 2
+    assert out.getvalue() == f"drift found: report written to {output}\n"
+    log = json.loads(output.read_text())
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    lines = UNIT_ENV.splitlines()
+    located = {}
+    for result in log["runs"][0]["results"]:
+        assert result["ruleId"] == "verify/missing" and result["level"] == "error"
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"].endswith("unit.yaml")
+        name = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+        located[name] = lines[physical["region"]["startLine"] - 1].strip()
+    assert located["unit.job_definitions.hello"] == "hello:"
+    assert located["unit.scheduling_policies.fair"] == "fair:"
+    assert located["unit.security_groups.batch"].startswith("batch:")
 
 
 # --- read-only ---------------------------------------------------------------------------------
