@@ -453,6 +453,8 @@ def test_markdown_table_rows_keep_their_cells() -> None:
     row = markdown.row(cells, raw=True)
     assert len(re.split(r"(?<!\\)\|", row)) == len(cells) + 2
     assert markdown.code("plain name.x") == "`plain name.x`"
+    assert markdown.code('<img src=x> *"a"* #1') == '`<img src=x> *"a"* #1`'  # inert in a span
+    assert markdown.code("a|b").startswith("<code>") and markdown.code(" x").startswith("<code>")
     code = markdown.code(HOSTILE)
     assert code.startswith("<code>") and code.endswith("</code>")
     assert unescape_markdown(code.removeprefix("<code>").removesuffix("</code>")) == (

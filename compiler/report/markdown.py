@@ -6,12 +6,9 @@ Every user value goes through :func:`compiler.report.escape.markdown` (via :func
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from compiler.report.escape import markdown
-
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+=,-]+( [A-Za-z0-9_.:/@+=,-]+)*")
+from compiler.report.escape import markdown, terminal
 
 
 def text(value: str) -> str:
@@ -20,10 +17,12 @@ def text(value: str) -> str:
 
 
 def code(value: str) -> str:
-    """``value`` in a monospace span. A plain value (names, addresses, paths) is a backtick
-    code span, readable as it is; anything else is ``<code>`` around escaped text, because a
-    code span cannot escape (a ``|`` would end a table cell, a backtick the span)."""
-    if _PLAIN.fullmatch(value):
+    """``value`` in a monospace span. Inside a backtick code span nothing is markup (no
+    emphasis, HTML or entity), so most values are one, readable as they are; but a code span
+    cannot escape anything, so a value with a backtick (it would end the span), a ``|`` (it
+    would end a table cell), a line break or control character, or an outer space (stripped)
+    is ``<code>`` around :func:`~compiler.report.escape.markdown` text instead."""
+    if value and "`" not in value and "|" not in value and value == terminal(value).strip():
         return f"`{value}`"
     return f"<code>{markdown(value)}</code>"
 
