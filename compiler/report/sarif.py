@@ -99,11 +99,13 @@ def artifact_uri(file: str) -> str:
     return quote(os.path.normpath(path.as_posix()), safe="/")
 
 
-def _location(result: Result) -> dict[str, Any]:
+def _location(result: Result, uris: dict[str, str]) -> dict[str, Any]:
     location: dict[str, Any] = {}
     if result.file is not None:
+        if result.file not in uris:  # once per file: a log holds thousands of results
+            uris[result.file] = artifact_uri(result.file)
         physical: dict[str, Any] = {
-            "artifactLocation": {"uri": artifact_uri(result.file), "uriBaseId": SRCROOT}
+            "artifactLocation": {"uri": uris[result.file], "uriBaseId": SRCROOT}
         }
         if result.line is not None:
             physical["region"] = {"startLine": result.line, "startColumn": result.col or 1}
@@ -116,14 +118,14 @@ def _location(result: Result) -> dict[str, Any]:
     return location
 
 
-def _result(result: Result, index: dict[str, int]) -> dict[str, Any]:
+def _result(result: Result, index: dict[str, int], uris: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": result.rule_id,
         "ruleIndex": index[result.rule_id],
         "level": LEVELS[result.level],
         "message": {"text": result.message},
     }
-    location = _location(result)
+    location = _location(result, uris)
     if location:
         out["locations"] = [location]
     return out
@@ -143,6 +145,7 @@ def render(run: Run) -> str:
     """The SARIF log as indented JSON text ending in a newline."""
     rules = sorted({r.id: r for r in run.rules}.values(), key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
+    uris: dict[str, str] = {}
     invocation: dict[str, Any] = {"executionSuccessful": not run.failures}
     if run.failures:
         invocation["toolExecutionNotifications"] = [
@@ -165,8 +168,10 @@ def render(run: Run) -> str:
                 "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().resolve().as_uri() + "/"}},
                 "invocations": [invocation],
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(r, index) for r in run.results],
+                "results": [_result(r, index, uris) for r in run.results],
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    # Compact: a log is for machines, and the indenting encoder is pure Python (ten times
+    # slower on a 10,000-result log).
+    return json.dumps(log, ensure_ascii=False) + "\n"
