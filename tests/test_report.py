@@ -19,7 +19,9 @@ import yaml
 from compiler.build import analyze_text
 from compiler.cli import main
 from compiler.diagnostics import Diagnostic, Level
+from compiler.diff import AttributeChange, EnvironmentDiff, Note, ResourceChange, Risk
 from compiler.report import diagnostics as diag_report
+from compiler.report import diff as diff_report
 from compiler.report import escape, junit, markdown
 from compiler.report.sandbox import format_junit as sandbox_junit
 from compiler.report.sandbox import format_text as sandbox_text
@@ -377,6 +379,31 @@ def test_diff_json_of_a_new_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["diff", "--format", "json", str(new), str(new)]) == 0
     out = valid_json("diff", capsys.readouterr().out)
     assert out["changes"] == [] and out["old_environment"] == "tiny"
+
+
+def hostile_diff() -> EnvironmentDiff:
+    change = ResourceChange(
+        "job definition",
+        HOSTILE,
+        "aws_batch_job_definition.x",
+        "replace",
+        [AttributeChange("container_properties.image", f'"{HOSTILE}"', '"busybox"', True)],
+        [Note(Risk.JOBS, f"about {HOSTILE}")],
+    )
+    return EnvironmentDiff("env", "env", [change], [Note(Risk.NOTE, HOSTILE)])
+
+
+def test_diff_formats_keep_hostile_names_inert() -> None:
+    d = hostile_diff()
+    text = diff_report.format_text(d, "old.yaml", "new.yaml")
+    assert "\x1b" not in text and "\x00" not in text and "\u202e" not in text
+    md = diff_report.format_markdown(d, "old.yaml", "new.yaml")
+    assert "\x1b" not in md
+    row = next(line for line in md.splitlines() if line.startswith("| :warning: **REPLACE**"))
+    assert len(re.split(r"(?<!\\)\|", row)) == 6  # four cells
+    data = json.loads(diff_report.format_json(d, "old.yaml", "new.yaml"))
+    assert data["changes"][0]["name"] == HOSTILE
+    assert data["changes"][0]["notes"] == [{"risk": "jobs", "text": f"about {HOSTILE}"}]
 
 
 # --- sandbox ----------------------------------------------------------------------------------
