@@ -222,6 +222,20 @@ def test_every_validate_format_reports_a_loader_error(
     )
 
 
+def test_validate_sarif_of_a_file_without_lines_still_has_a_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub code scanning rejects results without region.startLine: a file that cannot be
+    read at all is reported on its first line."""
+    monkeypatch.chdir(tmp_path)
+    code, out = run_validate(capsys, "--format", "sarif", "missing.yaml")
+    result = valid_sarif(out)["runs"][0]["results"][0]
+    assert code == 1 and result["ruleId"] == "BF004"
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "missing.yaml"
+    assert physical["region"] == {"startLine": 1, "startColumn": 1}
+
+
 # --- verify -----------------------------------------------------------------------------------
 
 

@@ -107,8 +107,10 @@ def _location(result: Result, uris: dict[str, str]) -> dict[str, Any]:
         physical: dict[str, Any] = {
             "artifactLocation": {"uri": uris[result.file], "uriBaseId": SRCROOT}
         }
-        if result.line is not None:
-            physical["region"] = {"startLine": result.line, "startColumn": result.col or 1}
+        # GitHub code scanning rejects a result without region.startLine; a finding about
+        # the file as a whole (unreadable, empty) is shown on its first line.
+        line, col = (result.line, result.col or 1) if result.line is not None else (1, 1)
+        physical["region"] = {"startLine": line, "startColumn": col}
         location["physicalLocation"] = physical
     if result.logical:
         location["logicalLocations"] = [
