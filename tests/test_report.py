@@ -146,6 +146,17 @@ def test_validate_junit_strict_fails_warnings_too(
     assert code == 1 and strict is not None and strict.get("failures") != "0"
 
 
+def test_validate_junit_gives_a_diagnostic_in_another_file_that_files_suite() -> None:
+    """With overlays a finding can be located in a base file the command line did not name."""
+    diag = Diagnostic("BF103", Level.ERROR, "bad", file="base.yaml", line=3, col=5)
+    root = ElementTree.fromstring(
+        diag_report.format_junit(diag_report.CheckRun(["dev.yaml"], [diag], failed=True))
+    )
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert list(suites) == ["dev.yaml", "base.yaml"]
+    assert suites["base.yaml"].get("failures") == "1"
+
+
 def test_validate_markdown_links_each_code_to_its_page(
     two_files: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -102,17 +102,19 @@ def _case(run: CheckRun, file: str, diag: Diagnostic) -> junit.Case:
 
 
 def format_junit(run: CheckRun) -> str:
-    """A ``testsuite`` per file checked: one ``testcase`` per diagnostic (a ``failure`` when
-    it fails the run: an error, or a warning with ``--strict``), or one passing ``valid`` case
-    for a clean file, so CI lists every file it checked."""
+    """A ``testsuite`` per file: one ``testcase`` per diagnostic (a ``failure`` when it fails
+    the run: an error, or a warning with ``--strict``), or one passing ``valid`` case for a
+    clean file, so CI lists every file it checked. A diagnostic located in another file (a
+    base the checked file extends) gets that file's suite."""
+    files = list(dict.fromkeys([*run.files, *(d.file for d in run.diagnostics if d.file)]))
     suites = []
-    for file in run.files:
+    for file in files:
         mine = [d for d in run.diagnostics if d.file == file]
         cases = [_case(run, file, d) for d in mine] or [junit.Case(file, "valid")]
         suites.append(junit.Suite(file, cases))
-    orphans = [d for d in run.diagnostics if d.file not in run.files]
-    if orphans:
-        suites.append(junit.Suite("batchform", [_case(run, "batchform", d) for d in orphans]))
+    unlocated = [d for d in run.diagnostics if not d.file]
+    if unlocated:
+        suites.append(junit.Suite("batchform", [_case(run, "batchform", d) for d in unlocated]))
     return junit.render(junit.Document(suites, name="batchform validate"))
 
 
