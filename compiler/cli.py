@@ -21,15 +21,8 @@ from compiler.build import (
     render_environment,
     source_label,
 )
-from compiler.diagnostics import (
-    BatchformError,
-    Diagnostic,
-    Level,
-    format_json,
-    format_text,
-    sort_diagnostics,
-    summary_line,
-)
+from compiler.diagnostics import BatchformError, Diagnostic, Level, sort_diagnostics
+from compiler.report import diagnostics as report
 from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 
 EXIT_OK = 0
@@ -53,11 +46,8 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 def _print_diagnostics(diags: Sequence[Diagnostic], fmt: str, out: TextIO) -> None:
-    if fmt == "json":
-        print(format_json(diags), file=out)
-        return
-    for d in diags:
-        print(format_text(d), file=out)
+    """``compile``'s diagnostics (on stderr): the lines, or the JSON document."""
+    out.write(report.format_json(diags) if fmt == "json" else report.format_text(diags))
 
 
 def _analyze_all(args: argparse.Namespace) -> list[Analysis]:
@@ -73,12 +63,15 @@ def _any_failed(analyses: Sequence[Analysis], strict: bool) -> bool:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     analyses = _analyze_all(args)
-    diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
-    _print_diagnostics(diags, args.format, sys.stdout)
-    if args.format == "text":
-        verdict = "FAILED" if _any_failed(analyses, args.strict) else "OK"
-        print(f"{verdict}: {len(analyses)} file(s) checked, {summary_line(diags)}")
-    return EXIT_ERRORS if _any_failed(analyses, args.strict) else EXIT_OK
+    failed = _any_failed(analyses, args.strict)
+    run = report.CheckRun(
+        files=[a.file for a in analyses],
+        diagnostics=sort_diagnostics(d for a in analyses for d in a.diagnostics),
+        failed=failed,
+        strict=args.strict,
+    )
+    sys.stdout.write(report.render(run, args.format))
+    return EXIT_ERRORS if failed else EXIT_OK
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -88,7 +81,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     diags = sort_diagnostics(d for a in analyses for d in a.diagnostics)
     _print_diagnostics(diags, args.format, sys.stderr)
     if _any_failed(analyses, args.strict):
-        print(f"compile failed: {summary_line(diags)}; nothing was written", file=sys.stderr)
+        summary = report.summary_line(diags)
+        print(f"compile failed: {summary}; nothing was written", file=sys.stderr)
         return EXIT_ERRORS
     rendered: list[tuple[Analysis, dict[str, str], Path]] = []
     out_root = Path(args.output)
@@ -243,13 +237,8 @@ def _git_reader(ref: str) -> Callable[[str], str]:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from compiler.build import analyze_text
-    from compiler.diff import (
-        GitError,
-        diff_environments,
-        format_markdown,
-        format_text,
-        read_at_git_ref,
-    )
+    from compiler.diff import GitError, diff_environments, read_at_git_ref
+    from compiler.report.diff import render
 
     if (args.base is None) == (args.new is None):
         print(
@@ -286,8 +275,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     assert new.env is not None
     result = diff_environments(old.env if old is not None else None, new.env)
-    formatter = format_markdown if args.format == "markdown" else format_text
-    sys.stdout.write(formatter(result, old_label, new_path))
+    sys.stdout.write(render(result, args.format, old_label, new_path))
     return EXIT_OK
 
 
@@ -347,7 +335,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     )
 
 
-def _add_check_options(p: argparse.ArgumentParser) -> None:
+def _add_check_options(p: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="environment file(s)")
     p.add_argument(
         "--ignore",
@@ -357,7 +345,10 @@ def _add_check_options(p: argparse.ArgumentParser) -> None:
         help="silence a warning by code (repeatable, or comma-separated)",
     )
     p.add_argument("--strict", action="store_true", help="warnings fail the run too")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=list(formats), default="text", help=FORMAT_HELP)
+
+
+FORMAT_HELP = "output format (docs/output-formats.md describes each)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("compile", help="write generated/<name>/*.tf from environment files")
-    _add_check_options(p)
+    _add_check_options(p, ["text", "json"])
     p.add_argument("-o", "--output", default="generated", metavar="DIR")
     p.add_argument(
         "--check",
@@ -380,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("validate", help="check environment files against every rule")
-    _add_check_options(p)
+    _add_check_options(p, report.FORMATS)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
@@ -405,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="OLD", help="the file before the change (or NEW with --base)")
     p.add_argument("new", metavar="NEW", nargs="?", help="the file after the change")
     p.add_argument("--base", metavar="GIT_REF", help="compare NEW with itself at this git revision")
-    p.add_argument("--format", choices=["text", "markdown"], default="text")
+    p.add_argument(
+        "--format", choices=["text", "markdown", "json"], default="text", help=FORMAT_HELP
+    )
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser(
@@ -432,7 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="AWS profile to read with")
     p.add_argument("--region", help="region to read (default: the file's region)")
     p.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint")
-    p.add_argument("--format", choices=["text", "json", "junit", "markdown"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "junit", "markdown", "sarif"],
+        default="text",
+        help=FORMAT_HELP,
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     p.add_argument("-v", "--verbose", action="store_true", help="list in-sync resources too")
     p.add_argument(
@@ -473,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave the emulator running with the environment in it until Ctrl-C",
     )
-    p.add_argument("--format", choices=["text", "junit"], default="text")
+    p.add_argument("--format", choices=["text", "junit"], default="text", help=FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     p.set_defaults(func=cmd_sandbox)
     return parser
@@ -487,7 +485,7 @@ def _print_io_error(where: str, what: str, exc: OSError) -> None:
         hint = f"the directory {str(Path(where).parent)!r} does not exist; create it first"
     reason = exc.strerror or type(exc).__name__
     diag = Diagnostic(CODE_IO, Level.ERROR, f"{what}: {reason}", file=where, hint=hint)
-    _to_stderr(format_text(diag))
+    _to_stderr(report.format_diagnostic(diag))
 
 
 def _to_stderr(line: str) -> None:

@@ -1,4 +1,5 @@
-"""One diagnostic record for every stage, and the ways it is shown to people and machines.
+"""One diagnostic record for every stage (shown to people and machines by
+:mod:`compiler.report.diagnostics`).
 
 A check reports a *path* into the document; turning that path into a file position happens
 once, here (:func:`locate`), from the position table the loader recorded.
@@ -6,8 +7,6 @@ once, here (:func:`locate`), from the position table the loader recorded.
 
 from __future__ import annotations
 
-import json
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -46,18 +45,6 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.file or "", self.line or 0, self.col or 0, self.code, self.message)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "level": str(self.level),
-            "message": self.message,
-            "path": list(self.path),
-            "file": self.file,
-            "line": self.line,
-            "col": self.col,
-            "hint": self.hint,
-        }
 
 
 class BatchformError(Exception):
@@ -116,62 +103,6 @@ def has_errors(diagnostics: Iterable[Diagnostic], strict: bool = False) -> bool:
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
-
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# Bidirectional controls reorder what a terminal shows ("Trojan Source", CVE-2021-42574).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e") | frozenset(
-    "\u2066\u2067\u2068\u2069"
-)
-
-
-def _escape_char(char: str) -> str:
-    if char in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[char]
-    if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs") or char in _BIDI_CONTROLS:
-        code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return char
-
-
-def inert(text: str) -> str:
-    """``text`` with every control, line-separator and bidi character written as an escape
-    (``\\n``, ``\\x1b``, ``\\u2028``), so a value quoted in a message can neither break a
-    ``file:line:col`` line in two nor send escape sequences to the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(_escape_char(c) for c in text)
-
-
-def format_text(diag: Diagnostic) -> str:
-    """``configs/prod.yaml:42:7: error BF201: message`` plus hint and excerpt lines.
-
-    Every text that can carry a user's value (file name, message, hint, source lines) goes
-    through :func:`inert`: the first line stays one line per finding, whatever a rule quotes.
-    """
-    where = inert(diag.file or "<input>")
-    if diag.line is not None:
-        where += f":{diag.line}:{diag.col or 1}"
-    text = f"{where}: {diag.level} {diag.code}: {inert(diag.message)}"
-    if diag.excerpt:
-        text += "\n" + "\n".join(inert(line) for line in diag.excerpt.split("\n"))
-    if diag.hint:
-        text += f"\n    hint: {inert(diag.hint)}"
-    return text
-
-
-def summary_line(diagnostics: Sequence[Diagnostic]) -> str:
-    counts = {lvl: sum(1 for d in diagnostics if d.level == lvl) for lvl in Level}
-    parts = [f"{counts[lvl]} {lvl}{'s' if counts[lvl] != 1 else ''}" for lvl in Level]
-    return ", ".join(parts)
-
-
-def format_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps(
-        {"version": 1, "diagnostics": [d.to_dict() for d in diagnostics]},
-        indent=2,
-        ensure_ascii=False,
-    )
 
 
 def excerpt(text: str, line: int, col: int, context: int = 2) -> str:

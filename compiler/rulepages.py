@@ -16,7 +16,9 @@ import textwrap
 from typing import Any
 
 from compiler.codes import Code
-from compiler.diagnostics import Diagnostic, format_path, inert
+from compiler.diagnostics import Diagnostic, format_path
+from compiler.report.diagnostics import to_dict as diagnostic_dict
+from compiler.report.escape import terminal
 from compiler.ruledocs import BASE_FILE, SOURCE_FILE, Kind, RuleDoc, doc_file_of
 
 EXAMPLE_FILE = "example.yaml"
@@ -49,9 +51,9 @@ def _report_line(diag: Diagnostic, overlay: bool) -> str:
         where = format_path(diag.path) or EXAMPLE_FILE
     else:
         where = f"{diag.file}:{diag.line}:{diag.col or 1}"
-    text = f"{inert(where)}: {diag.level} {diag.code}: {inert(diag.message)}"
+    text = f"{terminal(where)}: {diag.level} {diag.code}: {terminal(diag.message)}"
     if diag.hint:
-        text += f"\n    hint: {inert(diag.hint)}"
+        text += f"\n    hint: {terminal(diag.hint)}"
     return text
 
 
@@ -211,7 +213,7 @@ def json_entry(code: Code) -> dict[str, Any]:
         "version": 1,
         **_listing_entry(code),
         "documentation": None,
-        "reports": [d.to_dict() for d in reported(code)],
+        "reports": [diagnostic_dict(d) for d in reported(code)],
     }
     if doc is not None:
         entry["documentation"] = {

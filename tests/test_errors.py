@@ -22,7 +22,8 @@ import pytest
 
 from compiler.build import analyze
 from compiler.codes import known_codes
-from compiler.diagnostics import Diagnostic, format_text
+from compiler.diagnostics import Diagnostic
+from compiler.report.diagnostics import format_diagnostic
 from compiler.ruledocs import rule_docs
 from tests.harness.rule_examples import proven_by_example
 
@@ -62,7 +63,7 @@ def test_error_case(case: Path) -> None:
                 expected, got, f"{expected_file.name} (expected)", "batchform (got)", lineterm=""
             )
         )
-        reported = "\n".join(format_text(d) for d in analysis.diagnostics) or "(nothing)"
+        reported = "\n".join(format_diagnostic(d) for d in analysis.diagnostics) or "(nothing)"
         pytest.fail(f"{case.name}: diagnostics differ\n{diff}\n\nbatchform reported:\n{reported}")
 
 

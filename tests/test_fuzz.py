@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 from compiler.build import analyze_text, render_environment
 from compiler.checks import CODE_CHECK_CRASHED
-from compiler.diagnostics import BatchformError, format_text
+from compiler.diagnostics import BatchformError
+from compiler.report.diagnostics import format_diagnostic
 from tests.harness import terraform as tf
 from tests.harness.yaml_files import read_yaml
 
@@ -250,7 +251,7 @@ ACCEPTED: dict[str, tuple[str, dict[str, str]]] = {}
 def check_document(text: str) -> None:
     """The property: diagnostics that say where, or rendered files; never an exception."""
     analysis = analyze_text(text, FILE)  # must not raise
-    shown = "\n".join(format_text(d) for d in analysis.diagnostics)
+    shown = "\n".join(format_diagnostic(d) for d in analysis.diagnostics)
     crashed = [d for d in analysis.diagnostics if d.code == CODE_CHECK_CRASHED]
     assert not crashed, f"a check crashed:\n{shown}\n--- input ---\n{text}"
     if analysis.failed():
@@ -262,7 +263,7 @@ def check_document(text: str) -> None:
     try:
         files = render_environment(analysis.env, FILE)
     except BatchformError as exc:  # rendering only fails on internal errors (BF009)
-        reasons = "\n".join(format_text(d) for d in exc.diagnostics)
+        reasons = "\n".join(format_diagnostic(d) for d in exc.diagnostics)
         pytest.fail(f"an accepted file does not render:\n{reasons}\n--- input ---\n{text}")
     assert files and all(isinstance(v, str) and v for v in files.values())
     assert render_environment(analysis.env, FILE) == files, "output is not deterministic"
@@ -286,7 +287,7 @@ def test_examples_are_accepted() -> None:
     """The unmutated examples are the baseline: each must compile."""
     for config in CONFIGS:
         analysis = analyze_text(config.read_text(encoding="utf-8"), str(config))
-        assert not analysis.failed(), [format_text(d) for d in analysis.diagnostics]
+        assert not analysis.failed(), [format_diagnostic(d) for d in analysis.diagnostics]
 
 
 def as_child_module(files: dict[str, str]) -> dict[str, str]:

@@ -28,11 +28,12 @@ from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 import compiler
 from compiler import cli, loader, model
 from compiler.build import analyze_text, render_environment
-from compiler.diagnostics import Diagnostic, Level, format_text
+from compiler.diagnostics import Diagnostic, Level
 from compiler.plan import jobs
 from compiler.render import hcl_string
+from compiler.report.diagnostics import format_diagnostic
 from compiler.verify.batch import compare_container
-from compiler.verify.report import ResourceCheck
+from compiler.verify.result import ResourceCheck
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPILER = ROOT / "compiler"
@@ -452,7 +453,7 @@ def test_format_text_escapes_every_control_character() -> None:
     diag = Diagnostic(
         "BF230", Level.ERROR, "bad 'x\ny\r\x1b\x85\u2028\u202e'", file="a\nb.yaml", line=1, col=2
     )
-    first, *rest = format_text(diag).split("\n")
+    first, *rest = format_diagnostic(diag).split("\n")
     assert rest == []
     assert first == "a\\nb.yaml:1:2: error BF230: bad 'x\\ny\\r\\x1b\\x85\\u2028\\u202e'"
 
@@ -594,9 +595,9 @@ def test_nasty_scalars_never_change_meaning(name: str, index: int, nasty: str) -
     text = source[: node.start_mark.index] + nasty + source[node.end_mark.index :]
     analysis = analyze_text(text, "mutated.yaml")
     errors = [d for d in analysis.diagnostics if d.level == Level.ERROR]
-    assert all(d.code != "BF000" for d in errors), [format_text(d) for d in errors]
+    assert all(d.code != "BF000" for d in errors), [format_diagnostic(d) for d in errors]
     if errors:
-        unlocated = [format_text(d) for d in errors if d.line is None]
+        unlocated = [format_diagnostic(d) for d in errors if d.line is None]
         assert not unlocated, f"{nasty} at {path} in {name}:\n" + "\n".join(unlocated)
         return
     assert analysis.env is not None

@@ -15,8 +15,9 @@ import pytest
 from compiler import checks, loader
 from compiler.build import analyze_text
 from compiler.checks import Finding, Rule
-from compiler.diagnostics import BatchformError, Diagnostic, Level, format_text
+from compiler.diagnostics import BatchformError, Diagnostic, Level
 from compiler.model import parse_environment
+from compiler.report.diagnostics import format_diagnostic
 from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -446,7 +447,7 @@ def test_unreadable_values_are_located(value: str) -> None:
     text = f"version: 1\nname: demo\ntags:\n  stamp: {value}\n"
     diags = analyze_text(text, "demo.yaml").diagnostics
     d = only(diags, "BF001")
-    assert d.line is not None and d.line >= 4, format_text(d)
+    assert d.line is not None and d.line >= 4, format_diagnostic(d)
 
 
 def test_keys_may_override_a_merge() -> None:
@@ -479,7 +480,7 @@ def test_libyaml_with_memoised_tags_reads_files_as_the_pure_parser_does(
         try:
             doc = loader.load_text(text, path.name)
         except BatchformError as exc:
-            return ("error", [format_text(d) for d in exc.diagnostics])
+            return ("error", [format_diagnostic(d) for d in exc.diagnostics])
         return (doc.data, doc.positions, doc.key_positions)
 
     fast = read()

@@ -12,10 +12,11 @@ import math
 import threading
 from collections import Counter
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, ClassVar
-from xml.etree import ElementTree
 
 import boto3
+import jsonschema
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
@@ -24,6 +25,7 @@ from compiler import naming
 from compiler.build import analyze_text
 from compiler.model import Environment
 from compiler.plan import jobs
+from compiler.report.verify import format_text
 from compiler.verify import Clients, verify
 from compiler.verify import batch as batch_checks
 from compiler.verify.batch import normalise_container
@@ -38,16 +40,7 @@ from compiler.verify.command import VerifyOptions, run
 from compiler.verify.desired import Desired
 from compiler.verify.infra import subnet_egress
 from compiler.verify.live import Live
-from compiler.verify.report import (
-    Kind,
-    Report,
-    ResourceCheck,
-    Status,
-    format_json,
-    format_junit,
-    format_markdown,
-    format_text,
-)
+from compiler.verify.result import Report, ResourceCheck, Status
 from tests.harness.moto import MotoServer, free_port, moto_server
 
 REGION = "us-west-2"
@@ -284,6 +277,37 @@ def test_nothing_deployed_reports_every_resource_missing(moto: MotoServer) -> No
         "scheduling_policies.fair",
         "security_groups.batch",
     }
+
+
+def test_verify_sarif_written_by_the_command_points_at_each_missing_key(
+    moto: MotoServer, tmp_path: Any
+) -> None:
+    """``verify --format sarif -o FILE`` on an empty account: one result per missing
+    resource, each at the line of its key in the file, and the log valid SARIF 2.1.0."""
+    ec2 = moto.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    config = tmp_path / "unit.yaml"
+    config.write_text(UNIT_ENV.format(vpc=vpc, subnet=subnet))
+    output = tmp_path / "reports" / "verify.sarif"
+    out, err = io.StringIO(), io.StringIO()
+    options = VerifyOptions(config=str(config), format="sarif", output=str(output))
+    assert run(options, out, err, clients_for(moto)) == 2
+    assert out.getvalue() == f"drift found: report written to {output}\n"
+    log = json.loads(output.read_text())
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    lines = UNIT_ENV.splitlines()
+    located = {}
+    for result in log["runs"][0]["results"]:
+        assert result["ruleId"] == "verify/missing" and result["level"] == "error"
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"].endswith("unit.yaml")
+        name = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+        located[name] = lines[physical["region"]["startLine"] - 1].strip()
+    assert located["unit.job_definitions.hello"] == "hello:"
+    assert located["unit.scheduling_policies.fair"] == "fair:"
+    assert located["unit.security_groups.batch"].startswith("batch:")
 
 
 # --- read-only ---------------------------------------------------------------------------------
@@ -605,85 +629,12 @@ def test_normalised_container_ignores_order_empties_and_number_types() -> None:
     assert normalise_container({**aws, "image": "y"}) != normalise_container(ours)
 
 
-# --- report renderings -------------------------------------------------------------------------
-
-
-def sample_report(incomplete: bool = False) -> Report:
-    in_sync = ResourceCheck("job_queues", "low", "env-low", checked=["priority", "state"])
-    drift = ResourceCheck("job_queues", "high", "env-high", checked=["priority"])
-    drift.differ("priority", 100, 5)
-    sick = ResourceCheck("compute_environments", "spot", "env-spot-x", checked=["status"])
-    sick.differ("status", "VALID", "INVALID", Kind.UNHEALTHY, "CLIENT_ERROR - bad role")
-    report = Report("env", REGION, [in_sync, drift, sick])
-    if incomplete:
-        report.incomplete.append("logs:DescribeLogGroups failed: AccessDeniedException: denied")
-    return report
-
-
-def test_text_lists_only_what_differs_unless_verbose() -> None:
-    report = sample_report()
-    text = format_text(report)
-    assert "job_queues.high (env-high): drift" in text
-    assert "priority" in text and "100" in text and "5" in text
-    assert "CLIENT_ERROR - bad role" in text
-    assert "job_queues.low" not in text
-    assert "job_queues.low (env-low): in-sync" in format_text(report, verbose=True)
-    assert text.splitlines()[-1] == (
-        "drift found: 3 resource(s) checked (1 in-sync, 1 drift, 1 unhealthy)"
-    )
-
-
-def test_exit_codes_follow_terraform_detailed_exitcode() -> None:
-    assert Report("env", REGION, [ResourceCheck("job_queues", "low")]).exit_code == 0
-    assert sample_report().exit_code == 2
-    assert sample_report(incomplete=True).exit_code == 1  # incomplete wins over drift
-    partial = Report("env", REGION, [ResourceCheck("log_groups", "a", unchecked=["denied"])])
-    assert partial.exit_code == 1  # never 0 when something was not checked
-
-
-def test_json_report_is_versioned_and_complete() -> None:
-    data = json.loads(format_json(sample_report(incomplete=True)))
-    assert data["version"] == 1
-    assert data["exit_code"] == 1 and data["result"] == "INCOMPLETE"
-    high = next(r for r in data["resources"] if r["key"] == "high")
-    assert high["differences"] == [
-        {"attribute": "priority", "kind": "changed", "expected": 100, "actual": 5}
-    ]
-    assert data["incomplete"] == ["logs:DescribeLogGroups failed: AccessDeniedException: denied"]
-
-
-def test_junit_has_one_testcase_per_resource() -> None:
-    suite = ElementTree.fromstring(format_junit(sample_report(incomplete=True)))
-    cases = suite.findall("testcase")
-    names = [(c.get("classname"), c.get("name")) for c in cases]
-    assert ("env.job_queues", "high") in names and ("env.job_queues", "low") in names
-    assert len(cases) == 4  # three resources + the completeness case
-    by_name = {c.get("name"): c for c in cases}
-    assert by_name["low"].find("failure") is None
-    assert "expected 100, actual 5" in (by_name["high"].find("failure").text or "")  # type: ignore[union-attr]
-    assert by_name["completeness"].find("error") is not None
-    assert suite.get("failures") == "2" and suite.get("errors") == "1"
-
-
-def test_markdown_has_a_row_per_difference() -> None:
-    text = format_markdown(sample_report())
-    assert "| `job_queues.high` | `priority` | 100 | 5 | changed |" in text
-    assert "job_queues.low" not in text
-
-
 def test_a_file_with_errors_is_not_verified(tmp_path: Any) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: x\n")
     out, err = io.StringIO(), io.StringIO()
     assert run(VerifyOptions(config=str(bad)), out, err) == 1
     assert "not verified" in err.getvalue()
-
-
-def test_difference_values_render_without_python_reprs() -> None:
-    check = ResourceCheck("job_queues", "q")
-    check.differ("computeEnvironmentOrder", ["spot", "ondemand"], ["ondemand", "spot"])
-    text = format_text(Report("env", REGION, [check]))
-    assert '["spot", "ondemand"]' in text and "['spot'" not in text
 
 
 def test_a_check_that_crashes_is_reported_not_checked(

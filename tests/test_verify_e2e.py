@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import jsonschema
 import pytest
 import yaml
 from botocore.parsers import ResponseParserError
@@ -181,6 +182,26 @@ def test_junit_report_is_written_to_a_file(deployed: Deployed, tmp_path: Path) -
     assert len(suite.findall("testcase")) >= len(deployed.env.job_definitions)
     assert int(suite.get("failures", "0")) == len({r for r, _ in moto_gaps(deployed.env)})
     assert suite.get("errors") == "0"
+
+
+def test_json_and_sarif_reports_of_a_real_deployment_match_their_schemas(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """What ``verify`` reports after a real ``terraform apply``: the JSON against
+    docs/schemas/verify.schema.json, the SARIF log against the official SARIF 2.1.0 schema,
+    with a located result for each difference the JSON lists."""
+    _, report, _ = deployed.verify()
+    schema = json.loads((ROOT / "docs" / "schemas" / "verify.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    sarif = tmp_path / "verify.sarif"
+    deployed.verify("--format", "sarif", "-o", str(sarif))
+    log = json.loads(sarif.read_text(encoding="utf-8"))
+    sarif_schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    results = log["runs"][0]["results"]
+    differences = [d for r in report["resources"] for d in r["differences"]]
+    assert len(results) == len(differences)
+    assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
 
 
 # --- drift injected through boto3 (genomics) --------------------------------------------------

@@ -26,11 +26,11 @@ import re
 from typing import Any
 
 from compiler import naming
-from compiler.diagnostics import inert
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
 from compiler.plan import compute, operations
 from compiler.plan.jobs import required_parameters
+from compiler.report.escape import terminal
 
 Context = dict[str, Any]
 
@@ -40,7 +40,7 @@ _BACKTICKS = re.compile(r"`+")
 
 def md_code(text: str) -> str:
     """``text`` as an inline code span that survives backticks, table pipes and line breaks."""
-    text = inert(text)
+    text = terminal(text)
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

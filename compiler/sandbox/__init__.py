@@ -9,7 +9,7 @@ Modules, reusable on their own (the test harness in ``tests/harness`` wraps them
 - ``override``: copy a generated module and add ``zz_moto_override.tf`` (endpoints, local
   backend, service role, per-attribute moto-gap ``ignore_changes``);
 - ``standins``: what the file assumes the account already has (existing VPC, AMI parameters);
-- ``report``: steps, verdict, text and JUnit;
+- ``result``: steps, verdict and exit code (rendered by :mod:`compiler.report.sandbox`);
 - ``command``: the steps of ``batchform sandbox``.
 
 moto is an optional extra (``pip install 'batchform[sandbox]'``): nothing here imports it.

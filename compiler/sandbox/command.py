@@ -37,9 +37,11 @@ from typing import TextIO
 
 from compiler import requirements
 from compiler.build import Analysis, analyze, analyze_text, render_environment
-from compiler.diagnostics import BatchformError, format_text
+from compiler.diagnostics import BatchformError
 from compiler.model import Environment
 from compiler.overlay import load_chain, show
+from compiler.report.diagnostics import format_diagnostic
+from compiler.report.sandbox import format_summary, render, step_line
 from compiler.sandbox import terraform as tf
 from compiler.sandbox.emulator import (
     INSTALL_HINT,
@@ -49,15 +51,7 @@ from compiler.sandbox.emulator import (
     moto_version,
 )
 from compiler.sandbox.override import gaps_in, resource_blocks, verify_gaps, write_moto_module
-from compiler.sandbox.report import (
-    SandboxReport,
-    Step,
-    StepStatus,
-    format_junit,
-    format_summary,
-    step_line,
-)
-from compiler.sandbox.report import format_text as format_report_text
+from compiler.sandbox.result import SandboxReport, Step, StepStatus
 from compiler.sandbox.standins import create_stand_ins, name_placement_groups
 
 STEPS = (  # in order; every run reports each of them (passed, failed or skipped)
@@ -266,12 +260,12 @@ class Sandbox:
         if analysis.failed() or analysis.env is None:
             raise StepFailed(
                 f"{what} has errors (run `batchform validate {self.options.config}`)",
-                [format_text(d) for d in analysis.diagnostics if d.level == "error"],
+                [format_diagnostic(d) for d in analysis.diagnostics if d.level == "error"],
             )
         try:
             self.files = render_environment(analysis.env, Path(self.options.config).name)
         except BatchformError as exc:
-            errors = [format_text(d) for d in exc.diagnostics]
+            errors = [format_diagnostic(d) for d in exc.diagnostics]
             raise StepFailed(f"{what} cannot be rendered", errors) from exc
         self.env = analysis.env
 
@@ -558,7 +552,7 @@ def run(options: SandboxOptions, stdout: TextIO | None = None, stderr: TextIO | 
         finally:
             sandbox.teardown()
     console.print(format_summary(report))
-    rendered = format_junit(report) if options.format == "junit" else format_report_text(report)
+    rendered = render(report, options.format)
     if options.output:
         try:
             Path(options.output).parent.mkdir(parents=True, exist_ok=True)

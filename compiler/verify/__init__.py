@@ -8,12 +8,12 @@ compiler gives them (:mod:`compiler.naming`). Modules, in the order data flows:
 - ``fetch`` / ``gather``: every Describe/List/Get call, concurrently, into ``live.Live``;
 - ``batch`` / ``infra``: the comparisons, one function per section of the file;
 - ``engine``: ties them together and makes incompleteness explicit;
-- ``report``: the report records, text/JSON/JUnit/Markdown, and the exit code;
+- ``result``: the report records and the exit code (rendered by :mod:`compiler.report.verify`);
 - ``command``: what ``batchform verify`` does with its arguments.
 """
 
 from compiler.verify.clients import Clients, iam_policy, make_clients
 from compiler.verify.engine import verify
-from compiler.verify.report import Report
+from compiler.verify.result import Report
 
 __all__ = ["Clients", "Report", "iam_policy", "make_clients", "verify"]

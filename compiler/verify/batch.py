@@ -17,7 +17,7 @@ from compiler import naming
 from compiler.verify.desired import Context, Desired, batchform_key
 from compiler.verify.gather import arn_name, candidates, pick_compute_environment
 from compiler.verify.live import Live, Unresolved, tags_of
-from compiler.verify.report import Kind, ResourceCheck
+from compiler.verify.result import Kind, ResourceCheck
 
 SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
 HEALTHY_STATUS = "VALID"

@@ -19,12 +19,13 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError
 
 from compiler.build import analyze
-from compiler.diagnostics import format_text
+from compiler.report.diagnostics import format_diagnostic
+from compiler.report.verify import Source, render
 from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 from compiler.verify.clients import Clients, iam_policy, make_clients
 from compiler.verify.engine import verify
 from compiler.verify.fetch import unreadable
-from compiler.verify.report import EXIT_IN_SYNC, EXIT_INCOMPLETE, render
+from compiler.verify.result import EXIT_IN_SYNC, EXIT_INCOMPLETE
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def run(
     analysis = analyze(options.config)
     if analysis.failed():
         for diag in analysis.diagnostics:
-            print(format_text(diag), file=err)
+            print(format_diagnostic(diag), file=err)
         print(f"{options.config}: not verified: the file has errors", file=err)
         return EXIT_INCOMPLETE
     assert analysis.env is not None
@@ -119,14 +120,16 @@ def run(
     finally:
         if progress is not None:
             progress.clear()
-    text = render(report, options.format, options.verbose)
+    doc = analysis.document
+    source = Source(options.config, doc.positions, doc.key_positions) if doc else None
+    text = render(report, options.format, options.verbose, source)
     if options.output:
         try:
-            _write_atomically(Path(options.output), text if text.endswith("\n") else text + "\n")
+            _write_atomically(Path(options.output), text)
         except OSError as exc:
             print(f"error: cannot write {options.output}: {exc.strerror or exc}", file=err)
             return EXIT_INCOMPLETE
         print(f"{report.verdict}: report written to {options.output}", file=out)
     else:
-        print(text, file=out)
+        out.write(text)
     return report.exit_code

@@ -18,7 +18,7 @@ from compiler.verify.desired import Desired
 from compiler.verify.fetch import Reader
 from compiler.verify.gather import MOUNT_TARGETS_TOPIC, Gatherer, Progress
 from compiler.verify.live import Live, Unresolved
-from compiler.verify.report import Report, ResourceCheck
+from compiler.verify.result import Report, ResourceCheck
 
 SECTION_TOPICS: dict[str, Callable[[ResourceCheck, Desired], list[str]]] = {
     batch.CE: lambda c, d: ["compute_environments", "job_queues"],

@@ -18,7 +18,7 @@ from compiler.verify.batch import compare_tags, unmanaged
 from compiler.verify.desired import Context, Desired, batchform_key
 from compiler.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
 from compiler.verify.live import Live, tags_of
-from compiler.verify.report import Kind, ResourceCheck
+from compiler.verify.result import Kind, ResourceCheck
 
 SG = "security_groups"
 LT = "launch_templates"

@@ -25,7 +25,7 @@ from compiler.regions import region_partition
 from compiler.verify.desired import Desired
 from compiler.verify.fetch import NotFound, Reader
 from compiler.verify.live import Live
-from compiler.verify.report import Kind, ResourceCheck
+from compiler.verify.result import Kind, ResourceCheck
 
 SCHEDULES = "schedules"
 ALERT_RULES = "alert_rules"

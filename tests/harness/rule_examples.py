@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from compiler.build import analyze_text
-from compiler.diagnostics import Diagnostic, Level, format_text
+from compiler.diagnostics import Diagnostic, Level
+from compiler.report.diagnostics import format_diagnostic
 from compiler.ruledocs import Kind, rule_docs
 
 EXAMPLE_FILE = "example.yaml"
@@ -34,7 +35,7 @@ class ExampleRun:
         return {d.code for d in self.diagnostics if d.level == Level.ERROR}
 
     def report(self) -> str:
-        return "\n".join(format_text(d) for d in self.diagnostics) or "(nothing reported)"
+        return "\n".join(format_diagnostic(d) for d in self.diagnostics) or "(nothing reported)"
 
 
 @cache
