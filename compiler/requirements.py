@@ -201,8 +201,10 @@ META_ARGUMENTS = frozenset({"count", "depends_on", "for_each", "lifecycle", "pro
 TERRAFORM_LOCKFILE = "1.10.0"
 
 # A pre-release suffix (``1.10.0-beta1``) is accepted and ignored: it sorts below its release.
+# Version parts are at most 9 digits: a longer one is no release, and past 4300 digits Python's
+# int() refuses the text (found by tests/test_hostile_values.py), so such a term is malformed.
 _TERM = re.compile(
-    r"^[ \t]*(?P<op>~>|>=|<=|!=|=|>|<)?[ \t]*v?(?P<version>\d+(?:\.\d+){0,2})"
+    r"^[ \t]*(?P<op>~>|>=|<=|!=|=|>|<)?[ \t]*v?(?P<version>\d{1,9}(?:\.\d{1,9}){0,2})"
     r"(?:-[0-9A-Za-z.-]+)?[ \t]*\Z"
 )
 

@@ -280,3 +280,13 @@ def test_output_follows_the_one_major_a_constraint_admits(constraint: str, major
     ce = hcl2.loads(text)["resource"][0]['"aws_batch_compute_environment"']['"spot"']
     assert ("name_prefix" in ce) == (major == 6)
     assert ("compute_environment_name_prefix" in ce) == (major == 5)
+
+
+@pytest.mark.parametrize("name", ["required_version", "aws_provider"])
+def test_a_version_part_too_long_to_be_a_release_is_malformed_not_a_crash(name: str) -> None:
+    """Found by tests/test_hostile_values.py: a 5000-digit part made int() raise inside BF351
+    (Python refuses int() of more than 4300 digits); now it is BF470 and nothing crashes."""
+    text = _with_terraform(f'  {name}: "{"9" * 5000}"\n')
+    codes = {d.code for d in analyze_text(text, "t.yaml").diagnostics}
+    assert "BF470" in codes
+    assert "BF000" not in codes

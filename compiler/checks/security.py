@@ -33,7 +33,11 @@ SSM_PARAMETER_ARN = re.compile(rf"^arn:{_PARTITION}:ssm:{_REGION}:\d{{12}}:param
 # One Terraform version constraint: an optional operator, then 1-3 numeric parts and an
 # optional pre-release suffix (``>= 1.5.0``, ``~> 5.0``, ``1.6.0-beta1``); several are
 # separated by commas.
-_CONSTRAINT = r"[ \t]*(?:=|!=|>=|<=|>|<|~>)?[ \t]*\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?[ \t]*"
+# Each version part is at most 9 digits: Terraform parses parts as 64-bit numbers, and a longer
+# part is no release anyone publishes (compiler/requirements.py reads the same shape).
+_CONSTRAINT = (
+    r"[ \t]*(?:=|!=|>=|<=|>|<|~>)?[ \t]*\d{1,9}(?:\.\d{1,9}){0,2}(?:-[0-9A-Za-z.-]+)?[ \t]*"
+)
 VERSION_CONSTRAINTS = re.compile(rf"^{_CONSTRAINT}(?:,{_CONSTRAINT})*\Z")
 
 # Substrings that mark a secret wherever they occur in a variable name ...
