@@ -195,7 +195,7 @@ def rendered_for_provider6() -> dict[str, dict[str, str]]:
     for name, text in sources.items():
         data = read_yaml(text)
         data.setdefault("terraform", {})["aws_provider"] = "~> 6.0"
-        analysis = analyze_text(yaml.safe_dump(data, sort_keys=False), name)
+        analysis = analyze_text(yaml.safe_dump(data, sort_keys=False), str(ROOT / "configs" / name))
         assert analysis.env is not None, analysis.diagnostics
         assert not [d for d in analysis.diagnostics if d.level == Level.ERROR]
         out[name] = render_environment(analysis.env, name)
