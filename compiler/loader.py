@@ -532,6 +532,8 @@ def read_source(path: str | FsPath) -> str:
     """The text of one environment file, refusing what is not a regular, UTF-8 file of a sane
     size before reading it. Raises :class:`BatchformError` (``BF004``)."""
     name = str(path)
+    if "\0" in name:  # os.stat would raise ValueError, not OSError; no file has such a name
+        raise _unreadable(name, "cannot read file: its name contains a NUL character")
     try:
         _refuse_special(os.stat(path).st_mode, name)
         # O_NONBLOCK: should the path become a FIFO between stat and open, open does not wait.

@@ -210,3 +210,11 @@ def test_diff_base_reads_the_bases_at_the_revision_too(
     out = capsys.readouterr().out
     assert "priority: 100 -> 200" in out
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in out
+
+
+def test_a_nul_in_extends_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    """Found by tests/test_hostile_values.py: os.stat raises ValueError for such a path."""
+    (tmp_path / "a.yaml").write_text('extends: "base\\0.yaml"\n', "utf-8")
+    found = analyze(tmp_path / "a.yaml").diagnostics
+    assert [d.code for d in found] == ["BF007"]
+    assert "NUL" in found[0].message

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
+from compiler import codes
 from compiler.build import analyze_text
 from compiler.cli import main
 from compiler.diagnostics import Diagnostic, Level
@@ -228,9 +229,9 @@ def test_every_validate_format_reports_a_loader_error(
         assert code == 1, fmt
         assert "BF001" in out, fmt
     log = valid_sarif(run_validate(capsys, "--format", "sarif", "broken.yaml")[1])
-    assert log["runs"][0]["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == (
-        "the file is not valid YAML"
-    )
+    rule = log["runs"][0]["tool"]["driver"]["rules"][0]
+    bf001 = codes.lookup("BF001")
+    assert bf001 is not None and rule["shortDescription"]["text"] == bf001.summary
 
 
 def test_validate_sarif_of_a_file_without_lines_still_has_a_region(
