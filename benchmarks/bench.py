@@ -366,7 +366,7 @@ def _state_values(module: Path) -> dict[str, Any]:
 
 def _resolve(value: Any, values: dict[str, Any]) -> Any:
     """A plan value with every Terraform reference (``Expr``) replaced by its applied value."""
-    from compiler.render import Expr
+    from compiler.hcl import Expr
 
     if isinstance(value, Expr):
         return values[str(value)]

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from compiler.derive import required_parameters
+from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import build_plan
 from compiler.plan.compute import provider_updates_in_place
-from compiler.plan.jobs import required_parameters
-from compiler.render import Expr
 
 Action = Literal["create", "update", "replace", "delete"]
 

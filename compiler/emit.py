@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.diagnostics import BatchformError, Diagnostic, Level
-from compiler.render import GENERATED_HEADER
+from compiler.hcl import GENERATED_HEADER
 
 CODE_OUTPUT_DIR = "BF010"
 CODE_FOREIGN_FILE = "BF011"

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from compiler import instance_types, loader, model, naming, render
+from compiler import hcl, instance_types, loader, model, naming
 from compiler.checks import CODE_CHECK_CRASHED, Finding, all_rules, rule
 from compiler.diagnostics import Level
 from compiler.emit import OUTPUT_CODES
@@ -386,7 +386,7 @@ NON_RULE_CODES = (
     loader.CODE_UNREADABLE,
     loader.CODE_NULL_KEY,
     loader.CODE_LONE_SURROGATE,
-    render.CODE_RENDER,
+    hcl.CODE_RENDER,
     naming.CODE_NAME_COLLISION,
     model.CODE_UNKNOWN_KEY,
     model.CODE_MISSING_KEY,

@@ -18,9 +18,9 @@ from functools import cache
 
 from compiler.checks import Finding, rule
 from compiler.checks.references import _dangling
+from compiler.derive import referenced_parameters_in, required_parameters
 from compiler.diagnostics import Level
 from compiler.model import Environment, Schedule
-from compiler.plan.jobs import referenced_parameters_in, required_parameters
 
 ARRAY_SIZE = (2, 10_000)
 ATTEMPTS = (1, 10)

@@ -28,14 +28,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from compiler import derive, refs
+from compiler.derive import MOUNT_TARGETS_SG_KEY
 from compiler.model import Environment, SecurityGroupRule
 from compiler.naming import aws_name, label
-from compiler.plan import common, refs
+from compiler.plan import common
 from compiler.plan.network import parse_ports
 
 Context = dict[str, Any]
 
-MOUNT_TARGETS_SG_KEY = "efs-mount-targets"
 NFS_PORT = 2049
 
 
@@ -66,7 +67,7 @@ def _ingress(env: Environment, sg_key: str) -> Context:
         "from_port": NFS_PORT,
         "to_port": NFS_PORT,
         "peer": refs.security_group_id(sg_key),
-        "tags": common.tags(env, f"{MOUNT_TARGETS_SG_KEY}-nfs-{sg_key}"),
+        "tags": derive.tags(env, f"{MOUNT_TARGETS_SG_KEY}-nfs-{sg_key}"),
     }
 
 
@@ -78,7 +79,7 @@ def _egress(env: Environment, sg_key: str) -> Context:
         "from_port": NFS_PORT,
         "to_port": NFS_PORT,
         "peer": refs.security_group_id(MOUNT_TARGETS_SG_KEY),
-        "tags": common.tags(env, f"{sg_key}-nfs-efs"),
+        "tags": derive.tags(env, f"{sg_key}-nfs-efs"),
     }
 
 
@@ -133,7 +134,7 @@ def plan(env: Environment) -> dict[str, Context]:
                     "name": aws_name(env.name, MOUNT_TARGETS_SG_KEY),
                     "description": "batchform EFS mount targets: NFS from the compute environments",
                     "vpc_id": refs.vpc_id(env),
-                    "tags": common.tags(
+                    "tags": derive.tags(
                         env,
                         MOUNT_TARGETS_SG_KEY,
                         {"Name": aws_name(env.name, MOUNT_TARGETS_SG_KEY)},

@@ -38,29 +38,21 @@ warns); interface endpoints go into the listed private subnets. Endpoint service
 from __future__ import annotations
 
 import ipaddress
-import itertools
-import math
 from typing import Any
 
+from compiler import derive, refs
+from compiler.derive import ENDPOINTS_SG_KEY, carve_subnets, gateway_endpoints, interface_endpoints
+from compiler.hcl import Expr
 from compiler.model import (
-    GATEWAY_ENDPOINT_SERVICES,
     Environment,
     SecurityGroupRule,
     VpcCreate,
 )
 from compiler.naming import aws_name, label
-from compiler.plan import common, refs
-from compiler.render import Expr
 
 Context = dict[str, Any]
 
-# Carving: public subnets are blocks at the start of the VPC CIDR, each at most 1/16 of it;
-# private subnets split the upper half (instances live there, so they get the room).
-PUBLIC_MIN_SHIFT = 4
-AWS_MIN_SUBNET_PREFIX = 16
-AWS_MAX_SUBNET_PREFIX = 28
 
-ENDPOINTS_SG_KEY = "vpc-endpoints"
 # Interface endpoints with private DNS need both VPC attributes on (the "Prerequisites" of
 # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html); the
 # lookup of an existing VPC checks them at plan time.
@@ -80,41 +72,7 @@ HTTPS_PORT = 443
 PROTOCOL_NUMBERS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "-1"}
 
 
-# --- subnet carving (also used by compiler.checks.network) -----------------------------------
-
-
-def _bits_for(count: int) -> int:
-    """Address bits needed to number ``count`` equal blocks."""
-    return math.ceil(math.log2(count)) if count > 1 else 0
-
-
-def carve_prefixes(vpc_prefix: int, az_count: int) -> tuple[int, int]:
-    """Prefix lengths of the carved (public, private) subnets for a VPC of ``/vpc_prefix``.
-
-    Private: the upper half split into the smallest power of two of blocks that fits one per AZ.
-    Public: ``/vpc_prefix+4`` blocks from the start (more bits when there are more than 8 AZs, so
-    they never reach the upper half). ``/16`` with 2 AZs gives public /20s, private /18s.
-    """
-    private = vpc_prefix + 1 + _bits_for(az_count)
-    public = vpc_prefix + 1 + max(PUBLIC_MIN_SHIFT - 1, _bits_for(az_count))
-    return public, private
-
-
-def carve_fits(cidr: str, az_count: int) -> bool:
-    """Whether :func:`carve_subnets` yields subnets AWS accepts (no smaller than /28)."""
-    net = ipaddress.ip_network(cidr)
-    public, private = carve_prefixes(net.prefixlen, az_count)
-    return net.version == 4 and max(public, private) <= AWS_MAX_SUBNET_PREFIX
-
-
-def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
-    """Deterministic (public, private) subnet CIDRs, one each per AZ, in AZ order."""
-    net = ipaddress.ip_network(cidr)
-    public_prefix, private_prefix = carve_prefixes(net.prefixlen, az_count)
-    lower, upper = net.subnets(prefixlen_diff=1)
-    public = itertools.islice(lower.subnets(new_prefix=public_prefix), az_count)
-    private = itertools.islice(upper.subnets(new_prefix=private_prefix), az_count)
-    return [str(n) for n in public], [str(n) for n in private]
+# --- subnets (the carving itself is compiler.derive's: checks test that it fits) ------------
 
 
 def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
@@ -126,21 +84,6 @@ def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
         public = carved_public if public is None else public
         private = carved_private if private is None else private
     return list(public), list(private)
-
-
-def interface_endpoints(env: Environment) -> list[str]:
-    """Listed endpoint services that are created as interface endpoints, in the user's order."""
-    services: list[str] = [s for s in env.network.endpoints if s not in GATEWAY_ENDPOINT_SERVICES]
-    if env.network.vpc.existing is not None and not env.network.vpc.existing.private_subnets:
-        return []
-    return services
-
-
-def gateway_endpoints(env: Environment) -> list[str]:
-    """Gateway endpoints (s3, dynamodb): only in a VPC whose route tables batchform owns."""
-    if env.network.vpc.create is None:
-        return []
-    return [s for s in env.network.endpoints if s in GATEWAY_ENDPOINT_SERVICES]
 
 
 # --- network.tf ------------------------------------------------------------------------------
@@ -157,7 +100,7 @@ def instances_in_public_subnets(env: Environment) -> bool:
 
 def _named_tags(env: Environment, key: str) -> dict[str, str]:
     """Tags with a console ``Name``: VPC objects are otherwise listed by id only."""
-    return common.tags(env, key, {"Name": aws_name(env.name, key)})
+    return derive.tags(env, key, {"Name": aws_name(env.name, key)})
 
 
 def _created_vpc(env: Environment, create: VpcCreate) -> Context:
@@ -289,7 +232,7 @@ def _endpoints(env: Environment) -> Context:
                     "label": f"{label(ENDPOINTS_SG_KEY)}_https_secondary",
                     "cidrs": Expr(SECONDARY_CIDRS),
                     "description": "HTTPS to the VPC endpoints from a secondary VPC CIDR block",
-                    "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https-secondary"),
+                    "tags": derive.tags(env, f"{ENDPOINTS_SG_KEY}-https-secondary"),
                 },
             }
             vpc_cidr = Expr("data.aws_vpc.main.cidr_block")
@@ -307,7 +250,7 @@ def _endpoints(env: Environment) -> Context:
                 "from_port": HTTPS_PORT,
                 "to_port": HTTPS_PORT,
                 "cidr_ipv4": vpc_cidr,
-                "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https"),
+                "tags": derive.tags(env, f"{ENDPOINTS_SG_KEY}-https"),
             },
         }
     return {
@@ -394,7 +337,7 @@ def _rule(
         "from_port": ports[0] if ports else None,
         "to_port": ports[1] if ports else None,
         "peer": peer,
-        "tags": common.tags(env, f"{sg_key}-{direction}-{index}"),
+        "tags": derive.tags(env, f"{sg_key}-{direction}-{index}"),
     }
 
 

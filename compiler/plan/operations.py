@@ -28,10 +28,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler import naming
+from compiler import derive, naming, refs
+from compiler.hcl import Expr
 from compiler.model import Alerts, Environment, Schedule
-from compiler.plan import common, refs
-from compiler.render import Expr
 
 Context = dict[str, Any]
 
@@ -229,7 +228,7 @@ def _alerts(env: Environment) -> Context:
             {
                 "name": naming.aws_name(env.name, "alerts"),
                 "policy": topic_policy(env),
-                "tags": common.tags(env, "alerts"),
+                "tags": derive.tags(env, "alerts"),
             }
             if created
             else None
@@ -249,7 +248,7 @@ def _alerts(env: Environment) -> Context:
                 "topic_arn": topic_arn(env),
                 "input_paths": dict(sorted(INPUT_PATHS.items())),
                 "input_template": message_template(env, event),
-                "tags": common.tags(env, f"alert-{event.replace('_', '-')}"),
+                "tags": derive.tags(env, f"alert-{event.replace('_', '-')}"),
             }
             for event in alert_rules(alerts)
         ],

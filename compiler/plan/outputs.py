@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler import refs
 from compiler.model import Environment
-from compiler.plan import refs
 
 Context = dict[str, Any]
 

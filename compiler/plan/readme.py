@@ -26,11 +26,11 @@ import re
 from typing import Any
 
 from compiler import naming
+from compiler.derive import expected_instance_types, required_parameters
 from compiler.diagnostics import inert
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
 from compiler.plan import compute, operations
-from compiler.plan.jobs import required_parameters
 
 Context = dict[str, Any]
 
@@ -113,8 +113,7 @@ def _compute_environments(env: Environment) -> list[Context]:
                 "type": ce.type,
                 "strategy": ce.allocation_strategy or ("-" if ce.is_fargate else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
-                "instance_types": ", ".join(md_code(t) for t in compute.expected_instance_types(ce))
-                or "-",
+                "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
                 "image": md_code(_image(env, key)),
                 "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
                 "state": ce.state,
@@ -259,7 +258,7 @@ def _mermaid(env: Environment) -> list[str]:
         for key in sorted(env.compute_environments):
             ce = env.compute_environments[key]
             text = f"{key}: {ce.type}, {_vcpu_range(ce)} vCPUs"
-            types = compute.expected_instance_types(ce)
+            types = expected_instance_types(ce)
             if types:
                 text += f", {' '.join(types)}"
             lines.append("    " + node(f"ce_{label(key)}", text))

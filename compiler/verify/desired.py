@@ -12,9 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from compiler import naming
+from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import compute, efs, iam, jobs, network
-from compiler.render import Expr
 
 Context = dict[str, Any]
 

@@ -13,7 +13,7 @@ import binascii
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from compiler.plan import compute
+from compiler import derive
 from compiler.verify.batch import compare_tags, unmanaged
 from compiler.verify.desired import Context, Desired, batchform_key
 from compiler.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
@@ -363,7 +363,7 @@ def check_amis(live: Live, desired: Desired) -> list[ResourceCheck]:
     """AMIs a compute environment uses must exist and be ``available``; one named by an SSM
     parameter is resolved through the parameter first. AWS-provided image types need nothing."""
     checks = []
-    for key in compute.used_ami_keys(desired.env):
+    for key in derive.used_ami_keys(desired.env):
         ami = desired.env.amis[key]
         if ami.image_type is not None:
             continue
