@@ -35,13 +35,19 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from compiler.derive import required_parameters
 from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import build_plan
 from compiler.plan.compute import provider_updates_in_place
+from compiler.plan.contract import (
+    ComputeEnvironmentEntry,
+    JobQueueEntry,
+    PlanFiles,
+    file_contexts,
+)
 
 Action = Literal["create", "update", "replace", "delete"]
 
@@ -376,7 +382,7 @@ def _resource_argument(path: str) -> str:
 # --- the diff ---------------------------------------------------------------------------------
 
 
-def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def _ce_updatable(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) -> bool:
     """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
     return all(
         provider_updates_in_place(
@@ -386,12 +392,12 @@ def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     )
 
 
-def _is_fargate(ce: Mapping[str, Any]) -> bool:
+def _is_fargate(ce: ComputeEnvironmentEntry) -> bool:
     return str(ce["compute_resources"]["attrs"].get("type", "")).startswith("FARGATE")
 
 
 def _mark_ce_replacements(
-    old: Mapping[str, Any], new: Mapping[str, Any], changes: list[AttributeChange]
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, changes: list[AttributeChange]
 ) -> list[AttributeChange]:
     updatable = _ce_updatable(old, new)
     fargate = _is_fargate(new)
@@ -424,18 +430,22 @@ def _is_apply_time_version(c: AttributeChange) -> bool:
     return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
 
 
-def _replaced_by_trigger(new: Mapping[str, Any]) -> bool:
+def _replaced_by_trigger(new: ComputeEnvironmentEntry) -> bool:
     """Whether a new launch template version replaces the CE: the provider cannot see that
     version while planning (it is unknown until the template is updated), so only the
     ``replace_triggered_by`` the compiler writes for a CE it cannot update in place does."""
     return bool(new.get("replace_triggered_by"))
 
 
-def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange) -> list[Note]:
+def _ce_notes(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+) -> list[Note]:
     notes: list[Note] = []
     attrs_old, attrs_new = old["compute_resources"]["attrs"], new["compute_resources"]["attrs"]
-    for bound in CE_SCALING:
-        a, b = attrs_old.get(bound), attrs_new.get(bound)
+    for bound, a, b in (
+        ("min_vcpus", attrs_old.get("min_vcpus"), attrs_new.get("min_vcpus")),
+        ("max_vcpus", attrs_old.get("max_vcpus"), attrs_new.get("max_vcpus")),
+    ):
         if a != b:
             more = (b or 0) > (a or 0)
             what = "more" if more else "less"
@@ -479,14 +489,14 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
         if c.path.startswith("compute_resources.") and _resource_argument(c.path) not in CE_SCALING
     ]
     if infra and not _is_fargate(new):
-        policy = new.get("update_policy") or {}
-        if policy.get("terminate_jobs_on_update"):
+        policy = new["update_policy"]
+        if policy is not None and policy["terminate_jobs_on_update"]:
             text = (
                 "infrastructure update with terminate_jobs_on_update: Batch replaces the "
                 "instances and terminates the jobs running on them at once"
             )
         else:
-            minutes = policy.get("job_execution_timeout_minutes", 30)
+            minutes = policy["job_execution_timeout_minutes"] if policy is not None else 30
             text = (
                 "infrastructure update: Batch replaces the instances; running jobs get "
                 f"{minutes} minutes (update_policy.job_execution_timeout) before they are "
@@ -501,9 +511,9 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
                 "instances are bought the new way as Batch replaces the old ones",
             )
         )
-    policy_old, policy_new = old.get("update_policy"), new.get("update_policy")
-    if (policy_new or {}).get("terminate_jobs_on_update") and not (policy_old or {}).get(
-        "terminate_jobs_on_update"
+    policy_old, policy_new = old["update_policy"], new["update_policy"]
+    if (policy_new is not None and policy_new["terminate_jobs_on_update"]) and not (
+        policy_old is not None and policy_old["terminate_jobs_on_update"]
     ):
         notes.append(
             Note(
@@ -524,8 +534,8 @@ def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceCh
 
 
 def _queue_notes(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
+    old: JobQueueEntry,
+    new: JobQueueEntry,
     address: str,
     ce_names: Mapping[str, str],
 ) -> list[Note]:
@@ -702,8 +712,9 @@ def _env_notes(old: Environment, new: Environment) -> list[Note]:
 
 def diff_environments(old: Environment | None, new: Environment) -> EnvironmentDiff:
     """What changes in AWS when ``old`` (``None``: a new file) is replaced by ``new``."""
-    old_files = build_plan(old, "old").files if old is not None else {}
-    new_files = build_plan(new, "new").files
+    old_plan: PlanFiles = build_plan(old, "old").files if old is not None else {}
+    new_plan = build_plan(new, "new").files
+    old_files, new_files = file_contexts(old_plan), file_contexts(new_plan)
     result = EnvironmentDiff(old.name if old else None, new.name)
     if old is not None:
         result.notes = _env_notes(old, new)
@@ -730,10 +741,10 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             if change.action in ("replace", "delete"):
                 replaced.add(address)
 
-    old_amis = {
-        a["label"]: a for a in (old_files.get("compute_environments.tf") or {}).get("ssm_amis", [])
-    }
-    for ami in (new_files.get("compute_environments.tf") or {}).get("ssm_amis", []):
+    old_ces = old_plan.get("compute_environments.tf")
+    new_ces = new_plan.get("compute_environments.tf")
+    old_amis = {a["label"]: a for a in (old_ces["ssm_amis"] if old_ces else [])}
+    for ami in new_ces["ssm_amis"] if new_ces else []:
         before = old_amis.get(ami["label"])
         if before is not None and before["name"] != ami["name"]:
             replaced.add(f"data.aws_ssm_parameter.{ami['label']}")
@@ -757,7 +768,11 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 continue
             if kind.tf_type == "aws_batch_compute_environment" and change.action == "update":
                 assert new_ctx is not None
-                change.attributes = _mark_ce_replacements(olds[label], new_ctx, change.attributes)
+                change.attributes = _mark_ce_replacements(
+                    cast(ComputeEnvironmentEntry, olds[label]),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change.attributes,
+                )
                 if any(c.forces_replacement for c in change.attributes):
                     change.action = "replace"
             _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names, versioned)
@@ -793,11 +808,17 @@ def _annotate(
             )
     if tf_type == "aws_batch_compute_environment":
         if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
-            change.notes.extend(_ce_notes(old_ctx, new_ctx, change))
+            change.notes.extend(
+                _ce_notes(
+                    cast(ComputeEnvironmentEntry, old_ctx),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change,
+                )
+            )
         elif change.action == "delete":
             change.notes.append(Note(Risk.JOBS, "deleted: jobs still running in it are terminated"))
         elif change.action == "create" and new_ctx is not None:
-            attrs = new_ctx["compute_resources"]["attrs"]
+            attrs = cast(ComputeEnvironmentEntry, new_ctx)["compute_resources"]["attrs"]
             change.notes.append(
                 Note(
                     Risk.CAPACITY,
@@ -806,7 +827,14 @@ def _annotate(
             )
     if tf_type == "aws_batch_job_queue":
         if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
-            change.notes.extend(_queue_notes(old_ctx, new_ctx, change.address, ce_names))
+            change.notes.extend(
+                _queue_notes(
+                    cast(JobQueueEntry, old_ctx),
+                    cast(JobQueueEntry, new_ctx),
+                    change.address,
+                    ce_names,
+                )
+            )
         elif change.action == "delete":
             change.notes.append(
                 Note(

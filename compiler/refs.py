@@ -2,8 +2,9 @@
 
 One place decides every label so that the plan modules (which both define resources and point
 at each other's) agree; the checks (through :mod:`compiler.derive`), the verifier and diff read
-the same answers. Like :mod:`compiler.naming` for AWS names, it is a leaf every stage may import. A value is either an :class:`~compiler.hcl.Expr` (a reference to a
-generated resource) or a plain string the user gave (an existing id or ARN).
+the same answers. Like :mod:`compiler.naming` for AWS names, it is a leaf every stage may
+import. A value is either an :class:`~compiler.hcl.Expr` (a reference to a generated resource)
+or a plain string the user gave (an existing id or ARN).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from compiler.diagnostics import BatchformError, Diagnostic, Level
 from compiler.hcl import CODE_RENDER, hcl, hcl_key, hcl_string, html_comment
 from compiler.hclfmt import format_hcl
 from compiler.plan import Plan
+from compiler.plan.contract import file_contexts
 
 
 def templates_dir() -> Path:
@@ -76,4 +77,8 @@ def render_template(name: str, context: Mapping[str, object]) -> str:
 
 def render_plan(plan: Plan) -> dict[str, str]:
     """Render every file of a plan, in sorted order. A file the plan left out is not written."""
-    return {name: render_template(name, plan.files[name]) for name in sorted(plan.files)}
+    contexts = file_contexts(plan.files)
+    return {
+        name: render_template(name, {"header": plan.header, **contexts[name]})
+        for name in sorted(contexts)
+    }

@@ -1,13 +1,12 @@
-"""Pieces every plan module shares: the file header, tags, and the terraform/provider files."""
+"""What every plan module shares: the file header, references, the versions and provider files."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from compiler import requirements
 from compiler.derive import uses_lockfile
 from compiler.hcl import GENERATED_HEADER, Expr, comment_safe
 from compiler.model import Environment
+from compiler.plan.contract import PlanFiles, S3BackendEntry
 
 
 def header(source_name: str) -> str:
@@ -35,8 +34,8 @@ def required_version(env: Environment) -> str:
     return DEFAULT_TERRAFORM_VERSION
 
 
-def versions(env: Environment) -> dict[str, dict[str, Any]]:
-    backend: dict[str, Any] | None = None
+def versions(env: Environment) -> PlanFiles:
+    backend: S3BackendEntry | None = None
     if env.terraform.backend is not None:
         s3 = env.terraform.backend.s3
         backend = {

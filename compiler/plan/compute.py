@@ -28,7 +28,7 @@ README and the verifier describe exactly what the compiler wrote.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from compiler import derive, instance_types, naming, refs
 from compiler.derive import (
@@ -43,9 +43,21 @@ from compiler.derive import (
     user_data,
 )
 from compiler.hcl import Expr
-from compiler.model import ComputeEnvironment, Environment
-
-Context = dict[str, Any]
+from compiler.model import ComputeEnvironment, Environment, RootVolume
+from compiler.plan.contract import (
+    BlockDeviceMappingEntry,
+    ComputeEnvironmentEntry,
+    ComputeResourcesAttrs,
+    ComputeResourcesEntry,
+    EbsEntry,
+    Ec2ConfigurationEntry,
+    LaunchTemplateEntry,
+    LaunchTemplateSpecEntry,
+    PlacementGroupEntry,
+    PlanFiles,
+    SsmAmiEntry,
+    UpdatePolicyEntry,
+)
 
 MANAGED = "MANAGED"
 # Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
@@ -62,7 +74,7 @@ def is_ec2(ce: ComputeEnvironment) -> bool:
     return not ce.is_fargate
 
 
-def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
+def ec2_configuration(env: Environment, key: str) -> list[Ec2ConfigurationEntry]:
     """The ``ec2_configuration`` entries of an EC2/SPOT CE (empty for Fargate).
 
     - an AMI key with ``image_type``: that AWS image family;
@@ -78,12 +90,9 @@ def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
         ami = env.amis[ce.ami]
         if ami.image_type is not None:
             return [{"image_type": ami.image_type}]
-        return [
-            {
-                "image_type": default_image_type(ce),
-                "image_id_override": refs.ami_image_id(env, ce.ami),
-            }
-        ]
+        override = refs.ami_image_id(env, ce.ami)
+        assert override is not None  # an AMI key without image_type has an id or a parameter
+        return [{"image_type": default_image_type(ce), "image_id_override": override}]
     types = expected_instance_types(ce)
     gpu = [instance_types.is_gpu(t) for t in types]
     if all(gpu):
@@ -93,9 +102,9 @@ def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
     return [{"image_type": IMAGE_TYPE_DEFAULT}]
 
 
-def _compute_resources(env: Environment, key: str) -> Context:
+def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
     ce = env.compute_environments[key]
-    attrs: dict[str, Any] = {"type": ce.type}
+    attrs: ComputeResourcesAttrs = {"type": ce.type}
     security_groups = [refs.security_group_id(sg) for sg in env.ce_security_groups(key)]
     subnets = refs.ce_subnet_ids(env, key)
     if ce.is_fargate:
@@ -121,13 +130,14 @@ def _compute_resources(env: Environment, key: str) -> Context:
         attrs["spot_iam_fleet_role"] = fleet_role
     if ce.ec2_key_pair is not None:
         attrs["ec2_key_pair"] = ce.ec2_key_pair
-    if ce.placement_group is not None:
-        attrs["placement_group"] = refs.placement_group_name(env, key)
+    placement_group = refs.placement_group_name(env, key)
+    if placement_group is not None:
+        attrs["placement_group"] = placement_group
     attrs["subnets"] = subnets
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
 
-    launch_template = None
+    launch_template: LaunchTemplateSpecEntry | None = None
     if ce.launch_template is not None:
         launch_template = {
             "launch_template_id": refs.launch_template_id(ce.launch_template),
@@ -165,9 +175,9 @@ def replace_triggers(env: Environment, key: str) -> list[Expr]:
     return [refs.launch_template_version(ce.launch_template)]
 
 
-def _compute_environment(env: Environment, key: str) -> Context:
+def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
     ce = env.compute_environments[key]
-    update_policy = None
+    update_policy: UpdatePolicyEntry | None = None
     if ce.update_policy is not None:
         update_policy = {
             "job_execution_timeout_minutes": update_policy_minutes(
@@ -189,9 +199,9 @@ def _compute_environment(env: Environment, key: str) -> Context:
     }
 
 
-def _ssm_amis(env: Environment) -> list[Context]:
+def _ssm_amis(env: Environment) -> list[SsmAmiEntry]:
     """``data "aws_ssm_parameter"`` look-ups, only for AMIs a compute environment uses."""
-    out = []
+    out: list[SsmAmiEntry] = []
     for key in used_ami_keys(env):
         parameter = env.amis[key].ssm_parameter
         if parameter is not None:
@@ -207,9 +217,9 @@ def placement_group_aws_name(env: Environment, key: str, strategy: str) -> str:
     return f"{naming.aws_name(env.name, key)}-{strategy}"
 
 
-def _placement_groups(env: Environment) -> list[Context]:
+def _placement_groups(env: Environment) -> list[PlacementGroupEntry]:
     """``aws_placement_group`` resources for CEs with ``placement_group: {strategy: ...}``."""
-    out = []
+    out: list[PlacementGroupEntry] = []
     for key in sorted(env.compute_environments):
         group = env.compute_environments[key].placement_group
         if group is None or isinstance(group, str):
@@ -228,23 +238,30 @@ def _placement_groups(env: Environment) -> list[Context]:
 # --- launch templates ------------------------------------------------------------------------
 
 
-def _ebs(volume: Any, encrypted: bool) -> dict[str, Any]:
-    ebs: dict[str, Any] = {
+class _EbsPerformance(TypedDict, total=False):
+    iops: int
+    throughput: int
+
+
+def _ebs(volume: RootVolume, encrypted: bool) -> EbsEntry:
+    performance: _EbsPerformance = {}
+    if volume.iops is not None:
+        performance["iops"] = volume.iops
+    if volume.throughput is not None:
+        performance["throughput"] = volume.throughput
+    # in the order the block is written in (the template writes it with .items())
+    return {
         "delete_on_termination": True,
         "encrypted": encrypted,
+        **performance,
+        "volume_size": volume.size,
+        "volume_type": volume.type,
     }
-    if volume.iops is not None:
-        ebs["iops"] = volume.iops
-    if volume.throughput is not None:
-        ebs["throughput"] = volume.throughput
-    ebs["volume_size"] = volume.size
-    ebs["volume_type"] = volume.type
-    return ebs
 
 
-def _launch_template(env: Environment, key: str) -> Context:
+def _launch_template(env: Environment, key: str) -> LaunchTemplateEntry:
     lt = env.launch_templates[key]
-    mappings = []
+    mappings: list[BlockDeviceMappingEntry] = []
     if lt.root_volume is not None:
         mappings.append({"device_name": ROOT_DEVICE, "ebs": _ebs(lt.root_volume, lt.encrypted)})
     if lt.scratch_volume is not None:
@@ -280,9 +297,9 @@ def _launch_template(env: Environment, key: str) -> Context:
 # --- the files -------------------------------------------------------------------------------
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``launch_templates.tf`` and ``compute_environments.tf``; each omitted when empty."""
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     if env.launch_templates:
         files["launch_templates.tf"] = {
             "launch_templates": [_launch_template(env, k) for k in sorted(env.launch_templates)]

@@ -59,8 +59,7 @@ from compiler.derive import RoleSpec, generated_job_roles, parse_kms_arn, role_s
 from compiler.hcl import Expr, hcl_string
 from compiler.model import Environment
 from compiler.naming import role_name
-
-Context = dict[str, Any]
+from compiler.plan.contract import InlinePolicyEntry, PlanFiles, RoleEntry
 
 PARTITION = "${data.aws_partition.current.partition}"
 POLICY_VERSION = "2012-10-17"
@@ -375,7 +374,7 @@ def submit_policy(env: Environment) -> dict[str, Any]:
 # --- which roles exist -----------------------------------------------------------------------
 
 
-def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
+def _inline_policies(env: Environment, spec: RoleSpec) -> list[InlinePolicyEntry]:
     """The role's inline policies, one per concern so a change shows as one policy's diff."""
     if spec.job_key is not None:
         job_role = env.job_definitions[spec.job_key].job_role
@@ -403,7 +402,7 @@ def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
     return []
 
 
-def _role_context(env: Environment, spec: RoleSpec) -> Context:
+def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
     name = role_name(env.name, spec.purpose)
     tags = derive.tags(env, f"role-{spec.purpose}")
     name_ref = Expr(f"aws_iam_role.{spec.label}.name")
@@ -427,7 +426,7 @@ def _role_context(env: Environment, spec: RoleSpec) -> Context:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"iam.tf": ...}``, or nothing when every role is given as an ARN or not needed."""
     specs = role_specs(env)
     roles = [_role_context(env, spec) for spec in specs]

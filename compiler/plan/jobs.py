@@ -8,22 +8,27 @@ the verifier compares the deployed revision with this plan's copy of them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from compiler import derive, naming, refs
 from compiler.derive import container_properties, is_fargate
 from compiler.model import Environment, JobDefinition
+from compiler.plan.contract import (
+    EvaluateOnExitEntry,
+    JobDefinitionEntry,
+    JobQueueEntry,
+    LogGroupEntry,
+    PlanFiles,
+    RetryStrategyEntry,
+    SchedulingPolicyEntry,
+)
 
-Context = dict[str, Any]
 
-
-def _retry_strategy(job: JobDefinition) -> dict[str, Any] | None:
+def _retry_strategy(job: JobDefinition) -> RetryStrategyEntry | None:
     """``retry_strategy``; actions lower-case, as the provider stores and AWS returns them."""
     if job.retry is None:
         return None
-    rules = []
+    rules: list[EvaluateOnExitEntry] = []
     for r in job.retry.on_exit:
-        rule: dict[str, str] = {"action": r.action.lower()}
+        rule: EvaluateOnExitEntry = {"action": r.action.lower()}
         if r.exit_code is not None:
             rule["on_exit_code"] = r.exit_code
         if r.reason is not None:
@@ -34,7 +39,7 @@ def _retry_strategy(job: JobDefinition) -> dict[str, Any] | None:
     return {"attempts": job.retry.attempts, "evaluate_on_exit": rules}
 
 
-def _job_definition(env: Environment, key: str) -> Context:
+def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
     job = env.job(key)
     return {
         "label": naming.label(key),
@@ -50,7 +55,7 @@ def _job_definition(env: Environment, key: str) -> Context:
     }
 
 
-def _log_group(env: Environment, key: str) -> Context:
+def _log_group(env: Environment, key: str) -> LogGroupEntry:
     job = env.job(key)
     return {
         "label": f"job_{naming.label(key)}",
@@ -61,7 +66,7 @@ def _log_group(env: Environment, key: str) -> Context:
     }
 
 
-def _scheduling_policy(env: Environment, key: str) -> Context:
+def _scheduling_policy(env: Environment, key: str) -> SchedulingPolicyEntry:
     policy = env.scheduling_policies[key]
     return {
         "label": naming.label(key),
@@ -75,7 +80,7 @@ def _scheduling_policy(env: Environment, key: str) -> Context:
     }
 
 
-def _job_queue(env: Environment, key: str) -> Context:
+def _job_queue(env: Environment, key: str) -> JobQueueEntry:
     queue = env.job_queues[key]
     policy = queue.scheduling_policy
     return {
@@ -101,10 +106,10 @@ def _job_queue(env: Environment, key: str) -> Context:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """Contexts of ``scheduling_policies.tf``, ``job_queues.tf``, ``job_definitions.tf`` and
     ``logs.tf``; a file whose section is empty is left out. Resources are in key order."""
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     if env.scheduling_policies:
         files["scheduling_policies.tf"] = {
             "policies": [_scheduling_policy(env, k) for k in sorted(env.scheduling_policies)]

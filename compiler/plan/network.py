@@ -38,7 +38,7 @@ warns); interface endpoints go into the listed private subnets. Endpoint service
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TypedDict
 
 from compiler import derive, refs
 from compiler.derive import ENDPOINTS_SG_KEY, carve_subnets, gateway_endpoints, interface_endpoints
@@ -49,9 +49,24 @@ from compiler.model import (
     VpcCreate,
 )
 from compiler.naming import aws_name, label
-
-Context = dict[str, Any]
-
+from compiler.plan.contract import (
+    AssociationEntry,
+    EndpointEntry,
+    EndpointSecurityGroupEntry,
+    ExistingVpcLookupEntry,
+    NatGatewayEntry,
+    NetworkContext,
+    PlanFiles,
+    RouteEntry,
+    RouteTableEntry,
+    RulePeerEntry,
+    SecurityGroupEntry,
+    SecurityGroupRuleEntry,
+    SecurityGroupsContext,
+    SubnetEntry,
+    TagsOnlyEntry,
+    VpcEntry,
+)
 
 # Interface endpoints with private DNS need both VPC attributes on (the "Prerequisites" of
 # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html); the
@@ -103,11 +118,32 @@ def _named_tags(env: Environment, key: str) -> dict[str, str]:
     return derive.tags(env, key, {"Name": aws_name(env.name, key)})
 
 
-def _created_vpc(env: Environment, create: VpcCreate) -> Context:
+class _CreatedVpc(TypedDict):
+    """The part of network.tf's context that exists only for a VPC batchform creates."""
+
+    vpc: VpcEntry
+    internet_gateway: TagsOnlyEntry
+    default_security_group: TagsOnlyEntry
+    subnets: list[SubnetEntry]
+    nat_gateways: list[NatGatewayEntry]
+    route_tables: list[RouteTableEntry]
+    routes: list[RouteEntry]
+    associations: list[AssociationEntry]
+
+
+class _Endpoints(TypedDict):
+    """The part of network.tf's context about VPC endpoints."""
+
+    endpoints: list[EndpointEntry]
+    endpoint_security_group: EndpointSecurityGroupEntry | None
+    existing_vpc_lookup: ExistingVpcLookupEntry | None
+
+
+def _created_vpc(env: Environment, create: VpcCreate) -> _CreatedVpc:
     azs = list(create.availability_zones)
     public_cidrs, private_cidrs = subnet_cidrs(create)
     public_ips = instances_in_public_subnets(env)
-    subnets: list[Context] = []
+    subnets: list[SubnetEntry] = []
     for tier, cidrs in (("public", public_cidrs), ("private", private_cidrs)):
         for az, cidr in zip(azs, cidrs, strict=True):
             subnets.append(
@@ -121,7 +157,7 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
             )
 
     nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[create.nat_gateways]
-    nat_gateways = [
+    nat_gateways: list[NatGatewayEntry] = [
         {
             "label": refs.az_label(az),
             "eip_label": f"nat_{refs.az_label(az)}",
@@ -132,8 +168,8 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
         for az in nat_azs
     ]
 
-    route_tables: list[Context] = [{"label": "public", "tags": _named_tags(env, "public")}]
-    routes: list[Context] = [
+    route_tables: list[RouteTableEntry] = [{"label": "public", "tags": _named_tags(env, "public")}]
+    routes: list[RouteEntry] = [
         {
             "label": "public_internet",
             "route_table_id": Expr("aws_route_table.public.id"),
@@ -141,7 +177,7 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
             "target_id": Expr("aws_internet_gateway.main.id"),
         }
     ]
-    associations: list[Context] = []
+    associations: list[AssociationEntry] = []
     for az in azs:
         az_l = refs.az_label(az)
         associations.append(
@@ -184,10 +220,10 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
     }
 
 
-def _endpoints(env: Environment) -> Context:
+def _endpoints(env: Environment) -> _Endpoints:
     """VPC endpoints and, for interface endpoints, the security group that admits HTTPS."""
     create = env.network.vpc.create
-    endpoints: list[Context] = []
+    endpoints: list[EndpointEntry] = []
     private_route_tables = (
         [
             Expr(f"aws_route_table.private_{refs.az_label(az)}.id")
@@ -219,8 +255,8 @@ def _endpoints(env: Environment) -> Context:
                 "tags": _named_tags(env, f"endpoint-{service.replace('.', '-')}"),
             }
         )
-    endpoint_sg = None
-    existing_vpc_lookup = None
+    endpoint_sg: EndpointSecurityGroupEntry | None = None
+    existing_vpc_lookup: ExistingVpcLookupEntry | None = None
     if interface:
         if create is not None:
             vpc_cidr: Expr = Expr("aws_vpc.main.cidr_block")
@@ -260,25 +296,26 @@ def _endpoints(env: Environment) -> Context:
     }
 
 
-def _network_file(env: Environment) -> Context | None:
+def _network_file(env: Environment) -> NetworkContext | None:
     create = env.network.vpc.create
-    context: Context = {
-        "vpc_id_ref": refs.vpc_id(env),
-        "vpc": None,
-        "internet_gateway": None,
-        "default_security_group": None,
-        "subnets": [],
-        "nat_gateways": [],
-        "route_tables": [],
-        "routes": [],
-        "associations": [],
-    }
-    if create is not None:
-        context.update(_created_vpc(env, create))
-    context.update(_endpoints(env))
-    if context["vpc"] is None and not context["endpoints"]:
+    created = _created_vpc(env, create) if create is not None else None
+    endpoints = _endpoints(env)
+    if created is None and not endpoints["endpoints"]:
         return None
-    return context
+    return {
+        "vpc_id_ref": refs.vpc_id(env),
+        "vpc": created["vpc"] if created else None,
+        "internet_gateway": created["internet_gateway"] if created else None,
+        "default_security_group": created["default_security_group"] if created else None,
+        "subnets": created["subnets"] if created else [],
+        "nat_gateways": created["nat_gateways"] if created else [],
+        "route_tables": created["route_tables"] if created else [],
+        "routes": created["routes"] if created else [],
+        "associations": created["associations"] if created else [],
+        "endpoints": endpoints["endpoints"],
+        "endpoint_security_group": endpoints["endpoint_security_group"],
+        "existing_vpc_lookup": endpoints["existing_vpc_lookup"],
+    }
 
 
 # --- security_groups.tf ----------------------------------------------------------------------
@@ -314,7 +351,7 @@ def _default_rule_description(direction: str, r: SecurityGroupRule) -> str:
 
 def _rule(
     env: Environment, sg_key: str, direction: str, index: str, r: SecurityGroupRule
-) -> Context:
+) -> SecurityGroupRuleEntry:
     protocol = PROTOCOL_NUMBERS[r.protocol]
     if r.protocol == "icmp" and r.cidr is not None and _is_ipv6(r.cidr):
         protocol = "icmpv6"
@@ -323,9 +360,12 @@ def _rule(
         ports = parse_ports(r.ports)
     elif r.protocol == "icmp":
         ports = (-1, -1)  # every ICMP type and code
-    peer: Context = {}
+    peer: RulePeerEntry = {}
     if r.cidr is not None:
-        peer["cidr_ipv6" if _is_ipv6(r.cidr) else "cidr_ipv4"] = r.cidr
+        if _is_ipv6(r.cidr):
+            peer["cidr_ipv6"] = r.cidr
+        else:
+            peer["cidr_ipv4"] = r.cidr
     else:
         assert r.security_group is not None
         peer["referenced_security_group_id"] = refs.security_group_id(r.security_group)
@@ -341,10 +381,10 @@ def _rule(
     }
 
 
-def _security_groups_file(env: Environment) -> Context | None:
-    groups: list[Context] = []
-    ingress: list[Context] = []
-    egress: list[Context] = []
+def _security_groups_file(env: Environment) -> SecurityGroupsContext | None:
+    groups: list[SecurityGroupEntry] = []
+    ingress: list[SecurityGroupRuleEntry] = []
+    egress: list[SecurityGroupRuleEntry] = []
     definitions = env.security_group_definitions()
     for key in sorted(definitions):
         sg = definitions[key]
@@ -381,9 +421,9 @@ def _security_groups_file(env: Environment) -> Context | None:
     return {"security_groups": groups, "ingress_rules": ingress, "egress_rules": egress}
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"network.tf": ..., "security_groups.tf": ...}``, leaving out a file with nothing in it."""
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     network = _network_file(env)
     if network is not None:
         files["network.tf"] = network

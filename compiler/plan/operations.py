@@ -31,8 +31,7 @@ from typing import Any
 from compiler import derive, naming, refs
 from compiler.hcl import Expr
 from compiler.model import Alerts, Environment, Schedule
-
-Context = dict[str, Any]
+from compiler.plan.contract import AlertsContext, JsonObject, PlanFiles, ScheduleEntry
 
 SCHEDULE_GROUP = "default"
 SUBMIT_JOB_TARGET = "scheduler:::aws-sdk:batch:submitJob"
@@ -85,7 +84,7 @@ def expression(schedule: Schedule) -> str:
     return _expression(schedule)
 
 
-def submit_job_input(env: Environment, key: str) -> dict[str, Any]:
+def submit_job_input(env: Environment, key: str) -> JsonObject:
     """The SubmitJob request a schedule sends, in the API's parameter names."""
     schedule = env.schedules[key]
     request: dict[str, Any] = {
@@ -104,7 +103,7 @@ def submit_job_input(env: Environment, key: str) -> dict[str, Any]:
     return request
 
 
-def _schedule(env: Environment, key: str) -> Context:
+def _schedule(env: Environment, key: str) -> ScheduleEntry:
     schedule = env.schedules[key]
     return {
         "label": naming.label(key),
@@ -137,7 +136,7 @@ def alert_rules(alerts: Alerts) -> list[str]:
     ]
 
 
-def event_pattern(env: Environment, event: str) -> dict[str, Any]:
+def event_pattern(env: Environment, event: str) -> JsonObject:
     """The EventBridge pattern of one alert rule: Batch's own events on this environment's
     queues only (``detail.jobQueue`` is the queue ARN in both kinds of event)."""
     queues = [refs.job_queue_arn(q) for q in sorted(env.job_queues)]
@@ -197,7 +196,7 @@ def _subscription_labels(emails: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def topic_policy(env: Environment) -> dict[str, Any]:
+def topic_policy(env: Environment) -> JsonObject:
     """Only this environment's alert rules may publish to the topic it creates."""
     assert env.alerts is not None
     rules = [
@@ -219,7 +218,7 @@ def topic_policy(env: Environment) -> dict[str, Any]:
     }
 
 
-def _alerts(env: Environment) -> Context:
+def _alerts(env: Environment) -> AlertsContext:
     alerts = env.alerts
     assert alerts is not None
     created = alerts.topic_arn is None
@@ -255,8 +254,8 @@ def _alerts(env: Environment) -> Context:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
-    files: dict[str, Context] = {}
+def plan(env: Environment) -> PlanFiles:
+    files: PlanFiles = {}
     if env.schedules:
         files["schedules.tf"] = {
             "schedules": [_schedule(env, key) for key in sorted(env.schedules)]

@@ -23,7 +23,6 @@ recognises the file as its own (and removes it if it is ever no longer generated
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from compiler import naming
 from compiler.derive import expected_instance_types, required_parameters
@@ -31,8 +30,14 @@ from compiler.diagnostics import inert
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
 from compiler.plan import compute, operations
-
-Context = dict[str, Any]
+from compiler.plan.contract import (
+    PlanFiles,
+    ReadmeAlertsEntry,
+    ReadmeComputeEnvironmentRow,
+    ReadmeJobRow,
+    ReadmeQueueRow,
+    ReadmeScheduleRow,
+)
 
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,:/()+_-]")
 _BACKTICKS = re.compile(r"`+")
@@ -102,8 +107,8 @@ def _image(env: Environment, key: str) -> str:
     return ", ".join(str(c["image_type"]) for c in compute.ec2_configuration(env, key))
 
 
-def _compute_environments(env: Environment) -> list[Context]:
-    rows = []
+def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]:
+    rows: list[ReadmeComputeEnvironmentRow] = []
     for key in sorted(env.compute_environments):
         ce = env.compute_environments[key]
         rows.append(
@@ -122,9 +127,9 @@ def _compute_environments(env: Environment) -> list[Context]:
     return rows
 
 
-def _queues(env: Environment) -> list[Context]:
+def _queues(env: Environment) -> list[ReadmeQueueRow]:
     keys = sorted(env.job_queues, key=lambda k: (-env.job_queues[k].priority, k))
-    rows = []
+    rows: list[ReadmeQueueRow] = []
     for key in keys:
         queue = env.job_queues[key]
         ces = []
@@ -153,8 +158,8 @@ def _queues(env: Environment) -> list[Context]:
     return rows
 
 
-def _jobs(env: Environment) -> list[Context]:
-    rows = []
+def _jobs(env: Environment) -> list[ReadmeJobRow]:
+    rows: list[ReadmeJobRow] = []
     for key in sorted(env.job_definitions):
         job = env.job(key)
         required = required_parameters(job)
@@ -287,8 +292,8 @@ def _mermaid(env: Environment) -> list[str]:
     return lines
 
 
-def _schedules(env: Environment) -> list[Context]:
-    out = []
+def _schedules(env: Environment) -> list[ReadmeScheduleRow]:
+    out: list[ReadmeScheduleRow] = []
     for key in sorted(env.schedules):
         s = env.schedules[key]
         given = dict(sorted(s.parameters.items()))
@@ -311,7 +316,7 @@ def _schedules(env: Environment) -> list[Context]:
     return out
 
 
-def _alerts(env: Environment) -> Context | None:
+def _alerts(env: Environment) -> ReadmeAlertsEntry | None:
     alerts = env.alerts
     if alerts is None:
         return None
@@ -327,7 +332,7 @@ def _alerts(env: Environment) -> Context | None:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"README.md": context}``; always written, since every environment has a summary."""
     network = ""
     if env.network.vpc.existing is not None:
