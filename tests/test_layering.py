@@ -32,6 +32,7 @@ DOWNSTREAM_OF_CHECKS = (
     "jinja2",
 )
 RENDER = ("compiler.render", "jinja2")
+FACTS = ("naming", "regions", "instance_types", "requirements")
 
 CODE_CONSTANT = re.compile(r"^(CODE_\w+|OUTPUT_CODES)$")
 """Diagnostic codes are identifiers, not behaviour: the ignore-list check (BF483) must know the
@@ -102,6 +103,25 @@ def test_a_stage_imports_nothing_that_comes_after_it(
 ) -> None:
     assert files, f"no modules found for {layer}"
     assert _violations(files, forbidden) == []
+
+
+LEAVES = ("diagnostics", "units", "model", "hcl", "refs", "derive", *FACTS)
+
+
+def test_derivations_and_facts_import_only_the_model_and_each_other() -> None:
+    """What both checks and plan stand on must not stand on either of them."""
+    files = _modules(*LEAVES)
+    allowed = {f"compiler.{name}" for name in LEAVES}
+    outside = [
+        f"{path.relative_to(ROOT)}:{line}: imports {module}"
+        for path in files
+        for line, module, _ in _imports(path)
+        if module.startswith("compiler.")
+        and module not in allowed
+        and not any(module.startswith(a + ".") for a in allowed)
+    ]
+    assert len(files) == len(LEAVES)
+    assert outside == []
 
 
 def test_only_the_build_stage_and_the_command_line_import_render() -> None:
