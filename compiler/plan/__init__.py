@@ -12,7 +12,7 @@ the one place the templates, the verifier, diff and the benchmarks learn its key
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from compiler.model import Environment
 from compiler.plan import (
@@ -36,7 +36,7 @@ class Plan:
 
     env_name: str
     header: str
-    files: PlanFiles = field(default_factory=lambda: PlanFiles())
+    files: PlanFiles
 
 
 def build_plan(env: Environment, source_name: str) -> Plan:

@@ -239,6 +239,8 @@ def _placement_groups(env: Environment) -> list[PlacementGroupEntry]:
 
 
 class _EbsPerformance(TypedDict, total=False):
+    """The optional middle of an ``ebs`` block, set only when the file sets them."""
+
     iops: int
     throughput: int
 
