@@ -38,7 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compiler.model import Environment
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -366,7 +369,7 @@ def _state_values(module: Path) -> dict[str, Any]:
 
 def _resolve(value: Any, values: dict[str, Any]) -> Any:
     """A plan value with every Terraform reference (``Expr``) replaced by its applied value."""
-    from compiler.render import Expr
+    from compiler.hcl import Expr
 
     if isinstance(value, Expr):
         return values[str(value)]
@@ -377,27 +380,28 @@ def _resolve(value: Any, values: dict[str, Any]) -> Any:
     return value
 
 
-def create_with_boto3(env: Any, module: Path, server: Any) -> dict[str, str]:
+def create_with_boto3(env: Environment, module: Path, server: Any) -> dict[str, str]:
     """Create the log groups and job definitions of ``env`` the way the provider would: the
     same plan contexts the templates render, Terraform references resolved from the state of
     the targeted apply, tags merged with the provider's default tags. Returns the Terraform
     address and import id (log group name, job definition ARN) of each."""
     from compiler.plan import jobs as plan_jobs
 
-    contexts = plan_jobs.plan(env)
+    files = plan_jobs.plan(env)  # typed by compiler/plan/contract.py
+    log_file, job_file = files.get("logs.tf"), files.get("job_definitions.tf")
     values = _state_values(module)
     default_tags = dict(env.tags)
     logs = server.client("logs", env.region)
     batch = server.client("batch", env.region)
     made: dict[str, str] = {}
-    for group in contexts.get("logs.tf", {}).get("log_groups", []):
+    for group in log_file["log_groups"] if log_file else []:
         logs.create_log_group(logGroupName=group["name"], tags={**default_tags, **group["tags"]})
         logs.put_retention_policy(
             logGroupName=group["name"], retentionInDays=group["retention_in_days"]
         )
         values[f"aws_cloudwatch_log_group.{group['label']}.name"] = group["name"]
         made[f"aws_cloudwatch_log_group.{group['label']}"] = group["name"]
-    for job in contexts.get("job_definitions.tf", {}).get("jobs", []):
+    for job in job_file["jobs"] if job_file else []:
         request: dict[str, Any] = {
             "jobDefinitionName": job["name"],
             "type": "container",

@@ -144,8 +144,8 @@ class _Named:
 
 def _aws_names(env: Environment) -> dict[tuple[str, str, str], _Named]:
     """{(kind, scope, AWS name): where it comes from} for every AWS name an environment makes."""
+    from compiler.derive import generated_role_names
     from compiler.naming import aws_name
-    from compiler.plan.iam import generated_role_names
 
     out: dict[tuple[str, str, str], _Named] = {}
     for section, kind in NAMED_SECTIONS:

@@ -151,7 +151,7 @@ def _write_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fm
 
 
 def _submit_time_parameters(a: Analysis) -> list[str]:
-    from compiler.plan.jobs import required_parameters
+    from compiler.derive import required_parameters
     from compiler.plan.readme import fair_share_notes
 
     assert a.env is not None

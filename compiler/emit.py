@@ -56,7 +56,7 @@ from compiler.codes import (
 )
 from compiler.codes import CODE_IO as CODE_IO  # the CLI reports write failures with it
 from compiler.diagnostics import BatchformError, Diagnostic, Level
-from compiler.render import GENERATED_HEADER
+from compiler.hcl import GENERATED_HEADER
 
 MANIFEST = ".batchform-manifest.json"
 LOCK = ".batchform.lock"

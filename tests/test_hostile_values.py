@@ -26,11 +26,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 import compiler
-from compiler import cli, loader, model
+from compiler import cli, derive, loader, model
 from compiler.build import analyze_text, render_environment
 from compiler.diagnostics import Diagnostic, Level
-from compiler.plan import jobs
-from compiler.render import hcl_string
+from compiler.hcl import hcl_string
 from compiler.report.diagnostics import format_diagnostic
 from compiler.verify.batch import compare_container
 from compiler.verify.result import ResourceCheck
@@ -287,7 +286,7 @@ def test_verify_does_not_call_3_1_in_sync_with_3_10() -> None:
     """verify compares the compiled values, so the drifted `3.1` of an old compile differs."""
     analysis = analyze_text(_with("      MODE: fast\n", "      PY: 3.10\n"), "env.yaml")
     assert analysis.env is not None
-    expected = jobs.container_properties(analysis.env, "hello")
+    expected = derive.container_properties(analysis.env, "hello")
     assert expected["environment"] == [{"name": "PY", "value": "3.10"}]
     drifted = ResourceCheck("job_definitions", "hello")
     compare_container(

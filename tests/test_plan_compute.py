@@ -16,6 +16,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from compiler import derive
 from compiler.build import analyze, analyze_text, render_environment
 from compiler.model import Environment
 from compiler.plan import compute
@@ -376,7 +377,7 @@ def test_imds_hop_limit_is_1_unless_the_file_opts_in() -> None:
 def test_user_data_is_mime_multipart_with_the_scratch_mount_and_the_users_part() -> None:
     message = mime(example("genomics"), "scratch_1tb")
     assert message.get_content_type() == "multipart/mixed"
-    assert message.get_boundary() == compute.MIME_BOUNDARY
+    assert message.get_boundary() == derive.MIME_BOUNDARY
     scratch, user = message.get_payload()
     assert isinstance(scratch, Message) and isinstance(user, Message)
     assert scratch.get_content_type() == "text/x-shellscript"
@@ -427,7 +428,7 @@ def test_scratch_values_are_shell_quoted() -> None:
     volume = example("genomics").launch_templates["scratch-1tb"].scratch_volume
     assert volume is not None
     odd = volume.model_copy(update={"mount_path": "/data dir/$(reboot)"})
-    assert "MOUNT_PATH='/data dir/$(reboot)'" in compute.scratch_script(odd)
+    assert "MOUNT_PATH='/data dir/$(reboot)'" in derive.scratch_script(odd)
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
@@ -435,7 +436,7 @@ def test_scratch_script_is_valid_bash() -> None:
     volume = example("gpu").launch_templates["gpu-scratch"].scratch_volume
     assert volume is not None
     result = subprocess.run(
-        ["bash", "-n"], input=compute.scratch_script(volume), text=True, capture_output=True
+        ["bash", "-n"], input=derive.scratch_script(volume), text=True, capture_output=True
     )
     assert result.returncode == 0, result.stderr
 
@@ -459,10 +460,10 @@ def test_output_is_deterministic(name: str) -> None:
 def test_helpers_the_verifier_shares() -> None:
     env = example("gpu")
     g5 = env.compute_environments["g5"]
-    assert compute.expected_instance_types(g5) == ["g5"]
-    assert compute.expected_instance_types(example("fargate").compute_environments["fargate"]) == []
-    assert compute.update_policy_minutes(7200) == 120
-    assert compute.compute_resource_tags(env, "g5")["workload"] == "training"
+    assert derive.expected_instance_types(g5) == ["g5"]
+    assert derive.expected_instance_types(example("fargate").compute_environments["fargate"]) == []
+    assert derive.update_policy_minutes(7200) == 120
+    assert derive.compute_resource_tags(env, "g5")["workload"] == "training"
 
 
 # --- end to end on moto ----------------------------------------------------------------------

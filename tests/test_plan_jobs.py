@@ -11,10 +11,11 @@ import hcl2
 import pytest
 
 from compiler.build import analyze_text
+from compiler.derive import container_properties, required_parameters
+from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import jobs, outputs
-from compiler.plan.jobs import container_properties, required_parameters
-from compiler.render import Expr, render_template
+from compiler.render import render_template
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer
 from tests.harness.override import moto_copy

@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from compiler.build import Analysis, analyze_text, render_environment
+from compiler.derive import carve_subnets
 from compiler.diagnostics import Level
 from compiler.model import Environment
 from compiler.plan import iam
-from compiler.plan.network import carve_subnets
 from compiler.regions import known_zones
 from tests.harness import terraform as tf
 from tests.harness.moto import MotoServer

@@ -21,10 +21,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from compiler import naming
+from compiler import derive, naming
 from compiler.build import analyze_text
 from compiler.model import Environment
-from compiler.plan import jobs
 from compiler.report.verify import format_text
 from compiler.verify import Clients, verify
 from compiler.verify import batch as batch_checks
@@ -141,7 +140,7 @@ def deploy_unit(server: MotoServer) -> Environment:
 
 def register(server: MotoServer, env: Environment, key: str, **container: Any) -> dict[str, Any]:
     """Register job definition ``key`` as the compiler writes it (``container`` overrides)."""
-    props = jobs.container_properties(env, key)
+    props = derive.container_properties(env, key)
     props["logConfiguration"]["options"]["awslogs-group"] = naming.log_group_name(env.name, key)
     props.update(container)
     job = env.job(key)

@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from compiler import instance_types, naming
+from compiler import derive as compute_plan
+from compiler import instance_types, naming, refs
 from compiler.checks import Finding, rule
 from compiler.diagnostics import Level, Path
 from compiler.model import ComputeEnvironment, Environment, RootVolume, is_security_group_id
-from compiler.plan import compute as compute_plan
-from compiler.plan import refs
 
 SPOT_ONLY_STRATEGIES = ("SPOT_CAPACITY_OPTIMIZED", "SPOT_PRICE_CAPACITY_OPTIMIZED")
 UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", *SPOT_ONLY_STRATEGIES)

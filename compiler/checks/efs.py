@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.checks import Finding, rule
+from compiler.derive import MOUNT_TARGETS_SG_KEY
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment
-from compiler.plan.efs import MOUNT_TARGETS_SG_KEY
 
 
 def _efs_volumes(env: Environment) -> Iterator[tuple[Path, str]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from compiler import refs
 from compiler.checks import Finding, rule
+from compiler.derive import generated_role_names, job_role_purpose
 from compiler.diagnostics import Level
 from compiler.model import Environment
-from compiler.plan import refs
-from compiler.plan.iam import generated_role_names, job_role_purpose
 
 MAX_ROLE_NAME = 64
 

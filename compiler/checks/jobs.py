@@ -19,17 +19,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from compiler.checks import Finding, rule
-from compiler.diagnostics import Level, Path
-from compiler.instance_types import OPTIMAL, architectures
-from compiler.model import Environment, JobDefinition
-from compiler.naming import TAG_ENVIRONMENT, TAG_KEY, aws_name
-from compiler.plan.jobs import (
+from compiler.derive import (
     container_properties,
     referenced_parameters_in,
     required_parameters,
     vcpu_value,
 )
-from compiler.render import Expr
+from compiler.diagnostics import Level, Path
+from compiler.hcl import Expr
+from compiler.instance_types import OPTIMAL, architectures
+from compiler.model import Environment, JobDefinition
+from compiler.naming import TAG_ENVIRONMENT, TAG_KEY, aws_name
 
 # --- limits ----------------------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler import refs
 from compiler.checks import Finding, rule
+from compiler.derive import KMS_KEY_ID, parse_kms_arn
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment
-from compiler.plan import refs
-from compiler.plan.iam import KMS_KEY_ID, parse_kms_arn
 from compiler.regions import region_partition
 
 AWS_MANAGED_ALIAS_PREFIX = "aws/"

@@ -20,10 +20,10 @@ from pydantic import BaseModel
 
 from compiler import regions as regions_data
 from compiler.checks import Finding, rule
+from compiler.derive import compute_resource_tags, user_data
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment, JobDefinition
 from compiler.naming import TAG_ENVIRONMENT, TAG_KEY
-from compiler.plan.compute import compute_resource_tags, user_data
 
 # --- tags (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html) --------------
 

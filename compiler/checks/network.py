@@ -14,9 +14,7 @@ from collections.abc import Iterator
 
 from compiler import regions as regions_data
 from compiler.checks import Finding, rule
-from compiler.diagnostics import Level, Path
-from compiler.model import GATEWAY_ENDPOINT_SERVICES, Environment, SecurityGroupRule
-from compiler.plan.network import (
+from compiler.derive import (
     AWS_MAX_SUBNET_PREFIX,
     AWS_MIN_SUBNET_PREFIX,
     ENDPOINTS_SG_KEY,
@@ -24,6 +22,8 @@ from compiler.plan.network import (
     carve_prefixes,
     interface_endpoints,
 )
+from compiler.diagnostics import Level, Path
+from compiler.model import GATEWAY_ENDPOINT_SERVICES, Environment, SecurityGroupRule
 
 CREATE: Path = ("network", "vpc", "create")
 EXISTING: Path = ("network", "vpc", "existing")

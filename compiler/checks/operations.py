@@ -18,9 +18,9 @@ from functools import cache
 
 from compiler.checks import Finding, rule
 from compiler.checks.references import _dangling
+from compiler.derive import referenced_parameters_in, required_parameters
 from compiler.diagnostics import Level
 from compiler.model import Environment, Schedule
-from compiler.plan.jobs import referenced_parameters_in, required_parameters
 
 _MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
 _DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"

@@ -12,12 +12,12 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from compiler import instance_types, requirements
+from compiler import derive as common
+from compiler import instance_types, refs, requirements
 from compiler.checks import Finding, rule
 from compiler.checks.capacity import _Candidates
 from compiler.diagnostics import Level, Path
 from compiler.model import Environment, JobDefinition, Retry, RetryRule
-from compiler.plan import common, refs
 
 # --- Terraform and provider versions ---------------------------------------------------------
 

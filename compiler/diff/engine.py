@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from compiler.diff.notes import _ce_notes, _env_notes, _job_notes, _queue_notes
 from compiler.diff.provider import (
@@ -31,9 +31,15 @@ from compiler.diff.result import (
     ResourceChange,
     Risk,
 )
+from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import build_plan
-from compiler.render import Expr
+from compiler.plan.contract import (
+    ComputeEnvironmentEntry,
+    JobQueueEntry,
+    PlanFiles,
+    file_contexts,
+)
 
 
 def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
@@ -152,8 +158,9 @@ def _diff_resource(
 
 def diff_environments(old: Environment | None, new: Environment) -> EnvironmentDiff:
     """What changes in AWS when ``old`` (``None``: a new file) is replaced by ``new``."""
-    old_files = build_plan(old, "old").files if old is not None else {}
-    new_files = build_plan(new, "new").files
+    old_plan: PlanFiles = build_plan(old, "old").files if old is not None else {}
+    new_plan = build_plan(new, "new").files
+    old_files, new_files = file_contexts(old_plan), file_contexts(new_plan)
     result = EnvironmentDiff(old.name if old else None, new.name)
     if old is not None:
         result.notes = _env_notes(old, new)
@@ -180,10 +187,10 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             if change.action in ("replace", "delete"):
                 replaced.add(address)
 
-    old_amis = {
-        a["label"]: a for a in (old_files.get("compute_environments.tf") or {}).get("ssm_amis", [])
-    }
-    for ami in (new_files.get("compute_environments.tf") or {}).get("ssm_amis", []):
+    old_ces = old_plan.get("compute_environments.tf")
+    new_ces = new_plan.get("compute_environments.tf")
+    old_amis = {a["label"]: a for a in (old_ces["ssm_amis"] if old_ces else [])}
+    for ami in new_ces["ssm_amis"] if new_ces else []:
         before = old_amis.get(ami["label"])
         if before is not None and before["name"] != ami["name"]:
             replaced.add(f"data.aws_ssm_parameter.{ami['label']}")
@@ -207,7 +214,11 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 continue
             if kind.tf_type == "aws_batch_compute_environment" and change.action == "update":
                 assert new_ctx is not None
-                change.attributes = _mark_ce_replacements(olds[label], new_ctx, change.attributes)
+                change.attributes = _mark_ce_replacements(
+                    cast(ComputeEnvironmentEntry, olds[label]),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change.attributes,
+                )
                 if any(c.forces_replacement for c in change.attributes):
                     change.action = "replace"
             _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names, versioned)
@@ -243,11 +254,17 @@ def _annotate(
             )
     if tf_type == "aws_batch_compute_environment":
         if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
-            change.notes.extend(_ce_notes(old_ctx, new_ctx, change))
+            change.notes.extend(
+                _ce_notes(
+                    cast(ComputeEnvironmentEntry, old_ctx),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change,
+                )
+            )
         elif change.action == "delete":
             change.notes.append(Note(Risk.JOBS, "deleted: jobs still running in it are terminated"))
         elif change.action == "create" and new_ctx is not None:
-            attrs = new_ctx["compute_resources"]["attrs"]
+            attrs = cast(ComputeEnvironmentEntry, new_ctx)["compute_resources"]["attrs"]
             change.notes.append(
                 Note(
                     Risk.CAPACITY,
@@ -256,7 +273,14 @@ def _annotate(
             )
     if tf_type == "aws_batch_job_queue":
         if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
-            change.notes.extend(_queue_notes(old_ctx, new_ctx, change.address, ce_names))
+            change.notes.extend(
+                _queue_notes(
+                    cast(JobQueueEntry, old_ctx),
+                    cast(JobQueueEntry, new_ctx),
+                    change.address,
+                    ce_names,
+                )
+            )
         elif change.action == "delete":
             change.notes.append(
                 Note(

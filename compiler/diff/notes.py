@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from compiler.derive import required_parameters
 from compiler.diff.provider import (
     CE_SCALING,
     _address_of,
@@ -21,7 +22,7 @@ from compiler.diff.provider import (
 )
 from compiler.diff.result import Note, ResourceChange, Risk
 from compiler.model import Environment
-from compiler.plan.jobs import required_parameters
+from compiler.plan.contract import ComputeEnvironmentEntry, JobQueueEntry
 
 
 def _env_notes(old: Environment, new: Environment) -> list[Note]:
@@ -65,7 +66,9 @@ def _env_notes(old: Environment, new: Environment) -> list[Note]:
     return notes
 
 
-def _ce_notes(old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange) -> list[Note]:
+def _ce_notes(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+) -> list[Note]:
     """What an update or replacement of a compute environment means: capacity first, then
     either what the replacement does or what the in-place update does."""
     attrs_old, attrs_new = old["compute_resources"]["attrs"], new["compute_resources"]["attrs"]
@@ -102,7 +105,7 @@ def _scaling_notes(attrs_old: Mapping[str, Any], attrs_new: Mapping[str, Any]) -
 
 
 def _ce_replacement_notes(
-    old: Mapping[str, Any], new: Mapping[str, Any], change: ResourceChange
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
 ) -> list[Note]:
     """A replaced CE terminates its running jobs; say why it could not be updated in place."""
     notes = [
@@ -134,7 +137,9 @@ def _ce_replacement_notes(
     return notes
 
 
-def _ce_infrastructure_update_note(new: Mapping[str, Any], change: ResourceChange) -> Note | None:
+def _ce_infrastructure_update_note(
+    new: ComputeEnvironmentEntry, change: ResourceChange
+) -> Note | None:
     """An instance-level change of an EC2 CE replaces its instances under running jobs."""
     infra = [
         c
@@ -143,14 +148,14 @@ def _ce_infrastructure_update_note(new: Mapping[str, Any], change: ResourceChang
     ]
     if not infra or _is_fargate(new):
         return None
-    policy = new.get("update_policy") or {}
-    if policy.get("terminate_jobs_on_update"):
+    policy = new["update_policy"]
+    if policy is not None and policy["terminate_jobs_on_update"]:
         text = (
             "infrastructure update with terminate_jobs_on_update: Batch replaces the "
             "instances and terminates the jobs running on them at once"
         )
     else:
-        minutes = policy.get("job_execution_timeout_minutes", 30)
+        minutes = policy["job_execution_timeout_minutes"] if policy is not None else 30
         text = (
             "infrastructure update: Batch replaces the instances; running jobs get "
             f"{minutes} minutes (update_policy.job_execution_timeout) before they are "
@@ -169,11 +174,13 @@ def _ce_type_note(attrs_old: Mapping[str, Any], attrs_new: Mapping[str, Any]) ->
     )
 
 
-def _ce_terminate_on_update_note(old: Mapping[str, Any], new: Mapping[str, Any]) -> Note | None:
-    policy_old, policy_new = old.get("update_policy"), new.get("update_policy")
-    if not (policy_new or {}).get("terminate_jobs_on_update") or (policy_old or {}).get(
-        "terminate_jobs_on_update"
-    ):
+def _ce_terminate_on_update_note(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry
+) -> Note | None:
+    policy_old, policy_new = old["update_policy"], new["update_policy"]
+    turned_on = policy_new is not None and policy_new["terminate_jobs_on_update"]
+    was_on = policy_old is not None and policy_old["terminate_jobs_on_update"]
+    if not turned_on or was_on:
         return None
     return Note(
         Risk.JOBS,
@@ -182,8 +189,8 @@ def _ce_terminate_on_update_note(old: Mapping[str, Any], new: Mapping[str, Any])
     )
 
 
-def _ce_disabled_note(old: Mapping[str, Any], new: Mapping[str, Any]) -> Note | None:
-    if not (old.get("state") == "ENABLED" and new.get("state") == "DISABLED"):
+def _ce_disabled_note(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) -> Note | None:
+    if not (old["state"] == "ENABLED" and new["state"] == "DISABLED"):
         return None
     return Note(
         Risk.JOBS,
@@ -193,8 +200,8 @@ def _ce_disabled_note(old: Mapping[str, Any], new: Mapping[str, Any]) -> Note | 
 
 
 def _queue_notes(
-    old: Mapping[str, Any],
-    new: Mapping[str, Any],
+    old: JobQueueEntry,
+    new: JobQueueEntry,
     address: str,
     ce_names: Mapping[str, str],
 ) -> list[Note]:

@@ -15,12 +15,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from compiler.diff.result import AttributeChange
 from compiler.plan.compute import provider_updates_in_place
+from compiler.plan.contract import ComputeEnvironmentEntry
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ def _resource_argument(path: str) -> str:
     return parts[1].split("[", 1)[0]
 
 
-def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def _ce_updatable(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) -> bool:
     """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
     return all(
         provider_updates_in_place(
@@ -225,12 +224,12 @@ def _ce_updatable(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     )
 
 
-def _is_fargate(ce: Mapping[str, Any]) -> bool:
+def _is_fargate(ce: ComputeEnvironmentEntry) -> bool:
     return str(ce["compute_resources"]["attrs"].get("type", "")).startswith("FARGATE")
 
 
 def _mark_ce_replacements(
-    old: Mapping[str, Any], new: Mapping[str, Any], changes: list[AttributeChange]
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, changes: list[AttributeChange]
 ) -> list[AttributeChange]:
     updatable = _ce_updatable(old, new)
     fargate = _is_fargate(new)
@@ -263,7 +262,7 @@ def _is_apply_time_version(c: AttributeChange) -> bool:
     return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
 
 
-def _replaced_by_trigger(new: Mapping[str, Any]) -> bool:
+def _replaced_by_trigger(new: ComputeEnvironmentEntry) -> bool:
     """Whether a new launch template version replaces the CE: the provider cannot see that
     version while planning (it is unknown until the template is updated), so only the
     ``replace_triggered_by`` the compiler writes for a CE it cannot update in place does."""

@@ -4,14 +4,15 @@ Every decision about the generated Terraform is made here, in plain Python over 
 names, labels, references between resources, which optional resources exist, sorted maps and
 kept list orders. Templates only lay out what a context holds. No I/O.
 
-Each concern has its own module and returns ``{file name: context}`` for the files it owns; a
-concern with nothing to write returns nothing, so an empty section produces no file.
+Each concern has its own module and returns the part of :data:`~compiler.plan.contract.PlanFiles`
+it owns (``{file name: context}``); a concern with nothing to write returns nothing, so an empty
+section produces no file. Every context's type is declared in :mod:`compiler.plan.contract`,
+the one place the templates, the verifier, diff and the benchmarks learn its keys from.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from compiler.model import Environment
 from compiler.plan import (
@@ -25,20 +26,22 @@ from compiler.plan import (
     outputs,
     readme,
 )
-
-Context = dict[str, Any]
+from compiler.plan.contract import PlanFiles
 
 
 @dataclass(frozen=True)
 class Plan:
+    """What ``generated/<env_name>/`` holds, before rendering: the header every file starts
+    with and each file's context."""
+
     env_name: str
-    files: dict[str, Context] = field(default_factory=dict)
+    header: str
+    files: PlanFiles
 
 
 def build_plan(env: Environment, source_name: str) -> Plan:
     """The render context of every file of ``generated/<env.name>/``."""
-    header = common.header(source_name)
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     for part in (
         common.versions(env),
         network.plan(env),
@@ -50,8 +53,8 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         outputs.plan(env),
         readme.plan(env),
     ):
-        for name, context in part.items():
+        for name in part:
             if name in files:
                 raise RuntimeError(f"two plan modules both write {name}")
-            files[name] = {"header": header, **context}
-    return Plan(env.name, files)
+        files.update(part)
+    return Plan(env.name, common.header(source_name), files)

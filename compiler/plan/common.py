@@ -1,13 +1,12 @@
-"""Pieces every plan module shares: the file header, tags, and the terraform/provider files."""
+"""What every plan module shares: the file header, references, the versions and provider files."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from compiler import requirements
+from compiler.derive import uses_lockfile
+from compiler.hcl import GENERATED_HEADER, Expr, comment_safe
 from compiler.model import Environment
-from compiler.naming import resource_tags
-from compiler.render import GENERATED_HEADER, Expr, comment_safe
+from compiler.plan.contract import PlanFiles, S3BackendEntry
 
 
 def header(source_name: str) -> str:
@@ -17,25 +16,12 @@ def header(source_name: str) -> str:
     )
 
 
-def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The tags a resource carries besides the provider's ``default_tags``, sorted by key."""
-    merged = {**(extra or {}), **resource_tags(env.name, key)}
-    return dict(sorted(merged.items()))
-
-
 def ref(*parts: str) -> Expr:
     """A Terraform reference built from trusted parts: ``ref("aws_vpc", "this", "id")``."""
     return Expr(".".join(parts))
 
 
 DEFAULT_TERRAFORM_VERSION = ">= 1.5.0"
-
-
-def uses_lockfile(env: Environment) -> bool:
-    """True when the S3 backend locks with an S3 lock file: whenever no DynamoDB table is
-    named (the table is deprecated from Terraform 1.11; the lock file needs 1.10)."""
-    backend = env.terraform.backend
-    return backend is not None and not backend.s3.dynamodb_table
 
 
 def required_version(env: Environment) -> str:
@@ -48,8 +34,8 @@ def required_version(env: Environment) -> str:
     return DEFAULT_TERRAFORM_VERSION
 
 
-def versions(env: Environment) -> dict[str, dict[str, Any]]:
-    backend: dict[str, Any] | None = None
+def versions(env: Environment) -> PlanFiles:
+    backend: S3BackendEntry | None = None
     if env.terraform.backend is not None:
         s3 = env.terraform.backend.s3
         backend = {

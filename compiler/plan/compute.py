@@ -21,23 +21,43 @@ Decisions made here, and why:
   first a script that formats and mounts the scratch volume, then the user's own part.
 - Fargate CEs carry only what Fargate accepts: type, max vCPUs, subnets, security groups.
 
-The helpers :func:`expected_instance_types`, :func:`ec2_configuration`,
-:func:`compute_resource_tags`, :func:`update_policy_minutes` and :func:`user_data` are public so
-that the verifier compares deployed resources with exactly what the compiler wrote.
+What the checks need as well (instance and image types, instance tags, user data, update policy
+minutes) is computed in :mod:`compiler.derive`; :func:`ec2_configuration` is public so that the
+README and the verifier describe exactly what the compiler wrote.
 """
 
 from __future__ import annotations
 
-import math
-import shlex
-from typing import Any
+from typing import TypedDict
 
-from compiler import instance_types, naming, requirements
-from compiler.model import ComputeEnvironment, Environment, LaunchTemplate, ScratchVolume
-from compiler.plan import common, refs
-from compiler.render import Expr
-
-Context = dict[str, Any]
+from compiler import derive, instance_types, naming, refs, requirements
+from compiler.derive import (
+    IMAGE_TYPE_DEFAULT,
+    IMAGE_TYPE_GPU,
+    ROOT_DEVICE,
+    compute_resource_tags,
+    default_image_type,
+    expected_instance_types,
+    update_policy_minutes,
+    used_ami_keys,
+    user_data,
+)
+from compiler.hcl import Expr
+from compiler.model import ComputeEnvironment, Environment, RootVolume
+from compiler.plan.contract import (
+    BlockDeviceMappingEntry,
+    ComputeEnvironmentEntry,
+    ComputeResourcesAttrs,
+    ComputeResourcesEntry,
+    EbsEntry,
+    Ec2ConfigurationEntry,
+    LaunchTemplateEntry,
+    LaunchTemplateSpecEntry,
+    PlacementGroupEntry,
+    PlanFiles,
+    SsmAmiEntry,
+    UpdatePolicyEntry,
+)
 
 MANAGED = "MANAGED"
 # Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
@@ -45,12 +65,6 @@ MANAGED = "MANAGED"
 # although AWS itself updates such a CE in place; provider issue #38695).
 PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
 SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
-IMAGE_TYPE_DEFAULT = "ECS_AL2023"
-IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
-
-ROOT_DEVICE = "/dev/xvda"  # the root device of the ECS-optimized Amazon Linux AMIs
-MIME_BOUNDARY = "==BATCHFORM_BOUNDARY=="
-GIB = 1024**3
 
 
 # --- compute environments --------------------------------------------------------------------
@@ -60,22 +74,7 @@ def is_ec2(ce: ComputeEnvironment) -> bool:
     return not ce.is_fargate
 
 
-def expected_instance_types(ce: ComputeEnvironment) -> list[str]:
-    """The instance types a CE is created with: the user's list, ``[optimal]`` by default for
-    EC2/SPOT, none for Fargate."""
-    if ce.is_fargate:
-        return []
-    return list(ce.instance_types) if ce.instance_types else [instance_types.OPTIMAL]
-
-
-def default_image_type(ce: ComputeEnvironment) -> str:
-    """The ECS image type for a CE's instances: NVIDIA when any type is a GPU family."""
-    if any(instance_types.is_gpu(t) for t in expected_instance_types(ce)):
-        return IMAGE_TYPE_GPU
-    return IMAGE_TYPE_DEFAULT
-
-
-def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
+def ec2_configuration(env: Environment, key: str) -> list[Ec2ConfigurationEntry]:
     """The ``ec2_configuration`` entries of an EC2/SPOT CE (empty for Fargate).
 
     - an AMI key with ``image_type``: that AWS image family;
@@ -91,12 +90,9 @@ def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
         ami = env.amis[ce.ami]
         if ami.image_type is not None:
             return [{"image_type": ami.image_type}]
-        return [
-            {
-                "image_type": default_image_type(ce),
-                "image_id_override": refs.ami_image_id(env, ce.ami),
-            }
-        ]
+        override = refs.ami_image_id(env, ce.ami)
+        assert override is not None  # an AMI key without image_type has an id or a parameter
+        return [{"image_type": default_image_type(ce), "image_id_override": override}]
     types = expected_instance_types(ce)
     gpu = [instance_types.is_gpu(t) for t in types]
     if all(gpu):
@@ -106,22 +102,9 @@ def ec2_configuration(env: Environment, key: str) -> list[dict[str, Any]]:
     return [{"image_type": IMAGE_TYPE_DEFAULT}]
 
 
-def compute_resource_tags(env: Environment, key: str) -> dict[str, str]:
-    """Tags Batch puts on the CE's instances: the environment's tags (provider ``default_tags``
-    do not reach instances), the CE's ``instance_tags``, and the batchform tags, which win."""
+def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
     ce = env.compute_environments[key]
-    return common.tags(env, key, {**env.tags, **ce.instance_tags})
-
-
-def update_policy_minutes(seconds: int) -> int:
-    """``job_execution_timeout_minutes`` from a duration in seconds, rounded up so a job is
-    never given less time than asked for."""
-    return math.ceil(seconds / 60)
-
-
-def _compute_resources(env: Environment, key: str) -> Context:
-    ce = env.compute_environments[key]
-    attrs: dict[str, Any] = {"type": ce.type}
+    attrs: ComputeResourcesAttrs = {"type": ce.type}
     security_groups = [refs.security_group_id(sg) for sg in env.ce_security_groups(key)]
     subnets = refs.ce_subnet_ids(env, key)
     if ce.is_fargate:
@@ -147,13 +130,14 @@ def _compute_resources(env: Environment, key: str) -> Context:
         attrs["spot_iam_fleet_role"] = fleet_role
     if ce.ec2_key_pair is not None:
         attrs["ec2_key_pair"] = ce.ec2_key_pair
-    if ce.placement_group is not None:
-        attrs["placement_group"] = refs.placement_group_name(env, key)
+    placement_group = refs.placement_group_name(env, key)
+    if placement_group is not None:
+        attrs["placement_group"] = placement_group
     attrs["subnets"] = subnets
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
 
-    launch_template = None
+    launch_template: LaunchTemplateSpecEntry | None = None
     if ce.launch_template is not None:
         launch_template = {
             "launch_template_id": refs.launch_template_id(ce.launch_template),
@@ -191,9 +175,9 @@ def replace_triggers(env: Environment, key: str) -> list[Expr]:
     return [refs.launch_template_version(ce.launch_template)]
 
 
-def _compute_environment(env: Environment, key: str) -> Context:
+def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
     ce = env.compute_environments[key]
-    update_policy = None
+    update_policy: UpdatePolicyEntry | None = None
     if ce.update_policy is not None:
         update_policy = {
             "job_execution_timeout_minutes": update_policy_minutes(
@@ -209,26 +193,15 @@ def _compute_environment(env: Environment, key: str) -> Context:
         "service_role": refs.service_role_arn(env),
         "compute_resources": _compute_resources(env, key),
         "update_policy": update_policy,
-        "tags": common.tags(env, key),
+        "tags": derive.tags(env, key),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
         "replace_triggered_by": replace_triggers(env, key),
     }
 
 
-def used_ami_keys(env: Environment) -> list[str]:
-    """AMI keys some EC2/SPOT compute environment uses, sorted."""
-    return sorted(
-        {
-            ce.ami
-            for ce in env.compute_environments.values()
-            if ce.ami is not None and not ce.is_fargate and ce.ami in env.amis
-        }
-    )
-
-
-def _ssm_amis(env: Environment) -> list[Context]:
+def _ssm_amis(env: Environment) -> list[SsmAmiEntry]:
     """``data "aws_ssm_parameter"`` look-ups, only for AMIs a compute environment uses."""
-    out = []
+    out: list[SsmAmiEntry] = []
     for key in used_ami_keys(env):
         parameter = env.amis[key].ssm_parameter
         if parameter is not None:
@@ -244,9 +217,9 @@ def placement_group_aws_name(env: Environment, key: str, strategy: str) -> str:
     return f"{naming.aws_name(env.name, key)}-{strategy}"
 
 
-def _placement_groups(env: Environment) -> list[Context]:
+def _placement_groups(env: Environment) -> list[PlacementGroupEntry]:
     """``aws_placement_group`` resources for CEs with ``placement_group: {strategy: ...}``."""
-    out = []
+    out: list[PlacementGroupEntry] = []
     for key in sorted(env.compute_environments):
         group = env.compute_environments[key].placement_group
         if group is None or isinstance(group, str):
@@ -256,7 +229,7 @@ def _placement_groups(env: Environment) -> list[Context]:
                 "label": naming.label(key),
                 "name": placement_group_aws_name(env, key, group.strategy),
                 "strategy": group.strategy,
-                "tags": common.tags(env, f"{key}-placement-group"),
+                "tags": derive.tags(env, f"{key}-placement-group"),
             }
         )
     return out
@@ -265,138 +238,32 @@ def _placement_groups(env: Environment) -> list[Context]:
 # --- launch templates ------------------------------------------------------------------------
 
 
-def _ebs(volume: Any, encrypted: bool) -> dict[str, Any]:
-    ebs: dict[str, Any] = {
+class _EbsPerformance(TypedDict, total=False):
+    """The optional middle of an ``ebs`` block, set only when the file sets them."""
+
+    iops: int
+    throughput: int
+
+
+def _ebs(volume: RootVolume, encrypted: bool) -> EbsEntry:
+    performance: _EbsPerformance = {}
+    if volume.iops is not None:
+        performance["iops"] = volume.iops
+    if volume.throughput is not None:
+        performance["throughput"] = volume.throughput
+    # in the order the block is written in (the template writes it with .items())
+    return {
         "delete_on_termination": True,
         "encrypted": encrypted,
+        **performance,
+        "volume_size": volume.size,
+        "volume_type": volume.type,
     }
-    if volume.iops is not None:
-        ebs["iops"] = volume.iops
-    if volume.throughput is not None:
-        ebs["throughput"] = volume.throughput
-    ebs["volume_size"] = volume.size
-    ebs["volume_type"] = volume.type
-    return ebs
 
 
-def scratch_script(volume: ScratchVolume) -> str:
-    """Shell that formats (once) and mounts the scratch volume.
-
-    cloud-init runs user-data scripts once, at an instance's first boot; the fstab entry it
-    writes mounts the volume on any later boot.
-
-    On Nitro instances the EBS volume mapped as ``/dev/xvdb`` appears as ``/dev/nvmeXn1`` in an
-    order that is not guaranteed. The script uses the mapped name when udev links it (Xen
-    instances, and Amazon Linux's ``amazon-ec2-utils`` rules on Nitro); otherwise it takes the
-    EBS NVMe disk (``/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_*``) of exactly the volume's
-    size that is not the root disk, waiting for it to attach. The fstab entry names the file
-    system's UUID, which survives renaming, and has ``nofail`` so a lost volume never blocks a
-    boot. Every step checks before it acts, so running it again changes nothing and never
-    reformats a volume that already holds a file system.
-    """
-    values = {
-        "DEVICE_NAME": volume.device,
-        "MOUNT_PATH": volume.mount_path,
-        "FS_TYPE": volume.filesystem,
-        "SIZE_BYTES": str(volume.size * GIB),
-    }
-    assignments = "\n".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
-    return f"""#!/bin/bash
-# batchform: format and mount the scratch volume (safe to run again)
-set -euo pipefail
-
-{assignments}
-
-root_disk() {{
-  local source
-  source=$(findmnt -n -o SOURCE /)
-  lsblk -n -d -o PKNAME "$source" 2>/dev/null | grep . || basename "$source"
-}}
-
-find_device() {{
-  if [ -b "$DEVICE_NAME" ]; then
-    readlink -f "$DEVICE_NAME"
-    return 0
-  fi
-  local root link dev
-  root=$(root_disk)
-  for link in /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_*; do
-    [ -e "$link" ] || continue
-    case "$link" in *-part*) continue ;; esac
-    dev=$(readlink -f "$link")
-    [ "$(basename "$dev")" = "$root" ] && continue
-    [ "$(lsblk -b -n -d -o SIZE "$dev")" = "$SIZE_BYTES" ] || continue
-    echo "$dev"
-    return 0
-  done
-  return 1
-}}
-
-device=""
-for _ in $(seq 1 60); do
-  if device=$(find_device); then
-    break
-  fi
-  device=""
-  sleep 2
-done
-if [ -z "$device" ]; then
-  echo "batchform: scratch volume $DEVICE_NAME not found; not mounting $MOUNT_PATH" >&2
-  exit 1
-fi
-
-if ! blkid -o value -s TYPE "$device" >/dev/null 2>&1; then
-  mkfs -t "$FS_TYPE" "$device"
-fi
-uuid=$(blkid -o value -s UUID "$device")
-mkdir -p "$MOUNT_PATH"
-if ! grep -q "^UUID=$uuid " /etc/fstab; then
-  echo "UUID=$uuid $MOUNT_PATH $FS_TYPE defaults,nofail 0 2" >> /etc/fstab
-fi
-if ! mountpoint -q "$MOUNT_PATH"; then
-  mount "$MOUNT_PATH"
-fi
-chmod 1777 "$MOUNT_PATH"
-"""
-
-
-def _user_part(text: str) -> tuple[str, str]:
-    """(content type, body) of the user's own part: cloud-config stays cloud-config; shell
-    without an interpreter line gets ``#!/bin/bash`` so cloud-init can execute it."""
-    if text.startswith("#cloud-config"):
-        return "text/cloud-config", text
-    if text.startswith("#!"):
-        return "text/x-shellscript", text
-    return "text/x-shellscript", "#!/bin/bash\n" + text
-
-
-def user_data(lt: LaunchTemplate) -> str | None:
-    """The launch template's MIME multi-part user data, or ``None`` when it has nothing to do.
-
-    The boundary is a fixed string so that the output is the same on every compile.
-    """
-    parts: list[tuple[str, str]] = []
-    if lt.scratch_volume is not None:
-        parts.append(('text/x-shellscript; charset="us-ascii"', scratch_script(lt.scratch_volume)))
-    if lt.user_data is not None and lt.user_data.strip():
-        content_type, body = _user_part(lt.user_data)
-        parts.append((f'{content_type}; charset="utf-8"', body))
-    if not parts:
-        return None
-    lines = [
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"',
-        "",
-    ]
-    for content_type, body in parts:
-        lines += [f"--{MIME_BOUNDARY}", f"Content-Type: {content_type}", "", body.rstrip("\n"), ""]
-    lines.append(f"--{MIME_BOUNDARY}--")
-    return "\n".join(lines) + "\n"
-
-
-def _launch_template(env: Environment, key: str) -> Context:
+def _launch_template(env: Environment, key: str) -> LaunchTemplateEntry:
     lt = env.launch_templates[key]
-    mappings = []
+    mappings: list[BlockDeviceMappingEntry] = []
     if lt.root_volume is not None:
         mappings.append({"device_name": ROOT_DEVICE, "ebs": _ebs(lt.root_volume, lt.encrypted)})
     if lt.scratch_volume is not None:
@@ -423,18 +290,18 @@ def _launch_template(env: Environment, key: str) -> Context:
                 "resource_type": "instance",
                 "tags": dict(sorted({**env.tags, naming.TAG_ENVIRONMENT: env.name}.items())),
             },
-            {"resource_type": "volume", "tags": common.tags(env, key, dict(env.tags))},
+            {"resource_type": "volume", "tags": derive.tags(env, key, dict(env.tags))},
         ],
-        "tags": common.tags(env, key),
+        "tags": derive.tags(env, key),
     }
 
 
 # --- the files -------------------------------------------------------------------------------
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``launch_templates.tf`` and ``compute_environments.tf``; each omitted when empty."""
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     if env.launch_templates:
         files["launch_templates.tf"] = {
             "launch_templates": [_launch_template(env, k) for k in sorted(env.launch_templates)]

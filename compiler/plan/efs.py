@@ -26,16 +26,15 @@ Addresses:
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
+from compiler import derive, refs
+from compiler.derive import MOUNT_TARGETS_SG_KEY
 from compiler.model import Environment, SecurityGroupRule
 from compiler.naming import aws_name, label
-from compiler.plan import common, refs
+from compiler.plan import common
+from compiler.plan.contract import EfsContext, MountTargetEntry, NfsRuleEntry, PlanFiles
 from compiler.plan.network import parse_ports
 
-Context = dict[str, Any]
-
-MOUNT_TARGETS_SG_KEY = "efs-mount-targets"
 NFS_PORT = 2049
 
 
@@ -58,7 +57,7 @@ def mount_target_label(file_system: str, az: str) -> str:
     return f"{label(file_system)}_{refs.az_label(az)}"
 
 
-def _ingress(env: Environment, sg_key: str) -> Context:
+def _ingress(env: Environment, sg_key: str) -> NfsRuleEntry:
     return {
         "label": f"{label(MOUNT_TARGETS_SG_KEY)}_nfs_{label(sg_key)}",
         "security_group_id": refs.security_group_id(MOUNT_TARGETS_SG_KEY),
@@ -66,11 +65,11 @@ def _ingress(env: Environment, sg_key: str) -> Context:
         "from_port": NFS_PORT,
         "to_port": NFS_PORT,
         "peer": refs.security_group_id(sg_key),
-        "tags": common.tags(env, f"{MOUNT_TARGETS_SG_KEY}-nfs-{sg_key}"),
+        "tags": derive.tags(env, f"{MOUNT_TARGETS_SG_KEY}-nfs-{sg_key}"),
     }
 
 
-def _egress(env: Environment, sg_key: str) -> Context:
+def _egress(env: Environment, sg_key: str) -> NfsRuleEntry:
     return {
         "label": f"{label(sg_key)}_nfs_efs",
         "security_group_id": refs.security_group_id(sg_key),
@@ -78,7 +77,7 @@ def _egress(env: Environment, sg_key: str) -> Context:
         "from_port": NFS_PORT,
         "to_port": NFS_PORT,
         "peer": refs.security_group_id(MOUNT_TARGETS_SG_KEY),
-        "tags": common.tags(env, f"{sg_key}-nfs-efs"),
+        "tags": derive.tags(env, f"{sg_key}-nfs-efs"),
     }
 
 
@@ -109,13 +108,13 @@ def _restricted_egress(env: Environment, sg_key: str) -> bool:
     return not any(_allows_nfs_out(env, r) for r in group.egress)
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"efs.tf": ...}`` when batchform creates mount targets, else nothing."""
     create = env.network.vpc.create
     if create is None or not env.network.efs:
         return {}
     sources = compute_security_groups(env)
-    mount_targets = [
+    mount_targets: list[MountTargetEntry] = [
         {
             "label": mount_target_label(fs, az),
             "file_system_id": fs,
@@ -125,23 +124,22 @@ def plan(env: Environment) -> dict[str, Context]:
         for fs in listed_file_systems(env)
         for az in create.availability_zones
     ]
-    return {
-        "efs.tf": {
-            "security_groups": [
-                {
-                    "label": label(MOUNT_TARGETS_SG_KEY),
-                    "name": aws_name(env.name, MOUNT_TARGETS_SG_KEY),
-                    "description": "batchform EFS mount targets: NFS from the compute environments",
-                    "vpc_id": refs.vpc_id(env),
-                    "tags": common.tags(
-                        env,
-                        MOUNT_TARGETS_SG_KEY,
-                        {"Name": aws_name(env.name, MOUNT_TARGETS_SG_KEY)},
-                    ),
-                }
-            ],
-            "ingress_rules": [_ingress(env, sg) for sg in sources],
-            "egress_rules": [_egress(env, sg) for sg in sources if _restricted_egress(env, sg)],
-            "mount_targets": mount_targets,
-        }
+    context: EfsContext = {
+        "security_groups": [
+            {
+                "label": label(MOUNT_TARGETS_SG_KEY),
+                "name": aws_name(env.name, MOUNT_TARGETS_SG_KEY),
+                "description": "batchform EFS mount targets: NFS from the compute environments",
+                "vpc_id": refs.vpc_id(env),
+                "tags": derive.tags(
+                    env,
+                    MOUNT_TARGETS_SG_KEY,
+                    {"Name": aws_name(env.name, MOUNT_TARGETS_SG_KEY)},
+                ),
+            }
+        ],
+        "ingress_rules": [_ingress(env, sg) for sg in sources],
+        "egress_rules": [_egress(env, sg) for sg in sources if _restricted_egress(env, sg)],
+        "mount_targets": mount_targets,
     }
+    return {"efs.tf": context}

@@ -52,24 +52,18 @@ secret by its partial ARN (``?`` matches one character, so no other secret name 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
+from compiler import derive, refs
+from compiler.derive import RoleSpec, generated_job_roles, parse_kms_arn, role_specs
+from compiler.hcl import Expr, hcl_string
 from compiler.model import Environment
-from compiler.naming import label, role_name
-from compiler.plan import common, refs
-from compiler.render import Expr, hcl_string
-
-Context = dict[str, Any]
+from compiler.naming import role_name
+from compiler.plan.contract import InlinePolicyEntry, PlanFiles, RoleEntry
 
 PARTITION = "${data.aws_partition.current.partition}"
 POLICY_VERSION = "2012-10-17"
 
-BATCH_SERVICE_POLICY = "service-role/AWSBatchServiceRole"
-ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
-SPOT_FLEET_POLICY = "service-role/AmazonEC2SpotFleetTaggingRole"
-EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
 
 S3_READ_OBJECT_ACTIONS = ["s3:GetObject"]
 S3_READ_BUCKET_ACTIONS = ["s3:ListBucket"]
@@ -174,36 +168,6 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
 
 
 # --- customer-managed KMS keys ----------------------------------------------------------------
-
-KMS_ARN = re.compile(
-    r"^arn:(?P<partition>aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
-    r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>[^\s]+)\Z"
-)
-KMS_KEY_ID = re.compile(
-    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})\Z"
-)
-KMS_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}\Z")
-
-
-@dataclass(frozen=True)
-class KmsArn:
-    """A parsed KMS key or alias ARN."""
-
-    partition: str
-    region: str
-    account: str
-    kind: str  # key | alias
-    name: str  # key id, or the alias name without ``alias/``
-
-
-def parse_kms_arn(value: str) -> KmsArn | None:
-    """The parts of a well-formed KMS key or alias ARN, or ``None`` (check BF253 reports it)."""
-    match = KMS_ARN.match(value)
-    if match is None:
-        return None
-    arn = KmsArn(**match.groupdict())
-    pattern = KMS_KEY_ID if arn.kind == "key" else KMS_ALIAS_NAME
-    return arn if pattern.match(arn.name) else None
 
 
 def kms_statements(sid: str, arns: list[str], actions: list[str]) -> list[dict[str, Any]]:
@@ -381,19 +345,6 @@ def needs_caller_identity(env: Environment) -> bool:
     return any(efs_policy(env, key) is not None for key in generated_job_roles(env))
 
 
-def generated_job_roles(env: Environment) -> list[str]:
-    """Keys of job definitions whose ``job_role`` batchform generates, sorted."""
-    return sorted(
-        key
-        for key, job in env.job_definitions.items()
-        if job.job_role is not None and job.job_role.arn is None
-    )
-
-
-def job_role_purpose(key: str) -> str:
-    return f"job-{key}"
-
-
 # --- scheduler role --------------------------------------------------------------------------
 
 
@@ -423,96 +374,7 @@ def submit_policy(env: Environment) -> dict[str, Any]:
 # --- which roles exist -----------------------------------------------------------------------
 
 
-def needs_instance_role(env: Environment) -> bool:
-    return env.iam.instance_role == refs.GENERATED and any(
-        not ce.is_fargate for ce in env.compute_environments.values()
-    )
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """One role the plan generates: who assumes it and which managed policy it carries."""
-
-    purpose: str  # ``<name>-<purpose>`` is the role name; ``role-<purpose>`` its tag key
-    label: str
-    service: str
-    description: str
-    managed_policy: str | None = None
-    job_key: str | None = None
-
-
-def role_specs(env: Environment) -> list[RoleSpec]:
-    """The roles this environment needs, without their policies (so checks can call it on a
-    model whose secrets or buckets are still invalid)."""
-    specs: list[RoleSpec] = []
-    if env.iam.service_role == refs.GENERATED and env.compute_environments:
-        specs.append(
-            RoleSpec(
-                "batch-service",
-                "batch_service",
-                "batch.amazonaws.com",
-                "AWS Batch service role for compute environments",
-                BATCH_SERVICE_POLICY,
-            )
-        )
-    if needs_instance_role(env):
-        specs.append(
-            RoleSpec(
-                "ecs-instance",
-                "ecs_instance",
-                "ec2.amazonaws.com",
-                "ECS container instances of AWS Batch compute environments",
-                ECS_INSTANCE_POLICY,
-            )
-        )
-    if refs.needs_spot_fleet_role(env) and env.iam.spot_fleet_role == refs.GENERATED:
-        specs.append(
-            RoleSpec(
-                "spot-fleet",
-                "spot_fleet",
-                "spotfleet.amazonaws.com",
-                "Spot Fleet requests of AWS Batch SPOT compute environments",
-                SPOT_FLEET_POLICY,
-            )
-        )
-    if refs.needs_execution_role(env) and env.iam.execution_role == refs.GENERATED:
-        specs.append(
-            RoleSpec(
-                "execution",
-                "execution",
-                "ecs-tasks.amazonaws.com",
-                "ECS task execution: image pulls, logs and job secrets",
-                EXECUTION_POLICY,
-            )
-        )
-    if env.schedules:
-        specs.append(
-            RoleSpec(
-                "scheduler",
-                "scheduler",
-                "scheduler.amazonaws.com",
-                "EventBridge Scheduler: submits the scheduled jobs of this environment",
-            )
-        )
-    for key in generated_job_roles(env):
-        specs.append(
-            RoleSpec(
-                job_role_purpose(key),
-                f"job_{label(key)}",
-                "ecs-tasks.amazonaws.com",
-                f"Job role of the {key} job definition",
-                job_key=key,
-            )
-        )
-    return specs
-
-
-def generated_role_names(env: Environment) -> list[tuple[str, str]]:
-    """``(purpose, role name)`` of every role this plan generates (checks test their length)."""
-    return [(spec.purpose, role_name(env.name, spec.purpose)) for spec in role_specs(env)]
-
-
-def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
+def _inline_policies(env: Environment, spec: RoleSpec) -> list[InlinePolicyEntry]:
     """The role's inline policies, one per concern so a change shows as one policy's diff."""
     if spec.job_key is not None:
         job_role = env.job_definitions[spec.job_key].job_role
@@ -540,9 +402,9 @@ def _inline_policies(env: Environment, spec: RoleSpec) -> list[Context]:
     return []
 
 
-def _role_context(env: Environment, spec: RoleSpec) -> Context:
+def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
     name = role_name(env.name, spec.purpose)
-    tags = common.tags(env, f"role-{spec.purpose}")
+    tags = derive.tags(env, f"role-{spec.purpose}")
     name_ref = Expr(f"aws_iam_role.{spec.label}.name")
     return {
         "label": spec.label,
@@ -564,7 +426,7 @@ def _role_context(env: Environment, spec: RoleSpec) -> Context:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"iam.tf": ...}``, or nothing when every role is given as an ARN or not needed."""
     specs = role_specs(env)
     roles = [_role_context(env, spec) for spec in specs]

@@ -38,29 +38,36 @@ warns); interface endpoints go into the listed private subnets. Endpoint service
 from __future__ import annotations
 
 import ipaddress
-import itertools
-import math
-from typing import Any
+from typing import TypedDict
 
+from compiler import derive, refs
+from compiler.derive import ENDPOINTS_SG_KEY, carve_subnets, gateway_endpoints, interface_endpoints
+from compiler.hcl import Expr
 from compiler.model import (
-    GATEWAY_ENDPOINT_SERVICES,
     Environment,
     SecurityGroupRule,
     VpcCreate,
 )
 from compiler.naming import aws_name, label
-from compiler.plan import common, refs
-from compiler.render import Expr
+from compiler.plan.contract import (
+    AssociationEntry,
+    EndpointEntry,
+    EndpointSecurityGroupEntry,
+    ExistingVpcLookupEntry,
+    NatGatewayEntry,
+    NetworkContext,
+    PlanFiles,
+    RouteEntry,
+    RouteTableEntry,
+    RulePeerEntry,
+    SecurityGroupEntry,
+    SecurityGroupRuleEntry,
+    SecurityGroupsContext,
+    SubnetEntry,
+    TagsOnlyEntry,
+    VpcEntry,
+)
 
-Context = dict[str, Any]
-
-# Carving: public subnets are blocks at the start of the VPC CIDR, each at most 1/16 of it;
-# private subnets split the upper half (instances live there, so they get the room).
-PUBLIC_MIN_SHIFT = 4
-AWS_MIN_SUBNET_PREFIX = 16
-AWS_MAX_SUBNET_PREFIX = 28
-
-ENDPOINTS_SG_KEY = "vpc-endpoints"
 # Interface endpoints with private DNS need both VPC attributes on (the "Prerequisites" of
 # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html); the
 # lookup of an existing VPC checks them at plan time.
@@ -80,41 +87,7 @@ HTTPS_PORT = 443
 PROTOCOL_NUMBERS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "-1"}
 
 
-# --- subnet carving (also used by compiler.checks.network) -----------------------------------
-
-
-def _bits_for(count: int) -> int:
-    """Address bits needed to number ``count`` equal blocks."""
-    return math.ceil(math.log2(count)) if count > 1 else 0
-
-
-def carve_prefixes(vpc_prefix: int, az_count: int) -> tuple[int, int]:
-    """Prefix lengths of the carved (public, private) subnets for a VPC of ``/vpc_prefix``.
-
-    Private: the upper half split into the smallest power of two of blocks that fits one per AZ.
-    Public: ``/vpc_prefix+4`` blocks from the start (more bits when there are more than 8 AZs, so
-    they never reach the upper half). ``/16`` with 2 AZs gives public /20s, private /18s.
-    """
-    private = vpc_prefix + 1 + _bits_for(az_count)
-    public = vpc_prefix + 1 + max(PUBLIC_MIN_SHIFT - 1, _bits_for(az_count))
-    return public, private
-
-
-def carve_fits(cidr: str, az_count: int) -> bool:
-    """Whether :func:`carve_subnets` yields subnets AWS accepts (no smaller than /28)."""
-    net = ipaddress.ip_network(cidr)
-    public, private = carve_prefixes(net.prefixlen, az_count)
-    return net.version == 4 and max(public, private) <= AWS_MAX_SUBNET_PREFIX
-
-
-def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
-    """Deterministic (public, private) subnet CIDRs, one each per AZ, in AZ order."""
-    net = ipaddress.ip_network(cidr)
-    public_prefix, private_prefix = carve_prefixes(net.prefixlen, az_count)
-    lower, upper = net.subnets(prefixlen_diff=1)
-    public = itertools.islice(lower.subnets(new_prefix=public_prefix), az_count)
-    private = itertools.islice(upper.subnets(new_prefix=private_prefix), az_count)
-    return [str(n) for n in public], [str(n) for n in private]
+# --- subnets (the carving itself is compiler.derive's: checks test that it fits) ------------
 
 
 def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
@@ -126,21 +99,6 @@ def subnet_cidrs(create: VpcCreate) -> tuple[list[str], list[str]]:
         public = carved_public if public is None else public
         private = carved_private if private is None else private
     return list(public), list(private)
-
-
-def interface_endpoints(env: Environment) -> list[str]:
-    """Listed endpoint services that are created as interface endpoints, in the user's order."""
-    services: list[str] = [s for s in env.network.endpoints if s not in GATEWAY_ENDPOINT_SERVICES]
-    if env.network.vpc.existing is not None and not env.network.vpc.existing.private_subnets:
-        return []
-    return services
-
-
-def gateway_endpoints(env: Environment) -> list[str]:
-    """Gateway endpoints (s3, dynamodb): only in a VPC whose route tables batchform owns."""
-    if env.network.vpc.create is None:
-        return []
-    return [s for s in env.network.endpoints if s in GATEWAY_ENDPOINT_SERVICES]
 
 
 # --- network.tf ------------------------------------------------------------------------------
@@ -157,14 +115,35 @@ def instances_in_public_subnets(env: Environment) -> bool:
 
 def _named_tags(env: Environment, key: str) -> dict[str, str]:
     """Tags with a console ``Name``: VPC objects are otherwise listed by id only."""
-    return common.tags(env, key, {"Name": aws_name(env.name, key)})
+    return derive.tags(env, key, {"Name": aws_name(env.name, key)})
 
 
-def _created_vpc(env: Environment, create: VpcCreate) -> Context:
+class _CreatedVpc(TypedDict):
+    """The part of network.tf's context that exists only for a VPC batchform creates."""
+
+    vpc: VpcEntry
+    internet_gateway: TagsOnlyEntry
+    default_security_group: TagsOnlyEntry
+    subnets: list[SubnetEntry]
+    nat_gateways: list[NatGatewayEntry]
+    route_tables: list[RouteTableEntry]
+    routes: list[RouteEntry]
+    associations: list[AssociationEntry]
+
+
+class _Endpoints(TypedDict):
+    """The part of network.tf's context about VPC endpoints."""
+
+    endpoints: list[EndpointEntry]
+    endpoint_security_group: EndpointSecurityGroupEntry | None
+    existing_vpc_lookup: ExistingVpcLookupEntry | None
+
+
+def _created_vpc(env: Environment, create: VpcCreate) -> _CreatedVpc:
     azs = list(create.availability_zones)
     public_cidrs, private_cidrs = subnet_cidrs(create)
     public_ips = instances_in_public_subnets(env)
-    subnets: list[Context] = []
+    subnets: list[SubnetEntry] = []
     for tier, cidrs in (("public", public_cidrs), ("private", private_cidrs)):
         for az, cidr in zip(azs, cidrs, strict=True):
             subnets.append(
@@ -178,7 +157,7 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
             )
 
     nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[create.nat_gateways]
-    nat_gateways = [
+    nat_gateways: list[NatGatewayEntry] = [
         {
             "label": refs.az_label(az),
             "eip_label": f"nat_{refs.az_label(az)}",
@@ -189,8 +168,8 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
         for az in nat_azs
     ]
 
-    route_tables: list[Context] = [{"label": "public", "tags": _named_tags(env, "public")}]
-    routes: list[Context] = [
+    route_tables: list[RouteTableEntry] = [{"label": "public", "tags": _named_tags(env, "public")}]
+    routes: list[RouteEntry] = [
         {
             "label": "public_internet",
             "route_table_id": Expr("aws_route_table.public.id"),
@@ -198,7 +177,7 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
             "target_id": Expr("aws_internet_gateway.main.id"),
         }
     ]
-    associations: list[Context] = []
+    associations: list[AssociationEntry] = []
     for az in azs:
         az_l = refs.az_label(az)
         associations.append(
@@ -241,10 +220,10 @@ def _created_vpc(env: Environment, create: VpcCreate) -> Context:
     }
 
 
-def _endpoints(env: Environment) -> Context:
+def _endpoints(env: Environment) -> _Endpoints:
     """VPC endpoints and, for interface endpoints, the security group that admits HTTPS."""
     create = env.network.vpc.create
-    endpoints: list[Context] = []
+    endpoints: list[EndpointEntry] = []
     private_route_tables = (
         [
             Expr(f"aws_route_table.private_{refs.az_label(az)}.id")
@@ -276,8 +255,8 @@ def _endpoints(env: Environment) -> Context:
                 "tags": _named_tags(env, f"endpoint-{service.replace('.', '-')}"),
             }
         )
-    endpoint_sg = None
-    existing_vpc_lookup = None
+    endpoint_sg: EndpointSecurityGroupEntry | None = None
+    existing_vpc_lookup: ExistingVpcLookupEntry | None = None
     if interface:
         if create is not None:
             vpc_cidr: Expr = Expr("aws_vpc.main.cidr_block")
@@ -289,7 +268,7 @@ def _endpoints(env: Environment) -> Context:
                     "label": f"{label(ENDPOINTS_SG_KEY)}_https_secondary",
                     "cidrs": Expr(SECONDARY_CIDRS),
                     "description": "HTTPS to the VPC endpoints from a secondary VPC CIDR block",
-                    "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https-secondary"),
+                    "tags": derive.tags(env, f"{ENDPOINTS_SG_KEY}-https-secondary"),
                 },
             }
             vpc_cidr = Expr("data.aws_vpc.main.cidr_block")
@@ -307,7 +286,7 @@ def _endpoints(env: Environment) -> Context:
                 "from_port": HTTPS_PORT,
                 "to_port": HTTPS_PORT,
                 "cidr_ipv4": vpc_cidr,
-                "tags": common.tags(env, f"{ENDPOINTS_SG_KEY}-https"),
+                "tags": derive.tags(env, f"{ENDPOINTS_SG_KEY}-https"),
             },
         }
     return {
@@ -317,25 +296,26 @@ def _endpoints(env: Environment) -> Context:
     }
 
 
-def _network_file(env: Environment) -> Context | None:
+def _network_file(env: Environment) -> NetworkContext | None:
     create = env.network.vpc.create
-    context: Context = {
-        "vpc_id_ref": refs.vpc_id(env),
-        "vpc": None,
-        "internet_gateway": None,
-        "default_security_group": None,
-        "subnets": [],
-        "nat_gateways": [],
-        "route_tables": [],
-        "routes": [],
-        "associations": [],
-    }
-    if create is not None:
-        context.update(_created_vpc(env, create))
-    context.update(_endpoints(env))
-    if context["vpc"] is None and not context["endpoints"]:
+    created = _created_vpc(env, create) if create is not None else None
+    endpoints = _endpoints(env)
+    if created is None and not endpoints["endpoints"]:
         return None
-    return context
+    return {
+        "vpc_id_ref": refs.vpc_id(env),
+        "vpc": created["vpc"] if created else None,
+        "internet_gateway": created["internet_gateway"] if created else None,
+        "default_security_group": created["default_security_group"] if created else None,
+        "subnets": created["subnets"] if created else [],
+        "nat_gateways": created["nat_gateways"] if created else [],
+        "route_tables": created["route_tables"] if created else [],
+        "routes": created["routes"] if created else [],
+        "associations": created["associations"] if created else [],
+        "endpoints": endpoints["endpoints"],
+        "endpoint_security_group": endpoints["endpoint_security_group"],
+        "existing_vpc_lookup": endpoints["existing_vpc_lookup"],
+    }
 
 
 # --- security_groups.tf ----------------------------------------------------------------------
@@ -371,7 +351,7 @@ def _default_rule_description(direction: str, r: SecurityGroupRule) -> str:
 
 def _rule(
     env: Environment, sg_key: str, direction: str, index: str, r: SecurityGroupRule
-) -> Context:
+) -> SecurityGroupRuleEntry:
     protocol = PROTOCOL_NUMBERS[r.protocol]
     if r.protocol == "icmp" and r.cidr is not None and _is_ipv6(r.cidr):
         protocol = "icmpv6"
@@ -380,9 +360,12 @@ def _rule(
         ports = parse_ports(r.ports)
     elif r.protocol == "icmp":
         ports = (-1, -1)  # every ICMP type and code
-    peer: Context = {}
+    peer: RulePeerEntry = {}
     if r.cidr is not None:
-        peer["cidr_ipv6" if _is_ipv6(r.cidr) else "cidr_ipv4"] = r.cidr
+        if _is_ipv6(r.cidr):
+            peer["cidr_ipv6"] = r.cidr
+        else:
+            peer["cidr_ipv4"] = r.cidr
     else:
         assert r.security_group is not None
         peer["referenced_security_group_id"] = refs.security_group_id(r.security_group)
@@ -394,14 +377,14 @@ def _rule(
         "from_port": ports[0] if ports else None,
         "to_port": ports[1] if ports else None,
         "peer": peer,
-        "tags": common.tags(env, f"{sg_key}-{direction}-{index}"),
+        "tags": derive.tags(env, f"{sg_key}-{direction}-{index}"),
     }
 
 
-def _security_groups_file(env: Environment) -> Context | None:
-    groups: list[Context] = []
-    ingress: list[Context] = []
-    egress: list[Context] = []
+def _security_groups_file(env: Environment) -> SecurityGroupsContext | None:
+    groups: list[SecurityGroupEntry] = []
+    ingress: list[SecurityGroupRuleEntry] = []
+    egress: list[SecurityGroupRuleEntry] = []
     definitions = env.security_group_definitions()
     for key in sorted(definitions):
         sg = definitions[key]
@@ -438,9 +421,9 @@ def _security_groups_file(env: Environment) -> Context | None:
     return {"security_groups": groups, "ingress_rules": ingress, "egress_rules": egress}
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"network.tf": ..., "security_groups.tf": ...}``, leaving out a file with nothing in it."""
-    files: dict[str, Context] = {}
+    files: PlanFiles = {}
     network = _network_file(env)
     if network is not None:
         files["network.tf"] = network

@@ -28,12 +28,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler import naming
+from compiler import derive, naming, refs
+from compiler.hcl import Expr
 from compiler.model import Alerts, Environment, Schedule
-from compiler.plan import common, refs
-from compiler.render import Expr
-
-Context = dict[str, Any]
+from compiler.plan.contract import AlertsContext, JsonObject, PlanFiles, ScheduleEntry
 
 SCHEDULE_GROUP = "default"
 SUBMIT_JOB_TARGET = "scheduler:::aws-sdk:batch:submitJob"
@@ -86,7 +84,7 @@ def expression(schedule: Schedule) -> str:
     return _expression(schedule)
 
 
-def submit_job_input(env: Environment, key: str) -> dict[str, Any]:
+def submit_job_input(env: Environment, key: str) -> JsonObject:
     """The SubmitJob request a schedule sends, in the API's parameter names."""
     schedule = env.schedules[key]
     request: dict[str, Any] = {
@@ -105,7 +103,7 @@ def submit_job_input(env: Environment, key: str) -> dict[str, Any]:
     return request
 
 
-def _schedule(env: Environment, key: str) -> Context:
+def _schedule(env: Environment, key: str) -> ScheduleEntry:
     schedule = env.schedules[key]
     return {
         "label": naming.label(key),
@@ -138,7 +136,7 @@ def alert_rules(alerts: Alerts) -> list[str]:
     ]
 
 
-def event_pattern(env: Environment, event: str) -> dict[str, Any]:
+def event_pattern(env: Environment, event: str) -> JsonObject:
     """The EventBridge pattern of one alert rule: Batch's own events on this environment's
     queues only (``detail.jobQueue`` is the queue ARN in both kinds of event)."""
     queues = [refs.job_queue_arn(q) for q in sorted(env.job_queues)]
@@ -198,7 +196,7 @@ def _subscription_labels(emails: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def topic_policy(env: Environment) -> dict[str, Any]:
+def topic_policy(env: Environment) -> JsonObject:
     """Only this environment's alert rules may publish to the topic it creates."""
     assert env.alerts is not None
     rules = [
@@ -220,7 +218,7 @@ def topic_policy(env: Environment) -> dict[str, Any]:
     }
 
 
-def _alerts(env: Environment) -> Context:
+def _alerts(env: Environment) -> AlertsContext:
     alerts = env.alerts
     assert alerts is not None
     created = alerts.topic_arn is None
@@ -229,7 +227,7 @@ def _alerts(env: Environment) -> Context:
             {
                 "name": naming.aws_name(env.name, "alerts"),
                 "policy": topic_policy(env),
-                "tags": common.tags(env, "alerts"),
+                "tags": derive.tags(env, "alerts"),
             }
             if created
             else None
@@ -249,15 +247,15 @@ def _alerts(env: Environment) -> Context:
                 "topic_arn": topic_arn(env),
                 "input_paths": dict(sorted(INPUT_PATHS.items())),
                 "input_template": message_template(env, event),
-                "tags": common.tags(env, f"alert-{event.replace('_', '-')}"),
+                "tags": derive.tags(env, f"alert-{event.replace('_', '-')}"),
             }
             for event in alert_rules(alerts)
         ],
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
-    files: dict[str, Context] = {}
+def plan(env: Environment) -> PlanFiles:
+    files: PlanFiles = {}
     if env.schedules:
         files["schedules.tf"] = {
             "schedules": [_schedule(env, key) for key in sorted(env.schedules)]

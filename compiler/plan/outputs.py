@@ -7,22 +7,19 @@ keyed by the keys of the environment file, so a consumer reads ``job_queues["hig
 
 from __future__ import annotations
 
-from typing import Any
-
+from compiler import refs
 from compiler.model import Environment
-from compiler.plan import refs
-
-Context = dict[str, Any]
+from compiler.plan.contract import OutputEntry, OutputValue, PlanFiles
 
 
-def _output(name: str, description: str, value: Any) -> Context:
+def _output(name: str, description: str, value: OutputValue) -> OutputEntry:
     return {"name": name, "description": description, "value": value}
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """The context of ``outputs.tf``, or nothing when the environment defines nothing to
     output."""
-    outputs: list[Context] = []
+    outputs: list[OutputEntry] = []
     if env.compute_environments:
         outputs.append(
             _output(

@@ -23,16 +23,21 @@ recognises the file as its own (and removes it if it is ever no longer generated
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from compiler import naming
+from compiler.derive import expected_instance_types, required_parameters
 from compiler.model import ComputeEnvironment, Environment
 from compiler.naming import aws_name, label
 from compiler.plan import compute, operations
-from compiler.plan.jobs import required_parameters
+from compiler.plan.contract import (
+    PlanFiles,
+    ReadmeAlertsEntry,
+    ReadmeComputeEnvironmentRow,
+    ReadmeJobRow,
+    ReadmeQueueRow,
+    ReadmeScheduleRow,
+)
 from compiler.report.escape import terminal
-
-Context = dict[str, Any]
 
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,:/()+_-]")
 _BACKTICKS = re.compile(r"`+")
@@ -102,8 +107,8 @@ def _image(env: Environment, key: str) -> str:
     return ", ".join(str(c["image_type"]) for c in compute.ec2_configuration(env, key))
 
 
-def _compute_environments(env: Environment) -> list[Context]:
-    rows = []
+def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]:
+    rows: list[ReadmeComputeEnvironmentRow] = []
     for key in sorted(env.compute_environments):
         ce = env.compute_environments[key]
         rows.append(
@@ -113,8 +118,7 @@ def _compute_environments(env: Environment) -> list[Context]:
                 "type": ce.type,
                 "strategy": ce.allocation_strategy or ("-" if ce.is_fargate else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
-                "instance_types": ", ".join(md_code(t) for t in compute.expected_instance_types(ce))
-                or "-",
+                "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
                 "image": md_code(_image(env, key)),
                 "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
                 "state": ce.state,
@@ -123,9 +127,9 @@ def _compute_environments(env: Environment) -> list[Context]:
     return rows
 
 
-def _queues(env: Environment) -> list[Context]:
+def _queues(env: Environment) -> list[ReadmeQueueRow]:
     keys = sorted(env.job_queues, key=lambda k: (-env.job_queues[k].priority, k))
-    rows = []
+    rows: list[ReadmeQueueRow] = []
     for key in keys:
         queue = env.job_queues[key]
         ces = []
@@ -154,8 +158,8 @@ def _queues(env: Environment) -> list[Context]:
     return rows
 
 
-def _jobs(env: Environment) -> list[Context]:
-    rows = []
+def _jobs(env: Environment) -> list[ReadmeJobRow]:
+    rows: list[ReadmeJobRow] = []
     for key in sorted(env.job_definitions):
         job = env.job(key)
         required = required_parameters(job)
@@ -259,7 +263,7 @@ def _mermaid(env: Environment) -> list[str]:
         for key in sorted(env.compute_environments):
             ce = env.compute_environments[key]
             text = f"{key}: {ce.type}, {_vcpu_range(ce)} vCPUs"
-            types = compute.expected_instance_types(ce)
+            types = expected_instance_types(ce)
             if types:
                 text += f", {' '.join(types)}"
             lines.append("    " + node(f"ce_{label(key)}", text))
@@ -288,8 +292,8 @@ def _mermaid(env: Environment) -> list[str]:
     return lines
 
 
-def _schedules(env: Environment) -> list[Context]:
-    out = []
+def _schedules(env: Environment) -> list[ReadmeScheduleRow]:
+    out: list[ReadmeScheduleRow] = []
     for key in sorted(env.schedules):
         s = env.schedules[key]
         given = dict(sorted(s.parameters.items()))
@@ -312,7 +316,7 @@ def _schedules(env: Environment) -> list[Context]:
     return out
 
 
-def _alerts(env: Environment) -> Context | None:
+def _alerts(env: Environment) -> ReadmeAlertsEntry | None:
     alerts = env.alerts
     if alerts is None:
         return None
@@ -328,7 +332,7 @@ def _alerts(env: Environment) -> Context | None:
     }
 
 
-def plan(env: Environment) -> dict[str, Context]:
+def plan(env: Environment) -> PlanFiles:
     """``{"README.md": context}``; always written, since every environment has a summary."""
     network = ""
     if env.network.vpc.existing is not None:

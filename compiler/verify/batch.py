@@ -10,11 +10,18 @@ compared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from compiler import naming
-from compiler.verify.desired import Context, Desired, batchform_key
+from compiler.plan.contract import (
+    ComputeEnvironmentEntry,
+    JobDefinitionEntry,
+    JobQueueEntry,
+    RetryStrategyEntry,
+    SchedulingPolicyEntry,
+)
+from compiler.verify.desired import Desired, batchform_key
 from compiler.verify.gather import arn_name, candidates, pick_compute_environment
 from compiler.verify.live import Live, Unresolved, tags_of
 from compiler.verify.result import Kind, ResourceCheck
@@ -110,7 +117,9 @@ def _image_config(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def check_compute_environment(live: Live, desired: Desired, ctx: Context) -> ResourceCheck:
+def check_compute_environment(
+    live: Live, desired: Desired, ctx: ComputeEnvironmentEntry
+) -> ResourceCheck:
     key = batchform_key(ctx) or ctx["label"]
     check = ResourceCheck(CE, key)
     actual = pick_compute_environment(live, ctx, desired.name)
@@ -176,7 +185,7 @@ def check_compute_environment(live: Live, desired: Desired, ctx: Context) -> Res
 
 
 def _launch_template(
-    check: ResourceCheck, live: Live, ctx: Context, resources: dict[str, Any]
+    check: ResourceCheck, live: Live, ctx: ComputeEnvironmentEntry, resources: dict[str, Any]
 ) -> None:
     """The CE must pin its template's numeric latest version: Batch resolves ``$Latest`` only at
     create or update, so any other version means instances boot from a stale template."""
@@ -236,7 +245,7 @@ def _ce_key_of(live: Live, desired: Desired, arn: str) -> str:
     return arn_name(arn)
 
 
-def check_job_queue(live: Live, desired: Desired, ctx: Context) -> ResourceCheck:
+def check_job_queue(live: Live, desired: Desired, ctx: JobQueueEntry) -> ResourceCheck:
     key = batchform_key(ctx) or ctx["label"]
     check = ResourceCheck(JQ, key)
     actual = next((q for q in live.job_queues or [] if q["jobQueueName"] == ctx["name"]), None)
@@ -302,7 +311,7 @@ def check_job_queues(live: Live, desired: Desired) -> list[ResourceCheck]:
 # --- scheduling policies ---------------------------------------------------------------------
 
 
-def _shares(entries: Iterable[dict[str, Any]]) -> list[tuple[str, float]]:
+def _shares(entries: Iterable[Mapping[str, Any]]) -> list[tuple[str, float]]:
     return sorted(
         (
             str(e.get("shareIdentifier", e.get("share_identifier"))),
@@ -312,7 +321,9 @@ def _shares(entries: Iterable[dict[str, Any]]) -> list[tuple[str, float]]:
     )
 
 
-def check_scheduling_policy(live: Live, desired: Desired, ctx: Context) -> ResourceCheck:
+def check_scheduling_policy(
+    live: Live, desired: Desired, ctx: SchedulingPolicyEntry
+) -> ResourceCheck:
     key = batchform_key(ctx) or ctx["label"]
     check = ResourceCheck(SP, key)
     actual = next((p for p in live.scheduling_policies or [] if p["name"] == ctx["name"]), None)
@@ -410,7 +421,7 @@ def compare_container(
         check.compare(f"containerProperties.{key}", want.get(key), got.get(key))
 
 
-def _retry(ctx_retry: dict[str, Any] | None) -> dict[str, Any] | None:
+def _retry(ctx_retry: RetryStrategyEntry | None) -> dict[str, Any] | None:
     if ctx_retry is None:
         return None
     names = {
@@ -422,7 +433,7 @@ def _retry(ctx_retry: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "attempts": ctx_retry["attempts"],
         "evaluateOnExit": [
-            {names[k]: (v.lower() if k == "action" else v) for k, v in r.items()}
+            {names[k]: (str(v).lower() if k == "action" else v) for k, v in r.items()}
             for r in ctx_retry["evaluate_on_exit"]
         ],
     }
@@ -450,7 +461,7 @@ def latest_active(live: Live, name: str) -> dict[str, Any] | None:
     return max(revisions, key=lambda jd: int(jd["revision"])) if revisions else None
 
 
-def check_job_definition(live: Live, desired: Desired, ctx: Context) -> ResourceCheck:
+def check_job_definition(live: Live, desired: Desired, ctx: JobDefinitionEntry) -> ResourceCheck:
     key = batchform_key(ctx) or ctx["label"]
     check = ResourceCheck(JD, key)
     actual = latest_active(live, ctx["name"])

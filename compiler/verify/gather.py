@@ -37,6 +37,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from compiler import naming
+from compiler.plan.contract import ComputeEnvironmentEntry
 from compiler.verify import fetch, operations
 from compiler.verify.desired import Desired, batchform_key
 from compiler.verify.fetch import NotFound, Reader
@@ -569,15 +570,15 @@ class Gatherer:
         """Map each Terraform address the plan refers to onto the live resource."""
         live, desired = self.live, self.desired
         groups = by_key(live.security_groups or [], desired.name)
-        for ctx in desired.security_groups:
-            found = groups.get(batchform_key(ctx) or "")
+        for group in desired.security_groups:
+            found = groups.get(batchform_key(group) or "")
             if found:
-                live.bind(f"aws_security_group.{ctx['label']}", id=found["GroupId"])
+                live.bind(f"aws_security_group.{group['label']}", id=found["GroupId"])
         subnets = by_key(list((live.subnets or {}).values()), desired.name)
-        for ctx in desired.subnets:
-            found = subnets.get(batchform_key(ctx) or "")
+        for subnet in desired.subnets:
+            found = subnets.get(batchform_key(subnet) or "")
             if found:
-                live.bind(f"aws_subnet.{ctx['label']}", id=found["SubnetId"])
+                live.bind(f"aws_subnet.{subnet['label']}", id=found["SubnetId"])
         for vpc in live.vpcs or []:
             address = "aws_vpc.main" if desired.env.network.vpc.create else "data.aws_vpc.main"
             live.bind(
@@ -587,41 +588,41 @@ class Gatherer:
                 secondary_cidr_blocks=secondary_cidr_blocks(vpc),
             )
         templates = by_key(live.launch_templates or [], desired.name)
-        for ctx in desired.launch_templates:
-            found = templates.get(batchform_key(ctx) or "")
+        for template in desired.launch_templates:
+            found = templates.get(batchform_key(template) or "")
             if found:
                 live.bind(
-                    f"aws_launch_template.{ctx['label']}",
+                    f"aws_launch_template.{template['label']}",
                     id=found["LaunchTemplateId"],
                     latest_version=str(found["LatestVersionNumber"]),
                     default_version=str(found["DefaultVersionNumber"]),
                 )
-        for ctx in desired.roles:
-            role = live.roles.get(str(ctx["name"]))
+        for role_ctx in desired.roles:
+            role = live.roles.get(str(role_ctx["name"]))
             if role is not None:
-                live.bind(f"aws_iam_role.{ctx['label']}", arn=role.arn, name=role.name)
+                live.bind(f"aws_iam_role.{role_ctx['label']}", arn=role.arn, name=role.name)
         profile = desired.instance_profile
         if profile is not None:
             got = live.instance_profiles.get(str(profile["name"]))
             if got is not None:
                 live.bind(f"aws_iam_instance_profile.{profile['label']}", arn=got["Arn"])
-        for ctx in desired.log_groups:
-            live.bind(f"aws_cloudwatch_log_group.{ctx['label']}", name=ctx["name"])
-        for ctx in desired.placement_groups:  # the CE names it; its name is fixed by the file
-            live.bind(f"aws_placement_group.{ctx['label']}", name=ctx["name"])
-        for ctx in desired.ssm_amis:
-            value = live.ssm_parameters.get(str(ctx["name"]))
+        for log_group in desired.log_groups:
+            live.bind(f"aws_cloudwatch_log_group.{log_group['label']}", name=log_group["name"])
+        for placement in desired.placement_groups:  # the CE names it; its name is fixed by the file
+            live.bind(f"aws_placement_group.{placement['label']}", name=placement["name"])
+        for ami in desired.ssm_amis:
+            value = live.ssm_parameters.get(str(ami["name"]))
             if value:
-                live.bind(f"data.aws_ssm_parameter.{ctx['label']}", insecure_value=value)
-        for ctx in desired.scheduling_policies:
+                live.bind(f"data.aws_ssm_parameter.{ami['label']}", insecure_value=value)
+        for policy in desired.scheduling_policies:
             for p in live.scheduling_policies or []:
-                if p["name"] == ctx["name"]:
-                    live.bind(f"aws_batch_scheduling_policy.{ctx['label']}", arn=p["arn"])
-        for ctx in desired.compute_environments:
-            chosen = pick_compute_environment(live, ctx, desired.name)
+                if p["name"] == policy["name"]:
+                    live.bind(f"aws_batch_scheduling_policy.{policy['label']}", arn=p["arn"])
+        for ce in desired.compute_environments:
+            chosen = pick_compute_environment(live, ce, desired.name)
             if chosen is not None:
                 live.bind(
-                    f"aws_batch_compute_environment.{ctx['label']}",
+                    f"aws_batch_compute_environment.{ce['label']}",
                     arn=chosen["computeEnvironmentArn"],
                 )
 
@@ -666,7 +667,7 @@ def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
     return vpcs
 
 
-def candidates(live: Live, ctx: dict[str, Any], env_name: str) -> list[dict[str, Any]]:
+def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
     """Deployed compute environments for one CE of the file: the name starts with its prefix
     (Terraform adds a suffix) and the batchform tags name this environment and key."""
     key = batchform_key(ctx)
@@ -683,7 +684,7 @@ def candidates(live: Live, ctx: dict[str, Any], env_name: str) -> list[dict[str,
 
 
 def pick_compute_environment(
-    live: Live, ctx: dict[str, Any], env_name: str
+    live: Live, ctx: ComputeEnvironmentEntry, env_name: str
 ) -> dict[str, Any] | None:
     """The CE the file's key maps to. With ``create_before_destroy`` a replaced CE can linger
     beside its successor; the one a job queue uses wins, then the newest name (Terraform's

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
-from compiler.plan import compute
+from compiler import derive
+from compiler.plan.contract import SecurityGroupRuleEntry
 from compiler.verify.batch import compare_tags, unmanaged
-from compiler.verify.desired import Context, Desired, batchform_key
+from compiler.verify.desired import Desired, TaggedEntry, batchform_key
 from compiler.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
 from compiler.verify.live import Live, tags_of
 from compiler.verify.result import Kind, ResourceCheck
@@ -40,23 +41,26 @@ FARGATE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "s3", "logs")
 (AWS Batch User Guide: jobs stuck in RUNNABLE)."""
 
 
+Entry = TypeVar("Entry", bound=TaggedEntry)
+
+
 def tagged_and_found(
     kind: str,
-    contexts: Iterable[Context],
+    contexts: Iterable[Entry],
     found: dict[str, dict[str, Any]],
     checks: list[ResourceCheck],
-    missing: str,
-) -> Iterator[tuple[Context, ResourceCheck, dict[str, Any]]]:
+    missing: Callable[[Entry], str],
+) -> Iterator[tuple[Entry, ResourceCheck, dict[str, Any]]]:
     """One check per desired resource, appended to ``checks``; yields those whose resource was
-    found by its ``batchform:key`` tag, after marking the others missing (naming them by the
-    context's ``missing`` value)."""
+    found by its ``batchform:key`` tag, after marking the others missing (naming them by
+    ``missing(context)``)."""
     for ctx in contexts:
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(kind, key)
         checks.append(check)
         actual = found.get(key)
         if actual is None:
-            check.differ("", ctx[missing], None, Kind.MISSING)
+            check.differ("", missing(ctx), None, Kind.MISSING)
             continue
         yield ctx, check, actual
 
@@ -75,7 +79,7 @@ def _rule_text(rule: Rule) -> str:
     return f"{what} {peer}"
 
 
-def _expected_rules(live: Live, contexts: Iterable[Context]) -> set[Rule]:
+def _expected_rules(live: Live, contexts: Iterable[SecurityGroupRuleEntry]) -> set[Rule]:
     out: set[Rule] = set()
     for r in live.resolve(list(contexts)):
         protocol = str(r["ip_protocol"])
@@ -120,7 +124,9 @@ def _compare_rules(check: ResourceCheck, direction: str, want: set[Rule], got: s
 def check_security_groups(live: Live, desired: Desired) -> list[ResourceCheck]:
     found = by_key(list(live.security_groups or []), desired.name)
     checks: list[ResourceCheck] = []
-    for ctx, check, actual in tagged_and_found(SG, desired.security_groups, found, checks, "name"):
+    for ctx, check, actual in tagged_and_found(
+        SG, desired.security_groups, found, checks, lambda g: g["name"]
+    ):
         check.name = actual["GroupId"]
         check.compare("GroupName", ctx["name"], actual.get("GroupName"))
         check.compare("Description", ctx["description"], actual.get("Description"))
@@ -178,7 +184,9 @@ def _decode(user_data: str | None) -> str | None:
 def check_launch_templates(live: Live, desired: Desired) -> list[ResourceCheck]:
     found = by_key(list(live.launch_templates or []), desired.name)
     checks: list[ResourceCheck] = []
-    for ctx, check, actual in tagged_and_found(LT, desired.launch_templates, found, checks, "name"):
+    for ctx, check, actual in tagged_and_found(
+        LT, desired.launch_templates, found, checks, lambda t: t["name"]
+    ):
         check.name = f"{actual['LaunchTemplateId']} ({actual.get('LaunchTemplateName')})"
         check.compare("LaunchTemplateName", ctx["name"], actual.get("LaunchTemplateName"))
         check.compare(
@@ -199,18 +207,18 @@ def check_launch_templates(live: Live, desired: Desired) -> list[ResourceCheck]:
         for mapping in ctx["block_device_mappings"]:
             device = mapping["device_name"]
             got = devices.get(device)
+            ebs: Mapping[str, object] = mapping["ebs"]
             for name, api in _EBS.items():
-                if name in mapping["ebs"]:
+                if name in ebs:
                     check.compare(
                         f"BlockDeviceMappings[{device}].Ebs.{api}",
-                        mapping["ebs"][name],
+                        ebs[name],
                         None if got is None else got.get(api),
                     )
         metadata = data.get("MetadataOptions", {}) or {}
+        wanted: Mapping[str, object] = ctx["metadata_options"]
         for name, api in _METADATA.items():
-            check.compare(
-                f"MetadataOptions.{api}", ctx["metadata_options"][name], metadata.get(api)
-            )
+            check.compare(f"MetadataOptions.{api}", wanted[name], metadata.get(api))
         check.compare("UserData", ctx["user_data"], _decode(data.get("UserData")))
     known = {batchform_key(c) for c in desired.launch_templates}
     return checks + unmanaged(
@@ -363,7 +371,7 @@ def check_amis(live: Live, desired: Desired) -> list[ResourceCheck]:
     """AMIs a compute environment uses must exist and be ``available``; one named by an SSM
     parameter is resolved through the parameter first. AWS-provided image types need nothing."""
     checks = []
-    for key in compute.used_ami_keys(desired.env):
+    for key in derive.used_ami_keys(desired.env):
         ami = desired.env.amis[key]
         if ami.image_type is not None:
             continue
@@ -399,7 +407,9 @@ def check_subnets(live: Live, desired: Desired) -> list[ResourceCheck]:
     """Subnets the environment creates: present, in their AZ, with their CIDR."""
     found = by_key(list((live.subnets or {}).values()), desired.name)
     checks: list[ResourceCheck] = []
-    for ctx, check, actual in tagged_and_found(SUBNETS, desired.subnets, found, checks, "cidr"):
+    for ctx, check, actual in tagged_and_found(
+        SUBNETS, desired.subnets, found, checks, lambda s: s["cidr"]
+    ):
         check.name = actual["SubnetId"]
         check.compare("CidrBlock", ctx["cidr"], actual.get("CidrBlock"))
         check.compare("AvailabilityZone", ctx["az"], actual.get("AvailabilityZone"))

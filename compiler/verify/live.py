@@ -2,7 +2,7 @@
 
 The expected side of every comparison is the compiler's own plan context (``compiler.plan.*``),
 so the verifier compares with exactly what was written to Terraform. Those contexts point at
-other resources through :class:`~compiler.render.Expr` references (``aws_iam_role.job_align.arn``);
+other resources through :class:`~compiler.hcl.Expr` references (``aws_iam_role.job_align.arn``);
 :class:`Live` resolves them to the values of the resources found in AWS (by their batchform
 tags or their names), so ``expected`` holds real ARNs and ids.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.render import Expr
+from compiler.hcl import Expr
 from compiler.verify.fetch import RoleInfo
 
 

@@ -174,7 +174,8 @@ def _found(
 
 def check_schedules(live: Live, desired: Desired) -> list[ResourceCheck]:
     env = desired.env
-    contexts = plan_ops.plan(env).get("schedules.tf", {}).get("schedules", [])
+    file = plan_ops.plan(env).get("schedules.tf")
+    contexts = file["schedules"] if file else []
     checks = []
     target = f"arn:{region_partition(env.region)}:{plan_ops.SUBMIT_JOB_TARGET}"
     for ctx, key in zip(contexts, sorted(env.schedules), strict=True):

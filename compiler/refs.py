@@ -1,15 +1,17 @@
 """Terraform addresses of generated resources, and the references between them.
 
 One place decides every label so that the plan modules (which both define resources and point
-at each other's) agree. A value is either an :class:`~compiler.render.Expr` (a reference to a
-generated resource) or a plain string the user gave (an existing id or ARN).
+at each other's) agree; the checks (through :mod:`compiler.derive`), the verifier and diff read
+the same answers. Like :mod:`compiler.naming` for AWS names, it is a leaf every stage may
+import. A value is either an :class:`~compiler.hcl.Expr` (a reference to a generated resource)
+or a plain string the user gave (an existing id or ARN).
 """
 
 from __future__ import annotations
 
+from compiler.hcl import Expr
 from compiler.model import Environment, is_security_group_id
 from compiler.naming import label
-from compiler.render import Expr
 
 SERVICE_LINKED = "service-linked"
 GENERATED = "generated"
