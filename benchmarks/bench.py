@@ -5,10 +5,10 @@ Three measurements, each against the targets of the project's performance issue:
 1. compile: synthetic environments of 10, 100, 1000 and 5000 job definitions (benchmarks/genenv.py)
    through the whole pipeline (read the YAML file, model, checks, plan, render, write to a temp
    directory). Every run is a fresh ``python`` process, so no run inherits warm caches or the
-   garbage of another; the garbage collector follows the CLI's policy (paused during the stages
-   by ``compiler.build.collector_paused``). Reported: medians of the runs per stage, the wall
-   time of a separate ``batchform compile`` process (interpreter start and imports included),
-   CPU time, peak RSS (``ru_maxrss``) and the output size.
+   garbage of another; the garbage collector follows the CLI's policy (paused for the whole
+   command by ``compiler.gc_policy.collector_paused``). Reported: medians of the runs per
+   stage, the wall time of a separate ``batchform compile`` process (interpreter start and
+   imports included), CPU time, peak RSS (``ru_maxrss``) and the output size.
 2. verify vs terraform: a 3-CE / 3-queue / 50-job-definition environment (VPC with NAT gateway,
    IAM roles) compiled, applied with Terraform to a local moto server, then
    ``batchform verify`` and ``terraform plan -refresh-only -detailed-exitcode`` back to back for
@@ -70,10 +70,10 @@ STAGES = ("load", "model", "checks", "plan", "render", "emit")
 
 def compile_once(config: str, out: str) -> dict[str, Any]:
     """One run of the pipeline in this (fresh) process; prints nothing, returns the numbers."""
-    from compiler.build import collector_paused
     from compiler.checks import run_checks
     from compiler.diagnostics import Level
     from compiler.emit import emit
+    from compiler.gc_policy import collector_paused
     from compiler.loader import load_file
     from compiler.model import parse_environment
     from compiler.plan import build_plan
@@ -81,7 +81,7 @@ def compile_once(config: str, out: str) -> dict[str, Any]:
 
     cpu0 = time.process_time()
     marks = [time.perf_counter()]
-    # The garbage collector policy of analyze() and render_environment(), which the CLI calls.
+    # The garbage collector policy of the CLI's compile command (compiler/cli.py, _run).
     with collector_paused():
         doc = load_file(config)
         marks.append(time.perf_counter())
@@ -95,8 +95,8 @@ def compile_once(config: str, out: str) -> dict[str, Any]:
         marks.append(time.perf_counter())
         files = render_plan(plan)
         marks.append(time.perf_counter())
-    emit(files, Path(out) / env.name)
-    marks.append(time.perf_counter())
+        emit(files, Path(out) / env.name)
+        marks.append(time.perf_counter())
     times = {stage: marks[i + 1] - marks[i] for i, stage in enumerate(STAGES)}
     return {
         "stages": times,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from compiler import __version__
-from compiler.build import Analysis, analyze, cross_file_diagnostics, render_environment
+from compiler.build import Analysis, analyze, analyze_files, render_environment
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
@@ -55,9 +55,7 @@ def _print_diagnostics(diags: Sequence[Diagnostic], fmt: str, out: TextIO) -> No
 
 def _analyze_all(args: argparse.Namespace) -> list[Analysis]:
     ignore = tuple(code.strip() for item in args.ignore for code in item.split(",") if code)
-    analyses = [analyze(path, ignore) for path in args.configs]
-    cross_file_diagnostics(analyses)
-    return analyses
+    return analyze_files(args.configs, ignore)
 
 
 def _any_failed(analyses: Sequence[Analysis], strict: bool) -> bool:
@@ -453,6 +451,29 @@ def _discard_stdout(stream: TextIO) -> None:
         os.close(devnull)
 
 
+COLLECTOR_PAUSED_COMMANDS = frozenset({"validate", "compile", "diff"})
+"""Commands that run the compile stages and end: the garbage collector is paused while they run
+(``compiler/gc_policy.py`` says why). ``verify`` and ``sandbox`` wait on the network and on
+subprocesses, where the collector costs nothing measurable, so they keep Python's default."""
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command under this process's garbage-collector policy.
+
+    The policy belongs here, at the entry point, and not in ``compiler.build``: a library
+    caller keeps its own interpreter settings. Measured on the benchmark's files
+    (``benchmarks/genenv.py``; ``batchform compile`` processes, median of 3 on a loaded 2-core
+    machine): 0.96 s of CPU instead of 1.31 s at 1000 job definitions, 3.0 s instead of 5.0 s
+    at 5000, with the same peak RSS and the same output bytes.
+    """
+    if args.command not in COLLECTOR_PAUSED_COMMANDS:
+        return int(args.func(args))
+    from compiler.gc_policy import collector_paused
+
+    with collector_paused():
+        return int(args.func(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Every way writing can fail ends as one line on stderr and exit 1."""
     real_stdout = sys.stdout
@@ -466,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit:
             sys.stdout.flush()  # --help/--version: argparse itself ignores a failed write
             raise
-        code: int = args.func(args)
+        code: int = _run(args)
         sys.stdout.flush()
     except KeyboardInterrupt:
         _to_stderr("interrupted")
