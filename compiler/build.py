@@ -124,9 +124,7 @@ def _where(a: Analysis, path: tuple[str | int, ...]) -> str:
     return f"{a.file}:{pos.line}:{pos.col}" if pos else a.file
 
 
-def analyze_files(
-    paths: Sequence[str | FsPath], ignore: tuple[str, ...] = ()
-) -> list[Analysis]:
+def analyze_files(paths: Sequence[str | FsPath], ignore: tuple[str, ...] = ()) -> list[Analysis]:
     """Load, model and check each file, then check the files against each other (what one
     ``validate`` or ``compile`` of several files must refuse). Never raises for bad input."""
     analyses = [analyze(path, ignore) for path in paths]
