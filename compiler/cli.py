@@ -181,38 +181,71 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
-    from compiler.build import analyze_text
-    from compiler.diff import (
-        GitError,
-        diff_environments,
-        format_markdown,
-        format_text,
-        read_at_git_ref,
-    )
+DIFF_USAGE = (
+    "batchform diff [--format {text,markdown}] OLD NEW\n"
+    "       batchform diff [--format {text,markdown}] --base GIT_REF CONFIG [CONFIG ...]"
+)
 
-    if (args.base is None) == (args.new is None):
-        print(
-            "usage: batchform diff OLD.yaml NEW.yaml, or batchform diff --base GIT_REF NEW.yaml",
-            file=sys.stderr,
-        )
-        return EXIT_ERRORS
+
+def _diff_usage_error(args: argparse.Namespace) -> str | None:
+    """Why the positional arguments do not fit the two forms of ``diff``, or None.
+
+    Each form has one meaning per position: without ``--base`` the two files are the old and
+    the new version; with it every file is a new version, compared with itself at GIT_REF.
+    """
+    count = len(args.files)
     if args.base is not None:
-        new_path, old_label = args.old, f"{args.base}:{args.old}"
-        try:
-            old_text = read_at_git_ref(args.base, new_path)
-        except GitError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_ERRORS
-        except BatchformError as exc:
-            _print_diagnostics(exc.diagnostics, "text", sys.stderr)
-            return EXIT_ERRORS
-        old = None if old_text is None else analyze_text(old_text, old_label)
-        if old is None:
-            old_label = f"{args.base}: (no such file)"
-    else:
-        new_path, old_label = args.new, args.old
-        old = analyze(args.old)
+        if count == 0:
+            return "--base GIT_REF needs the file(s) to compare with that revision"
+        return None
+    if count == 2:
+        return None
+    if count == 1:
+        return (
+            "without --base, diff compares two files (OLD NEW) and got one; to compare a file "
+            "with a git revision, add --base GIT_REF"
+        )
+    return f"without --base, diff compares two files (OLD NEW) and got {count}"
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    problem = _diff_usage_error(args)
+    if problem is not None:
+        print(f"usage: {DIFF_USAGE}\nbatchform diff: error: {problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    if args.base is None:
+        return _diff_one(args.files[0], analyze(args.files[0]), args.files[1], args.format)
+    codes = []
+    for i, path in enumerate(args.files):
+        if i:
+            sys.stdout.write("\n")  # one blank line between the files' comparisons
+        codes.append(_diff_with_base(args.base, path, args.format))
+    return max(codes)
+
+
+def _diff_with_base(base: str, new_path: str, fmt: str) -> int:
+    """``new_path`` compared with itself at git revision ``base`` (absent there: all new)."""
+    from compiler.build import analyze_text
+    from compiler.diff import GitError, read_at_git_ref
+
+    old_label = f"{base}:{new_path}"
+    try:
+        old_text = read_at_git_ref(base, new_path)
+    except GitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except BatchformError as exc:
+        _print_diagnostics(exc.diagnostics, "text", sys.stderr)
+        return EXIT_ERRORS
+    old = None if old_text is None else analyze_text(old_text, old_label)
+    if old is None:
+        old_label = f"{base}: (no such file)"
+    return _diff_one(old_label, old, new_path, fmt)
+
+
+def _diff_one(old_label: str, old: Analysis | None, new_path: str, fmt: str) -> int:
+    from compiler.diff import diff_environments, format_markdown, format_text
+
     new = analyze(new_path)
     failed = [a for a in (old, new) if a is not None and a.env is None]
     if failed:
@@ -222,7 +255,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     assert new.env is not None
     result = diff_environments(old.env if old is not None else None, new.env)
-    formatter = format_markdown if args.format == "markdown" else format_text
+    formatter = format_markdown if fmt == "markdown" else format_text
     sys.stdout.write(formatter(result, old_label, new_path))
     return EXIT_OK
 
@@ -312,13 +345,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "diff",
         help="what a change to an environment file does to AWS (replacements, risks)",
-        description="Compare two versions of an environment file resource by resource. "
+        usage=DIFF_USAGE.replace("batchform diff", "%(prog)s"),
+        description="Compare two versions of an environment file resource by resource: two "
+        "files (OLD NEW), or each CONFIG with itself at a git revision (--base GIT_REF). "
         "Exit code 0 whenever the comparison was made, also when there are changes; 1 when "
-        "a file is invalid or git fails.",
+        "a file is invalid, git fails or the files do not fit either form.",
     )
-    p.add_argument("old", metavar="OLD", help="the file before the change (or NEW with --base)")
-    p.add_argument("new", metavar="NEW", nargs="?", help="the file after the change")
-    p.add_argument("--base", metavar="GIT_REF", help="compare NEW with itself at this git revision")
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="OLD NEW: the file before and after the change; with --base: each CONFIG to "
+        "compare with itself at GIT_REF",
+    )
+    p.add_argument(
+        "--base",
+        metavar="GIT_REF",
+        help="compare each CONFIG with itself at this git revision (a file the revision does "
+        "not have is all new)",
+    )
     p.add_argument("--format", choices=["text", "markdown"], default="text")
     p.set_defaults(func=cmd_diff)
 
