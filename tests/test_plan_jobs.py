@@ -15,9 +15,9 @@ from compiler.model import Environment
 from compiler.plan import jobs, outputs
 from compiler.plan.jobs import container_properties, required_parameters
 from compiler.render import Expr, render_template
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 CONFIG = """\
 version: 1

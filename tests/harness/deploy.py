@@ -15,10 +15,10 @@ from pathlib import Path
 from compiler.build import analyze, render_environment
 from compiler.emit import emit
 from compiler.model import Environment
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 
 @dataclass(frozen=True)
