@@ -1,13 +1,14 @@
 """The garbage-collector policy belongs to the command line, not to the library.
 
 A program that imports batchform (a test, the benchmarks, an editor plug-in) must find the
-interpreter as it left it after ``analyze``/``render_environment``; ``batchform compile`` and
-``validate`` pause the collector for their run (compiler/gc_policy.py says why) and turn it back
-on before ``main`` returns.
+interpreter as it left it after ``analyze``/``render_environment``; every ``batchform`` command
+pauses the collector for its run (compiler/gc_policy.py and compiler/cli.py say why) and turns
+it back on before ``main`` returns.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 import compiler.cli
 from compiler.build import analyze, render_environment
-from compiler.cli import main
+from compiler.cli import build_parser, main
 from compiler.gc_policy import collector_paused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,9 +37,41 @@ def test_library_stages_leave_the_collector_alone(monkeypatch: pytest.MonkeyPatc
     assert 'resource "aws_batch_job_queue"' in files["job_queues.tf"]
 
 
-@pytest.mark.parametrize("command", ["validate", "compile"])
-def test_the_cli_pauses_the_collector_while_it_runs_and_restores_it(
-    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+COMMANDS = {
+    "validate": [str(TINY)],
+    "compile": [str(TINY)],
+    "diff": [str(TINY), str(TINY)],
+    "verify": [str(TINY)],
+    "sandbox": [str(TINY)],
+    "rules": [],
+    "schema": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_runs_with_the_collector_paused_and_restores_it(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def spy(args: Any) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(compiler.cli, f"cmd_{command}", spy)
+    assert gc.isenabled()
+    assert main([command, *COMMANDS[command]]) == 0
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_the_list_above_is_every_command() -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS)
+
+
+def test_a_real_compile_restores_the_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[bool] = []
     real = compiler.cli.analyze_files
@@ -48,11 +81,10 @@ def test_the_cli_pauses_the_collector_while_it_runs_and_restores_it(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(compiler.cli, "analyze_files", spy)
-    extra = ["-o", str(tmp_path / "out")] if command == "compile" else []
-    assert gc.isenabled()
-    assert main([command, *extra, str(TINY)]) == 0
+    assert main(["compile", "-o", str(tmp_path / "out"), str(TINY)]) == 0
     assert seen == [False]
     assert gc.isenabled()
+    assert (tmp_path / "out" / "tiny" / "job_queues.tf").is_file()
 
 
 def test_the_pause_nests_and_respects_a_caller_who_turned_it_off() -> None:
