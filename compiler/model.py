@@ -589,8 +589,16 @@ class Environment(Strict):
         return copy
 
     def job(self, key: str) -> JobDefinition:
-        """A job definition with ``job_defaults`` merged in (see :meth:`model_post_init`)."""
-        return self._merged_jobs[key]
+        """A job definition with ``job_defaults`` merged in (see :meth:`model_post_init`).
+
+        Reads pydantic's private-attribute dict directly: ``self._merged_jobs`` goes through
+        ``BaseModel.__getattr__``, ~25x slower, and this is called ~27 times per job
+        definition (measured: +0.5 s of CPU for a 5000-job compile).
+        """
+        private = self.__pydantic_private__
+        assert private is not None
+        merged: Mapping[str, JobDefinition] = private["_merged_jobs"]
+        return merged[key]
 
     def ce_security_groups(self, key: str) -> list[str]:
         """Keys (and ids of existing groups) a compute environment uses: its own list, else
