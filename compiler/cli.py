@@ -215,25 +215,28 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     if args.base is None:
         return _diff_one(args.files[0], analyze(args.files[0]), args.files[1], args.format)
+    from compiler.diff import GitError
+
     codes = []
-    for i, path in enumerate(args.files):
-        if i:
-            sys.stdout.write("\n")  # one blank line between the files' comparisons
-        codes.append(_diff_with_base(args.base, path, args.format))
+    try:
+        for i, path in enumerate(args.files):
+            if i:
+                sys.stdout.write("\n")  # one blank line between the files' comparisons
+            codes.append(_diff_with_base(args.base, path, args.format))
+    except GitError as exc:  # a bad revision, or no git: the same for every file, said once
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
     return max(codes)
 
 
 def _diff_with_base(base: str, new_path: str, fmt: str) -> int:
     """``new_path`` compared with itself at git revision ``base`` (absent there: all new)."""
     from compiler.build import analyze_text
-    from compiler.diff import GitError, read_at_git_ref
+    from compiler.diff import read_at_git_ref
 
     old_label = f"{base}:{new_path}"
     try:
         old_text = read_at_git_ref(base, new_path)
-    except GitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERRORS
     except BatchformError as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_ERRORS

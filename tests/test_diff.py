@@ -453,6 +453,10 @@ def test_cli_base_compares_each_file_with_itself_at_the_revision(
     assert "priority: 100 -> 200" in captured.out
     assert "max_vcpu" in captured.err
 
+    assert main(["diff", "--base", "no-such-ref", str(first), str(second)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("git show") == 1
+
 
 def test_spot_fleet_role_change_replaces_the_ces_that_use_it() -> None:
     def best_fit_spot(data: dict[str, Any]) -> None:
