@@ -50,7 +50,7 @@ lint: $(STAMP)
 
 ## Performance numbers (compile, verify vs terraform plan on moto) into benchmarks/README.md.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,14 +1,14 @@
-"""Runs the stages in order for one file: load -> model -> checks, then plan -> render.
+"""Runs the stages in order: load -> model -> checks for each file, the cross-file checks of the
+files given together, then plan -> render.
 
-Kept free of output and of writing files: the CLI decides what to print and ``emit`` writes.
+Kept free of output, of writing files and of process-wide state: the CLI decides what to print
+and how the garbage collector runs (``compiler/gc_policy.py``), and ``emit`` writes.
 """
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -16,6 +16,7 @@ from compiler.checks import run_checks
 from compiler.diagnostics import (
     BatchformError,
     Diagnostic,
+    Level,
     has_errors,
     sort_diagnostics,
     with_location,
@@ -38,64 +39,32 @@ class Analysis:
         return self.env is None or has_errors(self.diagnostics, strict)
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one file goes through the stages.
-
-    Why: a large file builds hundreds of thousands of objects that all stay alive until the
-    stage ends (YAML nodes, the positions table, models, plan contexts), and every full
-    collection re-scans all of them without finding garbage: with 5000 job definitions half of
-    the compile's CPU time went to the collector (benchmarks/README.md). Reference counting
-    still frees everything as usual; cyclic garbage waits for the collector to be back on.
-    Nests; leaves the collector off if the caller had turned it off.
-
-    On the way out, whatever the stages left alive (the document, the model, the rendered
-    texts) is moved straight to the oldest generation: it was never scanned, so the first
-    young-generation collection after the pause would otherwise walk all of it at once (0.4 s
-    with 5000 job definitions, paid by whatever ran next, e.g. emit) only to promote it. The
-    oldest generation is still collected as usual, so cyclic garbage among it is not leaked.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if gc.get_freeze_count() == 0:  # leave a caller's own gc.freeze() alone
-                gc.freeze()  # every tracked object -> the permanent generation...
-                gc.unfreeze()  # ...and back into the oldest one, without a scan
-            gc.enable()
-
-
 def analyze_document(doc: Document, ignore: tuple[str, ...] = ()) -> Analysis:
-    with collector_paused():
-        env, diags = parse_environment(doc.data)
-        if env is not None:
-            diags = run_checks(env, ignore)
-        located = [with_location(d, doc.file, doc.positions) for d in diags]
-        return Analysis(doc.file, doc, env, sort_diagnostics(located))
+    env, diags = parse_environment(doc.data)
+    if env is not None:
+        diags = run_checks(env, ignore)
+    located = [with_location(d, doc.file, doc.positions) for d in diags]
+    return Analysis(doc.file, doc, env, sort_diagnostics(located))
 
 
 def analyze(path: str | FsPath, ignore: tuple[str, ...] = ()) -> Analysis:
     """Load, model and check one file. Never raises for bad input: problems are diagnostics."""
-    with collector_paused():
-        try:
-            doc = load_chain(str(path))
-        except BatchformError as exc:
-            return Analysis(str(path), diagnostics=sort_diagnostics(exc.diagnostics))
-        return analyze_document(doc, ignore)
+    try:
+        doc = load_chain(str(path))
+    except BatchformError as exc:
+        return Analysis(str(path), diagnostics=sort_diagnostics(exc.diagnostics))
+    return analyze_document(doc, ignore)
 
 
 def analyze_text(
     text: str, file: str = "<input>", ignore: tuple[str, ...] = (), read: Reader = read_source
 ) -> Analysis:
     """As :func:`analyze` for text in hand; ``read`` reads the bases it extends, if any."""
-    with collector_paused():
-        try:
-            doc = load_chain_text(text, file, read)
-        except BatchformError as exc:
-            return Analysis(file, diagnostics=sort_diagnostics(exc.diagnostics))
-        return analyze_document(doc, ignore)
+    try:
+        doc = load_chain_text(text, file, read)
+    except BatchformError as exc:
+        return Analysis(file, diagnostics=sort_diagnostics(exc.diagnostics))
+    return analyze_document(doc, ignore)
 
 
 def source_label(a: Analysis) -> str:
@@ -115,8 +84,7 @@ def render_environment(env: Environment, source_name: str) -> dict[str, str]:
     from compiler.plan import build_plan
     from compiler.render import render_plan
 
-    with collector_paused():
-        return render_plan(build_plan(env, source_name))
+    return render_plan(build_plan(env, source_name))
 
 
 # --- several files compiled together -----------------------------------------------------------
@@ -173,56 +141,84 @@ def _where(a: Analysis, path: tuple[str | int, ...]) -> str:
     return f"{pos.file or a.file}:{pos.line}:{pos.col}" if pos else a.file
 
 
-def cross_file_diagnostics(analyses: list[Analysis]) -> None:
-    """Add an error to every file whose AWS names collide with an earlier file's.
+def analyze_files(paths: Sequence[str | FsPath], ignore: tuple[str, ...] = ()) -> list[Analysis]:
+    """Load, model and check each file, then check the files against each other (what one
+    ``validate`` or ``compile`` of several files must refuse). Never raises for bad input."""
+    analyses = [analyze(path, ignore) for path in paths]
+    cross_file_diagnostics(analyses)
+    return analyses
 
-    Two files with one environment name would write the same ``generated/<name>/``; two files
-    whose ``<name>-<key>`` names coincide (``adv`` + ``test-hello`` and ``adv-test`` + ``hello``)
-    would create, or silently re-register over, each other's resources. Each file is checked
-    on its own first; files that failed are left out.
+
+def cross_file_diagnostics(analyses: list[Analysis]) -> None:
+    """Add the cross-file errors to the later of each pair of files that collide.
+
+    Each file is checked on its own first; files that failed are left out. A file whose
+    environment name is taken already gets that one error only: every one of its AWS names
+    would collide too, and a flood of them would hide the cause.
     """
-    from compiler.diagnostics import Diagnostic, Level
+    valid = [a for a in analyses if a.env is not None and not a.failed()]
+    found: dict[int, list[Diagnostic]] = {}
+    duplicates = _duplicate_environment_names(valid)
+    for a, diag in duplicates:
+        found.setdefault(id(a), []).append(diag)
+    named_once = [a for a in valid if id(a) not in found]
+    for a, diag in _colliding_aws_names(named_once):
+        found.setdefault(id(a), []).append(diag)
+    for a in valid:
+        if id(a) in found:
+            assert a.document is not None
+            located = [with_location(d, a.file, a.document.positions) for d in found[id(a)]]
+            a.diagnostics = sort_diagnostics([*a.diagnostics, *located])
+
+
+def _duplicate_environment_names(valid: list[Analysis]) -> Iterator[tuple[Analysis, Diagnostic]]:
+    """Two files with one environment name would write the same ``generated/<name>/`` and
+    manage the same AWS resources: the later file is in error, naming the earlier one."""
     from compiler.naming import CODE_NAME_COLLISION
 
-    seen_names: dict[str, Analysis] = {}
-    seen: dict[tuple[str, str, str], tuple[Analysis, _Named]] = {}
-    for a in analyses:
-        if a.env is None or a.failed():
+    first: dict[str, Analysis] = {}
+    for a in valid:
+        assert a.env is not None
+        earlier = first.setdefault(a.env.name, a)
+        if earlier is a:
             continue
-        found: list[Diagnostic] = []
-        earlier = seen_names.get(a.env.name)
-        if earlier is not None:
-            found.append(
+        yield (
+            a,
+            Diagnostic(
+                CODE_NAME_COLLISION,
+                Level.ERROR,
+                f"environment name '{a.env.name}' is also used by "
+                f"{_where(earlier, ('name',))}; both would write the output directory "
+                f"{a.env.name}/ and the same AWS resources",
+                path=("name",),
+                hint="give each environment file its own name",
+            ),
+        )
+
+
+def _colliding_aws_names(valid: list[Analysis]) -> Iterator[tuple[Analysis, Diagnostic]]:
+    """Two files whose ``<name>-<key>`` names coincide (``adv`` + ``test-hello`` and
+    ``adv-test`` + ``hello``) would create, or silently re-register over, each other's
+    resources: the later file is in error at the key, naming the earlier one's."""
+    from compiler.naming import CODE_NAME_COLLISION
+
+    seen: dict[tuple[str, str, str], tuple[Analysis, _Named]] = {}
+    for a in valid:
+        assert a.env is not None
+        for ident, named in _aws_names(a.env).items():
+            other = seen.setdefault(ident, (a, named))
+            if other[0] is a:
+                continue
+            first, first_named = other
+            yield (
+                a,
                 Diagnostic(
                     CODE_NAME_COLLISION,
                     Level.ERROR,
-                    f"environment name '{a.env.name}' is also used by "
-                    f"{_where(earlier, ('name',))}; both would write the output directory "
-                    f"{a.env.name}/ and the same AWS resources",
-                    path=("name",),
-                    hint="give each environment file its own name",
-                )
+                    f"{named.what} gets the AWS name '{ident[2]}', which {first_named.what} "
+                    f"of {_where(first, first_named.path)} also gets",
+                    path=named.path,
+                    hint="rename the key (or an environment name) so the <name>-<key> AWS "
+                    "names differ",
+                ),
             )
-        else:
-            seen_names[a.env.name] = a
-            for ident, named in _aws_names(a.env).items():
-                other = seen.get(ident)
-                if other is None:
-                    seen[ident] = (a, named)
-                    continue
-                first, first_named = other
-                found.append(
-                    Diagnostic(
-                        CODE_NAME_COLLISION,
-                        Level.ERROR,
-                        f"{named.what} gets the AWS name '{ident[2]}', which {first_named.what} "
-                        f"of {_where(first, first_named.path)} also gets",
-                        path=named.path,
-                        hint="rename the key (or an environment name) so the <name>-<key> AWS "
-                        "names differ",
-                    )
-                )
-        if found:
-            assert a.document is not None
-            located = [with_location(d, a.file, a.document.positions) for d in found]
-            a.diagnostics = sort_diagnostics([*a.diagnostics, *located])

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from compiler.sandbox.emulator import MotoServer, moto_server, service_linked_batch_role
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer, moto_server, service_linked_batch_role
 
 MARKERS_FILE = Path(__file__).parent / "harness" / "markers.txt"
 TERRAFORM_MARKERS = ("terraform", "e2e")

@@ -6,17 +6,19 @@ No timing is asserted here (timings belong to ``make bench``, not to a shared CI
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import ROOT, genenv
+from benchmarks.results import machine, render_results
+from benchmarks.stages import STAGES, CompileRow
 from compiler.build import analyze_text, render_environment
+from compiler.cli import main
 from compiler.diagnostics import Level
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import genenv  # benchmarks/ holds scripts, not a package
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,47 @@ def test_scaling_is_capped_at_the_per_region_quota() -> None:
 
 def test_generator_is_deterministic() -> None:
     assert genenv.environment_yaml(25) == genenv.environment_yaml(25)
+
+
+def test_the_timed_process_writes_what_batchform_compile_writes(tmp_path: Path) -> None:
+    """``python -m benchmarks.stages compile`` runs the real stages: its output directory is
+    byte for byte what ``batchform compile`` writes, and it reports every stage."""
+    config = tmp_path / "bench-20.yaml"
+    config.write_text(genenv.environment_yaml(20), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", "compile", str(config), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    numbers = json.loads(run.stdout)
+    assert set(numbers["stages"]) == set(STAGES)
+    assert numbers["errors"] == numbers["warnings"] == 0
+    assert main(["compile", "-o", str(tmp_path / "cli"), str(config)]) == 0
+    name = "bench-20"
+    ours = {p.name: p.read_bytes() for p in (tmp_path / "b" / name).iterdir()}
+    theirs = {p.name: p.read_bytes() for p in (tmp_path / "cli" / name).iterdir()}
+    assert ours == theirs and numbers["files"] == len([n for n in ours if n[0] != "."])
+
+
+def test_the_results_table_keeps_its_shape() -> None:
+    """One row per size with the 16 columns the README's table has, stage columns in order."""
+    run = {
+        "stages": dict.fromkeys(STAGES, 0.01),
+        "pipeline": 0.06,
+        "cpu": 0.1,
+        "maxrss_kib": 60 * 1024,
+        "errors": 0,
+        "warnings": 0,
+        "files": 11,
+        "bytes": 2048,
+        "resources": 54,
+    }
+    row = CompileRow(10, 3, 3, runs=[run], process_wall=[0.5])
+    text = render_results(machine(), [row], [], rounds=1, quick=True)
+    lines = text.splitlines()
+    header = next(x for x in lines if x.startswith("| job defs |"))
+    assert [c.strip() for c in header.strip("|").split("|")][6:12] == list(STAGES)
+    body = next(x for x in lines if x.startswith("| 10 |"))
+    assert body.count("|") == header.count("|") == 17

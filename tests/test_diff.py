@@ -402,9 +402,61 @@ def test_cli_base_compares_with_the_committed_file(
     assert "git show" in capsys.readouterr().err
 
 
-def test_cli_needs_two_files_or_base(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diff", str(CONFIG)]) == 1
-    assert "usage" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        ([str(CONFIG)], "without --base, diff compares two files (OLD NEW) and got one; to"),
+        ([], "without --base, diff compares two files (OLD NEW) and got 0"),
+        ([str(CONFIG)] * 3, "without --base, diff compares two files (OLD NEW) and got 3"),
+        (["--base", "HEAD"], "--base GIT_REF needs the file(s) to compare"),
+    ],
+)
+def test_cli_files_must_fit_one_of_the_two_forms(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each position has one meaning: OLD NEW without --base, CONFIG... with it. Anything
+    else is a usage error naming both forms, before any file is read."""
+    assert main(["diff", *argv]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "usage: batchform diff [--format {text,markdown,json}] OLD NEW\n" in captured.err
+    assert "--base GIT_REF CONFIG [CONFIG ...]" in captured.err
+    assert f"batchform diff: error: {says}" in captured.err
+
+
+def test_cli_base_compares_each_file_with_itself_at_the_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --base every file is a new version (a CI job passes all changed files at once);
+    one invalid file fails the run, and the others are still compared."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    first = write(repo / "prod.yaml", raw())
+    second = write(repo / "stage.yaml", {**raw(), "name": "stage"})
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    data = raw()
+    data["job_queues"]["high"]["priority"] = 200
+    write(first, data)
+    assert main(["diff", "--base", "HEAD", str(first), str(second)]) == 0
+    out = capsys.readouterr().out
+    assert f"batchform diff HEAD:{first} -> {first}" in out
+    assert f"batchform diff HEAD:{second} -> {second}" in out
+    assert "priority: 100 -> 200" in out
+    assert out.count("Plan: ") == 1 and "No changes to AWS resources." in out
+
+    broken = raw()
+    broken["compute_environments"]["spot"]["max_vcpu"] = 1
+    write(second, broken)
+    assert main(["diff", "--base", "HEAD", str(first), str(second)]) == 1
+    captured = capsys.readouterr()
+    assert "priority: 100 -> 200" in captured.out
+    assert "max_vcpu" in captured.err
+
+    assert main(["diff", "--base", "no-such-ref", str(first), str(second)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("git show") == 1
 
 
 def test_spot_fleet_role_change_replaces_the_ces_that_use_it() -> None:

@@ -27,9 +27,9 @@ from compiler.build import render_environment
 from compiler.diff import diff_environments
 from compiler.emit import emit
 from compiler.model import Environment, parse_environment
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import write_moto_copy
 from tests.harness.yaml_files import read_yaml
 
 REGION = "us-west-2"

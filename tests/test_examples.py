@@ -17,10 +17,10 @@ import pytest
 
 from compiler.build import analyze, render_environment, source_label
 from compiler.emit import check, emit
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -113,7 +113,7 @@ def test_apply_on_moto_then_plan_is_empty(
     """`terraform apply` of each example succeeds and leaves no perpetual diff.
 
     The harness's override marks, per attribute, the few values moto does not round-trip
-    (tests/harness/override.py MOTO_GAPS); nothing else is ignored.
+    (compiler/sandbox/override.py MOTO_GAPS); nothing else is ignored.
     """
     config, _, _ = example
     analysis = analyze(config)

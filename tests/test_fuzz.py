@@ -32,6 +32,7 @@ from compiler.build import analyze_text, render_environment
 from compiler.checks import CODE_CHECK_CRASHED
 from compiler.diagnostics import BatchformError
 from compiler.report.diagnostics import format_diagnostic
+from compiler.sandbox.terraform import TerraformError
 from tests.harness import terraform as tf
 from tests.harness.yaml_files import read_yaml
 
@@ -346,7 +347,7 @@ def test_accepted_outputs_pass_terraform_validate(
     try:
         tf.init(tmp_path, backend=False)
         result = tf.validate(tmp_path)
-    except tf.TerraformError as exc:
+    except TerraformError as exc:
         culprits = sorted({int(n) for n in re.findall(r"on module_(\d+)/", str(exc))})
         sources = "\n".join(f"--- module_{n} comes from ---\n{chosen[n][0]}" for n in culprits)
         pytest.fail(f"{exc}\n{sources}")

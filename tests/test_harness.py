@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import (
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import (
     OVERRIDE_FILENAME,
     SERVICE_LINKED_BATCH_ROLE_ARN,
     compute_environments_without_service_role,
     moto_copy,
     render_override,
 )
+from compiler.sandbox.terraform import TerraformError
+from tests.harness import terraform as tf
 
 VERSIONS_TF = """\
 terraform {
@@ -126,7 +127,7 @@ def test_terraform_init_validate_fmt_offline(
     tf.fmt_check(module)
 
     (module / "bad.tf").write_text('resource "aws_vpc" "x" {\ncidr_block="10.0.0.0/16"\n}\n')
-    with pytest.raises(tf.TerraformError, match=r"bad\.tf"):
+    with pytest.raises(TerraformError, match=r"bad\.tf"):
         tf.fmt_check(module)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze_text
+from compiler.build import analyze_files, analyze_text
 from compiler.cli import main
 from compiler.diagnostics import Level
 from compiler.regions import known_regions
@@ -420,6 +420,24 @@ def test_same_environment_name_in_two_files_is_located(
     err = capsys.readouterr().err
     assert f"{second}:2:7: error BF493: environment name 'twin' is also used by {first}:2:7" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_cross_file_checks_are_part_of_the_build_stage(tmp_path: Path) -> None:
+    """A library caller gets the cross-file errors from ``analyze_files`` alone, located in
+    the later file; a file whose environment name is taken gets that one error, not one more
+    per AWS name (every one of them collides too), and the files before it stay clean."""
+    first = _file(tmp_path / "a.yaml", "twin")
+    second = _file(tmp_path / "b.yaml", "twin")
+    third = _file(tmp_path / "c.yaml", "twin-x", "hello")
+    fourth = _file(tmp_path / "d.yaml", "twin", "other")
+    a, b, c, d = analyze_files([first, second, third, fourth])
+    assert a.diagnostics == [] and c.diagnostics == []
+    for later in (b, d):
+        assert [(x.code, x.level, x.file, x.line, x.col) for x in later.diagnostics] == [
+            ("BF493", Level.ERROR, str(later.file), 2, 7)
+        ]
+        assert later.failed()
+        assert f"also used by {first}:2:7" in later.diagnostics[0].message
 
 
 def test_different_names_do_not_collide(tmp_path: Path) -> None:

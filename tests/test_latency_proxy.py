@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import latency_proxy  # benchmarks/ holds scripts, not a package
-from latency_proxy import LatencyProxy, Request, sequential_rounds
+from benchmarks import latency_proxy
+from benchmarks.latency_proxy import LatencyProxy, Request, sequential_rounds
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):

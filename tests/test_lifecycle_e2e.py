@@ -36,9 +36,9 @@ import yaml
 
 from compiler.build import render_environment
 from compiler.emit import emit
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import write_moto_copy
 from tests.test_diff_e2e import claimed_actions, env_of, planned_actions
 
 REGION = "us-west-2"

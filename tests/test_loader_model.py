@@ -486,3 +486,26 @@ def test_libyaml_with_memoised_tags_reads_files_as_the_pure_parser_does(
     fast = read()
     monkeypatch.setattr(loader, "_FAST_LOADER", None)
     assert read() == fast
+
+
+def test_the_frozen_environment_carries_no_state_that_fills_up() -> None:
+    """The merge of ``job_defaults`` is derived when the model is validated: asking for jobs
+    adds nothing to the model (a frozen model whose ``__dict__`` grows is not frozen), and a
+    ``model_copy`` that replaces job definitions or defaults merges its own."""
+    analysis = analyze_text(GENOMICS.read_text(encoding="utf-8"), "genomics.yaml")
+    env = analysis.env
+    assert env is not None
+    before = dict(env.__dict__)
+    merged = {key: env.job(key) for key in env.job_definitions}
+    assert env.__dict__ == before and set(before) == set(type(env).model_fields)
+    key = next(iter(env.job_definitions))
+    own = env.job_definitions[key].model_copy(update={"image": "example.org/other:1"})
+    copy = env.model_copy(update={"job_definitions": {**env.job_definitions, key: own}})
+    assert copy.job(key).image == "example.org/other:1"
+    assert env.job(key) == merged[key] != copy.job(key)
+    defaults = env.job_defaults.model_copy(update={"log_retention_days": 7})
+    retained = env.model_copy(update={"job_defaults": defaults})
+    assert {retained.job(k).log_retention_days for k in env.job_definitions} <= {7} | {
+        env.job_definitions[k].log_retention_days for k in env.job_definitions
+    }
+    assert any(retained.job(k).log_retention_days == 7 for k in env.job_definitions)

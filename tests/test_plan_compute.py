@@ -21,9 +21,9 @@ from compiler.build import analyze, analyze_text, render_environment
 from compiler.model import Environment
 from compiler.plan import compute
 from compiler.render import render_template
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 EXAMPLES = ("genomics", "gpu", "fargate")

@@ -30,9 +30,9 @@ import pytest
 from compiler.diff import diff_environments
 from compiler.model import Environment
 from compiler.plan import iam
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 from tests.test_plan_network_iam import analysis, blocks, checked, codes, rendered
 
 FS = "fs-0123456789abcdef0"

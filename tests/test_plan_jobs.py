@@ -16,9 +16,9 @@ from compiler.hcl import Expr
 from compiler.model import Environment
 from compiler.plan import jobs, outputs
 from compiler.render import render_template
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 CONFIG = """\
 version: 1

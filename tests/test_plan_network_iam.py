@@ -25,9 +25,9 @@ from compiler.diagnostics import Level
 from compiler.model import Environment
 from compiler.plan import iam
 from compiler.regions import known_zones
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import write_moto_copy
 from tests.harness.yaml_files import read_yaml
 
 REPO = Path(__file__).resolve().parent.parent

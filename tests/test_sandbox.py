@@ -28,10 +28,10 @@ from compiler.build import analyze, analyze_text, render_environment
 from compiler.cli import main
 from compiler.report.sandbox import format_junit
 from compiler.sandbox import command
+from compiler.sandbox.emulator import MotoServer
 from compiler.sandbox.override import resource_blocks, scan_resources
 from compiler.sandbox.result import SandboxReport, Step, StepStatus
 from compiler.sandbox.standins import create_stand_ins
-from tests.harness.moto import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))

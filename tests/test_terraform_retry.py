@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from compiler.sandbox.duplicates import EmulatorLookup, duplicate_creates
+from compiler.sandbox.emulator import MotoServer
 from compiler.sandbox.terraform import apply_importing_duplicates
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
-from tests.harness.moto import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

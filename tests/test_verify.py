@@ -21,10 +21,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from compiler import derive, naming
+from compiler import naming
 from compiler.build import analyze_text
 from compiler.model import Environment
 from compiler.report.verify import format_text
+from compiler.sandbox.emulator import MotoServer, free_port, moto_server
 from compiler.verify import Clients, verify
 from compiler.verify import batch as batch_checks
 from compiler.verify.batch import normalise_container
@@ -40,7 +41,7 @@ from compiler.verify.desired import Desired
 from compiler.verify.infra import subnet_egress
 from compiler.verify.live import Live
 from compiler.verify.result import Report, ResourceCheck, Status
-from tests.harness.moto import MotoServer, free_port, moto_server
+from tests.harness import aws
 
 REGION = "us-west-2"
 SERVICE_PREFIX = {"batch": "batch", "ec2": "ec2", "iam": "iam", "logs": "logs", "ssm": "ssm"}
@@ -128,39 +129,22 @@ def deploy_unit(server: MotoServer) -> Environment:
             tags=desired.expected_tags(policy["tags"]),
         )
     logs = server.client("logs")
-    for group in desired.log_groups:
-        logs.create_log_group(logGroupName=group["name"])
-        logs.put_retention_policy(
-            logGroupName=group["name"], retentionInDays=group["retention_in_days"]
-        )
-    for job in desired.job_definitions:
-        register(server, env, job["label"].replace("_", "-"))
+    values: aws.Values = {}
+    log_groups, job_definitions = aws.job_contexts(env)
+    for group in log_groups:
+        aws.create_log_group(logs, env, group, values)
+    for job in job_definitions:
+        request = aws.job_definition_request(env, job, values)
+        server.client("batch").register_job_definition(**request)
     return env
 
 
 def register(server: MotoServer, env: Environment, key: str, **container: Any) -> dict[str, Any]:
     """Register job definition ``key`` as the compiler writes it (``container`` overrides)."""
-    props = derive.container_properties(env, key)
-    props["logConfiguration"]["options"]["awslogs-group"] = naming.log_group_name(env.name, key)
-    props.update(container)
-    job = env.job(key)
-    desired = Desired(env)
-    ctx = next(j for j in desired.job_definitions if j["name"] == naming.aws_name(env.name, key))
-    retry = {"attempts": job.retry.attempts} if job.retry else None
-    kwargs: dict[str, Any] = {
-        "jobDefinitionName": ctx["name"],
-        "type": "container",
-        "containerProperties": props,
-        "parameters": ctx["parameters"],
-        "propagateTags": ctx["propagate_tags"],
-        "platformCapabilities": ctx["platform_capabilities"],
-        "tags": desired.expected_tags(ctx["tags"]),
-    }
-    if retry:
-        kwargs["retryStrategy"] = retry
-    if ctx["timeout"]:
-        kwargs["timeout"] = {"attemptDurationSeconds": ctx["timeout"]}
-    return dict(server.client("batch").register_job_definition(**kwargs))
+    log_groups, _ = aws.job_contexts(env)
+    values = {f"aws_cloudwatch_log_group.{g['label']}.name": g["name"] for g in log_groups}
+    request = aws.job_definition_request(env, aws.job_context(env, key), values, **container)
+    return dict(server.client("batch").register_job_definition(**request))
 
 
 def differences(report: Report) -> set[tuple[str, str]]:

@@ -27,11 +27,11 @@ from botocore.parsers import ResponseParserError
 
 from compiler.model import Environment
 from compiler.plan.efs import plan as efs_plan
+from compiler.sandbox.emulator import MotoServer, moto_server
 from compiler.sandbox.override import verify_gaps
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
 from tests.harness.events import FAILED_EVENT, matches, transform
-from tests.harness.moto import MotoServer, moto_server
 from tests.harness.yaml_files import read_yaml
 
 pytestmark = pytest.mark.e2e

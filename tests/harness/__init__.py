@@ -1,9 +1,12 @@
 """Test harness: real Terraform (offline, via a provider mirror) against an emulated AWS (moto).
 
-Thin test-facing wrappers around ``compiler.sandbox`` (which ``batchform sandbox`` uses too):
+What the tests (and ``benchmarks/``) add to ``compiler.sandbox``, which ``batchform sandbox``
+uses too; import the emulator (``compiler.sandbox.emulator``: ``moto_server``, ``MotoServer``)
+and the override file (``compiler.sandbox.override``: ``moto_copy``, ``MOTO_GAPS``) from there.
 
 - ``terraform``: a session-wide CLI config + plugin cache, one function per subcommand.
-- ``moto``: start/stop a ``moto_server`` process and build boto3 clients pointed at it.
-- ``override``: copy a generated root module and inject moto endpoints with an override file.
 - ``deploy``: an example with its stand-ins, compiled and applied to the emulator.
+- ``aws``: resources created through boto3 the way the generated Terraform creates them.
+- ``events``: Batch events and EventBridge's matching, for the alert tests.
+- ``yaml_files``: environment-file YAML read the way batchform reads it.
 """

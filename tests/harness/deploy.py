@@ -7,7 +7,7 @@ AMIs, roles given by ARN), compiles the file with their ids, and runs ``terrafor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +15,10 @@ from pathlib import Path
 from compiler.build import analyze, render_environment
 from compiler.emit import emit
 from compiler.model import Environment
+from compiler.sandbox.emulator import MotoServer
+from compiler.sandbox.override import moto_copy
 from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
-from tests.harness.moto import MotoServer
-from tests.harness.override import moto_copy
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,22 @@ class Deployment:
     env: Environment
 
 
+Apply = Callable[[Path, dict[str, str]], object]
+"""How a moto-pointed module is applied: ``(module directory, process environment)``."""
+
+
+def init_and_apply(module: Path, env: dict[str, str]) -> None:
+    """``terraform init`` and ``apply`` (importing what moto answered as duplicates)."""
+    tf.init(module, env)
+    tf.apply(module, env)
+
+
 @contextmanager
-def deployed_module(server: MotoServer, config: Path, work: Path) -> Iterator[Deployment]:
-    """``config`` compiled and applied to ``server``, which must hold nothing of it yet."""
+def deployed_module(
+    server: MotoServer, config: Path, work: Path, apply: Apply = init_and_apply
+) -> Iterator[Deployment]:
+    """``config`` compiled and applied to ``server``, which must hold nothing of it yet.
+    ``apply`` replaces the default init + apply (the benchmarks time theirs, with targets)."""
     analysis = analyze(config)
     assert analysis.env is not None
     stand_ins = create_stand_ins(analysis.env, server)
@@ -41,9 +54,8 @@ def deployed_module(server: MotoServer, config: Path, work: Path) -> Iterator[De
     assert env is not None and not analysis.failed()
     emit(render_environment(env, config.name), work / "source" / env.name)
     with moto_copy(work / "source" / env.name, server.url) as module:
-        tf.init(module, server.env())
-        tf.apply(module, server.env())
+        apply(module, server.env())
         yield Deployment(module, patched, env)
 
 
-__all__ = ["Deployment", "deployed_module"]
+__all__ = ["Apply", "Deployment", "deployed_module", "init_and_apply"]

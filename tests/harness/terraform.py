@@ -24,16 +24,7 @@ from pathlib import Path
 import pytest
 
 from compiler.sandbox import terraform as _tf
-from compiler.sandbox.terraform import (
-    DEFAULT_TIMEOUT_S,
-    MIRROR_ENV_VAR,
-    PROVIDER_SUBPATH,
-    TerraformCLI,
-    TerraformError,
-    find_provider_mirror,
-    render_cli_config,
-    terraform_available,
-)
+from compiler.sandbox.terraform import DEFAULT_TIMEOUT_S, TerraformCLI, terraform_available
 
 requires_terraform = pytest.mark.skipif(
     not terraform_available(), reason="terraform binary not found on PATH"
@@ -133,20 +124,15 @@ def plan_detailed_exitcode(
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "MIRROR_ENV_VAR",
-    "PROVIDER_SUBPATH",
     "TerraformCLI",
-    "TerraformError",
     "apply",
     "configure",
     "current",
     "destroy",
-    "find_provider_mirror",
     "fmt_check",
     "init",
     "plan",
     "plan_detailed_exitcode",
-    "render_cli_config",
     "requires_terraform",
     "terraform",
     "terraform_available",
