@@ -1,0 +1,90 @@
+"""What Terraform plans for an edited environment, next to what ``batchform diff`` claims.
+
+Shared by the tests that hold ``batchform diff`` to Terraform's own plan on the emulator
+(``tests/test_diff_e2e.py``) and that apply such edits in one go (``tests/test_lifecycle_e2e.py``):
+an environment written as data is compiled into a moto-pointed module, planned with ``terraform
+plan -out`` and read back with ``terraform show -json`` (the plan's documented JSON form:
+https://developer.hashicorp.com/terraform/internals/json-format), and both sides are reduced to
+``{address: create|update|replace|delete}``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from compiler.build import render_environment
+from compiler.diff import diff_environments
+from compiler.emit import emit
+from compiler.model import Environment, parse_environment
+from tests.harness import terraform as tf
+from tests.harness.moto import MotoServer
+from tests.harness.override import write_moto_copy
+
+COMPARED_TYPES = (
+    "aws_batch_compute_environment",
+    "aws_batch_job_queue",
+    "aws_batch_job_definition",
+    "aws_batch_scheduling_policy",
+    "aws_launch_template",
+    "aws_security_group",
+)
+"""The resource types whose planned action ``batchform diff`` claims."""
+
+
+def env_of(data: dict[str, Any]) -> Environment:
+    """The environment an edited file's data describes; fails the test on a model error."""
+    env, diags = parse_environment(data)
+    assert env is not None, [d.message for d in diags]
+    return env
+
+
+def moto_module(env: Environment, source_name: str, root: Path, server: MotoServer) -> Path:
+    """``env`` compiled into ``root/source`` (as ``batchform compile`` writes it) and copied to
+    ``root/module`` with the override that points it at ``server``."""
+    emit(render_environment(env, source_name), root / "source")
+    return write_moto_copy(root / "source", root / "module", server.url, region=env.region)
+
+
+def planned_actions(plan_json: dict[str, Any]) -> dict[str, str]:
+    """{address: create|update|replace|delete} of the managed resources a plan changes."""
+    found = {}
+    for rc in plan_json.get("resource_changes", []):
+        if rc.get("mode") != "managed" or not rc["type"].startswith(COMPARED_TYPES):
+            continue
+        actions = rc["change"]["actions"]
+        if actions in (["no-op"], ["read"]):
+            continue
+        if sorted(actions) == ["create", "delete"]:
+            found[rc["address"]] = "replace"
+        else:
+            (action,) = actions
+            found[rc["address"]] = action
+    return found
+
+
+def plan_actions(module: Path, server: MotoServer) -> dict[str, str]:
+    """What ``terraform plan`` of ``module`` (initialised, against ``server``) would do."""
+    tf.terraform(["plan", "-out=edit.tfplan"], module, server.env())
+    shown = tf.terraform(["show", "-json", "edit.tfplan"], module, server.env())
+    return planned_actions(json.loads(shown.stdout))
+
+
+def claimed_actions(old: Environment, new: Environment) -> dict[str, str]:
+    """What ``batchform diff`` says the edit from ``old`` to ``new`` does, on the same types."""
+    return {
+        c.address: c.action
+        for c in diff_environments(old, new).changes
+        if c.address.split(".")[0] in COMPARED_TYPES
+    }
+
+
+__all__ = [
+    "COMPARED_TYPES",
+    "claimed_actions",
+    "env_of",
+    "moto_module",
+    "plan_actions",
+    "planned_actions",
+]
