@@ -2,10 +2,9 @@
 
 Shared by the tests that hold ``batchform diff`` to Terraform's own plan on the emulator
 (``tests/test_diff_e2e.py``) and that apply such edits in one go (``tests/test_lifecycle_e2e.py``):
-an environment written as data is compiled into a moto-pointed module, planned with ``terraform
-plan -out`` and read back with ``terraform show -json`` (the plan's documented JSON form:
-https://developer.hashicorp.com/terraform/internals/json-format), and both sides are reduced to
-``{address: create|update|replace|delete}``.
+an environment written as data is compiled into a moto-pointed module and planned with
+``terraform plan -json`` (Terraform's documented machine-readable output), and both sides are
+reduced to ``{address: create|update|replace|delete}``.
 """
 
 from __future__ import annotations
@@ -47,28 +46,32 @@ def moto_module(env: Environment, source_name: str, root: Path, server: MotoServ
     return write_moto_copy(root / "source", root / "module", server.url, region=env.region)
 
 
-def planned_actions(plan_json: dict[str, Any]) -> dict[str, str]:
-    """{address: create|update|replace|delete} of the managed resources a plan changes."""
+def planned_actions(ui_stream: str) -> dict[str, str]:
+    """{address: create|update|replace|delete} of the managed resources a plan changes, read
+    from ``terraform plan -json``: one ``planned_change`` message per resource it would change
+    (https://developer.hashicorp.com/terraform/internals/machine-readable-ui), "replace" for
+    both orders of delete and create. Data sources are only ever read, and dropped."""
     found = {}
-    for rc in plan_json.get("resource_changes", []):
-        if rc.get("mode") != "managed" or not rc["type"].startswith(COMPARED_TYPES):
+    for line in ui_stream.splitlines():
+        message = json.loads(line)
+        if message.get("type") != "planned_change":
             continue
-        actions = rc["change"]["actions"]
-        if actions in (["no-op"], ["read"]):
+        change = message["change"]
+        resource = change["resource"]
+        if resource["addr"].startswith("data.") or change["action"] in ("noop", "read"):
             continue
-        if sorted(actions) == ["create", "delete"]:
-            found[rc["address"]] = "replace"
-        else:
-            (action,) = actions
-            found[rc["address"]] = action
+        if resource["resource_type"].startswith(COMPARED_TYPES):
+            found[resource["addr"]] = change["action"]
     return found
 
 
 def plan_actions(module: Path, server: MotoServer) -> dict[str, str]:
-    """What ``terraform plan`` of ``module`` (initialised, against ``server``) would do."""
-    tf.terraform(["plan", "-out=edit.tfplan"], module, server.env())
-    shown = tf.terraform(["show", "-json", "edit.tfplan"], module, server.env())
-    return planned_actions(json.loads(shown.stdout))
+    """What ``terraform plan`` of ``module`` (initialised, against ``server``) would do.
+
+    One terraform process: ``plan -json`` states each planned action as it plans, where
+    ``plan -out`` then ``show -json`` would start the aws provider a second time only to
+    print the same actions."""
+    return planned_actions(tf.terraform(["plan", "-json"], module, server.env()).stdout)
 
 
 def claimed_actions(old: Environment, new: Environment) -> dict[str, str]:
