@@ -30,11 +30,23 @@ check: $(STAMP)
 	$(BIN)/batchform compile --check configs/*.yaml
 
 ## The README's second command: lint, types and the whole test suite (Terraform and moto included).
+## pytest runs on $(WORKERS) xdist workers, each with its own moto_server and Terraform directories
+## (tests/harness/parallel.py). mypy runs beside it, since the end-to-end tests mostly wait on
+## Terraform's polling and leave a core idle; its report is printed (prefixed "mypy: ") as soon
+## as it is done, so that pytest's summary stays the last line.
+WORKERS ?= 3
 test: $(STAMP)
 	$(BIN)/ruff check compiler tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check compiler tests $(wildcard benchmarks)
-	$(BIN)/mypy
-	$(BIN)/pytest
+	@types_log=$$(mktemp); \
+	( $(BIN)/mypy >"$$types_log" 2>&1; status=$$?; sed 's/^/mypy: /' "$$types_log"; \
+	  rm -f "$$types_log"; exit $$status ) & types=$$!; \
+	echo "$(BIN)/mypy (in the background)"; \
+	echo "$(BIN)/pytest -n $(WORKERS) --durations=10"; \
+	$(BIN)/pytest -n $(WORKERS) --durations=10; tests_status=$$?; \
+	wait $$types; types_status=$$?; \
+	if [ $$types_status -ne 0 ]; then echo "mypy failed: its report is above"; fi; \
+	[ $$tests_status -eq 0 ] && [ $$types_status -eq 0 ]
 
 ## Opt-in, against real AWS with your credentials: make verify CONFIG=configs/genomics.yaml
 CONFIG ?= configs/genomics.yaml
@@ -42,7 +54,7 @@ verify: $(STAMP)
 	$(BIN)/batchform verify $(CONFIG)
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not e2e and not terraform"
+	$(BIN)/pytest -n $(WORKERS) -m "not e2e and not terraform"
 
 lint: $(STAMP)
 	$(BIN)/ruff check compiler tests $(wildcard benchmarks)

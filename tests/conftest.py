@@ -8,6 +8,11 @@ Fixtures:
   as in an account that has used Batch before; yields the role ARN.
 
 Tests marked ``terraform`` or ``e2e`` are skipped, with a reason, when terraform is missing.
+
+Under pytest-xdist (``make test`` runs ``-n 3``) each worker is a session of its own, so every
+worker gets its own moto_server on its own free port and its own terraform CLI config, plugin
+cache and ``tmp_path`` root; ``tests/harness/parallel.py`` keeps tests that share a
+module-scoped deployment on one worker and hands out the longest work first.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pytest
 
 from compiler.sandbox.emulator import MotoServer, moto_server, service_linked_batch_role
 from tests.harness import terraform as tf
+from tests.harness.parallel import ParallelPlugin
 
 MARKERS_FILE = Path(__file__).parent / "harness" / "markers.txt"
 TERRAFORM_MARKERS = ("terraform", "e2e")
@@ -28,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip():
             config.addinivalue_line("markers", line.strip())
+    config.pluginmanager.register(ParallelPlugin(), "batchform-parallel")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,7 +15,6 @@ edit replacing ``spot`` then applies in one go is shown in ``test_lifecycle_e2e.
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +22,10 @@ from typing import Any
 
 import pytest
 
-from compiler.build import render_environment
-from compiler.diff import diff_environments
-from compiler.emit import emit
-from compiler.model import Environment, parse_environment
+from compiler.model import Environment
 from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
+from tests.harness.plans import claimed_actions, env_of, moto_module, plan_actions
 from tests.harness.yaml_files import read_yaml
 
 REGION = "us-west-2"
@@ -86,15 +82,6 @@ job_definitions:
     memory: 512 MiB
 """
 
-COMPARED_TYPES = (
-    "aws_batch_compute_environment",
-    "aws_batch_job_queue",
-    "aws_batch_job_definition",
-    "aws_batch_scheduling_policy",
-    "aws_launch_template",
-    "aws_security_group",
-)
-
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -135,41 +122,8 @@ EDITS: dict[str, Edit] = {
 }
 
 
-def env_of(data: dict[str, Any]) -> Environment:
-    env, diags = parse_environment(data)
-    assert env is not None, [d.message for d in diags]
-    return env
-
-
-def planned_actions(plan_json: dict[str, Any]) -> dict[str, str]:
-    """{address: create|update|replace|delete} of the managed resources a plan changes."""
-    found = {}
-    for rc in plan_json.get("resource_changes", []):
-        if rc.get("mode") != "managed" or not rc["type"].startswith(COMPARED_TYPES):
-            continue
-        actions = rc["change"]["actions"]
-        if actions in (["no-op"], ["read"]):
-            continue
-        if sorted(actions) == ["create", "delete"]:
-            found[rc["address"]] = "replace"
-        else:
-            (action,) = actions
-            found[rc["address"]] = action
-    return found
-
-
-def claimed_actions(old: Environment, new: Environment) -> dict[str, str]:
-    return {
-        c.address: c.action
-        for c in diff_environments(old, new).changes
-        if c.address.split(".")[0] in COMPARED_TYPES
-    }
-
-
 def module_for(env: Environment, root: Path, moto: MotoServer) -> Path:
-    source = root / "source"
-    emit(render_environment(env, "dfe.yaml"), source)
-    return write_moto_copy(source, root / "module", moto.url, region=REGION)
+    return moto_module(env, "dfe.yaml", root, moto)
 
 
 def apply_old(tmp_path: Path, moto: MotoServer) -> tuple[dict[str, Any], Environment, Path]:
@@ -208,9 +162,7 @@ def test_diff_claims_match_terraform_plan(
     mismatches = []
     for name, edit in EDITS.items():
         new, module = module_after(edit, old_data, applied, tmp_path / name, moto)
-        tf.terraform(["plan", "-out=edit.tfplan"], module, moto.env())
-        shown = tf.terraform(["show", "-json", "edit.tfplan"], module, moto.env())
-        planned = planned_actions(json.loads(shown.stdout))
+        planned = plan_actions(module, moto)
         claimed = claimed_actions(old, new)
         if planned != claimed:
             mismatches.append(f"{name}: terraform plans {planned}, diff claims {claimed}")

@@ -1,7 +1,9 @@
-"""The bundled examples: golden output, determinism, real Terraform, and apply on moto.
+"""The bundled examples: golden output, determinism and real Terraform.
 
 ``generated/`` is committed; these tests keep it honest. Set ``UPDATE_GOLDEN=1`` to rewrite it
-from ``configs/`` (then read the diff before committing it).
+from ``configs/`` (then read the diff before committing it). That each example applies on moto
+with an empty plan afterwards is ``test_apply_on_moto_then_plan_is_empty`` in
+``tests/test_verify_e2e.py``, on the deployment the verify tests share.
 """
 
 from __future__ import annotations
@@ -9,18 +11,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from compiler.build import analyze, render_environment, source_label
 from compiler.emit import check, emit
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import moto_copy
-from compiler.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
+from tests.harness.cli import batchform
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -78,12 +76,8 @@ def test_compile_gives_identical_bytes_across_processes(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         out = tmp_path / seed
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run(
-            [sys.executable, "-m", "compiler", "compile", *map(str, CONFIGS), "-o", str(out)],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
+        done = batchform("compile", *CONFIGS, "-o", out, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
         outputs.append(
             {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
         )
@@ -101,33 +95,3 @@ def test_terraform_validate_and_fmt(
     tf.fmt_check(module)
     tf.init(module, backend=False)
     tf.validate(module)
-
-
-@pytest.mark.e2e
-def test_apply_on_moto_then_plan_is_empty(
-    example: tuple[Path, str, dict[str, str]],
-    tmp_path: Path,
-    terraform_cli: tf.TerraformCLI,
-    moto: MotoServer,
-) -> None:
-    """`terraform apply` of each example succeeds and leaves no perpetual diff.
-
-    The harness's override marks, per attribute, the few values moto does not round-trip
-    (compiler/sandbox/override.py MOTO_GAPS); nothing else is ignored.
-    """
-    config, _, _ = example
-    analysis = analyze(config)
-    assert analysis.env is not None
-    # What the file assumes the account has (the service-linked role, an existing VPC, roles
-    # given by ARN) is created in moto first, as the sandbox does.
-    stand_ins = create_stand_ins(analysis.env, moto)
-    patched = tmp_path / config.name
-    patched.write_text(stand_ins.apply(config.read_text()))
-    name, files = _render(patched)
-    source = tmp_path / "source" / name
-    emit(files, source)
-    with moto_copy(source, moto.url) as module:
-        tf.init(module, moto.env())
-        tf.apply(module, moto.env())
-        result = tf.plan(module, moto.env())
-        assert result.returncode == 0, result.stdout[-6000:]

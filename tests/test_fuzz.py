@@ -41,6 +41,10 @@ BASES: dict[str, Any] = {p.name: read_yaml(p.read_text(encoding="utf-8")) for p 
 FILE = "fuzz.yaml"
 MAX_MODULES = 40  # distinct accepted outputs handed to terraform validate
 
+# The terraform test validates what the mutation tests accepted (ACCEPTED, in this process):
+# under xdist they run on one worker, so the mutations are not generated twice.
+pytestmark = pytest.mark.xdist_group("fuzz-accepted-outputs")
+
 FUZZ_SETTINGS = settings(
     max_examples=300,
     deadline=None,

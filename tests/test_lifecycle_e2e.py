@@ -24,22 +24,17 @@ update again (a moto gap, not a batchform one).
 from __future__ import annotations
 
 import copy
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from compiler.build import render_environment
-from compiler.emit import emit
 from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
-from tests.test_diff_e2e import claimed_actions, env_of, planned_actions
+from tests.harness.cli import batchform
+from tests.harness.plans import claimed_actions, env_of, moto_module, plan_actions
 
 REGION = "us-west-2"
 AMI_PARAMETER = "/batchform/lifecycle/ecs-ami"
@@ -91,14 +86,7 @@ REPLACED = ("aws_batch_compute_environment.spot", "aws_batch_compute_environment
 
 
 def _module(data: dict[str, Any], root: Path, moto: MotoServer) -> Path:
-    emit(render_environment(env_of(data), "lifecycle.yaml"), root / "source")
-    return write_moto_copy(root / "source", root / "module", moto.url, region=REGION)
-
-
-def _plan_actions(module: Path, moto: MotoServer) -> dict[str, str]:
-    tf.terraform(["plan", "-out=edit.tfplan"], module, moto.env())
-    shown = tf.terraform(["show", "-json", "edit.tfplan"], module, moto.env())
-    return planned_actions(json.loads(shown.stdout))
+    return moto_module(env_of(data), "lifecycle.yaml", root, moto)
 
 
 def _ce_names(moto: MotoServer) -> set[str]:
@@ -159,7 +147,7 @@ def test_compute_changes_apply_in_one_go(
         tf.init(module, moto.env())
         names_before = _ce_names(moto)
 
-        planned = _plan_actions(module, moto)
+        planned = plan_actions(module, moto)
         for address in REPLACED:
             assert planned.get(address) == "replace", f"{what}: terraform plans {planned}"
         if what != "AMI in the SSM parameter":  # that change is in the account, not the file
@@ -202,14 +190,7 @@ def test_sandbox_names_a_placement_group_moto_cannot_create(
     the CE naming the group, and lists the placement group as not checked."""
     config = tmp_path / "placed.yaml"
     config.write_text(PLACED, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "compiler", "sandbox", str(config)],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    done = batchform("sandbox", config, timeout=900)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "placement groups (mpi (cluster: placed-mpi-cluster))" in out, out

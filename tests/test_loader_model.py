@@ -5,8 +5,6 @@ traceback."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from compiler.diagnostics import BatchformError, Diagnostic, Level
 from compiler.model import parse_environment
 from compiler.report.diagnostics import format_diagnostic
 from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
+from tests.harness.cli import batchform
 
 ROOT = Path(__file__).resolve().parent.parent
 GENOMICS = ROOT / "configs" / "genomics.yaml"
@@ -264,20 +263,6 @@ def test_a_crashing_rule_is_a_diagnostic_and_the_others_still_run() -> None:
 # --- the command line ------------------------------------------------------------------------
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "compiler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        check=False,
-        timeout=120,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout, result.stdout
-    return result
-
-
 @pytest.fixture
 def with_warning(tmp_path: Path) -> Path:
     path = tmp_path / "warn.yaml"
@@ -297,13 +282,13 @@ def with_error(tmp_path: Path) -> Path:
 def test_validate_clean_file_exits_0(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(MINIMAL)
-    result = run_cli("validate", path)
+    result = batchform("validate", path)
     assert result.returncode == 0
     assert "OK: 1 file(s) checked, 0 errors, 0 warnings, 0 infos" in result.stdout
 
 
 def test_validate_errors_exit_1_with_location(with_error: Path) -> None:
-    result = run_cli("validate", with_error)
+    result = batchform("validate", with_error)
     assert result.returncode == 1
     line = with_error.read_text().splitlines().index("    compute_environments: [ec3]") + 1
     assert f"{with_error}:{line}:28: error BF204: 'ec3' is not defined" in result.stdout
@@ -312,17 +297,17 @@ def test_validate_errors_exit_1_with_location(with_error: Path) -> None:
 
 
 def test_warnings_pass_unless_strict(with_warning: Path) -> None:
-    assert run_cli("validate", with_warning).returncode == 0
-    strict = run_cli("validate", "--strict", with_warning)
+    assert batchform("validate", with_warning).returncode == 0
+    strict = batchform("validate", "--strict", with_warning)
     assert strict.returncode == 1
     assert "warning BF462" in strict.stdout
 
 
 def test_ignore_silences_a_warning_but_never_an_error(with_warning: Path, with_error: Path) -> None:
-    silenced = run_cli("validate", "--strict", "--ignore", "BF462", with_warning)
+    silenced = batchform("validate", "--strict", "--ignore", "BF462", with_warning)
     assert silenced.returncode == 0
     assert "BF462" not in silenced.stdout
-    both = run_cli("validate", "--ignore", "BF462,BF204", with_error)
+    both = batchform("validate", "--ignore", "BF462,BF204", with_error)
     assert both.returncode == 1 and "BF204" in both.stdout
 
 
@@ -332,13 +317,13 @@ def test_ignore_in_the_file(tmp_path: Path) -> None:
     path.write_text(
         text.replace("    memory: 512 MiB", "    memory: 512 MiB\n    privileged: true")
     )
-    result = run_cli("validate", "--format", "json", path)
+    result = batchform("validate", "--format", "json", path)
     codes = [d["code"] for d in json.loads(result.stdout)["diagnostics"]]
     assert codes == ["BF499"]  # the typo'd code is reported, the real one silenced
 
 
 def test_json_format_parses(with_error: Path, with_warning: Path) -> None:
-    result = run_cli("validate", "--format", "json", with_error, with_warning)
+    result = batchform("validate", "--format", "json", with_error, with_warning)
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["version"] == 1
@@ -357,7 +342,7 @@ def test_json_format_parses(with_error: Path, with_warning: Path) -> None:
 
 
 def test_rules_lists_every_code_in_json() -> None:
-    result = run_cli("rules", "--format", "json")
+    result = batchform("rules", "--format", "json")
     rules = json.loads(result.stdout)
     codes = [r["code"] for r in rules]
     assert codes == sorted(codes) and len(codes) == len(set(codes))
@@ -384,7 +369,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
     tmp_path: Path, breakage: tuple[str, str]
 ) -> None:
     out = tmp_path / "generated"
-    first = run_cli("compile", GENOMICS, "-o", out)
+    first = batchform("compile", GENOMICS, "-o", out)
     assert first.returncode == 0, first.stderr
     (out / "genomics-prod" / "terraform.tfvars").write_text("mine = 1\n")
     before = _snapshot(out)
@@ -393,7 +378,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
     assert breakage[0] in text
     broken = tmp_path / "genomics.yaml"
     broken.write_text(text.replace(breakage[0], breakage[1], 1), encoding="utf-8")
-    result = run_cli("compile", broken, "-o", out)
+    result = batchform("compile", broken, "-o", out)
     assert result.returncode == 1
     assert "nothing was written" in result.stderr
     assert f"{broken}:" in result.stderr
@@ -401,7 +386,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
 
 
 def test_compile_missing_file_exits_1(tmp_path: Path) -> None:
-    result = run_cli("compile", tmp_path / "nope.yaml", "-o", tmp_path / "out")
+    result = batchform("compile", tmp_path / "nope.yaml", "-o", tmp_path / "out")
     assert result.returncode == 1
     assert "BF004" in result.stderr
     assert not (tmp_path / "out").exists()

@@ -33,7 +33,7 @@ from compiler.plan import iam
 from compiler.sandbox.emulator import MotoServer
 from compiler.sandbox.override import moto_copy
 from tests.harness import terraform as tf
-from tests.test_plan_network_iam import analysis, blocks, checked, codes, rendered
+from tests.harness.small_env import analysis, blocks, checked, codes, rendered
 
 FS = "fs-0123456789abcdef0"
 AP = "fsap-0123456789abcdef0"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 import yaml
 
-from compiler.build import Analysis, analyze_text, render_environment
+from compiler.build import analyze_text
 from compiler.derive import carve_subnets
 from compiler.diagnostics import Level
 from compiler.model import Environment
@@ -28,90 +26,12 @@ from compiler.regions import known_zones
 from compiler.sandbox.emulator import MotoServer
 from compiler.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
+from tests.harness.small_env import BASE, analysis, blocks, checked, codes, rendered
 from tests.harness.yaml_files import read_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
-BASE = """\
-version: 1
-name: demo
-region: us-west-2
-network:
-  vpc:
-    create:
-      cidr: 10.20.0.0/16
-      availability_zones: [us-west-2a, us-west-2b]
-      nat_gateways: single
-  security_groups:
-    batch:
-      description: Batch compute instances
-compute_environments:
-  ondemand:
-    type: EC2
-    allocation_strategy: BEST_FIT_PROGRESSIVE
-    max_vcpus: 16
-    instance_types: [m6i]
-"""
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def analysis(extra: str = "", replace: dict[str, Any] | None = None) -> Analysis:
-    """``BASE`` with ``extra`` YAML appended (new top-level keys) and ``replace`` merged in
-    (a ``None`` value removes the key)."""
-    data = read_yaml(BASE + textwrap.dedent(extra))
-    if replace:
-        data = _merge(data, replace)
-    return analyze_text(yaml.safe_dump(data, sort_keys=False), "demo.yaml")
-
-
-def checked(extra: str = "", replace: dict[str, Any] | None = None) -> Environment:
-    """A checked environment; fails the test on any error, listing them."""
-    result = analysis(extra, replace)
-    errors = [d for d in result.diagnostics if d.level == Level.ERROR]
-    assert result.env is not None and not errors, [f"{d.code} {d.message}" for d in errors]
-    return result.env
-
-
-def codes(extra: str = "", replace: dict[str, Any] | None = None) -> set[str]:
-    return {d.code for d in analysis(extra, replace).diagnostics}
-
-
-def _unquote(value: Any) -> Any:
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    if isinstance(value, dict):
-        return {_unquote(k): _unquote(v) for k, v in value.items() if k != "__is_block__"}
-    if isinstance(value, list):
-        return [_unquote(v) for v in value]
-    return value
-
-
-def blocks(text: str, kind: str = "resource") -> dict[str, dict[str, dict[str, Any]]]:
-    """``{type: {label: body}}`` of one rendered file, strings unquoted."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for block in hcl2.loads(text).get(kind, []):
-        for rtype, instances in block.items():
-            for label, body in instances.items():
-                found.setdefault(_unquote(rtype), {})[_unquote(label)] = _unquote(body)
-    return found
-
-
-def rendered(env: Environment) -> dict[str, str]:
-    return render_environment(env, "demo.yaml")
 
 
 def network_resources(env: Environment) -> dict[str, dict[str, dict[str, Any]]]:

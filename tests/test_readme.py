@@ -21,6 +21,7 @@ from compiler.emit import emit, is_generated
 from compiler.model import Environment, parse_environment
 from compiler.plan import readme
 from compiler.render import render_template
+from tests.harness.parallel import exclusive
 from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).parent.parent
@@ -44,15 +45,18 @@ def mermaid_parser() -> Path:
     """The node script that parses diagrams; installs its locked dependencies once."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node/npm not installed: cannot run the Mermaid parser")
-    if not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
-        result = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(MERMAID_DIR)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, f"npm ci in tests/mermaid failed:\n{result.stderr}"
+    # xdist workers share tests/mermaid: one installs (npm ci empties node_modules first), the
+    # others wait for it and find it installed.
+    with exclusive(MERMAID_DIR / ".install.lock"):
+        if not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
+            result = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(MERMAID_DIR)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert result.returncode == 0, f"npm ci in tests/mermaid failed:\n{result.stderr}"
     return MERMAID_DIR / "parse.mjs"
 
 

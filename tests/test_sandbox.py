@@ -57,17 +57,22 @@ def _processes() -> Iterator[tuple[int, str, str]]:
         yield int(entry.name), cmdline, cwd
 
 
-def _leftovers(tmpdir: Path, port: str | None, since: float) -> list[str]:
-    """Processes still running from ``tmpdir`` or serving moto on ``port``, and files left."""
+def _leftovers(sandbox: int, tmpdir: Path, port: str | None, since: float) -> list[str]:
+    """Processes still running from ``tmpdir`` or serving moto on ``port``, and files left by
+    the sandbox process ``sandbox``."""
     found = [
         f"process {pid}: {cmd}"
         for pid, cmd, cwd in _processes()
         if cwd.startswith(str(tmpdir)) or (port and "moto.server" in cmd and f"-p {port}" in cmd)
     ]
     found += [f"file {p}" for p in tmpdir.iterdir()]
-    # Where terraform's scratch directory goes when TMPDIR is too long for plugin sockets.
+    # Where terraform's scratch directory goes when TMPDIR is too long for plugin sockets (as
+    # it is under tmp_path): /tmp, named after the sandbox's pid, so that the runs of other
+    # tests (xdist workers run them at the same time) are not counted as this one's.
     found += [
-        f"scratch {p}" for p in Path("/tmp").glob("batchform-tf-*") if p.stat().st_mtime > since
+        f"scratch {p}"
+        for p in Path("/tmp").glob(f"{command.SCRATCH_PREFIX}{sandbox}-*")
+        if p.stat().st_mtime > since
     ]
     return found
 
@@ -116,6 +121,36 @@ def _read_until(process: subprocess.Popen[str], pattern: str, timeout: float) ->
         if re.search(pattern, line):
             return "".join(seen)
     pytest.fail(f"no {pattern!r} within {timeout}s:\n" + "".join(seen))
+
+
+def _genomics_vpcs(port: str) -> list[dict[str, object]]:
+    """The VPCs ``configs/genomics.yaml`` made in the emulator on ``port``."""
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    tagged = [{"Name": "tag:batchform:environment", "Values": ["genomics-prod"]}]
+    vpcs: list[dict[str, object]] = ec2.describe_vpcs(Filters=tagged)["Vpcs"]
+    return vpcs
+
+
+def _creating(process: subprocess.Popen[str], tmpdir: Path, port: str, timeout: float) -> list[str]:
+    """Wait until apply is creating resources: terraform's aws provider runs from ``tmpdir`` and
+    the first resource (the VPC) is in the emulator. Returns the command lines running then.
+
+    Waiting for that, rather than a fixed time, keeps the test about an interrupt *during*
+    apply on a loaded machine, where starting terraform and its provider alone takes seconds."""
+    deadline = time.monotonic() + timeout
+    running: list[str] = []
+    while time.monotonic() < deadline and process.poll() is None:
+        running = [cmd for _, cmd, cwd in _processes() if cwd.startswith(str(tmpdir))]
+        if any("terraform-provider-aws" in cmd for cmd in running) and _genomics_vpcs(port):
+            return running
+        time.sleep(0.2)
+    pytest.fail(f"apply did not start creating resources (exit {process.poll()}): {running}")
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -279,7 +314,7 @@ def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> N
     if env.network.vpc.existing is not None:
         assert "stand-in VPC" in out
     assert _snapshot(GENERATED / env.name) == generated_before  # compiled in memory only
-    assert _leftovers(tmpdir, _port(out), started) == []
+    assert _leftovers(process.pid, tmpdir, _port(out), started) == []
 
 
 @pytest.mark.e2e
@@ -308,15 +343,7 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
         assert re.search(rf"aws_subnet\.\w+_us_west_2e: .*{NO_SUCH_AZ}", out), out
         assert re.search(r"^  skip\s+re-plan\s+not run: apply failed", out, re.M), out
         assert f"aws --endpoint-url http://127.0.0.1:{port}" in out
-        ec2 = boto3.client(
-            "ec2",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-west-2",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        tagged = [{"Name": "tag:batchform:environment", "Values": ["genomics-prod"]}]
-        assert ec2.describe_vpcs(Filters=tagged)["Vpcs"]  # what apply created is still there
+        assert _genomics_vpcs(port)  # what apply created is still there
         time.sleep(1)
         assert _answers(port)  # --keep: still up
     finally:
@@ -325,7 +352,7 @@ def test_an_environment_that_apply_rejects_fails_and_keep_leaves_the_emulator_up
     assert process.returncode == 1, rest
     assert re.search(r"^FAILED: genomics-prod does not deploy .*\(apply failed\)", rest, re.M)
     assert not _answers(port)
-    assert _leftovers(tmpdir, port, started) == []
+    assert _leftovers(process.pid, tmpdir, port, started) == []
 
 
 @pytest.mark.e2e
@@ -343,19 +370,20 @@ def test_ctrl_c_during_apply_stops_everything_and_removes_temporary_files(
         out = _read_until(process, r"^  ok\s+init\s", RUN_TIMEOUT_S)
         port = _port(out)
         assert port is not None
-        time.sleep(3)  # apply is running: terraform and its provider are creating resources
-        running = [cmd for _, cmd, cwd in _processes() if cwd.startswith(str(tmpdir))]
+        running = _creating(process, tmpdir, port, RUN_TIMEOUT_S)
+        scratch = list(Path("/tmp").glob(f"{command.SCRATCH_PREFIX}{process.pid}-*"))
     finally:
         process.send_signal(sig)
         rest, _ = process.communicate(timeout=120)
     assert any("terraform apply" in cmd for cmd in running), out + rest
     assert any("terraform-provider-aws" in cmd for cmd in running), running
+    assert len(scratch) == 1, scratch  # what _leftovers looks for is what the sandbox makes
     assert process.returncode == 130, out + rest
     assert re.search(r"^  FAIL\s+apply\s+interrupted", rest, re.M), rest
     assert "emulator stopped, temporary files removed" in rest
     assert rest.rstrip().endswith("the sandbox was stopped before it finished")
     assert not _answers(port)
-    assert _leftovers(tmpdir, port, started) == []
+    assert _leftovers(process.pid, tmpdir, port, started) == []
 
 
 def test_an_ami_parameter_moto_lacks_gets_a_stand_in_value(moto: MotoServer) -> None:

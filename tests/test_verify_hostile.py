@@ -12,8 +12,6 @@ from __future__ import annotations
 import http.server
 import io
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +24,7 @@ from botocore.exceptions import ClientError
 from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
 from compiler.verify.command import VerifyOptions, run
 from compiler.verify.fetch import Reader
+from tests.harness.cli import batchform
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "fargate.yaml"
@@ -138,14 +137,7 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def verify_cli(*args: str, timeout: float = 120) -> tuple[int, str, str, float]:
     """``batchform verify`` as a user runs it: exit code, stdout, stderr, wall seconds."""
     start = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "compiler", "verify", str(CONFIG), *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    done = batchform("verify", CONFIG, *args, timeout=timeout)
     return done.returncode, done.stdout, done.stderr, time.monotonic() - start
 
 

@@ -21,6 +21,7 @@ only when every step passed; 1 otherwise; 130 when interrupted.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -76,6 +77,8 @@ ALWAYS_UNCHECKED = (
 
 MAX_SCRATCH_PATH = 64
 """Longest temporary directory given to terraform (see ``Sandbox._make_scratch``)."""
+SCRATCH_PREFIX = "batchform-tf-"
+"""Start of the name of a scratch directory made in /tmp (then the pid and a random part)."""
 
 
 class StepFailed(Exception):
@@ -416,11 +419,12 @@ class Sandbox:
     def _make_scratch(self) -> Path:
         """A directory for terraform's temporary files, short enough for socket paths (go-plugin
         puts ``plugin<digits>`` sockets there; Linux allows 107 bytes): inside ours when it is
-        short, else a sibling in /tmp."""
+        short, else a sibling in /tmp, named after this process (``batchform-tf-<pid>-...``) so
+        that one left behind by a killed run can be traced to it among concurrent runs."""
         assert self.tmp is not None
         scratch = self.tmp / "tmp"
         if len(str(scratch)) > MAX_SCRATCH_PATH and Path("/tmp").is_dir():
-            return Path(tempfile.mkdtemp(prefix="batchform-tf-", dir="/tmp"))
+            return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir="/tmp"))
         scratch.mkdir()
         return scratch
 
