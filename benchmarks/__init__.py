@@ -16,4 +16,4 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-"""The repository: where the timed processes run (``python -m compiler`` needs it)."""
+"""The repository: where the timed processes run (``python -m batchform`` needs it)."""

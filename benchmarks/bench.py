@@ -80,7 +80,7 @@ def precompile(log: Callable[[str], None]) -> None:
     """
     import compileall
 
-    ok = compileall.compile_dir(str(ROOT / "compiler"), quiet=1)
+    ok = compileall.compile_dir(str(ROOT / "compiler" / "batchform"), quiet=1)
     log("bytecode of compiler/ written" if ok else "compileall reported errors")
 
 

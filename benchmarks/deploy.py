@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchform.model import Environment
+from batchform.sandbox.emulator import MotoServer, moto_server
+from batchform.sandbox.override import OVERRIDE_FILENAME, render_override, resource_blocks
 from benchmarks import ROOT, genenv
-from compiler.model import Environment
-from compiler.sandbox.emulator import MotoServer, moto_server
-from compiler.sandbox.override import OVERRIDE_FILENAME, render_override, resource_blocks
 from tests.harness import aws
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
@@ -72,7 +72,7 @@ class Deployed:
         return [
             sys.executable,
             "-m",
-            "compiler",
+            "batchform",
             "verify",
             str(self.config),
             "--endpoint-url",

@@ -292,7 +292,8 @@ def _verify_section(v: VerifyResult) -> list[str]:
     out.append(
         f"- Batch calls by verify: {batch} on moto, which ignores `maxResults` and answers every "
         "describe in one page. Against AWS verify asks for pages of 100 "
-        "(`compiler/verify/fetch.py`), which is the fewest the 100-per-call limit allows: "
+        "(`compiler/batchform/verify/fetch.py`), which is the fewest the 100-per-call limit "
+        "allows: "
         f"{minimum} describe pages for these {v.jobs} job definitions, "
         f"{v.compute_environments} compute environments and {v.queues} queues, plus one "
         "`ListSchedulingPolicies`."

@@ -29,18 +29,18 @@ STAGES = ("load", "model", "checks", "plan", "render", "emit")
 
 def compile_once(config: str, out: str) -> dict[str, Any]:
     """One run of the pipeline in this (fresh) process; prints nothing, returns the numbers."""
-    from compiler.checks import run_checks
-    from compiler.diagnostics import Level
-    from compiler.emit import emit
-    from compiler.gc_policy import collector_paused
-    from compiler.loader import load_file
-    from compiler.model import parse_environment
-    from compiler.plan import build_plan
-    from compiler.render import render_plan
+    from batchform.checks import run_checks
+    from batchform.diagnostics import Level
+    from batchform.emit import emit
+    from batchform.gc_policy import collector_paused
+    from batchform.loader import load_file
+    from batchform.model import parse_environment
+    from batchform.plan import build_plan
+    from batchform.render import render_plan
 
     cpu0 = time.process_time()
     marks = [time.perf_counter()]
-    # The garbage collector policy of the CLI's compile command (compiler/cli.py, _run).
+    # The garbage collector policy of the CLI's compile command (compiler/batchform/cli.py, _run).
     with collector_paused():
         doc = load_file(config)
         marks.append(time.perf_counter())
@@ -90,13 +90,13 @@ def profile_once(config: str, out: str) -> list[tuple[str, float]]:
     import cProfile
     import pstats
 
-    import compiler.build
-    import compiler.checks
-    import compiler.emit
-    import compiler.plan
-    import compiler.render
+    import batchform.build
+    import batchform.checks
+    import batchform.emit
+    import batchform.plan
+    import batchform.render
 
-    compiler.checks.all_rules()  # imports, as compile_once's timing starts after them
+    batchform.checks.all_rules()  # imports, as compile_once's timing starts after them
     profiler = cProfile.Profile()
     profiler.enable()
     compile_once(config, out)
@@ -150,7 +150,15 @@ def bench_compile(
             # The real command, timed from outside: interpreter start and imports included.
             start = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "compiler", "compile", str(config), "-o", str(out) + "-cli"],
+                [
+                    sys.executable,
+                    "-m",
+                    "batchform",
+                    "compile",
+                    str(config),
+                    "-o",
+                    str(out) + "-cli",
+                ],
                 capture_output=True,
                 check=True,
                 cwd=ROOT,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.sandbox.emulator import MotoServer, moto_server, service_linked_batch_role
+from batchform.sandbox.emulator import MotoServer, moto_server, service_linked_batch_role
 from tests.harness import terraform as tf
 from tests.harness.parallel import ParallelPlugin
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from batchform.build import analyze_text, render_environment
+from batchform.cli import main
+from batchform.diagnostics import Level
 from benchmarks import ROOT, genenv
 from benchmarks.results import machine, render_results
 from benchmarks.stages import STAGES, CompileRow
-from compiler.build import analyze_text, render_environment
-from compiler.cli import main
-from compiler.diagnostics import Level
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
+from batchform.cli import main
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "configs" / "genomics.yaml"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze, analyze_text
-from compiler.checks import all_rules
-from compiler.diagnostics import Level
+from batchform.build import analyze, analyze_text
+from batchform.checks import all_rules
+from batchform.diagnostics import Level
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -382,7 +382,7 @@ CASES = [
         "allocation_strategy: SPOT_PRICE",
         ce("type: SPOT\nmax_vcpus: 8\nallocation_strategy: SPOT_CAPACITY_OPTIMIZED"),
     ),
-    # BF334-BF336: limits AWS enforces (compiler/checks/limits.py)
+    # BF334-BF336: limits AWS enforces (compiler/batchform/checks/limits.py)
     Case(
         "BF334",
         lt("user_data: |\n" + "".join(f"  echo {'x' * 200} {i}\n" for i in range(80))),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.build import analyze_text
-from compiler.checks.jobs import aws_names_valid
-from compiler.diagnostics import Level
+from batchform.build import analyze_text
+from batchform.checks.jobs import aws_names_valid
+from batchform.diagnostics import Level
 
 MARK = "#!"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.build import analyze_text
+from batchform.build import analyze_text
 
 BASE = """\
 version: 1

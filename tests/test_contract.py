@@ -1,4 +1,4 @@
-"""The plan's contract (compiler/plan/contract.py) and the templates agree, key by key.
+"""The plan's contract (compiler/batchform/plan/contract.py) and the templates agree, key by key.
 
 mypy checks the plan modules that write the contexts and the Python consumers that read them
 (verify, diff, the benchmarks); the templates are Jinja, which mypy cannot see. This test reads
@@ -21,15 +21,15 @@ from typing import Any, Union, get_args, get_origin, get_type_hints, is_typeddic
 import pytest
 from jinja2 import nodes
 
-from compiler.plan import contract
-from compiler.render import make_environment, templates_dir
+from batchform.plan import contract
+from batchform.render import make_environment, templates_dir
 
 ROOT = templates_dir().parent
 
 FILES: dict[str, Any] = get_type_hints(contract.PlanFiles)
 
 CONSUMERS: dict[tuple[str, str], str] = {
-    ("AlertRuleEntry", "event"): "compiler/verify/operations.py",
+    ("AlertRuleEntry", "event"): "compiler/batchform/verify/operations.py",
 }
 """Keys no template writes, with the consumer that reads them (``["<key>"]`` in its source)."""
 
@@ -255,7 +255,7 @@ def test_a_renamed_key_is_caught_in_both_directions() -> None:
 
 def test_the_contract_has_no_free_form_values_but_json_documents() -> None:
     """mypy sees every key only if no entry is typed ``Any``: the one exception is a JSON
-    document's body (:data:`compiler.plan.contract.JsonObject`), whose shape is AWS's."""
+    document's body (:data:`batchform.plan.contract.JsonObject`), whose shape is AWS's."""
     loose = []
     for file_name, context in FILES.items():
         for type_name, kind in _reachable(context).items():

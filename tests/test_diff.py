@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.cli import main
-from compiler.diff import EnvironmentDiff, Risk, diff_environments
-from compiler.model import Environment, parse_environment
-from compiler.report.diff import format_markdown, format_text
+from batchform.cli import main
+from batchform.diff import EnvironmentDiff, Risk, diff_environments
+from batchform.model import Environment, parse_environment
+from batchform.report.diff import format_markdown, format_text
 from tests.harness.yaml_files import read_yaml
 
 CONFIG = Path(__file__).parent.parent / "configs" / "genomics.yaml"

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from compiler.model import Environment
-from compiler.sandbox.emulator import MotoServer
+from batchform.model import Environment
+from batchform.sandbox.emulator import MotoServer
 from tests.harness import terraform as tf
 from tests.harness.plans import claimed_actions, env_of, moto_module, plan_actions
 from tests.harness.yaml_files import read_yaml

@@ -6,7 +6,7 @@ page).
 docs/rules.md and the README have hand-written text around the table; the table between the
 BEGIN/END markers is generated. ``UPDATE_GOLDEN=1 pytest tests/test_docs.py`` rewrites the
 tables and the pages (and removes the page of a code that no longer exists) after a rule, its
-summary, its documentation (compiler/checks/docs/) or its message changes.
+summary, its documentation (compiler/batchform/checks/docs/) or its message changes.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.codes import all_codes
-from compiler.rulepages import listing_markdown, markdown_page
+from batchform.codes import all_codes
+from batchform.rulepages import listing_markdown, markdown_page
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_PAGE = ROOT / "docs" / "rules.md"
@@ -64,7 +64,7 @@ def test_rules_table_is_well_formed() -> None:
 
 @pytest.mark.parametrize("code", CODES, ids=lambda c: c.code)
 def test_rule_page_is_current(code: object) -> None:
-    from compiler.codes import Code
+    from batchform.codes import Code
 
     assert isinstance(code, Code)
     page = PAGES / f"{code.code}.md"
@@ -92,7 +92,7 @@ def test_the_command_prints_the_committed_page() -> None:
     """The pages are what the command prints: docs/rules/BF002.md is `batchform rules BF002
     --format markdown`, byte for byte."""
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "rules", "BF002", "--format", "markdown"],
+        [sys.executable, "-m", "batchform", "rules", "BF002", "--format", "markdown"],
         capture_output=True,
         text=True,
         check=True,

@@ -8,7 +8,7 @@ rewrites the ``.expected`` files from what batchform reports now (review the dif
 committing).
 
 Every code batchform can report must be proven to fire, here or by its documented example
-(compiler/checks/docs/): see :func:`test_every_rule_code_is_tested`.
+(compiler/batchform/checks/docs/): see :func:`test_every_rule_code_is_tested`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze
-from compiler.codes import known_codes
-from compiler.diagnostics import Diagnostic
-from compiler.report.diagnostics import format_diagnostic
-from compiler.ruledocs import rule_docs
+from batchform.build import analyze
+from batchform.codes import known_codes
+from batchform.diagnostics import Diagnostic
+from batchform.report.diagnostics import format_diagnostic
+from batchform.ruledocs import rule_docs
 from tests.harness.rule_examples import proven_by_example
 
 ERRORS_DIR = Path(__file__).parent / "errors"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze, render_environment, source_label
-from compiler.emit import check, emit
+from batchform.build import analyze, render_environment, source_label
+from batchform.emit import check, emit
 from tests.harness import terraform as tf
-from tests.harness.cli import batchform
+from tests.harness.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -76,7 +76,7 @@ def test_compile_gives_identical_bytes_across_processes(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         out = tmp_path / seed
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = batchform("compile", *CONFIGS, "-o", out, env=env)
+        done = run_cli("compile", *CONFIGS, "-o", out, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
         outputs.append(
             {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}

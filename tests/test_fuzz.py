@@ -28,11 +28,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.build import analyze_text, render_environment
-from compiler.checks import CODE_CHECK_CRASHED
-from compiler.diagnostics import BatchformError
-from compiler.report.diagnostics import format_diagnostic
-from compiler.sandbox.terraform import TerraformError
+from batchform.build import analyze_text, render_environment
+from batchform.checks import CODE_CHECK_CRASHED
+from batchform.diagnostics import BatchformError
+from batchform.report.diagnostics import format_diagnostic
+from batchform.sandbox.terraform import TerraformError
 from tests.harness import terraform as tf
 from tests.harness.yaml_files import read_yaml
 

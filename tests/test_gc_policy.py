@@ -2,7 +2,8 @@
 
 A program that imports batchform (a test, the benchmarks, an editor plug-in) must find the
 interpreter as it left it after ``analyze``/``render_environment``; every ``batchform`` command
-pauses the collector for its run (compiler/gc_policy.py and compiler/cli.py say why) and turns
+pauses the collector for its run (compiler/batchform/gc_policy.py and compiler/batchform/cli.py say
+why) and turns
 it back on before ``main`` returns.
 """
 
@@ -15,10 +16,10 @@ from typing import Any
 
 import pytest
 
-import compiler.cli
-from compiler.build import analyze, render_environment
-from compiler.cli import build_parser, main
-from compiler.gc_policy import collector_paused
+import batchform.cli
+from batchform.build import analyze, render_environment
+from batchform.cli import build_parser, main
+from batchform.gc_policy import collector_paused
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "configs" / "tiny.yaml"
@@ -59,7 +60,7 @@ def test_every_command_runs_with_the_collector_paused_and_restores_it(
         seen.append(gc.isenabled())
         return 0
 
-    monkeypatch.setattr(compiler.cli, f"cmd_{command}", spy)
+    monkeypatch.setattr(batchform.cli, f"cmd_{command}", spy)
     assert gc.isenabled()
     assert main([command, *COMMANDS[command]]) == 0
     assert seen == [False]
@@ -75,13 +76,13 @@ def test_a_real_compile_restores_the_collector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[bool] = []
-    real = compiler.cli.analyze_files
+    real = batchform.cli.analyze_files
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compiler.cli, "analyze_files", spy)
+    monkeypatch.setattr(batchform.cli, "analyze_files", spy)
     assert main(["compile", "-o", str(tmp_path / "out"), str(TINY)]) == 0
     assert seen == [False]
     assert gc.isenabled()

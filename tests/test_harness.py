@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import (
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import (
     OVERRIDE_FILENAME,
     SERVICE_LINKED_BATCH_ROLE_ARN,
     compute_environments_without_service_role,
     moto_copy,
     render_override,
 )
-from compiler.sandbox.terraform import TerraformError
+from batchform.sandbox.terraform import TerraformError
 from tests.harness import terraform as tf
 
 VERSIONS_TF = """\

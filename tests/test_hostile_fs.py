@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from compiler import emit as emit_module
-from compiler.build import analyze, render_environment
-from compiler.cli import main
-from compiler.emit import (
+from batchform import emit as emit_module
+from batchform.build import analyze, render_environment
+from batchform.cli import main
+from batchform.emit import (
     LOCK,
     MANIFEST,
     EmitError,
@@ -333,8 +333,8 @@ def test_compile_check_notices_a_missing_or_edited_manifest(
 _COMPILER_PROCESS = """
 import sys
 from pathlib import Path
-from compiler.build import analyze, render_environment
-from compiler.emit import emit
+from batchform.build import analyze, render_environment
+from batchform.emit import emit
 config, out, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 analysis = analyze(config)
 files = render_environment(analysis.env, Path(config).name)
@@ -652,7 +652,7 @@ def test_schema_into_a_missing_directory(
 
 
 def _batchform(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "compiler", *args], cwd=ROOT, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "batchform", *args], cwd=ROOT, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import analyze_files, analyze_text
-from compiler.cli import main
-from compiler.diagnostics import Level
-from compiler.regions import known_regions
+from batchform.build import analyze_files, analyze_text
+from batchform.cli import main
+from batchform.diagnostics import Level
+from batchform.regions import known_regions
 
 BASE = """\
 version: 1

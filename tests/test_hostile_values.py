@@ -23,18 +23,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
-import compiler
-from compiler import cli, derive, loader, model
-from compiler.build import analyze_text, render_environment
-from compiler.diagnostics import Diagnostic, Level
-from compiler.hcl import hcl_string
-from compiler.report.diagnostics import format_diagnostic
-from compiler.verify.batch import compare_container
-from compiler.verify.result import ResourceCheck
-from tests.harness.cli import batchform
+import batchform
+from batchform import cli, derive, loader, model
+from batchform.build import analyze_text, render_environment
+from batchform.diagnostics import Diagnostic, Level
+from batchform.hcl import hcl_string
+from batchform.report.diagnostics import format_diagnostic
+from batchform.verify.batch import compare_container
+from batchform.verify.result import ResourceCheck
+from tests.harness.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPILER = ROOT / "compiler"
+COMPILER = ROOT / "compiler" / "batchform"
 
 # --- every regex anchors the whole string ----------------------------------------------------
 
@@ -42,7 +42,7 @@ RE_CALLS = {"compile", "match", "fullmatch", "search"}
 
 
 def _compiler_modules() -> list[Any]:
-    names = [m.name for m in pkgutil.walk_packages(compiler.__path__, "compiler.")]
+    names = [m.name for m in pkgutil.walk_packages(batchform.__path__, "batchform.")]
     return [importlib.import_module(n) for n in sorted(names) if not n.endswith("__main__")]
 
 
@@ -412,7 +412,7 @@ def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
     """The real CLI in a subprocess: a FIFO nobody writes to would block ``open`` forever."""
     fifo = tmp_path / "env.yaml"
     os.mkfifo(fifo)
-    result = batchform("validate", fifo, timeout=60)
+    result = run_cli("validate", fifo, timeout=60)
     assert result.returncode == 1
     assert "error BF004: cannot read file: it is a FIFO" in result.stdout
 

@@ -1,7 +1,7 @@
 """The instance table: generated from EC2's own data, complete, small, and what the rules read.
 
-``compiler/data/instance_types.json`` is written by ``python -m
-compiler.data.generate_instance_types`` from the ``DescribeInstanceTypes`` and
+``compiler/batchform/data/instance_types.json`` is written by ``python -m
+batchform.data.generate_instance_types`` from the ``DescribeInstanceTypes`` and
 ``DescribeInstanceTypeOfferings`` answers moto ships (``moto/ec2/resources/``); these tests
 regenerate it offline and compare, so nobody edits it by hand.
 """
@@ -12,16 +12,16 @@ import gzip
 import json
 from pathlib import Path
 
-from compiler import instance_types
-from compiler.data import generate_instance_types as generator
+from batchform import instance_types
+from batchform.data import generate_instance_types as generator
 
 COMMITTED = Path(generator.__file__).with_name("instance_types.json")
 
 
 def test_committed_table_is_what_the_generator_writes() -> None:
     assert COMMITTED.read_text("utf-8") == generator.build(generator.moto_resources()), (
-        "compiler/data/instance_types.json is stale or hand-edited: run "
-        "`python -m compiler.data.generate_instance_types`"
+        "compiler/batchform/data/instance_types.json is stale or hand-edited: run "
+        "`python -m batchform.data.generate_instance_types`"
     )
 
 

@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.sandbox.emulator import MotoServer
+from batchform.sandbox.emulator import MotoServer
 from tests.harness import terraform as tf
-from tests.harness.cli import batchform
+from tests.harness.cli import run_cli
 from tests.harness.plans import claimed_actions, env_of, moto_module, plan_actions
 
 REGION = "us-west-2"
@@ -190,7 +190,7 @@ def test_sandbox_names_a_placement_group_moto_cannot_create(
     the CE naming the group, and lists the placement group as not checked."""
     config = tmp_path / "placed.yaml"
     config.write_text(PLACED, encoding="utf-8")
-    done = batchform("sandbox", config, timeout=900)
+    done = run_cli("sandbox", config, timeout=900)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "placement groups (mpi (cluster: placed-mpi-cluster))" in out, out

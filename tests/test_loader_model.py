@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from compiler import checks, loader
-from compiler.build import analyze_text
-from compiler.checks import Finding, Rule
-from compiler.diagnostics import BatchformError, Diagnostic, Level
-from compiler.model import parse_environment
-from compiler.report.diagnostics import format_diagnostic
-from compiler.units import parse_disk_gib, parse_duration, parse_memory_mib
-from tests.harness.cli import batchform
+from batchform import checks, loader
+from batchform.build import analyze_text
+from batchform.checks import Finding, Rule
+from batchform.diagnostics import BatchformError, Diagnostic, Level
+from batchform.model import parse_environment
+from batchform.report.diagnostics import format_diagnostic
+from batchform.units import parse_disk_gib, parse_duration, parse_memory_mib
+from tests.harness.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GENOMICS = ROOT / "configs" / "genomics.yaml"
@@ -113,7 +113,7 @@ def test_alias_bomb_is_a_diagnostic_not_a_hang() -> None:
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
-    from compiler.build import analyze
+    from batchform.build import analyze
 
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes(b"name: caf\xe9\n")
@@ -282,13 +282,13 @@ def with_error(tmp_path: Path) -> Path:
 def test_validate_clean_file_exits_0(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(MINIMAL)
-    result = batchform("validate", path)
+    result = run_cli("validate", path)
     assert result.returncode == 0
     assert "OK: 1 file(s) checked, 0 errors, 0 warnings, 0 infos" in result.stdout
 
 
 def test_validate_errors_exit_1_with_location(with_error: Path) -> None:
-    result = batchform("validate", with_error)
+    result = run_cli("validate", with_error)
     assert result.returncode == 1
     line = with_error.read_text().splitlines().index("    compute_environments: [ec3]") + 1
     assert f"{with_error}:{line}:28: error BF204: 'ec3' is not defined" in result.stdout
@@ -297,17 +297,17 @@ def test_validate_errors_exit_1_with_location(with_error: Path) -> None:
 
 
 def test_warnings_pass_unless_strict(with_warning: Path) -> None:
-    assert batchform("validate", with_warning).returncode == 0
-    strict = batchform("validate", "--strict", with_warning)
+    assert run_cli("validate", with_warning).returncode == 0
+    strict = run_cli("validate", "--strict", with_warning)
     assert strict.returncode == 1
     assert "warning BF462" in strict.stdout
 
 
 def test_ignore_silences_a_warning_but_never_an_error(with_warning: Path, with_error: Path) -> None:
-    silenced = batchform("validate", "--strict", "--ignore", "BF462", with_warning)
+    silenced = run_cli("validate", "--strict", "--ignore", "BF462", with_warning)
     assert silenced.returncode == 0
     assert "BF462" not in silenced.stdout
-    both = batchform("validate", "--ignore", "BF462,BF204", with_error)
+    both = run_cli("validate", "--ignore", "BF462,BF204", with_error)
     assert both.returncode == 1 and "BF204" in both.stdout
 
 
@@ -317,13 +317,13 @@ def test_ignore_in_the_file(tmp_path: Path) -> None:
     path.write_text(
         text.replace("    memory: 512 MiB", "    memory: 512 MiB\n    privileged: true")
     )
-    result = batchform("validate", "--format", "json", path)
+    result = run_cli("validate", "--format", "json", path)
     codes = [d["code"] for d in json.loads(result.stdout)["diagnostics"]]
     assert codes == ["BF499"]  # the typo'd code is reported, the real one silenced
 
 
 def test_json_format_parses(with_error: Path, with_warning: Path) -> None:
-    result = batchform("validate", "--format", "json", with_error, with_warning)
+    result = run_cli("validate", "--format", "json", with_error, with_warning)
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["version"] == 1
@@ -342,7 +342,7 @@ def test_json_format_parses(with_error: Path, with_warning: Path) -> None:
 
 
 def test_rules_lists_every_code_in_json() -> None:
-    result = batchform("rules", "--format", "json")
+    result = run_cli("rules", "--format", "json")
     rules = json.loads(result.stdout)
     codes = [r["code"] for r in rules]
     assert codes == sorted(codes) and len(codes) == len(set(codes))
@@ -369,7 +369,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
     tmp_path: Path, breakage: tuple[str, str]
 ) -> None:
     out = tmp_path / "generated"
-    first = batchform("compile", GENOMICS, "-o", out)
+    first = run_cli("compile", GENOMICS, "-o", out)
     assert first.returncode == 0, first.stderr
     (out / "genomics-prod" / "terraform.tfvars").write_text("mine = 1\n")
     before = _snapshot(out)
@@ -378,7 +378,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
     assert breakage[0] in text
     broken = tmp_path / "genomics.yaml"
     broken.write_text(text.replace(breakage[0], breakage[1], 1), encoding="utf-8")
-    result = batchform("compile", broken, "-o", out)
+    result = run_cli("compile", broken, "-o", out)
     assert result.returncode == 1
     assert "nothing was written" in result.stderr
     assert f"{broken}:" in result.stderr
@@ -386,7 +386,7 @@ def test_compile_bad_input_exits_1_and_leaves_output_untouched(
 
 
 def test_compile_missing_file_exits_1(tmp_path: Path) -> None:
-    result = batchform("compile", tmp_path / "nope.yaml", "-o", tmp_path / "out")
+    result = run_cli("compile", tmp_path / "nope.yaml", "-o", tmp_path / "out")
     assert result.returncode == 1
     assert "BF004" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -397,7 +397,7 @@ def test_a_render_failure_is_bf009_and_writes_nothing(
 ) -> None:
     import jinja2
 
-    from compiler import cli, render
+    from batchform import cli, render
 
     def missing_template(name: str) -> jinja2.Template:
         raise jinja2.TemplateNotFound(name)

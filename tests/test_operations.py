@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from compiler.build import analyze_text, render_environment
-from compiler.checks.operations import cron_problem, rate_problem
-from compiler.diagnostics import Level
-from compiler.plan import operations
+from batchform.build import analyze_text, render_environment
+from batchform.checks.operations import cron_problem, rate_problem
+from batchform.diagnostics import Level
+from batchform.plan import operations
 from tests.harness.events import FAILED_EVENT, transform
 
 MARK = "#!"

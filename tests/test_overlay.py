@@ -1,4 +1,5 @@
-"""``extends:`` (compiler/overlay.py, docs/environment.md "Several environments from one base"):
+"""``extends:`` (compiler/batchform/overlay.py, docs/environment.md "Several environments from one
+base"):
 merge rules, diagnostics located in the file that wrote the value, chains and cycles, every
 command accepting an overlay, ``batchform show``, and ``compile --check`` noticing a base change.
 """
@@ -12,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.build import analyze, source_label
-from compiler.cli import main
-from compiler.loader import load_file
-from compiler.overlay import load_chain
+from batchform.build import analyze, source_label
+from batchform.cli import main
+from batchform.loader import load_file
+from batchform.overlay import load_chain
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.build import analyze_text
-from compiler.model import Environment
-from compiler.verify.batch import check_compute_environment
-from compiler.verify.desired import Desired
-from compiler.verify.fetch import Reader
-from compiler.verify.gather import Gatherer
+from batchform.build import analyze_text
+from batchform.model import Environment
+from batchform.verify.batch import check_compute_environment
+from batchform.verify.desired import Desired
+from batchform.verify.fetch import Reader
+from batchform.verify.gather import Gatherer
 
 CONFIG = """\
 version: 1

@@ -16,13 +16,13 @@ from typing import Any
 import hcl2
 import pytest
 
-from compiler import derive
-from compiler.build import analyze, analyze_text, render_environment
-from compiler.model import Environment
-from compiler.plan import compute
-from compiler.render import render_template
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import moto_copy
+from batchform import derive
+from batchform.build import analyze, analyze_text, render_environment
+from batchform.model import Environment
+from batchform.plan import compute
+from batchform.render import render_template
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import moto_copy
 from tests.harness import terraform as tf
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

@@ -27,11 +27,11 @@ from typing import Any
 
 import pytest
 
-from compiler.diff import diff_environments
-from compiler.model import Environment
-from compiler.plan import iam
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import moto_copy
+from batchform.diff import diff_environments
+from batchform.model import Environment
+from batchform.plan import iam
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import moto_copy
 from tests.harness import terraform as tf
 from tests.harness.small_env import analysis, blocks, checked, codes, rendered
 

@@ -10,14 +10,14 @@ from typing import Any
 import hcl2
 import pytest
 
-from compiler.build import analyze_text
-from compiler.derive import container_properties, required_parameters
-from compiler.hcl import Expr
-from compiler.model import Environment
-from compiler.plan import jobs, outputs
-from compiler.render import render_template
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import moto_copy
+from batchform.build import analyze_text
+from batchform.derive import container_properties, required_parameters
+from batchform.hcl import Expr
+from batchform.model import Environment
+from batchform.plan import jobs, outputs
+from batchform.render import render_template
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import moto_copy
 from tests.harness import terraform as tf
 
 CONFIG = """\

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.build import analyze_text
-from compiler.derive import carve_subnets
-from compiler.diagnostics import Level
-from compiler.model import Environment
-from compiler.plan import iam
-from compiler.regions import known_zones
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import write_moto_copy
+from batchform.build import analyze_text
+from batchform.derive import carve_subnets
+from batchform.diagnostics import Level
+from batchform.model import Environment
+from batchform.plan import iam
+from batchform.regions import known_zones
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
 from tests.harness.small_env import BASE, analysis, blocks, checked, codes, rendered
 from tests.harness.yaml_files import read_yaml
@@ -663,7 +663,7 @@ def test_long_job_role_name_is_bf220_and_s3_url_is_bf221() -> None:
 
 
 def test_the_genomics_example_passes_the_network_and_iam_rules() -> None:
-    from compiler.build import analyze
+    from batchform.build import analyze
 
     result = analyze(REPO / "configs" / "genomics.yaml")
     assert not {d.code for d in result.diagnostics if "BF210" <= d.code <= "BF229"}

@@ -1,6 +1,6 @@
 """Generated modules against provider schemas: the real provider 5 binary's, and provider 6's
-committed extracts (compiler/data/aws_provider_schemas/, made by
-compiler/data/generate_provider_schema.py from the cdktf bindings' JSII assemblies).
+committed extracts (compiler/batchform/data/aws_provider_schemas/, made by
+compiler/batchform/data/generate_provider_schema.py from the cdktf bindings' JSII assemblies).
 
 The checker (tests/harness/provider_schema.py) is proven on provider 5 first: every example
 passes against the schema ``terraform providers schema -json`` prints, and mutated modules fail
@@ -25,12 +25,12 @@ import hcl2
 import pytest
 import yaml
 
-from compiler import requirements
-from compiler.build import analyze, analyze_text, render_environment
-from compiler.cli import main
-from compiler.data import generate_provider_schema as generator
-from compiler.diagnostics import Level
-from compiler.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, mirror_versions
+from batchform import requirements
+from batchform.build import analyze, analyze_text, render_environment
+from batchform.cli import main
+from batchform.data import generate_provider_schema as generator
+from batchform.diagnostics import Level
+from batchform.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, mirror_versions
 from tests.harness import terraform as tf
 from tests.harness.provider_schema import aws_schemas, problems
 from tests.harness.yaml_files import read_yaml

@@ -1,4 +1,5 @@
-"""The range table (compiler/checks/ranges.py) as a user meets it: a value past a bound is an
+"""The range table (compiler/batchform/checks/ranges.py) as a user meets it: a value past a bound
+is an
 error at that value, with the table's message; a value on the bound is accepted; every code of
 the table is a rule like the hand-written ones (listed, documented, silenced the same way).
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.build import analyze_text
-from compiler.checks import all_rules
-from compiler.checks.ranges import RANGES, Range, _number
-from compiler.diagnostics import Diagnostic
-from compiler.loader import load_text
-from compiler.merge import merge
-from compiler.ruledocs import base_environment, dump_yaml
+from batchform.build import analyze_text
+from batchform.checks import all_rules
+from batchform.checks.ranges import RANGES, Range, _number
+from batchform.diagnostics import Diagnostic
+from batchform.loader import load_text
+from batchform.merge import merge
+from batchform.ruledocs import base_environment, dump_yaml
 
 FAIR_QUEUE = """\
 job_queues:
@@ -139,7 +140,7 @@ def test_every_row_names_an_existing_field() -> None:
     the model at that place."""
     from pydantic import BaseModel
 
-    from compiler.model import Environment
+    from batchform.model import Environment
 
     def annotation_models(annotation: object) -> list[type[BaseModel]]:
         import typing

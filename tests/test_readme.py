@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from compiler.build import analyze, render_environment
-from compiler.emit import emit, is_generated
-from compiler.model import Environment, parse_environment
-from compiler.plan import readme
-from compiler.render import render_template
+from batchform.build import analyze, render_environment
+from batchform.emit import emit, is_generated
+from batchform.model import Environment, parse_environment
+from batchform.plan import readme
+from batchform.render import render_template
 from tests.harness.parallel import exclusive
 from tests.harness.yaml_files import read_yaml
 

@@ -1,4 +1,4 @@
-"""Rules for what only real AWS shows (compiler/checks/real_aws.py, docs/real-aws.md).
+"""Rules for what only real AWS shows (compiler/batchform/checks/real_aws.py, docs/real-aws.md).
 
 Each case states the AWS or provider behaviour it encodes, with its source, and asserts what a
 user sees: the code, the level and the line of the value to change.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.build import analyze_text, render_environment
-from compiler.diagnostics import Diagnostic, Level
+from batchform.build import analyze_text, render_environment
+from batchform.diagnostics import Diagnostic, Level
 
 BASE = """\
 version: 1

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.hcl import Expr, hcl, hcl_key, hcl_string
-from compiler.hclfmt import format_hcl
+from batchform.hcl import Expr, hcl, hcl_key, hcl_string
+from batchform.hclfmt import format_hcl
 
 NASTY = 'a ${x} %{ if y } "quoted" back\\slash\nnew line\ttab é 漢字 $${literal} 100%'
 

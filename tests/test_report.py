@@ -16,17 +16,17 @@ import jsonschema
 import pytest
 import yaml
 
-from compiler import codes
-from compiler.build import analyze_text
-from compiler.cli import main
-from compiler.diagnostics import Diagnostic, Level
-from compiler.diff import AttributeChange, EnvironmentDiff, Note, ResourceChange, Risk
-from compiler.report import diagnostics as diag_report
-from compiler.report import diff as diff_report
-from compiler.report import escape, junit, markdown
-from compiler.report.sandbox import format_junit as sandbox_junit
-from compiler.report.sandbox import format_text as sandbox_text
-from compiler.report.verify import (
+from batchform import codes
+from batchform.build import analyze_text
+from batchform.cli import main
+from batchform.diagnostics import Diagnostic, Level
+from batchform.diff import AttributeChange, EnvironmentDiff, Note, ResourceChange, Risk
+from batchform.report import diagnostics as diag_report
+from batchform.report import diff as diff_report
+from batchform.report import escape, junit, markdown
+from batchform.report.sandbox import format_junit as sandbox_junit
+from batchform.report.sandbox import format_text as sandbox_text
+from batchform.report.verify import (
     Source,
     format_json,
     format_junit,
@@ -34,8 +34,8 @@ from compiler.report.verify import (
     format_sarif,
     format_text,
 )
-from compiler.sandbox.result import SandboxReport, Step, StepStatus
-from compiler.verify.result import Kind, Report, ResourceCheck
+from batchform.sandbox.result import SandboxReport, Step, StepStatus
+from batchform.verify.result import Kind, Report, ResourceCheck
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
@@ -209,7 +209,7 @@ def test_validate_sarif_of_a_clean_run_has_no_results(
 def test_sarif_uri_of_an_absolute_path_inside_and_outside_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compiler.report.sarif import artifact_uri
+    from batchform.report.sarif import artifact_uri
 
     monkeypatch.chdir(tmp_path)
     assert artifact_uri(str(tmp_path / "a b" / "x.yaml")) == "a%20b/x.yaml"

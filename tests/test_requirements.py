@@ -1,5 +1,5 @@
 """The provider floor and the Terraform version the generated module states
-(compiler/requirements.py, docs/real-aws.md "Provider constraint with a floor").
+(compiler/batchform/requirements.py, docs/real-aws.md "Provider constraint with a floor").
 
 The table ``PROVIDER_ARGUMENTS`` says in which AWS provider release each argument batchform
 emits first appeared (from the provider CHANGELOG: compute_environment_order 5.40.0 (#34750),
@@ -17,9 +17,9 @@ from typing import Any
 import hcl2
 import pytest
 
-from compiler import requirements
-from compiler.build import analyze, analyze_text, render_environment
-from compiler.diagnostics import Level
+from batchform import requirements
+from batchform.build import analyze, analyze_text, render_environment
+from batchform.diagnostics import Level
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -128,7 +128,8 @@ def test_every_emitted_argument_has_a_first_provider_version(
         or (argument and argument not in requirements.PROVIDER_ARGUMENTS[rtype])
     ]
     assert not missing, (
-        "add these to compiler/requirements.py PROVIDER_ARGUMENTS with the provider release "
+        "add these to compiler/batchform/requirements.py PROVIDER_ARGUMENTS with the provider "
+        "release "
         "whose CHANGELOG adds them: " + "; ".join(missing)
     )
 

@@ -1,4 +1,5 @@
-"""Every code's documentation (compiler/checks/docs/bf*.yaml) is sound, and its examples do what
+"""Every code's documentation (compiler/batchform/checks/docs/bf*.yaml) is sound, and its examples
+do what
 the page says: the bad example, run as a user's file, reports the code; the good example, its
 fix, reports neither the code nor any error.
 
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.codes import all_codes, known_codes
-from compiler.ruledocs import RuleDoc, base_environment, load_docs
+from batchform.codes import all_codes, known_codes
+from batchform.ruledocs import RuleDoc, base_environment, load_docs
 from tests.harness.rule_examples import codes_with_examples, run_example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +38,8 @@ def test_every_documented_code_exists() -> None:
 def test_the_base_environment_is_clean() -> None:
     """The examples are overlays on base.yaml: if it reported anything, a good example could
     not be clean and a bad one could fire for the base's sake."""
-    from compiler.build import analyze_text
-    from compiler.ruledocs import dump_yaml
+    from batchform.build import analyze_text
+    from batchform.ruledocs import dump_yaml
 
     diags = analyze_text(dump_yaml(base_environment()), "base.yaml").diagnostics
     assert not diags, [(d.code, d.message) for d in diags]
@@ -214,7 +215,7 @@ def test_an_example_reads_as_a_users_file() -> None:
         "    platform_version: 1.4.0\n",
         good="tags:\n  version: 3.10\n",
     )
-    from compiler.loader import load_text
+    from batchform.loader import load_text
 
     bad = load_text(doc.example_file("bad") or "", "x.yaml").data
     assert list(bad["alerts"]) == ["on"]
@@ -229,7 +230,7 @@ def test_an_example_reads_as_a_users_file() -> None:
 
 def rules(*args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "rules", *args],
+        [sys.executable, "-m", "batchform", "rules", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -287,23 +288,25 @@ def test_a_broken_documentation_file_is_reported_not_a_traceback(
 ) -> None:
     """While a contributor edits a documentation file, `batchform rules BF101` says where the
     file is wrong (exit 1) instead of crashing."""
-    from compiler import cli, ruledocs
-    from compiler.diagnostics import Position
+    from batchform import cli, ruledocs
+    from batchform.diagnostics import Position
 
-    problem = ruledocs.DocProblem("compiler/checks/docs/bf000-199.yaml", Position(3, 5), "BF101: x")
+    problem = ruledocs.DocProblem(
+        "compiler/batchform/checks/docs/bf000-199.yaml", Position(3, 5), "BF101: x"
+    )
     broken = ruledocs.LoadedDocs({}, {}, [problem])
     monkeypatch.setattr(ruledocs, "_packaged", lambda: broken)
     assert cli.main(["rules", "BF101"]) == 1
     err = capsys.readouterr().err
-    assert err == "compiler/checks/docs/bf000-199.yaml:3:5: BF101: x\n"
+    assert err == "compiler/batchform/checks/docs/bf000-199.yaml:3:5: BF101: x\n"
 
 
 # --- the registry of codes -------------------------------------------------------------------
 
 
 def test_a_code_is_registered_once_and_well_formed() -> None:
-    from compiler.codes import Stage, register
-    from compiler.diagnostics import Level
+    from batchform.codes import Stage, register
+    from batchform.diagnostics import Level
 
     with pytest.raises(RuntimeError, match="code BF001 registered twice"):
         register("BF001", Level.ERROR, "again", Stage.LOAD)
@@ -325,7 +328,7 @@ def test_a_code_is_registered_once_and_well_formed() -> None:
     ],
 )
 def test_lookup_takes_a_code_as_users_type_it(typed: str, code: str | None) -> None:
-    from compiler.codes import lookup
+    from batchform.codes import lookup
 
     found = lookup(typed)
     assert (found.code if found else None) == code
@@ -334,8 +337,8 @@ def test_lookup_takes_a_code_as_users_type_it(typed: str, code: str | None) -> N
 def test_known_codes_are_every_stages_with_their_levels() -> None:
     """What an ignore list may name (BF498/BF499): the codes of every stage, each with the level
     it is reported at."""
-    from compiler import emit, loader, model, naming, render
-    from compiler.checks import CODE_CHECK_CRASHED
+    from batchform import emit, loader, model, naming, render
+    from batchform.checks import CODE_CHECK_CRASHED
 
     codes = known_codes()
     stage_constants = [

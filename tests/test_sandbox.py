@@ -24,14 +24,14 @@ import boto3
 import hcl2
 import pytest
 
-from compiler.build import analyze, analyze_text, render_environment
-from compiler.cli import main
-from compiler.report.sandbox import format_junit
-from compiler.sandbox import command
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import resource_blocks, scan_resources
-from compiler.sandbox.result import SandboxReport, Step, StepStatus
-from compiler.sandbox.standins import create_stand_ins
+from batchform.build import analyze, analyze_text, render_environment
+from batchform.cli import main
+from batchform.report.sandbox import format_junit
+from batchform.sandbox import command
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import resource_blocks, scan_resources
+from batchform.sandbox.result import SandboxReport, Step, StepStatus
+from batchform.sandbox.standins import create_stand_ins
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -99,7 +99,7 @@ def _env(tmpdir: Path) -> dict[str, str]:
 
 def _sandbox(*args: str, tmpdir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "compiler", "sandbox", *args],
+        [sys.executable, "-m", "batchform", "sandbox", *args],
         cwd=ROOT,
         env=_env(tmpdir),
         stdout=subprocess.PIPE,
@@ -428,7 +428,7 @@ def test_output_file_gets_the_text_report(tmp_path: Path) -> None:
 
 def test_verify_gaps_are_excused_only_where_the_file_sets_them() -> None:
     """A moto gap excuses a verify difference on exactly the resources that use the setting."""
-    from compiler.sandbox.override import verify_gaps
+    from batchform.sandbox.override import verify_gaps
 
     text = (ROOT / "configs" / "genomics.yaml").read_text()
     env = analyze_text(text, "genomics.yaml").env

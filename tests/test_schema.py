@@ -16,10 +16,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compiler.cli import main
-from compiler.model import parse_environment
-from compiler.overlay import load_chain, show
-from compiler.schema import SCHEMA_DIALECT, SCHEMA_ID, environment_schema, schema_text
+from batchform.cli import main
+from batchform.model import parse_environment
+from batchform.overlay import load_chain, show
+from batchform.schema import SCHEMA_DIALECT, SCHEMA_ID, environment_schema, schema_text
 from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).parent.parent

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.sandbox.duplicates import EmulatorLookup, duplicate_creates
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.terraform import apply_importing_duplicates
+from batchform.sandbox.duplicates import EmulatorLookup, duplicate_creates
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.terraform import apply_importing_duplicates
 from tests.harness import terraform as tf
 from tests.harness.deploy import deployed_module
 

@@ -21,26 +21,26 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from compiler import naming
-from compiler.build import analyze_text
-from compiler.model import Environment
-from compiler.report.verify import format_text
-from compiler.sandbox.emulator import MotoServer, free_port, moto_server
-from compiler.verify import Clients, verify
-from compiler.verify import batch as batch_checks
-from compiler.verify.batch import normalise_container
-from compiler.verify.clients import (
+from batchform import naming
+from batchform.build import analyze_text
+from batchform.model import Environment
+from batchform.report.verify import format_text
+from batchform.sandbox.emulator import MotoServer, free_port, moto_server
+from batchform.verify import Clients, verify
+from batchform.verify import batch as batch_checks
+from batchform.verify.batch import normalise_container
+from batchform.verify.clients import (
     IAM_POLICY_ACTIONS,
     SERVICES,
     ReadOnlyViolation,
     is_read_only,
     make_clients,
 )
-from compiler.verify.command import VerifyOptions, run
-from compiler.verify.desired import Desired
-from compiler.verify.infra import subnet_egress
-from compiler.verify.live import Live
-from compiler.verify.result import Report, ResourceCheck, Status
+from batchform.verify.command import VerifyOptions, run
+from batchform.verify.desired import Desired
+from batchform.verify.infra import subnet_egress
+from batchform.verify.live import Live
+from batchform.verify.result import Report, ResourceCheck, Status
 from tests.harness import aws
 
 REGION = "us-west-2"

@@ -1,7 +1,7 @@
 """``batchform verify`` after a real ``terraform apply`` of every example against moto.
 
 Right after apply, Terraform's own re-plan must be empty, and verify must find nothing but the
-attributes moto does not store (listed in ``compiler.sandbox.override.verify_gaps``, the gaps
+attributes moto does not store (listed in ``batchform.sandbox.override.verify_gaps``, the gaps
 the sandbox and the plan override ignore).
 The drift tests use the genomics example without those settings, so verify must exit 0 there;
 then each drift a person could cause in the console, injected through boto3, must give exit 2
@@ -24,12 +24,12 @@ import pytest
 import yaml
 from botocore.parsers import ResponseParserError
 
-from compiler.model import Environment
-from compiler.plan.efs import plan as efs_plan
-from compiler.sandbox.emulator import MotoServer, moto_server
-from compiler.sandbox.override import verify_gaps
+from batchform.model import Environment
+from batchform.plan.efs import plan as efs_plan
+from batchform.sandbox.emulator import MotoServer, moto_server
+from batchform.sandbox.override import verify_gaps
 from tests.harness import terraform as tf
-from tests.harness.cli import batchform
+from tests.harness.cli import run_cli
 from tests.harness.deploy import deployed_module
 from tests.harness.events import FAILED_EVENT, matches, transform
 from tests.harness.yaml_files import read_yaml
@@ -60,7 +60,7 @@ class Deployed:
 
     def verify(self, *extra: str) -> tuple[int, dict[str, Any], str]:
         """Run the real command line; returns (exit code, JSON report, stderr)."""
-        result = batchform(
+        result = run_cli(
             "verify",
             self.config,
             "--format",
@@ -141,7 +141,7 @@ def test_apply_on_moto_then_plan_is_empty(deployed: Deployed) -> None:
     """`terraform apply` of each example succeeds and leaves no perpetual diff.
 
     The harness's override marks, per attribute, the few values moto does not round-trip
-    (``compiler.sandbox.override.MOTO_GAPS``); nothing else is ignored. It runs on the
+    (``batchform.sandbox.override.MOTO_GAPS``); nothing else is ignored. It runs on the
     deployment the verify tests below read (they change nothing), so each example is applied
     once for both.
     """

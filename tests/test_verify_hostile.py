@@ -1,7 +1,7 @@
 """``batchform verify`` against endpoints that are not AWS: garbage answers, an invalid URL, an
 endpoint that never answers. Each must end in "could not check" with exit 1 and a message
 naming the call, never a traceback, and a silent endpoint must be given up within the bound
-``--timeout`` and ``--max-attempts`` state (``compiler/timeouts.py``).
+``--timeout`` and ``--max-attempts`` state (``compiler/batchform/timeouts.py``).
 
 The endpoints are small HTTP servers on 127.0.0.1 started by the test itself (daemon threads,
 shut down by the fixture), so nothing leaves the machine.
@@ -21,10 +21,10 @@ from typing import ClassVar
 import pytest
 from botocore.exceptions import ClientError
 
-from compiler.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
-from compiler.verify.command import VerifyOptions, run
-from compiler.verify.fetch import Reader
-from tests.harness.cli import batchform
+from batchform.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
+from batchform.verify.command import VerifyOptions, run
+from batchform.verify.fetch import Reader
+from tests.harness.cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "fargate.yaml"
@@ -137,7 +137,7 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def verify_cli(*args: str, timeout: float = 120) -> tuple[int, str, str, float]:
     """``batchform verify`` as a user runs it: exit code, stdout, stderr, wall seconds."""
     start = time.monotonic()
-    done = batchform("verify", CONFIG, *args, timeout=timeout)
+    done = run_cli("verify", CONFIG, *args, timeout=timeout)
     return done.returncode, done.stdout, done.stderr, time.monotonic() - start
 
 

@@ -1,8 +1,8 @@
 """Test harness: real Terraform (offline, via a provider mirror) against an emulated AWS (moto).
 
-What the tests (and ``benchmarks/``) add to ``compiler.sandbox``, which ``batchform sandbox``
-uses too; import the emulator (``compiler.sandbox.emulator``: ``moto_server``, ``MotoServer``)
-and the override file (``compiler.sandbox.override``: ``moto_copy``, ``MOTO_GAPS``) from there.
+What the tests (and ``benchmarks/``) add to ``batchform.sandbox``, which ``batchform sandbox``
+uses too; import the emulator (``batchform.sandbox.emulator``: ``moto_server``, ``MotoServer``)
+and the override file (``batchform.sandbox.override``: ``moto_copy``, ``MOTO_GAPS``) from there.
 
 - ``terraform``: a session-wide CLI config + plugin cache, one function per subcommand.
 - ``deploy``: an example with its stand-ins, compiled and applied to the emulator.

@@ -1,5 +1,5 @@
 """Log groups and job definitions created through boto3 the way the generated Terraform creates
-them: from the plan contexts the templates render (``compiler/plan/jobs.py``), Terraform
+them: from the plan contexts the templates render (``compiler/batchform/plan/jobs.py``), Terraform
 references (``Expr``) resolved to applied values, and the provider's ``default_tags`` (the
 file's ``tags``) under each resource's own.
 
@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from compiler import naming
-from compiler.hcl import Expr
-from compiler.model import Environment
-from compiler.plan import jobs as plan_jobs
-from compiler.plan.contract import JobDefinitionEntry, LogGroupEntry
+from batchform import naming
+from batchform.hcl import Expr
+from batchform.model import Environment
+from batchform.plan import jobs as plan_jobs
+from batchform.plan.contract import JobDefinitionEntry, LogGroupEntry
 
 Values = dict[str, Any]
 """``{"type.label.attribute": value}``: what a Terraform reference (an ``Expr``) stands for."""
@@ -34,7 +34,7 @@ https://docs.aws.amazon.com/batch/latest/APIReference/API_EvaluateOnExit.html)."
 
 def job_contexts(env: Environment) -> tuple[list[LogGroupEntry], list[JobDefinitionEntry]]:
     """The ``logs.tf`` log groups and the ``job_definitions.tf`` jobs of ``env``'s plan (typed by
-    compiler/plan/contract.py)."""
+    compiler/batchform/plan/contract.py)."""
     files = plan_jobs.plan(env)
     log_file, job_file = files.get("logs.tf"), files.get("job_definitions.tf")
     return (

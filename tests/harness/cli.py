@@ -1,7 +1,7 @@
 """Run ``batchform`` as a user does: a fresh interpreter, real arguments, real exit code.
 
 The tests that hold the command line to its promises (exit codes, messages, files written, never
-a traceback) start ``python -m compiler`` (what the ``batchform`` script runs) in a subprocess,
+a traceback) start ``python -m batchform`` (what the ``batchform`` script runs) in a subprocess,
 so that module state, signal handlers and output buffering are a real process's own.
 """
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 """The repository: the working directory of a run unless the test gives another."""
 
 
-def batchform(
+def run_cli(
     *args: str | Path,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -27,7 +27,7 @@ def batchform(
     Standard input is empty (``/dev/null``), as in CI: a command that waited for input would
     hang there."""
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", *map(str, args)],
+        [sys.executable, "-m", "batchform", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
@@ -41,4 +41,4 @@ def batchform(
     return result
 
 
-__all__ = ["ROOT", "batchform"]
+__all__ = ["ROOT", "run_cli"]

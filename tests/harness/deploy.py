@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.build import analyze, render_environment
-from compiler.emit import emit
-from compiler.model import Environment
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import moto_copy
-from compiler.sandbox.standins import create_stand_ins
+from batchform.build import analyze, render_environment
+from batchform.emit import emit
+from batchform.model import Environment
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import moto_copy
+from batchform.sandbox.standins import create_stand_ins
 from tests.harness import terraform as tf
 
 

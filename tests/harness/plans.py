@@ -13,12 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from compiler.build import render_environment
-from compiler.diff import diff_environments
-from compiler.emit import emit
-from compiler.model import Environment, parse_environment
-from compiler.sandbox.emulator import MotoServer
-from compiler.sandbox.override import write_moto_copy
+from batchform.build import render_environment
+from batchform.diff import diff_environments
+from batchform.emit import emit
+from batchform.model import Environment, parse_environment
+from batchform.sandbox.emulator import MotoServer
+from batchform.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
 
 COMPARED_TYPES = (

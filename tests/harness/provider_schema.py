@@ -3,8 +3,9 @@ shape: every argument and block exists, required ones are present, nesting is ri
 
 Two kinds of schema are read: the real provider 5 binary's (``terraform providers schema -json``
 in an initialised module, offline through the mirror), and the committed provider 6 schemas
-``compiler/data/aws_provider_schemas/6.*.json`` (extracted from the cdktf bindings by
-``compiler/data/generate_provider_schema.py``, since no provider 6 binary is reachable here).
+``compiler/batchform/data/aws_provider_schemas/6.*.json`` (extracted from the cdktf bindings by
+``compiler/batchform/data/generate_provider_schema.py``, since no provider 6 binary is reachable
+here).
 Checking both with one function is what makes the provider 6 check trustworthy: the same code
 accepts every example against the real provider 5 schema.
 """

@@ -1,4 +1,4 @@
-"""Run a code's documented examples (compiler/checks/docs/) the way a user's file is run.
+"""Run a code's documented examples (compiler/batchform/checks/docs/) the way a user's file is run.
 
 The bad or good example becomes a whole environment file (the overlay laid over base.yaml and
 written back as YAML text, or the whole file as written) and goes through the normal analysis
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from compiler.build import analyze_text
-from compiler.diagnostics import Diagnostic, Level
-from compiler.report.diagnostics import format_diagnostic
-from compiler.ruledocs import Kind, rule_docs
+from batchform.build import analyze_text
+from batchform.diagnostics import Diagnostic, Level
+from batchform.report.diagnostics import format_diagnostic
+from batchform.ruledocs import Kind, rule_docs
 
 EXAMPLE_FILE = "example.yaml"
 

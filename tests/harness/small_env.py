@@ -3,7 +3,7 @@
 ``BASE`` is a created VPC with NAT, one security group and one EC2 compute environment: enough
 for the network, security group, IAM, EFS and KMS tests to add what they are about, either as
 YAML text appended at the top level or as an overlay merged the way the rule pages' examples are
-(``compiler.merge``: mappings merge, lists and scalars replace, ``None`` removes the key).
+(``batchform.merge``: mappings merge, lists and scalars replace, ``None`` removes the key).
 Assertions then read diagnostics, the checked model, or the rendered HCL parsed back with
 python-hcl2 (:func:`blocks`).
 """
@@ -16,10 +16,10 @@ from typing import Any
 import hcl2
 import yaml
 
-from compiler.build import Analysis, analyze_text, render_environment
-from compiler.diagnostics import Level
-from compiler.merge import merge
-from compiler.model import Environment
+from batchform.build import Analysis, analyze_text, render_environment
+from batchform.diagnostics import Level
+from batchform.merge import merge
+from batchform.model import Environment
 from tests.harness.yaml_files import read_yaml
 
 SOURCE_NAME = "demo.yaml"

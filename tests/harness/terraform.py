@@ -1,7 +1,7 @@
 """Run the real ``terraform`` binary offline in tests, from a local provider mirror.
 
 The implementation (mirror lookup, CLI config, running subcommands in their own process group)
-lives in ``compiler.sandbox.terraform``, shared with ``batchform sandbox``. This module keeps the
+lives in ``batchform.sandbox.terraform``, shared with ``batchform sandbox``. This module keeps the
 test-facing API: a session-wide CLI config with a shared plugin cache (``configure``, called by
 the ``terraform_cli`` fixture; without it a self-cleaning temporary one is made on first use),
 and one function per subcommand::
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.sandbox import terraform as _tf
-from compiler.sandbox.terraform import DEFAULT_TIMEOUT_S, TerraformCLI, terraform_available
+from batchform.sandbox import terraform as _tf
+from batchform.sandbox.terraform import DEFAULT_TIMEOUT_S, TerraformCLI, terraform_available
 
 requires_terraform = pytest.mark.skipif(
     not terraform_available(), reason="terraform binary not found on PATH"
@@ -93,7 +93,7 @@ def apply(
     directory: Path | str, env_extra: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``terraform apply -auto-approve``, importing creates moto answered as duplicates after
-    an SDK retry (see ``compiler.sandbox.terraform.apply_importing_duplicates``)."""
+    an SDK retry (see ``batchform.sandbox.terraform.apply_importing_duplicates``)."""
     result, _ = _tf.apply_importing_duplicates(current(), directory, env_extra)
     return result
 

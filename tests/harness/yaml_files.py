@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.loader import SourceFloat, SourceInt, load_text
+from batchform.loader import SourceFloat, SourceInt, load_text
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,590 @@
+"""Derivations from the model that both the checks and the plan need.
+
+A check must judge what will be deployed, so it needs some of the answers the plan gives: the
+subnets a VPC is carved into, the instance types and image type of a compute environment, the
+user data of a launch template, the ``containerProperties`` of a job definition, the roles that
+will be generated. Those answers live here, computed once from the
+:class:`~batchform.model.Environment` with no I/O, so that the checks depend only on the model and
+this module (never on the plan, which is the next stage) and both stages agree by construction.
+
+What the plan alone decides (Terraform labels, which blocks a file holds, the order resources
+are written in) stays in :mod:`batchform.plan`; Terraform addresses are in :mod:`batchform.refs`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import math
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from batchform import instance_types, naming, refs
+from batchform.model import (
+    GATEWAY_ENDPOINT_SERVICES,
+    ComputeEnvironment,
+    Environment,
+    JobDefinition,
+    LaunchTemplate,
+    ScratchVolume,
+    Volume,
+)
+from batchform.naming import role_name
+
+# --- tags and backend -----------------------------------------------------------------------
+
+
+def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags a resource carries besides the provider's ``default_tags``, sorted by key."""
+    merged = {**(extra or {}), **naming.resource_tags(env.name, key)}
+    return dict(sorted(merged.items()))
+
+
+def uses_lockfile(env: Environment) -> bool:
+    """True when the S3 backend locks with an S3 lock file: whenever no DynamoDB table is
+    named (the table is deprecated from Terraform 1.11; the lock file needs 1.10)."""
+    backend = env.terraform.backend
+    return backend is not None and not backend.s3.dynamodb_table
+
+
+# --- network: subnet carving, endpoints, reserved security group keys -----------------------
+
+
+# Carving: public subnets are blocks at the start of the VPC CIDR, each at most 1/16 of it;
+# private subnets split the upper half (instances live there, so they get the room).
+PUBLIC_MIN_SHIFT = 4
+
+AWS_MIN_SUBNET_PREFIX = 16
+
+AWS_MAX_SUBNET_PREFIX = 28
+
+ENDPOINTS_SG_KEY = "vpc-endpoints"
+
+
+def _bits_for(count: int) -> int:
+    """Address bits needed to number ``count`` equal blocks."""
+    return math.ceil(math.log2(count)) if count > 1 else 0
+
+
+def carve_prefixes(vpc_prefix: int, az_count: int) -> tuple[int, int]:
+    """Prefix lengths of the carved (public, private) subnets for a VPC of ``/vpc_prefix``.
+
+    Private: the upper half split into the smallest power of two of blocks that fits one per AZ.
+    Public: ``/vpc_prefix+4`` blocks from the start (more bits when there are more than 8 AZs, so
+    they never reach the upper half). ``/16`` with 2 AZs gives public /20s, private /18s.
+    """
+    private = vpc_prefix + 1 + _bits_for(az_count)
+    public = vpc_prefix + 1 + max(PUBLIC_MIN_SHIFT - 1, _bits_for(az_count))
+    return public, private
+
+
+def carve_fits(cidr: str, az_count: int) -> bool:
+    """Whether :func:`carve_subnets` yields subnets AWS accepts (no smaller than /28)."""
+    net = ipaddress.ip_network(cidr)
+    public, private = carve_prefixes(net.prefixlen, az_count)
+    return net.version == 4 and max(public, private) <= AWS_MAX_SUBNET_PREFIX
+
+
+def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Deterministic (public, private) subnet CIDRs, one each per AZ, in AZ order."""
+    net = ipaddress.ip_network(cidr)
+    public_prefix, private_prefix = carve_prefixes(net.prefixlen, az_count)
+    lower, upper = net.subnets(prefixlen_diff=1)
+    public = itertools.islice(lower.subnets(new_prefix=public_prefix), az_count)
+    private = itertools.islice(upper.subnets(new_prefix=private_prefix), az_count)
+    return [str(n) for n in public], [str(n) for n in private]
+
+
+def interface_endpoints(env: Environment) -> list[str]:
+    """Listed endpoint services that are created as interface endpoints, in the user's order."""
+    services: list[str] = [s for s in env.network.endpoints if s not in GATEWAY_ENDPOINT_SERVICES]
+    if env.network.vpc.existing is not None and not env.network.vpc.existing.private_subnets:
+        return []
+    return services
+
+
+def gateway_endpoints(env: Environment) -> list[str]:
+    """Gateway endpoints (s3, dynamodb): only in a VPC whose route tables batchform owns."""
+    if env.network.vpc.create is None:
+        return []
+    return [s for s in env.network.endpoints if s in GATEWAY_ENDPOINT_SERVICES]
+
+
+MOUNT_TARGETS_SG_KEY = "efs-mount-targets"
+
+
+# --- compute environments and launch templates ----------------------------------------------
+
+
+IMAGE_TYPE_DEFAULT = "ECS_AL2023"
+
+IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
+
+
+def expected_instance_types(ce: ComputeEnvironment) -> list[str]:
+    """The instance types a CE is created with: the user's list, ``[optimal]`` by default for
+    EC2/SPOT, none for Fargate."""
+    if ce.is_fargate:
+        return []
+    return list(ce.instance_types) if ce.instance_types else [instance_types.OPTIMAL]
+
+
+def default_image_type(ce: ComputeEnvironment) -> str:
+    """The ECS image type for a CE's instances: NVIDIA when any type is a GPU family."""
+    if any(instance_types.is_gpu(t) for t in expected_instance_types(ce)):
+        return IMAGE_TYPE_GPU
+    return IMAGE_TYPE_DEFAULT
+
+
+def compute_resource_tags(env: Environment, key: str) -> dict[str, str]:
+    """Tags Batch puts on the CE's instances: the environment's tags (provider ``default_tags``
+    do not reach instances), the CE's ``instance_tags``, and the batchform tags, which win."""
+    ce = env.compute_environments[key]
+    return tags(env, key, {**env.tags, **ce.instance_tags})
+
+
+def update_policy_minutes(seconds: int) -> int:
+    """``job_execution_timeout_minutes`` from a duration in seconds, rounded up so a job is
+    never given less time than asked for."""
+    return math.ceil(seconds / 60)
+
+
+def used_ami_keys(env: Environment) -> list[str]:
+    """AMI keys some EC2/SPOT compute environment uses, sorted."""
+    return sorted(
+        {
+            ce.ami
+            for ce in env.compute_environments.values()
+            if ce.ami is not None and not ce.is_fargate and ce.ami in env.amis
+        }
+    )
+
+
+ROOT_DEVICE = "/dev/xvda"  # the root device of the ECS-optimized Amazon Linux AMIs
+
+MIME_BOUNDARY = "==BATCHFORM_BOUNDARY=="
+
+GIB = 1024**3
+
+
+def scratch_script(volume: ScratchVolume) -> str:
+    """Shell that formats (once) and mounts the scratch volume.
+
+    cloud-init runs user-data scripts once, at an instance's first boot; the fstab entry it
+    writes mounts the volume on any later boot.
+
+    On Nitro instances the EBS volume mapped as ``/dev/xvdb`` appears as ``/dev/nvmeXn1`` in an
+    order that is not guaranteed. The script uses the mapped name when udev links it (Xen
+    instances, and Amazon Linux's ``amazon-ec2-utils`` rules on Nitro); otherwise it takes the
+    EBS NVMe disk (``/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_*``) of exactly the volume's
+    size that is not the root disk, waiting for it to attach. The fstab entry names the file
+    system's UUID, which survives renaming, and has ``nofail`` so a lost volume never blocks a
+    boot. Every step checks before it acts, so running it again changes nothing and never
+    reformats a volume that already holds a file system.
+    """
+    values = {
+        "DEVICE_NAME": volume.device,
+        "MOUNT_PATH": volume.mount_path,
+        "FS_TYPE": volume.filesystem,
+        "SIZE_BYTES": str(volume.size * GIB),
+    }
+    assignments = "\n".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
+    return f"""#!/bin/bash
+# batchform: format and mount the scratch volume (safe to run again)
+set -euo pipefail
+
+{assignments}
+
+root_disk() {{
+  local source
+  source=$(findmnt -n -o SOURCE /)
+  lsblk -n -d -o PKNAME "$source" 2>/dev/null | grep . || basename "$source"
+}}
+
+find_device() {{
+  if [ -b "$DEVICE_NAME" ]; then
+    readlink -f "$DEVICE_NAME"
+    return 0
+  fi
+  local root link dev
+  root=$(root_disk)
+  for link in /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_*; do
+    [ -e "$link" ] || continue
+    case "$link" in *-part*) continue ;; esac
+    dev=$(readlink -f "$link")
+    [ "$(basename "$dev")" = "$root" ] && continue
+    [ "$(lsblk -b -n -d -o SIZE "$dev")" = "$SIZE_BYTES" ] || continue
+    echo "$dev"
+    return 0
+  done
+  return 1
+}}
+
+device=""
+for _ in $(seq 1 60); do
+  if device=$(find_device); then
+    break
+  fi
+  device=""
+  sleep 2
+done
+if [ -z "$device" ]; then
+  echo "batchform: scratch volume $DEVICE_NAME not found; not mounting $MOUNT_PATH" >&2
+  exit 1
+fi
+
+if ! blkid -o value -s TYPE "$device" >/dev/null 2>&1; then
+  mkfs -t "$FS_TYPE" "$device"
+fi
+uuid=$(blkid -o value -s UUID "$device")
+mkdir -p "$MOUNT_PATH"
+if ! grep -q "^UUID=$uuid " /etc/fstab; then
+  echo "UUID=$uuid $MOUNT_PATH $FS_TYPE defaults,nofail 0 2" >> /etc/fstab
+fi
+if ! mountpoint -q "$MOUNT_PATH"; then
+  mount "$MOUNT_PATH"
+fi
+chmod 1777 "$MOUNT_PATH"
+"""
+
+
+def _user_part(text: str) -> tuple[str, str]:
+    """(content type, body) of the user's own part: cloud-config stays cloud-config; shell
+    without an interpreter line gets ``#!/bin/bash`` so cloud-init can execute it."""
+    if text.startswith("#cloud-config"):
+        return "text/cloud-config", text
+    if text.startswith("#!"):
+        return "text/x-shellscript", text
+    return "text/x-shellscript", "#!/bin/bash\n" + text
+
+
+def user_data(lt: LaunchTemplate) -> str | None:
+    """The launch template's MIME multi-part user data, or ``None`` when it has nothing to do.
+
+    The boundary is a fixed string so that the output is the same on every compile.
+    """
+    parts: list[tuple[str, str]] = []
+    if lt.scratch_volume is not None:
+        parts.append(('text/x-shellscript; charset="us-ascii"', scratch_script(lt.scratch_volume)))
+    if lt.user_data is not None and lt.user_data.strip():
+        content_type, body = _user_part(lt.user_data)
+        parts.append((f'{content_type}; charset="utf-8"', body))
+    if not parts:
+        return None
+    lines = [
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"',
+        "",
+    ]
+    for content_type, body in parts:
+        lines += [f"--{MIME_BOUNDARY}", f"Content-Type: {content_type}", "", body.rstrip("\n"), ""]
+    lines.append(f"--{MIME_BOUNDARY}--")
+    return "\n".join(lines) + "\n"
+
+
+# --- job definitions ------------------------------------------------------------------------
+#
+# The container properties are shaped like what AWS Batch returns from DescribeJobDefinitions
+# (and what the provider's normaliser keeps), so that ``terraform plan`` after an apply shows no
+# change: no empty lists or empty-valued variables (AWS drops them); scalars AWS echoes back are
+# written where AWS would otherwise fill in a default (``readOnly`` of a mount point, EFS
+# ``transitEncryption``, the Fargate network and platform configuration); resource requirement
+# values are strings, as the API defines them; environment and secrets sorted by name, the order
+# the provider compares in.
+
+
+LOG_DRIVER = "awslogs"
+
+FARGATE_DEFAULT_PLATFORM_VERSION = "LATEST"
+
+# ``Ref::name`` in a command argument is replaced by the job parameter ``name`` at submit time.
+PARAMETER_REFERENCE = re.compile(r"Ref::([A-Za-z0-9_-]+)")
+
+
+def required_parameters(job: JobDefinition) -> list[str]:
+    """Parameters the command references with no default: they must be given at submit time.
+
+    In order of first appearance, each once, so the compile summary reads like the command.
+    """
+    seen: list[str] = []
+    for arg in job.command:
+        for name in referenced_parameters_in(arg):
+            if name not in job.parameters and name not in seen:
+                seen.append(name)
+    return seen
+
+
+def referenced_parameters_in(arg: str) -> list[str]:
+    """Every ``Ref::`` name one command argument uses."""
+    return PARAMETER_REFERENCE.findall(arg)
+
+
+def is_fargate(job: JobDefinition) -> bool:
+    return job.platform == "FARGATE"
+
+
+def vcpu_value(vcpus: float) -> str:
+    """vCPUs as the API's string: ``8``, ``0.5``, ``0.25`` (never ``8.0``)."""
+    if float(vcpus).is_integer():
+        return str(int(vcpus))
+    return repr(float(vcpus))
+
+
+def volume_name(index: int) -> str:
+    """Volumes get deterministic names from their position; users never see them."""
+    return f"vol-{index}"
+
+
+def _resource_requirements(job: JobDefinition) -> list[dict[str, str]]:
+    requirements = [
+        {"type": "VCPU", "value": vcpu_value(job.vcpus)},
+        {"type": "MEMORY", "value": str(job.memory)},
+    ]
+    if job.gpus > 0 and not is_fargate(job):
+        requirements.append({"type": "GPU", "value": str(job.gpus)})
+    return requirements
+
+
+def _efs_configuration(volume: Volume) -> dict[str, Any]:
+    assert volume.efs is not None
+    uses_auth = volume.access_point is not None or volume.iam
+    encrypted = volume.transit_encryption if volume.transit_encryption is not None else uses_auth
+    config: dict[str, Any] = {
+        "fileSystemId": volume.efs,
+        "transitEncryption": "ENABLED" if encrypted else "DISABLED",
+    }
+    if volume.root_directory is not None:
+        config["rootDirectory"] = volume.root_directory
+    if uses_auth:
+        authorization: dict[str, Any] = {"iam": "ENABLED" if volume.iam else "DISABLED"}
+        if volume.access_point is not None:
+            authorization["accessPointId"] = volume.access_point
+        config["authorizationConfig"] = authorization
+    return config
+
+
+def _volumes(job: JobDefinition) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``volumes`` and ``mountPoints``, in the user's order."""
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for i, volume in enumerate(job.volumes):
+        name = volume_name(i)
+        if volume.host_path is not None:
+            volumes.append({"name": name, "host": {"sourcePath": volume.host_path}})
+        else:
+            volumes.append({"name": name, "efsVolumeConfiguration": _efs_configuration(volume)})
+        mounts.append(
+            {
+                "sourceVolume": name,
+                "containerPath": volume.container_path,
+                "readOnly": volume.read_only,
+            }
+        )
+    return volumes, mounts
+
+
+def container_properties(env: Environment, key: str) -> dict[str, Any]:
+    """The ``containerProperties`` of job definition ``key`` (``job_defaults`` merged in).
+
+    References to generated resources (roles, the log group) are :class:`~batchform.hcl.Expr`
+    values; keys are in the API's camelCase. Pure: the verifier calls it too.
+    """
+    job = env.job(key)
+    fargate = is_fargate(job)
+    props: dict[str, Any] = {
+        "image": job.image,
+        "resourceRequirements": _resource_requirements(job),
+    }
+    if job.command:
+        props["command"] = list(job.command)
+    environment = [
+        {"name": name, "value": value}
+        for name, value in sorted((job.environment or {}).items())
+        if value != ""
+    ]
+    if environment:
+        props["environment"] = environment
+    if job.secrets:
+        props["secrets"] = [
+            {"name": name, "valueFrom": value_from}
+            for name, value_from in sorted(job.secrets.items())
+        ]
+    job_role = refs.job_role_arn(env, key)
+    if job_role is not None:
+        props["jobRoleArn"] = job_role
+    if fargate or job.secrets:
+        execution_role = refs.execution_role_arn(env)
+        if execution_role is not None:
+            props["executionRoleArn"] = execution_role
+    volumes, mounts = _volumes(job)
+    if volumes:
+        props["volumes"] = volumes
+        props["mountPoints"] = mounts
+    if job.privileged and not fargate:
+        props["privileged"] = True
+    props["logConfiguration"] = {
+        "logDriver": LOG_DRIVER,
+        "options": {
+            "awslogs-group": refs.log_group_name(key),
+            "awslogs-region": env.region,
+            "awslogs-stream-prefix": key,
+        },
+    }
+    if fargate:
+        props["fargatePlatformConfiguration"] = {
+            "platformVersion": job.platform_version or FARGATE_DEFAULT_PLATFORM_VERSION
+        }
+        props["networkConfiguration"] = {
+            "assignPublicIp": "ENABLED" if job.assign_public_ip else "DISABLED"
+        }
+        if job.ephemeral_storage is not None:
+            props["ephemeralStorage"] = {"sizeInGiB": job.ephemeral_storage}
+    return dict(sorted(props.items()))
+
+
+# --- IAM: KMS ARNs and the roles batchform generates ----------------------------------------
+
+
+BATCH_SERVICE_POLICY = "service-role/AWSBatchServiceRole"
+
+ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
+
+SPOT_FLEET_POLICY = "service-role/AmazonEC2SpotFleetTaggingRole"
+
+EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
+
+KMS_ARN = re.compile(
+    r"^arn:(?P<partition>aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+    r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>[^\s]+)\Z"
+)
+
+KMS_KEY_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})\Z"
+)
+
+KMS_ALIAS_NAME = re.compile(r"^[A-Za-z0-9/_-]{1,250}\Z")
+
+
+@dataclass(frozen=True)
+class KmsArn:
+    """A parsed KMS key or alias ARN."""
+
+    partition: str
+    region: str
+    account: str
+    kind: str  # key | alias
+    name: str  # key id, or the alias name without ``alias/``
+
+
+def parse_kms_arn(value: str) -> KmsArn | None:
+    """The parts of a well-formed KMS key or alias ARN, or ``None`` (check BF253 reports it)."""
+    match = KMS_ARN.match(value)
+    if match is None:
+        return None
+    arn = KmsArn(**match.groupdict())
+    pattern = KMS_KEY_ID if arn.kind == "key" else KMS_ALIAS_NAME
+    return arn if pattern.match(arn.name) else None
+
+
+def generated_job_roles(env: Environment) -> list[str]:
+    """Keys of job definitions whose ``job_role`` batchform generates, sorted."""
+    return sorted(
+        key
+        for key, job in env.job_definitions.items()
+        if job.job_role is not None and job.job_role.arn is None
+    )
+
+
+def job_role_purpose(key: str) -> str:
+    return f"job-{key}"
+
+
+def needs_instance_role(env: Environment) -> bool:
+    return env.iam.instance_role == refs.GENERATED and any(
+        not ce.is_fargate for ce in env.compute_environments.values()
+    )
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role the plan generates: who assumes it and which managed policy it carries."""
+
+    purpose: str  # ``<name>-<purpose>`` is the role name; ``role-<purpose>`` its tag key
+    label: str
+    service: str
+    description: str
+    managed_policy: str | None = None
+    job_key: str | None = None
+
+
+def role_specs(env: Environment) -> list[RoleSpec]:
+    """The roles this environment needs, without their policies (so checks can call it on a
+    model whose secrets or buckets are still invalid)."""
+    specs: list[RoleSpec] = []
+    if env.iam.service_role == refs.GENERATED and env.compute_environments:
+        specs.append(
+            RoleSpec(
+                "batch-service",
+                "batch_service",
+                "batch.amazonaws.com",
+                "AWS Batch service role for compute environments",
+                BATCH_SERVICE_POLICY,
+            )
+        )
+    if needs_instance_role(env):
+        specs.append(
+            RoleSpec(
+                "ecs-instance",
+                "ecs_instance",
+                "ec2.amazonaws.com",
+                "ECS container instances of AWS Batch compute environments",
+                ECS_INSTANCE_POLICY,
+            )
+        )
+    if refs.needs_spot_fleet_role(env) and env.iam.spot_fleet_role == refs.GENERATED:
+        specs.append(
+            RoleSpec(
+                "spot-fleet",
+                "spot_fleet",
+                "spotfleet.amazonaws.com",
+                "Spot Fleet requests of AWS Batch SPOT compute environments",
+                SPOT_FLEET_POLICY,
+            )
+        )
+    if refs.needs_execution_role(env) and env.iam.execution_role == refs.GENERATED:
+        specs.append(
+            RoleSpec(
+                "execution",
+                "execution",
+                "ecs-tasks.amazonaws.com",
+                "ECS task execution: image pulls, logs and job secrets",
+                EXECUTION_POLICY,
+            )
+        )
+    if env.schedules:
+        specs.append(
+            RoleSpec(
+                "scheduler",
+                "scheduler",
+                "scheduler.amazonaws.com",
+                "EventBridge Scheduler: submits the scheduled jobs of this environment",
+            )
+        )
+    for key in generated_job_roles(env):
+        specs.append(
+            RoleSpec(
+                job_role_purpose(key),
+                f"job_{naming.label(key)}",
+                "ecs-tasks.amazonaws.com",
+                f"Job role of the {key} job definition",
+                job_key=key,
+            )
+        )
+    return specs
+
+
+def generated_role_names(env: Environment) -> list[tuple[str, str]]:
+    """``(purpose, role name)`` of every role this plan generates (checks test their length)."""
+    return [(spec.purpose, role_name(env.name, spec.purpose)) for spec in role_specs(env)]

@@ -1,0 +1,299 @@
+"""The diff engine: two plans in, an :class:`~batchform.diff.result.EnvironmentDiff` out.
+
+Compares the render contexts of :mod:`batchform.plan` (exactly the Terraform arguments the
+compiler writes) resource by resource, in dependency order, applying the provider's rules
+(:mod:`batchform.diff.provider`) and following knock-on changes: a replaced subnet or security
+group gives its users a new id, a changed launch template a new version the compute
+environments pin. The risk notes come from :mod:`batchform.diff.notes`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+
+from batchform.diff.notes import _ce_notes, _env_notes, _job_notes, _queue_notes
+from batchform.diff.provider import (
+    KINDS,
+    NEW_VERSION_SUFFIX,
+    SINGLETONS,
+    _address_of,
+    _Kind,
+    _mark_ce_replacements,
+    _top,
+)
+from batchform.diff.result import (
+    Action,
+    AttributeChange,
+    EnvironmentDiff,
+    Note,
+    ResourceChange,
+    Risk,
+)
+from batchform.hcl import Expr
+from batchform.model import Environment
+from batchform.plan import build_plan
+from batchform.plan.contract import (
+    ComputeEnvironmentEntry,
+    JobQueueEntry,
+    PlanFiles,
+    file_contexts,
+)
+
+
+def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
+    context = files.get(kind.file) or {}
+    entries = context.get(kind.context_key) or []
+    return {entry["label"]: entry for entry in entries}
+
+
+class _NewValue(str):
+    """A reference whose value changes because the resource it points at changes."""
+
+
+def _mark(value: Any, replaced: set[str], versioned: set[str]) -> Any:
+    """``value`` with every reference to a replaced or re-versioned resource marked as new."""
+    if isinstance(value, Expr):
+        address = _address_of(value)
+        if address in replaced:
+            return _NewValue(f"{value} (new: {address} is replaced)")
+        if value.endswith(".latest_version") and address in versioned:
+            return _NewValue(f"{value}{NEW_VERSION_SUFFIX}")
+        return value
+    if isinstance(value, Mapping):
+        return {k: _mark(v, replaced, versioned) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark(v, replaced, versioned) for v in value]
+    return value
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, Expr | _NewValue):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Leaf paths of nested mappings; lists of scalars stay whole, lists of mappings by index.
+
+    JSON-valued arguments (a job definition's container properties) are flattened the same way,
+    so a changed image shows as ``container_properties.image`` rather than as one huge string.
+    """
+    if isinstance(value, Mapping) and value:
+        for k in sorted(value):
+            yield from _flatten(value[k], f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        for i, v in enumerate(value):
+            yield from _flatten(v, f"{prefix}[{i}]")
+    else:
+        yield prefix, value
+
+
+# Context keys that are no resource argument: the label, and lifecycle settings (a change to
+# them changes no resource in AWS).
+NOT_ARGUMENTS = ("label", "replace_triggered_by")
+
+
+def _attribute_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttributeChange]:
+    old_flat = dict(_flatten({k: v for k, v in old.items() if k not in NOT_ARGUMENTS}))
+    new_flat = dict(_flatten({k: v for k, v in new.items() if k not in NOT_ARGUMENTS}))
+    changes = []
+    for path in sorted(set(old_flat) | set(new_flat)):
+        a, b = old_flat.get(path), new_flat.get(path)
+        if _display(a) != _display(b) or isinstance(b, _NewValue):
+            changes.append(AttributeChange(path, _display(a), _display(b)))
+    return changes
+
+
+def _name_for(label: str, env: Environment | None, section: str | None) -> str:
+    """The key in the environment file a label came from (labels are keys with ``-`` -> ``_``)."""
+    if env is not None and section is not None:
+        for key in _section(env, section):
+            if key.replace("-", "_") == label:
+                return key
+    return label
+
+
+def _section(env: Environment, section: str) -> Mapping[str, Any]:
+    if section == "security_groups":
+        return env.network.security_groups
+    value: Mapping[str, Any] = getattr(env, section)
+    return value
+
+
+def _diff_resource(
+    kind_name: str,
+    name: str,
+    address: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    forces_new: tuple[str, ...],
+    default_tags: AttributeChange | None = None,
+) -> ResourceChange | None:
+    """The change of one resource; ``default_tags`` is added to every taggable one that stays
+    (provider ``default_tags`` reach its ``tags_all``)."""
+    if old is None and new is None:
+        return None
+    if old is None:
+        return ResourceChange(kind_name, name, address, "create")
+    if new is None:
+        return ResourceChange(kind_name, name, address, "delete")
+    attributes = _attribute_changes(old, new)
+    if default_tags is not None and "tags" in new:
+        attributes.append(default_tags)
+    if not attributes:
+        return None
+    attributes = [
+        AttributeChange(c.path, c.old, c.new, c.forces_replacement or _top(c.path) in forces_new)
+        for c in attributes
+    ]
+    action: Action = "replace" if any(c.forces_replacement for c in attributes) else "update"
+    return ResourceChange(kind_name, name, address, action, attributes)
+
+
+def diff_environments(old: Environment | None, new: Environment) -> EnvironmentDiff:
+    """What changes in AWS when ``old`` (``None``: a new file) is replaced by ``new``."""
+    old_plan: PlanFiles = build_plan(old, "old").files if old is not None else {}
+    new_plan = build_plan(new, "new").files
+    old_files, new_files = file_contexts(old_plan), file_contexts(new_plan)
+    result = EnvironmentDiff(old.name if old else None, new.name)
+    if old is not None:
+        result.notes = _env_notes(old, new)
+
+    default_tags = None
+    if old is not None and old.tags != new.tags:
+        default_tags = AttributeChange(
+            "tags_all (environment tags)",
+            _display(dict(sorted(old.tags.items()))),
+            _display(dict(sorted(new.tags.items()))),
+        )
+
+    replaced: set[str] = set()  # addresses whose id changes
+    versioned: set[str] = set()  # launch templates that get a new version
+
+    for key, address, kind_name, forces_new in SINGLETONS:
+        old_ctx = (old_files.get("network.tf") or {}).get(key)
+        new_ctx = (new_files.get("network.tf") or {}).get(key)
+        change = _diff_resource(
+            kind_name, address.split(".")[1], address, old_ctx, new_ctx, forces_new, default_tags
+        )
+        if change is not None:
+            result.changes.append(change)
+            if change.action in ("replace", "delete"):
+                replaced.add(address)
+
+    old_ces = old_plan.get("compute_environments.tf")
+    new_ces = new_plan.get("compute_environments.tf")
+    old_amis = {a["label"]: a for a in (old_ces["ssm_amis"] if old_ces else [])}
+    for ami in new_ces["ssm_amis"] if new_ces else []:
+        before = old_amis.get(ami["label"])
+        if before is not None and before["name"] != ami["name"]:
+            replaced.add(f"data.aws_ssm_parameter.{ami['label']}")
+
+    ce_names = {
+        f"aws_batch_compute_environment.{k.replace('-', '_')}": k
+        for env in (old, new)
+        if env is not None
+        for k in env.compute_environments
+    }
+    for kind in KINDS:
+        olds, news = _resources(old_files, kind), _resources(new_files, kind)
+        for label in sorted(set(olds) | set(news)):
+            address = f"{kind.tf_type}.{label}"
+            new_ctx = _mark(news[label], replaced, versioned) if label in news else None
+            name = _name_for(label, new if label in news else old, kind.model_section)
+            change = _diff_resource(
+                kind.kind, name, address, olds.get(label), new_ctx, kind.forces_new, default_tags
+            )
+            if change is None:
+                continue
+            if kind.tf_type == "aws_batch_compute_environment" and change.action == "update":
+                assert new_ctx is not None
+                change.attributes = _mark_ce_replacements(
+                    cast(ComputeEnvironmentEntry, olds[label]),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change.attributes,
+                )
+                if any(c.forces_replacement for c in change.attributes):
+                    change.action = "replace"
+            _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names, versioned)
+            if change.action in ("replace", "delete"):
+                replaced.add(address)
+            result.changes.append(change)
+    return result
+
+
+def _annotate(
+    change: ResourceChange,
+    kind: _Kind,
+    old_ctx: Mapping[str, Any] | None,
+    new_ctx: Mapping[str, Any] | None,
+    old_env: Environment | None,
+    new_env: Environment,
+    ce_names: Mapping[str, str],
+    versioned: set[str],
+) -> None:
+    """Add what the change means for jobs and capacity, and record launch template versions."""
+    tf_type = kind.tf_type
+    if tf_type == "aws_launch_template" and change.action == "update":
+        content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
+        if content:
+            versioned.add(change.address)
+            change.notes.append(
+                Note(
+                    Risk.NOTE,
+                    "a new template version is created; compute environments using it pin the "
+                    "new latest_version, which is an infrastructure update (or a replacement) "
+                    "of each of them",
+                )
+            )
+    if tf_type == "aws_batch_compute_environment":
+        if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
+            change.notes.extend(
+                _ce_notes(
+                    cast(ComputeEnvironmentEntry, old_ctx),
+                    cast(ComputeEnvironmentEntry, new_ctx),
+                    change,
+                )
+            )
+        elif change.action == "delete":
+            change.notes.append(Note(Risk.JOBS, "deleted: jobs still running in it are terminated"))
+        elif change.action == "create" and new_ctx is not None:
+            attrs = cast(ComputeEnvironmentEntry, new_ctx)["compute_resources"]["attrs"]
+            change.notes.append(
+                Note(
+                    Risk.CAPACITY,
+                    f"new capacity: {attrs.get('min_vcpus', 0)}-{attrs.get('max_vcpus')} vCPUs",
+                )
+            )
+    if tf_type == "aws_batch_job_queue":
+        if change.action in ("update", "replace") and old_ctx is not None and new_ctx is not None:
+            change.notes.extend(
+                _queue_notes(
+                    cast(JobQueueEntry, old_ctx),
+                    cast(JobQueueEntry, new_ctx),
+                    change.address,
+                    ce_names,
+                )
+            )
+        elif change.action == "delete":
+            change.notes.append(
+                Note(
+                    Risk.JOBS,
+                    "deleted: Terraform disables it first; jobs still queued are lost and "
+                    "submissions to it fail",
+                )
+            )
+    if tf_type == "aws_batch_job_definition" and change.action == "update":
+        content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
+        if content:
+            change.notes.extend(_job_notes(old_env, new_env, change.name))
+    if tf_type == "aws_batch_job_definition" and change.action == "delete":
+        change.notes.append(
+            Note(Risk.JOBS, "deregistered: submissions that name it fail from now on")
+        )

@@ -1,0 +1,289 @@
+"""Risk notes: what a change means for running jobs, capacity, and whether AWS refuses it.
+
+``terraform plan`` cannot see these: a queue created without a fair-share policy can never get
+one and a policy cannot be removed from a queue (the apply fails halfway); a replaced compute
+environment terminates the jobs still running on it; an infrastructure update gives running
+jobs ``update_policy.job_execution_timeout`` minutes. Each kind of note is one small function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from batchform.derive import required_parameters
+from batchform.diff.provider import (
+    CE_SCALING,
+    _address_of,
+    _ce_updatable,
+    _is_apply_time_version,
+    _is_fargate,
+    _resource_argument,
+)
+from batchform.diff.result import Note, ResourceChange, Risk
+from batchform.model import Environment
+from batchform.plan.contract import ComputeEnvironmentEntry, JobQueueEntry
+
+
+def _env_notes(old: Environment, new: Environment) -> list[Note]:
+    notes = []
+    if old.name != new.name:
+        notes.append(
+            Note(
+                Risk.JOBS,
+                f"environment name {old.name} -> {new.name}: every AWS name changes, so "
+                "Terraform replaces every resource, and the output directory moves to "
+                f"generated/{new.name}/ (a new root module with its own state)",
+            )
+        )
+    if old.region != new.region:
+        notes.append(
+            Note(
+                Risk.JOBS,
+                f"region {old.region} -> {new.region}: everything is created anew in "
+                f"{new.region} and destroyed in {old.region}",
+            )
+        )
+    if old.tags != new.tags:
+        notes.append(
+            Note(
+                Risk.NOTE,
+                "environment tags change: every taggable resource's tags_all is updated in "
+                "place (provider default_tags); compute environments also tag their instances "
+                "with them, which replaces any compute environment that cannot be updated in "
+                "place",
+            )
+        )
+    if old.terraform.backend != new.terraform.backend:
+        notes.append(
+            Note(
+                Risk.FAILS,
+                "the Terraform backend changes: run `terraform init -migrate-state` before "
+                "the next plan, or Terraform starts from empty state and tries to create "
+                "everything again",
+            )
+        )
+    return notes
+
+
+def _ce_notes(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+) -> list[Note]:
+    """What an update or replacement of a compute environment means: capacity first, then
+    either what the replacement does or what the in-place update does."""
+    attrs_old, attrs_new = old["compute_resources"]["attrs"], new["compute_resources"]["attrs"]
+    notes = _scaling_notes(attrs_old, attrs_new)
+    if change.action == "replace":
+        return notes + _ce_replacement_notes(old, new, change)
+    return notes + [
+        note
+        for note in (
+            _ce_infrastructure_update_note(new, change),
+            _ce_type_note(attrs_old, attrs_new),
+            _ce_terminate_on_update_note(old, new),
+            _ce_disabled_note(old, new),
+        )
+        if note is not None
+    ]
+
+
+def _scaling_notes(attrs_old: Mapping[str, Any], attrs_new: Mapping[str, Any]) -> list[Note]:
+    """A changed vCPU bound: more idle cost (min up) or jobs waiting in RUNNABLE (max down)."""
+    notes = []
+    for bound in CE_SCALING:
+        a, b = attrs_old.get(bound), attrs_new.get(bound)
+        if a != b:
+            more = (b or 0) > (a or 0)
+            what = "more" if more else "less"
+            text = f"{bound} {a} -> {b}: {what} capacity"
+            if bound == "min_vcpus" and more:
+                text += " (instances kept running even with no jobs: they cost money while idle)"
+            if bound == "max_vcpus" and not more:
+                text += " (jobs beyond the new limit wait in RUNNABLE)"
+            notes.append(Note(Risk.CAPACITY, text))
+    return notes
+
+
+def _ce_replacement_notes(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+) -> list[Note]:
+    """A replaced CE terminates its running jobs; say why it could not be updated in place."""
+    notes = [
+        Note(
+            Risk.JOBS,
+            "a new compute environment is created and swapped into its queues first "
+            "(create_before_destroy); the old one is then disabled and deleted, which "
+            "terminates the jobs still running on it",
+        )
+    ]
+    if not _ce_updatable(old, new) and not _is_fargate(new):
+        notes.append(
+            Note(
+                Risk.NOTE,
+                "this compute environment cannot be updated in place: the provider "
+                "replaces it on any instance change unless it uses the service-linked role "
+                "and allocation strategy BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED",
+            )
+        )
+    if any(_is_apply_time_version(c) and c.forces_replacement for c in change.attributes):
+        notes.append(
+            Note(
+                Risk.NOTE,
+                "the launch template's new version replaces it in the same apply "
+                "(lifecycle replace_triggered_by: provider 5.x would otherwise plan an "
+                "update and fail the apply with 'Provider produced inconsistent final plan')",
+            )
+        )
+    return notes
+
+
+def _ce_infrastructure_update_note(
+    new: ComputeEnvironmentEntry, change: ResourceChange
+) -> Note | None:
+    """An instance-level change of an EC2 CE replaces its instances under running jobs."""
+    infra = [
+        c
+        for c in change.attributes
+        if c.path.startswith("compute_resources.") and _resource_argument(c.path) not in CE_SCALING
+    ]
+    if not infra or _is_fargate(new):
+        return None
+    policy = new["update_policy"]
+    if policy is not None and policy["terminate_jobs_on_update"]:
+        text = (
+            "infrastructure update with terminate_jobs_on_update: Batch replaces the "
+            "instances and terminates the jobs running on them at once"
+        )
+    else:
+        minutes = policy["job_execution_timeout_minutes"] if policy is not None else 30
+        text = (
+            "infrastructure update: Batch replaces the instances; running jobs get "
+            f"{minutes} minutes (update_policy.job_execution_timeout) before they are "
+            "terminated"
+        )
+    return Note(Risk.JOBS, text)
+
+
+def _ce_type_note(attrs_old: Mapping[str, Any], attrs_new: Mapping[str, Any]) -> Note | None:
+    if attrs_old.get("type") == attrs_new.get("type"):
+        return None
+    return Note(
+        Risk.NOTE,
+        f"type {attrs_old.get('type')} -> {attrs_new.get('type')} in place: new "
+        "instances are bought the new way as Batch replaces the old ones",
+    )
+
+
+def _ce_terminate_on_update_note(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry
+) -> Note | None:
+    policy_old, policy_new = old["update_policy"], new["update_policy"]
+    turned_on = policy_new is not None and policy_new["terminate_jobs_on_update"]
+    was_on = policy_old is not None and policy_old["terminate_jobs_on_update"]
+    if not turned_on or was_on:
+        return None
+    return Note(
+        Risk.JOBS,
+        "terminate_jobs_on_update turned on: later infrastructure updates terminate "
+        "running jobs at once",
+    )
+
+
+def _ce_disabled_note(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) -> Note | None:
+    if not (old["state"] == "ENABLED" and new["state"] == "DISABLED"):
+        return None
+    return Note(
+        Risk.JOBS,
+        "state DISABLED: Batch stops placing jobs here and scales the environment down "
+        "to min_vcpus as running jobs finish",
+    )
+
+
+def _queue_notes(
+    old: JobQueueEntry,
+    new: JobQueueEntry,
+    address: str,
+    ce_names: Mapping[str, str],
+) -> list[Note]:
+    notes: list[Note] = []
+    policy_old, policy_new = old.get("scheduling_policy_arn"), new.get("scheduling_policy_arn")
+    if policy_old is None and policy_new is not None:
+        notes.append(
+            Note(
+                Risk.FAILS,
+                "adds a fair-share scheduling policy to a queue created without one: Terraform "
+                "plans an in-place update but AWS refuses it (a FIFO queue can never get a "
+                "policy). Replace the queue: `terraform apply -replace=" + address + "`, or "
+                "give the queue a new key",
+            )
+        )
+    if policy_old is not None and policy_new is None:
+        notes.append(
+            Note(
+                Risk.FAILS,
+                "removes the queue's scheduling policy: neither AWS nor the provider can remove "
+                "a policy from a queue (apply fails with 'cannot remove the fair share "
+                "scheduling policy'); swap it for another policy or replace the queue",
+            )
+        )
+    if old.get("state") == "ENABLED" and new.get("state") == "DISABLED":
+        notes.append(
+            Note(
+                Risk.JOBS,
+                "queue DISABLED: new submissions are refused; jobs already in the queue still run",
+            )
+        )
+    if old.get("priority") != new.get("priority"):
+        notes.append(
+            Note(
+                Risk.NOTE,
+                f"priority {old.get('priority')} -> {new.get('priority')}: changes which queue "
+                "the shared compute environments serve first",
+            )
+        )
+
+    def ces(q: Mapping[str, Any]) -> list[str]:
+        refs = [str(o["compute_environment"]) for o in q.get("compute_environment_order", [])]
+        return [ce_names.get(_address_of(r), r) for r in refs]
+
+    before, after = ces(old), ces(new)
+    removed = [c for c in before if c not in after]
+    if removed:
+        notes.append(
+            Note(
+                Risk.JOBS,
+                "compute environment(s) "
+                + ", ".join(f"'{c}'" for c in removed)
+                + " leave this queue: its RUNNABLE jobs are no longer placed there (jobs already "
+                "running there continue unless the environment is deleted)",
+            )
+        )
+    if not removed and before != after and sorted(before) == sorted(after):
+        notes.append(
+            Note(Risk.NOTE, f"compute environment order {before} -> {after}: tried in new order")
+        )
+    return notes
+
+
+def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
+    notes = [
+        Note(
+            Risk.NOTE,
+            "a new revision is registered and the previous one deregistered; jobs already "
+            "submitted keep running on the revision they were submitted with",
+        )
+    ]
+    if old_env is not None and key in old_env.job_definitions:
+        before = required_parameters(old_env.job(key))
+        after = required_parameters(new_env.job(key))
+        added = [p for p in after if p not in before]
+        if added:
+            notes.append(
+                Note(
+                    Risk.FAILS,
+                    "submitters must now pass "
+                    + ", ".join(f"--parameters {p}=..." for p in added)
+                    + " (a Ref:: without a default): existing submit scripts break",
+                )
+            )
+    return notes

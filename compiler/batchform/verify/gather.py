@@ -1,0 +1,703 @@
+"""Gather everything deployed that the file concerns, concurrently, into one :class:`Live`.
+
+Every read starts as soon as what it needs is known, on one thread pool (the botocore clients
+are shared; they are thread-safe, the session that made them is not used here). The file names
+almost everything, so almost every read starts at once:
+
+- Batch (compute environments, queues, job definitions, scheduling policies), the tagged EC2
+  resources (security groups, launch templates, VPC and subnets), the log groups, the SSM
+  parameters that name AMIs, the mount targets of the EFS file systems in ``network.efs``,
+  the instance profile, and each IAM role, its calls side by side.
+- A read that needs another's answer starts the moment that answer arrives, not when the
+  slowest of the first reads is done: the route tables, NAT and internet gateways and VPC
+  endpoints once the VPC's subnets are known; each launch template's latest version once the
+  templates are; the AMIs once the compute environments and the SSM parameters are; subnets
+  a compute environment uses that the tagged ones did not include (and their VPCs' routes)
+  once both are.
+
+So a run costs two round trips of latency however large the environment, plus what the
+thread pool and the service's rate limits make the calls wait. Against real AWS, where a call
+takes tens of milliseconds and IAM throttles, that is what decides the wall time
+(benchmarks/README.md measures it with a latency proxy).
+
+IAM reads per role are only those a check compares: ``GetRole`` (trust policy, tags, ARN)
+always, ``ListAttachedRolePolicies`` only for a generated role with a managed policy,
+``ListRolePolicies`` only for one with an inline policy; a role the file names by ARN is only
+checked for existence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from batchform import naming
+from batchform.plan.contract import ComputeEnvironmentEntry
+from batchform.verify import fetch, operations
+from batchform.verify.desired import Desired, batchform_key
+from batchform.verify.fetch import NotFound, Reader
+from batchform.verify.live import Live, tags_of
+
+MAX_WORKERS = 32
+"""Reads in flight at once. Most of a large environment's reads are per-role IAM calls, each
+a round trip of its own; 32 keeps ~100 roles to a few round trips while adaptive retries
+(:mod:`batchform.verify.clients`) keep IAM's rate limit in check."""
+
+VPC_READS = ("route_tables", "nat_gateways", "internet_gateways", "vpc_endpoints")
+
+MOUNT_TARGETS_TOPIC = "efs mount targets"
+
+Progress = Callable[[str], None]
+
+
+def arn_name(arn: str) -> str:
+    """The last path segment of an ARN: a role, instance profile or policy name."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def user_role_arns(desired: Desired) -> dict[str, str]:
+    """``{purpose: role ARN}`` for roles the file names by ARN instead of generating."""
+    env = desired.env
+    out: dict[str, str] = {}
+    for purpose, value in (
+        ("batch-service", env.iam.service_role),
+        ("spot-fleet", env.iam.spot_fleet_role),
+        ("execution", env.iam.execution_role),
+    ):
+        if value.startswith("arn:"):
+            out[purpose] = value
+    for key in sorted(env.job_definitions):
+        job_role = env.job_definitions[key].job_role
+        if job_role is not None and job_role.arn is not None:
+            out[f"job-{key}"] = job_role.arn
+    return out
+
+
+def instance_profile_name(desired: Desired) -> str | None:
+    profile = desired.instance_profile
+    if profile is not None:
+        return str(profile["name"])
+    if desired.env.iam.instance_role.startswith("arn:") and any(
+        not ce.is_fargate for ce in desired.env.compute_environments.values()
+    ):
+        return arn_name(desired.env.iam.instance_role)
+    return None
+
+
+def role_names(desired: Desired) -> list[str]:
+    names = {str(r["name"]) for r in desired.roles}
+    names |= {arn_name(a) for a in user_role_arns(desired).values()}
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class RoleReads:
+    """Which IAM calls a role needs: what some check compares, nothing more."""
+
+    attached: bool = False
+    inline: bool = False
+
+
+def role_reads(desired: Desired) -> dict[str, RoleReads]:
+    """``{role name: reads}`` for every role to look up (generated or named by ARN)."""
+    out = {arn_name(a): RoleReads() for a in user_role_arns(desired).values()}
+    for ctx in desired.roles:
+        name, had = str(ctx["name"]), out.get(str(ctx["name"]), RoleReads())
+        out[name] = RoleReads(
+            attached=had.attached or ctx["managed_policy_arn"] is not None,
+            inline=had.inline or bool(ctx["inline_policies"]),
+        )
+    return dict(sorted(out.items()))
+
+
+class Tasks:
+    """A thread pool whose tasks may start more tasks; :meth:`wait` returns once none is left.
+
+    The first exception a task raises is re-raised by :meth:`wait` (reads record their own
+    failures, so this is only ever a bug, which must not pass as "in sync")."""
+
+    def __init__(self, workers: int = MAX_WORKERS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify")
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._errors: list[BaseException] = []
+
+    def start(self, task: Callable[[], None]) -> None:
+        with self._idle:
+            self._pending += 1
+        self._pool.submit(self._run, task)
+
+    def _run(self, task: Callable[[], None]) -> None:
+        try:
+            task()
+        except BaseException as exc:  # re-raised by wait() in the calling thread
+            with self._idle:
+                self._errors.append(exc)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.notify_all()
+
+    def wait(self) -> None:
+        with self._idle:
+            while self._pending:
+                self._idle.wait()
+        self._pool.shutdown()
+        if self._errors:
+            raise self._errors[0]
+
+
+class After:
+    """Starts ``then`` once ``count`` other tasks have each called :meth:`done` (in a
+    ``finally``, so a failed read still lets what depends on it run and record its own)."""
+
+    def __init__(self, tasks: Tasks, count: int, then: Callable[[], None]) -> None:
+        self._tasks = tasks
+        self._count = count
+        self._then = then
+        self._lock = threading.Lock()
+        if count == 0:
+            tasks.start(then)
+
+    def done(self) -> None:
+        with self._lock:
+            self._count -= 1
+            last = self._count == 0
+        if last:
+            self._tasks.start(self._then)
+
+
+def by_key(resources: list[dict[str, Any]], env_name: str) -> dict[str, dict[str, Any]]:
+    """Resources tagged with the environment, by their ``batchform:key``."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        tags = tags_of(r)
+        if tags.get(naming.TAG_ENVIRONMENT) == env_name and naming.TAG_KEY in tags:
+            out.setdefault(tags[naming.TAG_KEY], r)
+    return out
+
+
+class Gatherer:
+    def __init__(self, desired: Desired, reader: Reader, progress: Progress | None = None):
+        self.desired = desired
+        self.reader = reader
+        self.clients = reader.clients
+        self.live = Live()
+        self.progress = progress
+        self.tasks = Tasks()
+        self._vpc_lock = threading.Lock()
+        self._vpcs_asked: set[str] = set()
+        self._vpc_parts: dict[str, list[tuple[int, list[dict[str, Any]] | None]]] = {}
+
+    def _step(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(what)
+
+    # --- what the file names: started at once --------------------------------------------------
+
+    def _batch(self, needs_ces: After, needs_images: After) -> list[Callable[[], None]]:
+        batch = self.clients.batch
+        read = self.reader.read
+        live = self.live
+        prefix = self.desired.prefix
+
+        def ces() -> None:
+            try:
+                live.compute_environments = read(
+                    "compute_environments",
+                    "batch",
+                    "DescribeComputeEnvironments",
+                    lambda: fetch.compute_environments(batch),
+                )
+                self._step("compute environments")
+            finally:
+                needs_ces.done()
+                needs_images.done()
+
+        def queues() -> None:
+            live.job_queues = read(
+                "job_queues", "batch", "DescribeJobQueues", lambda: fetch.job_queues(batch)
+            )
+            self._step("job queues")
+
+        def jobdefs() -> None:
+            live.job_definitions = read(
+                "job_definitions",
+                "batch",
+                "DescribeJobDefinitions",
+                lambda: fetch.active_job_definitions(batch, prefix),
+            )
+            self._step("job definitions")
+
+        def policies() -> None:
+            live.scheduling_policies = read(
+                "scheduling_policies",
+                "batch",
+                "ListSchedulingPolicies/DescribeSchedulingPolicies",
+                lambda: fetch.scheduling_policies(batch, [prefix]),
+            )
+            self._step("scheduling policies")
+
+        return [ces, queues, jobdefs, policies]
+
+    def _ec2(self, needs_ces: After) -> list[Callable[[], None]]:
+        ec2 = self.clients.ec2
+        read = self.reader.read
+        live = self.live
+        env_filter = [fetch.tag_filter(naming.TAG_ENVIRONMENT, self.desired.name)]
+        vpc = self.desired.env.network.vpc
+
+        def groups() -> None:
+            live.security_groups = read(
+                "security_groups",
+                "ec2",
+                "DescribeSecurityGroups",
+                lambda: fetch.ec2_list(
+                    ec2, "describe_security_groups", "SecurityGroups", Filters=env_filter
+                ),
+            )
+            self._step("security groups")
+
+        def templates() -> None:
+            live.launch_templates = read(
+                "launch_templates",
+                "ec2",
+                "DescribeLaunchTemplates",
+                lambda: fetch.ec2_list(
+                    ec2, "describe_launch_templates", "LaunchTemplates", Filters=env_filter
+                ),
+            )
+            self._step("launch templates")
+            for lt in live.launch_templates or []:
+                self.tasks.start(self._template_version(lt["LaunchTemplateId"]))
+
+        def network() -> None:
+            try:
+                if vpc.create is not None:
+                    live.vpcs = read(
+                        "network",
+                        "ec2",
+                        "DescribeVpcs",
+                        lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
+                    )
+                    tagged = read(
+                        "network",
+                        "ec2",
+                        "DescribeSubnets",
+                        lambda: fetch.ec2_list(
+                            ec2, "describe_subnets", "Subnets", Filters=env_filter
+                        ),
+                    )
+                    if tagged is not None:
+                        live.subnets = {s["SubnetId"]: s for s in tagged}
+                else:
+                    assert vpc.existing is not None
+                    ids = [*vpc.existing.private_subnets, *vpc.existing.public_subnets]
+                    live.vpcs = read(
+                        "network",
+                        "ec2",
+                        "DescribeVpcs",
+                        lambda: fetch_vpc(ec2, vpc.existing.vpc_id if vpc.existing else ""),
+                    )
+                    live.subnets = read(
+                        "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, ids)
+                    )
+                self._step("VPC and subnets")
+                if live.subnets is not None:
+                    self._read_vpcs(self._subnet_vpcs())
+            finally:
+                needs_ces.done()
+
+        return [groups, templates, network]
+
+    def _iam(self) -> list[Callable[[], None]]:
+        tasks: list[Callable[[], None]] = []
+        profile = instance_profile_name(self.desired)
+        if profile is not None:
+
+            def one_profile(name: str = profile) -> None:
+                try:
+                    got = self.reader.read(
+                        f"instance profile {name}",
+                        "iam",
+                        "GetInstanceProfile",
+                        lambda: fetch.instance_profile(self.clients.iam, name),
+                    )
+                except NotFound:
+                    self.live.instance_profiles[name] = None
+                    return
+                if got is not None:
+                    self.live.instance_profiles[name] = got
+
+            tasks.append(one_profile)
+        for name, reads in role_reads(self.desired).items():
+            tasks += self._role(name, reads)
+        return tasks
+
+    def _role(self, name: str, reads: RoleReads) -> list[Callable[[], None]]:
+        """The role's calls side by side; the last to finish puts the role together."""
+        iam = self.clients.iam
+        got: dict[str, Any] = {}
+        parts: list[tuple[str, str, Callable[[], Any]]] = [
+            ("role", "GetRole", lambda: fetch.role_details(iam, name))
+        ]
+        if reads.attached:
+            parts.append(
+                ("attached", "ListAttachedRolePolicies", lambda: fetch.attached_policies(iam, name))
+            )
+        if reads.inline:
+            parts.append(
+                ("inline", "ListRolePolicies", lambda: fetch.inline_policy_names(iam, name))
+            )
+
+        def assemble() -> None:
+            if any(value is NotFound for value in got.values()):
+                self.live.roles[name] = None
+            elif all(value is not None for value in got.values()):
+                self.live.roles[name] = fetch.role_info(
+                    got["role"], got.get("attached", ()), got.get("inline", ())
+                )
+
+        together = After(self.tasks, len(parts), assemble)
+
+        def part(key: str, operation: str, call: Callable[[], Any]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    got[key] = self.reader.read(f"role {name}", "iam", operation, call)
+                except NotFound:
+                    got[key] = NotFound
+                finally:
+                    together.done()
+
+            return run
+
+        return [part(*p) for p in parts]
+
+    def _efs(self) -> list[Callable[[], None]]:
+        tasks: list[Callable[[], None]] = []
+        file_systems = dict.fromkeys(str(mt["file_system_id"]) for mt in self.desired.mount_targets)
+        for file_system in file_systems:
+
+            def targets(file_system: str = file_system) -> None:
+                try:
+                    got = self.reader.read(
+                        MOUNT_TARGETS_TOPIC,
+                        "efs",
+                        "DescribeMountTargets",
+                        lambda: fetch.mount_targets(self.clients.efs, file_system),
+                    )
+                except NotFound:
+                    self.live.mount_targets[file_system] = None
+                    return
+                if got is not None:
+                    self.live.mount_targets[file_system] = got
+
+            tasks.append(targets)
+        return tasks
+
+    def _logs_and_ssm(self, needs_images: After) -> list[Callable[[], None]]:
+        tasks: list[Callable[[], None]] = []
+        if self.desired.log_groups:
+
+            def groups() -> None:
+                prefix = naming.log_group_name(self.desired.name, "")
+                self.live.log_groups = self.reader.read(
+                    "log_groups",
+                    "logs",
+                    "DescribeLogGroups",
+                    lambda: fetch.log_groups(self.clients.logs, prefix),
+                )
+                self._step("log groups")
+
+            tasks.append(groups)
+        for ami in self.desired.ssm_amis:
+
+            def parameter(name: str = ami["name"]) -> None:
+                try:
+                    got = self.reader.read(
+                        f"ssm parameter {name}",
+                        "ssm",
+                        "GetParameter",
+                        lambda: fetch.ssm_parameter(self.clients.ssm, name),
+                    )
+                    if got is not None:
+                        self.live.ssm_parameters[name] = got
+                except NotFound:
+                    self.live.ssm_parameters[name] = None
+                finally:
+                    needs_images.done()
+
+            tasks.append(parameter)
+        return tasks
+
+    # --- what other answers point at: started when those arrive ---------------------------------
+
+    def _template_version(self, template_id: str) -> Callable[[], None]:
+        def versions() -> None:
+            self.live.launch_template_data[template_id] = self.reader.read(
+                f"launch template {template_id}",
+                "ec2",
+                "DescribeLaunchTemplateVersions",
+                lambda: fetch.latest_launch_template_data(self.clients.ec2, template_id),
+            )
+
+        return versions
+
+    def _subnet_vpcs(self) -> list[str]:
+        return sorted({s["VpcId"] for s in (self.live.subnets or {}).values()})
+
+    def _ce_subnet_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for ce in self.live.compute_environments or []:
+            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+                ids.update(ce.get("computeResources", {}).get("subnets", []))
+        for wanted in self.desired.env.compute_environments.values():
+            if isinstance(wanted.subnets, list):
+                ids.update(wanted.subnets)
+        return ids
+
+    def _ce_subnets(self) -> None:
+        """Subnets the compute environments use that the tagged (or listed) ones did not
+        include, then the routes of any VPC only they are in."""
+        live = self.live
+        if live.subnets is None:
+            return
+        missing = sorted(self._ce_subnet_ids() - set(live.subnets))
+        if not missing:
+            return
+        more = self.reader.read(
+            "network",
+            "ec2",
+            "DescribeSubnets",
+            lambda: fetch.subnets_by_id(self.clients.ec2, missing),
+        )
+        if more is not None:
+            live.subnets.update(more)
+            self._read_vpcs(self._subnet_vpcs())
+
+    def _read_vpcs(self, vpc_ids: list[str]) -> None:
+        """Start the route table, NAT gateway, internet gateway and VPC endpoint reads of the
+        VPCs in ``vpc_ids`` not asked about yet (one call of each kind for them all)."""
+        with self._vpc_lock:
+            new = [v for v in vpc_ids if v not in self._vpcs_asked]
+            self._vpcs_asked.update(new)
+            order = len(self._vpc_parts.get(VPC_READS[0], []))
+            for kind in VPC_READS:
+                self._vpc_parts.setdefault(kind, [])
+        if not new:
+            return
+        ec2, read = self.clients.ec2, self.reader.read
+        in_vpcs = [{"Name": "vpc-id", "Values": new}]
+        calls: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
+            "route_tables": (
+                "DescribeRouteTables",
+                lambda: fetch.ec2_list(
+                    ec2, "describe_route_tables", "RouteTables", Filters=in_vpcs
+                ),
+            ),
+            "nat_gateways": (
+                "DescribeNatGateways",
+                lambda: fetch.ec2_list(ec2, "describe_nat_gateways", "NatGateways", Filter=in_vpcs),
+            ),
+            "internet_gateways": (
+                "DescribeInternetGateways",
+                lambda: fetch.ec2_list(
+                    ec2,
+                    "describe_internet_gateways",
+                    "InternetGateways",
+                    Filters=[{"Name": "attachment.vpc-id", "Values": new}],
+                ),
+            ),
+            "vpc_endpoints": (
+                "DescribeVpcEndpoints",
+                lambda: fetch.ec2_list(
+                    ec2, "describe_vpc_endpoints", "VpcEndpoints", Filters=in_vpcs
+                ),
+            ),
+        }
+        for kind, (operation, call) in calls.items():
+
+            def one(
+                kind: str = kind, operation: str = operation, call: Callable[..., Any] = call
+            ) -> None:
+                found = read("network", "ec2", operation, call)
+                with self._vpc_lock:
+                    self._vpc_parts[kind].append((order, found))
+                self._step(kind.replace("_", " "))
+
+            self.tasks.start(one)
+
+    def _merge_vpc_reads(self) -> None:
+        """The VPC reads into :class:`Live`, in the order they were asked: a kind stays
+        ``None`` (not read) when one of its calls failed or the subnets could not be read."""
+        if self.live.subnets is None:
+            return
+        for kind in VPC_READS:
+            parts = sorted(self._vpc_parts.get(kind, []), key=lambda p: p[0])
+            if any(found is None for _, found in parts):
+                continue
+            setattr(self.live, kind, [item for _, found in parts for item in found or []])
+
+    def _images(self) -> None:
+        live = self.live
+        ids = {a.id for a in self.desired.env.amis.values() if a.id is not None}
+        ids |= {v for v in live.ssm_parameters.values() if v}
+        for ce in live.compute_environments or []:
+            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+                for c in ce.get("computeResources", {}).get("ec2Configuration", []) or []:
+                    if c.get("imageIdOverride"):
+                        ids.add(c["imageIdOverride"])
+        if ids:
+            live.images = self.reader.read(
+                "images",
+                "ec2",
+                "DescribeImages",
+                lambda: fetch.images_by_id(self.clients.ec2, sorted(ids)),
+            )
+        else:
+            live.images = {}
+        self._step("machine images")
+
+    # --- addresses ----------------------------------------------------------------------------
+
+    def _bind(self) -> None:
+        """Map each Terraform address the plan refers to onto the live resource."""
+        live, desired = self.live, self.desired
+        groups = by_key(live.security_groups or [], desired.name)
+        for group in desired.security_groups:
+            found = groups.get(batchform_key(group) or "")
+            if found:
+                live.bind(f"aws_security_group.{group['label']}", id=found["GroupId"])
+        subnets = by_key(list((live.subnets or {}).values()), desired.name)
+        for subnet in desired.subnets:
+            found = subnets.get(batchform_key(subnet) or "")
+            if found:
+                live.bind(f"aws_subnet.{subnet['label']}", id=found["SubnetId"])
+        for vpc in live.vpcs or []:
+            address = "aws_vpc.main" if desired.env.network.vpc.create else "data.aws_vpc.main"
+            live.bind(
+                address,
+                id=vpc["VpcId"],
+                cidr_block=vpc.get("CidrBlock"),
+                secondary_cidr_blocks=secondary_cidr_blocks(vpc),
+            )
+        templates = by_key(live.launch_templates or [], desired.name)
+        for template in desired.launch_templates:
+            found = templates.get(batchform_key(template) or "")
+            if found:
+                live.bind(
+                    f"aws_launch_template.{template['label']}",
+                    id=found["LaunchTemplateId"],
+                    latest_version=str(found["LatestVersionNumber"]),
+                    default_version=str(found["DefaultVersionNumber"]),
+                )
+        for role_ctx in desired.roles:
+            role = live.roles.get(str(role_ctx["name"]))
+            if role is not None:
+                live.bind(f"aws_iam_role.{role_ctx['label']}", arn=role.arn, name=role.name)
+        profile = desired.instance_profile
+        if profile is not None:
+            got = live.instance_profiles.get(str(profile["name"]))
+            if got is not None:
+                live.bind(f"aws_iam_instance_profile.{profile['label']}", arn=got["Arn"])
+        for log_group in desired.log_groups:
+            live.bind(f"aws_cloudwatch_log_group.{log_group['label']}", name=log_group["name"])
+        for placement in desired.placement_groups:  # the CE names it; its name is fixed by the file
+            live.bind(f"aws_placement_group.{placement['label']}", name=placement["name"])
+        for ami in desired.ssm_amis:
+            value = live.ssm_parameters.get(str(ami["name"]))
+            if value:
+                live.bind(f"data.aws_ssm_parameter.{ami['label']}", insecure_value=value)
+        for policy in desired.scheduling_policies:
+            for p in live.scheduling_policies or []:
+                if p["name"] == policy["name"]:
+                    live.bind(f"aws_batch_scheduling_policy.{policy['label']}", arn=p["arn"])
+        for ce in desired.compute_environments:
+            chosen = pick_compute_environment(live, ce, desired.name)
+            if chosen is not None:
+                live.bind(
+                    f"aws_batch_compute_environment.{ce['label']}",
+                    arn=chosen["computeEnvironmentArn"],
+                )
+
+    def gather(self) -> Live:
+        """Every read, each started as soon as what it needs is known; then the addresses."""
+        tasks = self.tasks
+        needs_ces = After(tasks, 2, self._ce_subnets)  # compute environments + tagged subnets
+        needs_images = After(tasks, 1 + len(self.desired.ssm_amis), self._images)
+        for task in [
+            *self._batch(needs_ces, needs_images),
+            *self._ec2(needs_ces),
+            *self._logs_and_ssm(needs_images),
+            *self._iam(),
+            *self._efs(),
+            *operations.read_tasks(self.desired, self.reader, self.live),
+        ]:
+            tasks.start(task)
+        tasks.wait()
+        self._merge_vpc_reads()
+        self._bind()
+        operations.bind(self.live, self.desired)
+        return self.live
+
+
+def secondary_cidr_blocks(vpc: dict[str, Any]) -> list[str]:
+    """The VPC's associated IPv4 blocks besides the primary (the endpoint group admits each)."""
+    return [
+        a["CidrBlock"]
+        for a in vpc.get("CidrBlockAssociationSet", [])
+        if a.get("CidrBlockState", {}).get("State") == "associated"
+        and a.get("CidrBlock") != vpc.get("CidrBlock")
+    ]
+
+
+def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
+    try:
+        vpcs = fetch.ec2_items(ec2.describe_vpcs(VpcIds=[vpc_id]), "Vpcs")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidVpcID.NotFound":
+            return []
+        raise
+    return vpcs
+
+
+def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
+    """Deployed compute environments for one CE of the file: the name starts with its prefix
+    (Terraform adds a suffix) and the batchform tags name this environment and key."""
+    key = batchform_key(ctx)
+    out = []
+    for ce in live.compute_environments or []:
+        tags = tags_of(ce)
+        if (
+            ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
+            and tags.get(naming.TAG_ENVIRONMENT) == env_name
+            and tags.get(naming.TAG_KEY) == key
+        ):
+            out.append(ce)
+    return out
+
+
+def pick_compute_environment(
+    live: Live, ctx: ComputeEnvironmentEntry, env_name: str
+) -> dict[str, Any] | None:
+    """The CE the file's key maps to. With ``create_before_destroy`` a replaced CE can linger
+    beside its successor; the one a job queue uses wins, then the newest name (Terraform's
+    suffix is a timestamp, so names sort by creation)."""
+    found = candidates(live, ctx, env_name)
+    if not found:
+        return None
+    in_use = {
+        o["computeEnvironment"]
+        for q in live.job_queues or []
+        for o in q.get("computeEnvironmentOrder", [])
+    }
+    return sorted(
+        found,
+        key=lambda ce: (ce["computeEnvironmentArn"] in in_use, ce["computeEnvironmentName"]),
+    )[-1]
