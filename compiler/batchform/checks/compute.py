@@ -393,8 +393,9 @@ def update_timeout_range(env: Environment) -> Iterator[Finding]:
         if not low <= minutes <= high:
             yield Finding(
                 _ce_path(key, "update_policy", "job_execution_timeout"),
-                f"job_execution_timeout is {minutes} minutes; AWS accepts {low} to {high} "
-                "minutes (6h)",
+                f"job_execution_timeout is {minutes} minutes; the Terraform AWS provider "
+                f"accepts {low} to {high} minutes (6h) and refuses the plan otherwise (the Batch "
+                "API itself now allows up to 7200)",
                 "use a duration between 1m and 6h, e.g. 30m",
             )
 

@@ -477,7 +477,7 @@ def on_exit_count(env: Environment) -> Iterator[Finding]:
             )
 
 
-@rule("BF434", Level.ERROR, "a retry on_exit rule matches nothing (no exit_code/reason)")
+@rule("BF434", Level.ERROR, "a retry on_exit rule has no condition (exit_code, reason, status)")
 def on_exit_has_matcher(env: Environment) -> Iterator[Finding]:
     for path, retry in _setting_sources(env, "retry"):
         for i, r in enumerate(retry.on_exit):

@@ -123,7 +123,9 @@ def _ces_running(env: Environment) -> dict[str, list[str]]:
     return running
 
 
-# UpdatePolicy.jobExecutionTimeoutMinutes: 1-360 (API_UpdatePolicy in the Batch API reference).
+# UpdatePolicy.jobExecutionTimeoutMinutes: 1-360 as the provider validates it
+# (validation.IntBetween(1, 360) in internal/service/batch/compute_environment.go); the Batch API
+# reference (API_UpdatePolicy) now allows up to 7200, but the plan fails past 360.
 MAX_UPDATE_TIMEOUT_SECONDS = 360 * 60
 
 

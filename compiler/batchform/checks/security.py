@@ -273,8 +273,9 @@ def secret_arn_malformed(env: Environment) -> Iterator[Finding]:
                 )
             else:
                 message = (
-                    f"secret '{name}' of job definition '{key}' is not an ARN; secrets are "
-                    "passed by reference, never by value"
+                    f"secret '{name}' of job definition '{key}' is not an ARN; batchform needs "
+                    "the full ARN so the generated execution role can allow reading exactly this "
+                    "secret (a plain value would also be exposed in the job definition)"
                 )
             yield Finding(
                 ("job_definitions", key, "secrets", name),
