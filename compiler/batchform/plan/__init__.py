@@ -51,7 +51,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         jobs.plan(env),
         operations.plan(env),
         outputs.plan(env),
-        readme.plan(env),
+        readme.plan(env, source_name),
     ):
         for name in part:
             if name in files:

@@ -753,6 +753,8 @@ class ReadmeAlertsEntry(TypedDict):
 class ReadmeContext(TypedDict):
     """README.md.j2: the environment at a glance."""
 
+    source: str
+    """The environment file (and the bases it extends), as Markdown code."""
     env_name: str
     region: str
     network: str

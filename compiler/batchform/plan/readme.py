@@ -332,8 +332,10 @@ def _alerts(env: Environment) -> ReadmeAlertsEntry | None:
     }
 
 
-def plan(env: Environment) -> PlanFiles:
-    """``{"README.md": context}``; always written, since every environment has a summary."""
+def plan(env: Environment, source_name: str) -> PlanFiles:
+    """``{"README.md": context}``; always written, since every environment has a summary.
+    ``source_name`` names the environment file, with the bases it extends
+    (``compiler/batchform/build.py`` ``source_label``)."""
     network = ""
     if env.network.vpc.existing is not None:
         network = f"existing VPC {md_code(env.network.vpc.existing.vpc_id)}"
@@ -343,6 +345,7 @@ def plan(env: Environment) -> PlanFiles:
         )
     return {
         "README.md": {
+            "source": md_code(source_name),
             "env_name": env.name,
             "region": md_code(env.region),
             "network": network,
