@@ -172,6 +172,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, answer = self._throttling()
         else:
             status, headers, answer = self._upstream(body)
+        # The request ends before its answer is sent: a request the client chains on this one
+        # then always starts later, even when this thread is preempted right after sending.
+        end = time.monotonic()
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -179,7 +182,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
         self.wfile.flush()
-        self.proxy.record(Request(service, start, time.monotonic(), throttled))
+        self.proxy.record(Request(service, start, end, throttled))
 
     def _throttling(self) -> tuple[int, list[tuple[str, str]], bytes]:
         request_id = str(uuid.uuid4())

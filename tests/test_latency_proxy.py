@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import socketserver
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,6 +108,30 @@ def test_concurrent_requests_are_one_round_and_chained_ones_are_many(upstream: s
     assert together == 1
     assert chained == 3
     assert calls == {"ec2": 3}
+
+
+def test_a_chained_request_is_a_new_round_when_the_proxy_is_slow_after_answering(
+    upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded machine the thread that sent an answer may run again only after the client
+    has sent its next request; that request still starts a new round."""
+    writer = vars(socketserver)["_SocketWriter"]  # http.server's wfile when unbuffered
+    flush = writer.flush
+
+    def preempted(writer: object) -> None:
+        flush(writer)
+        time.sleep(0.2)  # the answer is out; this thread is held up before it goes on
+
+    monkeypatch.setattr(writer, "flush", preempted)
+    with LatencyProxy(upstream, delay_s=0, iam_rate=None) as proxy:
+        for _ in range(3):
+            _post(proxy.url, "ec2")
+        deadline = time.monotonic() + 10
+        while len(proxy.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the held-up threads record their requests
+        calls, _, chained = proxy.summary()
+    assert calls == {"ec2": 3}
+    assert chained == 3
 
 
 def test_sequential_rounds_is_the_longest_chain() -> None:
