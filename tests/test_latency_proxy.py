@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import socketserver
-import sys
 import threading
 import time
 from collections.abc import Iterator
