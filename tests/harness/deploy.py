@@ -15,6 +15,7 @@ from pathlib import Path
 from batchform.build import analyze, render_environment
 from batchform.emit import emit
 from batchform.model import Environment
+from batchform.overlay import load_chain, show
 from batchform.sandbox.emulator import MotoServer
 from batchform.sandbox.override import moto_copy
 from batchform.sandbox.standins import create_stand_ins
@@ -48,7 +49,9 @@ def deployed_module(
     assert analysis.env is not None
     stand_ins = create_stand_ins(analysis.env, server)
     patched = work / f"applied-{config.name}"
-    patched.write_text(stand_ins.apply(config.read_text()), encoding="utf-8")
+    # The merged file, as the sandbox does: an id to replace may sit in a base the file extends,
+    # and the patched copy lives elsewhere than the bases (compiler/batchform/overlay.py).
+    patched.write_text(stand_ins.apply(show(load_chain(str(config)))), encoding="utf-8")
     analysis = analyze(patched)
     env = analysis.env
     assert env is not None and not analysis.failed()
