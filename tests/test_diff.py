@@ -11,7 +11,6 @@ against ``terraform plan`` on the emulator.
 from __future__ import annotations
 
 import copy
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from batchform.cli import main
 from batchform.diff import EnvironmentDiff, Risk, diff_environments
 from batchform.model import Environment, parse_environment
 from batchform.report.diff import format_markdown, format_text
+from tests.harness.gitrepo import git
 from tests.harness.yaml_files import read_yaml
 
 CONFIG = Path(__file__).parent.parent / "configs" / "genomics.yaml"
@@ -367,14 +367,6 @@ def test_cli_invalid_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[
     new = write(tmp_path / "new.yaml", data)
     assert main(["diff", str(old), str(new)]) == 1
     assert "max_vcpu" in capsys.readouterr().err
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_cli_base_compares_with_the_committed_file(

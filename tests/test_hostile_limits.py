@@ -17,6 +17,7 @@ from batchform.build import analyze_files, analyze_text
 from batchform.cli import main
 from batchform.diagnostics import Level
 from batchform.regions import known_regions
+from tests.harness.gitrepo import git
 
 BASE = """\
 version: 1
@@ -449,23 +450,15 @@ def test_different_names_do_not_collide(tmp_path: Path) -> None:
 # --- diff --base: git I/O that a hostile repository or a localised machine breaks -----------
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-    )
-
-
 def _repo_with(tmp_path: Path, committed: bytes) -> Path:
     """A git repository whose HEAD holds ``committed`` as env.yaml; the work tree holds BASE."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q")
+    git(repo, "init", "-q")
     path = repo / "env.yaml"
     path.write_bytes(committed)
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "base")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
     path.write_text(BASE, encoding="utf-8")
     return path
 

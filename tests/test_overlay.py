@@ -7,7 +7,6 @@ command accepting an overlay, ``batchform show``, and ``compile --check`` notici
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from batchform.build import analyze, source_label
 from batchform.cli import main
 from batchform.loader import load_file
 from batchform.overlay import load_chain
+from tests.harness.gitrepo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -193,20 +193,12 @@ def test_diff_between_two_overlays_of_one_base(
     assert "max_vcpus: 64 -> 128" in capsys.readouterr().out
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_diff_base_reads_the_bases_at_the_revision_too(
     pair: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _git(pair, "init", "-q")
-    _git(pair, "add", "genomics.yaml", "genomics-dev.yaml")
-    _git(pair, "commit", "-q", "-m", "base")
+    git(pair, "init", "-q")
+    git(pair, "add", "genomics.yaml", "genomics-dev.yaml")
+    git(pair, "commit", "-q", "-m", "base")
     base = pair / "genomics.yaml"
     base.write_text(base.read_text().replace("priority: 100", "priority: 200"), "utf-8")
     assert main(["diff", "--base", "HEAD", str(pair / "genomics-dev.yaml")]) == 0

@@ -26,15 +26,15 @@ import pytest
 import yaml
 
 from batchform import requirements
-from batchform.build import analyze, analyze_text, render_environment
+from batchform.build import analyze_text, render_environment, source_label
 from batchform.cli import main
 from batchform.data import generate_provider_schema as generator
 from batchform.diagnostics import Level
 from batchform.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, mirror_versions
 from tests.harness import terraform as tf
+from tests.harness.every_argument import EVERYTHING, rendered_examples
 from tests.harness.provider_schema import aws_schemas, problems
 from tests.harness.yaml_files import read_yaml
-from tests.test_requirements import EVERYTHING
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -42,20 +42,6 @@ SCHEMA_DIR = generator.OUTPUT_DIR
 PROVIDER6 = sorted(SCHEMA_DIR.glob("6.*.json"))
 
 PROVIDER6_RENAMED = requirements.PROVIDER6_RENAMED
-
-
-@cache
-def rendered() -> dict[str, dict[str, str]]:
-    """The files of every bundled example and of a file using every optional argument."""
-    out: dict[str, dict[str, str]] = {}
-    for config in CONFIGS:
-        analysis = analyze(config)
-        assert analysis.env is not None
-        out[config.name] = render_environment(analysis.env, config.name)
-    analysis = analyze_text(EVERYTHING, "everything.yaml")
-    assert analysis.env is not None
-    out["everything.yaml"] = render_environment(analysis.env, "everything.yaml")
-    return out
 
 
 def _schema(path: Path) -> dict[str, dict[str, Any]]:
@@ -70,7 +56,7 @@ def test_every_example_matches_the_real_provider5_schema(
     shutil.copytree(ROOT / "generated" / "tiny", module)
     tf.init(module, backend=False)
     schema = aws_schemas(json.loads(tf.terraform(["providers", "schema", "-json"], module).stdout))
-    found = {name: problems(files, schema) for name, files in rendered().items()}
+    found = {name: problems(files, schema) for name, files in rendered_examples().items()}
     assert found == {name: [] for name in found}
 
 
@@ -79,7 +65,7 @@ def test_provider6_breaks_exactly_the_renamed_arguments(schema_file: Path) -> No
     schema = _schema(schema_file)
     expected: list[str] = []
     found: list[str] = []
-    for name, files in sorted(rendered().items()):
+    for name, files in sorted(rendered_examples().items()):
         found += [f"{name}: {p}" for p in problems(files, schema)]
         for (rtype, argument), _new in PROVIDER6_RENAMED.items():
             for file_name, text in sorted(files.items()):
@@ -114,7 +100,7 @@ def test_every_emitted_type_is_in_the_extracted_schemas() -> None:
     }
     emitted = {
         (section, line.split('"')[1])
-        for files in rendered().values()
+        for files in rendered_examples().values()
         for text in files.values()
         for line in text.splitlines()
         for section in ("resource", "data")
@@ -198,7 +184,7 @@ def rendered_for_provider6() -> dict[str, dict[str, str]]:
         analysis = analyze_text(yaml.safe_dump(data, sort_keys=False), str(ROOT / "configs" / name))
         assert analysis.env is not None, analysis.diagnostics
         assert not [d for d in analysis.diagnostics if d.level == Level.ERROR]
-        out[name] = render_environment(analysis.env, name)
+        out[name] = render_environment(analysis.env, source_label(analysis))
     return out
 
 
@@ -216,7 +202,7 @@ def test_provider6_output_differs_only_by_the_renamed_arguments() -> None:
         for file_name, text in files.items():
             if not file_name.endswith(".tf"):
                 continue
-            before = rendered()[name][file_name]
+            before = rendered_examples()[name][file_name]
             for (_rtype, old), new in requirements.PROVIDER6_RENAMED.items():
                 before = before.replace(f"  {old} ", f"  {new} ")
             if file_name == "versions.tf":

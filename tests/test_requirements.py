@@ -20,72 +20,13 @@ import pytest
 from batchform import requirements
 from batchform.build import analyze, analyze_text, render_environment
 from batchform.diagnostics import Level
+from tests.harness.every_argument import EVERYTHING, rendered_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
-# Every optional argument the Batch templates know, in one file.
-EVERYTHING = """\
-version: 1
-name: everything
-region: us-west-2
-terraform:
-  backend:
-    s3: {bucket: b, key: k.tfstate, region: us-west-2}
-network:
-  vpc:
-    create: {cidr: 10.0.0.0/16, availability_zones: [us-west-2a, us-west-2b]}
-  security_groups:
-    batch: {description: Batch hosts}
-launch_templates:
-  disk: {root_volume: {size: 50 GiB}}
-compute_environments:
-  spot:
-    type: SPOT
-    allocation_strategy: SPOT_CAPACITY_OPTIMIZED
-    bid_percentage: 50
-    max_vcpus: 64
-    instance_types: [m6i]
-    launch_template: disk
-    update_policy: {job_execution_timeout: 1h}
-    ec2_key_pair: ops
-scheduling_policies:
-  fair: {shares: [{identifier: labA}]}
-job_queues:
-  main:
-    priority: 1
-    compute_environments: [spot]
-    scheduling_policy: fair
-    time_limit_actions:
-      - {reason: "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE", after: 10m}
-job_definitions:
-  work:
-    image: public.ecr.aws/docker/library/busybox:1.36
-    command: [echo, Ref::x]
-    parameters: {x: "1"}
-    vcpus: 1
-    memory: 1 GiB
-    timeout: 1h
-    scheduling_priority: 5
-    retry:
-      attempts: 2
-      on_exit: [{status_reason: "Host EC2*", action: RETRY}, {reason: "*", action: EXIT}]
-"""
 
 META = requirements.META_ARGUMENTS
-
-
-def _rendered() -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for config in CONFIGS:
-        analysis = analyze(config)
-        assert analysis.env is not None
-        out[config.name] = render_environment(analysis.env, config.name)
-    analysis = analyze_text(EVERYTHING, "everything.yaml")
-    assert analysis.env is not None, analysis.diagnostics
-    assert not [d for d in analysis.diagnostics if d.level == Level.ERROR]
-    out["everything.yaml"] = render_environment(analysis.env, "everything.yaml")
-    return out
 
 
 def _unquote(name: str) -> str:
@@ -95,7 +36,7 @@ def _unquote(name: str) -> str:
 def used_arguments() -> dict[tuple[str, str], str]:
     """(resource or data source type, top-level argument) -> where it was first seen."""
     used: dict[tuple[str, str], str] = {}
-    for source, files in _rendered().items():
+    for source, files in rendered_examples().items():
         for name, text in files.items():
             if not name.endswith(".tf"):
                 continue
