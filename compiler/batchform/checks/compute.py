@@ -400,16 +400,20 @@ def update_timeout_range(env: Environment) -> Iterator[Finding]:
             )
 
 
-@rule("BF320", Level.WARNING, "more than 50 compute environments (the per-region quota)")
+# AWS Batch quotas that "can't be changed", each per Region: 50 job queues, 50 compute
+# environments (https://docs.aws.amazon.com/batch/latest/userguide/service_limits.html).
+@rule(
+    "BF320", Level.ERROR, "more than 50 compute environments (a per-region quota AWS never raises)"
+)
 def compute_environment_quota(env: Environment) -> Iterator[Finding]:
     count = len(env.compute_environments)
     if count > MAX_COMPUTE_ENVIRONMENTS:
         yield Finding(
             ("compute_environments",),
-            f"{count} compute environments exceed AWS Batch's default quota of "
-            f"{MAX_COMPUTE_ENVIRONMENTS} per region (shared with every other environment in the "
-            "account)",
-            "merge compute environments, or raise the quota in Service Quotas first",
+            f"{count} compute environments exceed AWS Batch's quota of "
+            f"{MAX_COMPUTE_ENVIRONMENTS} per region, which cannot be raised (and is shared with "
+            "every other environment in the account): the apply would fail part-way",
+            "merge compute environments, or split the environment across regions",
         )
 
 

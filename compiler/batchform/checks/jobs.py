@@ -254,13 +254,16 @@ def time_limit_reason_known(env: Environment) -> Iterator[Finding]:
                 )
 
 
-@rule("BF412", Level.WARNING, "more than 50 job queues (the per-region quota)")
+@rule("BF412", Level.ERROR, "more than 50 job queues (a per-region quota AWS never raises)")
 def queue_count(env: Environment) -> Iterator[Finding]:
+    """AWS Batch's 50 job queues per Region is among the quotas that "can't be changed"
+    (https://docs.aws.amazon.com/batch/latest/userguide/service_limits.html)."""
     if len(env.job_queues) > MAX_QUEUES_PER_REGION:
         yield Finding(
             ("job_queues",),
-            f"{len(env.job_queues)} job queues exceed the default quota of 50 per region",
-            "request a quota increase before applying, or merge queues",
+            f"{len(env.job_queues)} job queues exceed AWS Batch's quota of 50 per region, "
+            "which cannot be raised: the apply would fail part-way",
+            "merge queues (a fair-share policy can separate teams on one queue)",
         )
 
 
