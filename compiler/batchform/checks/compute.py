@@ -237,7 +237,11 @@ def single_architecture(env: Environment) -> Iterator[Finding]:
 # --- images ----------------------------------------------------------------------------------
 
 
-@rule("BF310", Level.WARNING, "an Amazon Linux 2 ECS image type (AWS is retiring it)")
+# "Effective June 30, 2026, Batch will block creation of new Amazon ECS compute environments
+# using Batch-provided Amazon Linux 2 AMIs" (Batch API reference, Ec2Configuration.imageType, as
+# shipped in botocore's batch/2016-08-10 model): past that date a new or replaced compute
+# environment on these image types fails to be created.
+@rule("BF310", Level.ERROR, "an Amazon Linux 2 ECS image type (Batch no longer creates them)")
 def deprecated_image_type(env: Environment) -> Iterator[Finding]:
     for key, ami in env.amis.items():
         if ami.image_type in DEPRECATED_IMAGE_TYPES:
