@@ -281,3 +281,13 @@ def test_long_aws_name_is_refused() -> None:
     findings = list(aws_names_valid(long_name))
     assert {f.path for f in findings} >= {("job_queues", "main"), ("job_definitions", "align")}
     assert list(aws_names_valid(analysis.env)) == []
+
+
+@pytest.mark.parametrize(
+    ("memory", "fits"), [("240 GiB", False), ("244 GiB", True), ("60 GiB", True)]
+)
+def test_fargate_takes_32_vcpus_with_its_three_memory_sizes(memory: str, fits: bool) -> None:
+    """The Batch API reference (ResourceRequirement.value) lists 32 vCPU with 61440, 122880 or
+    249856 MiB; batchform refused 32 vCPU altogether before."""
+    text = config(jobs=job(FARGATE_JOB + f"    vcpus: 32\n    memory: {memory}\n"))
+    assert ("BF423" in [c for c, _, _ in _ours(text)]) is not fits

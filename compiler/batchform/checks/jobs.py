@@ -48,6 +48,8 @@ MAX_QUEUES_PER_REGION = 50
 MAX_SHARES = 500
 
 MIN_EC2_MEMORY_MIB = 4
+# Fargate task sizes, as the Batch API reference lists them (ResourceRequirement.value, in
+# botocore's batch/2016-08-10 model): 32 vCPU takes 61440, 122880 or 249856 MiB.
 FARGATE_MEMORY_MIB: dict[float, list[int]] = {
     0.25: [512, 1024, 2048],
     0.5: list(range(1024, 4096 + 1, 1024)),
@@ -56,8 +58,9 @@ FARGATE_MEMORY_MIB: dict[float, list[int]] = {
     4: list(range(8192, 30720 + 1, 1024)),
     8: list(range(16384, 61440 + 1, 4096)),
     16: list(range(32768, 122880 + 1, 8192)),
+    32: [61440, 122880, 249856],
 }
-FARGATE_LARGE_VCPUS = (8, 16)
+FARGATE_LARGE_VCPUS = (8, 16, 32)
 FARGATE_MIN_PLATFORM = (1, 4, 0)
 
 MAX_ON_EXIT_RULES = 5
@@ -350,7 +353,7 @@ def fargate_size_valid(env: Environment) -> Iterator[Finding]:
             )
 
 
-@rule("BF424", Level.ERROR, "a Fargate job with 8 or 16 vCPUs pins a platform older than 1.4.0")
+@rule("BF424", Level.ERROR, "a Fargate job with 8 or more vCPUs pins a platform older than 1.4.0")
 def fargate_large_platform(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
         job = env.job(key)
