@@ -31,7 +31,7 @@ from batchform.codes import (
     CODE_SYNTAX,
 )
 from batchform.codes import (
-    CODE_UNREADABLE as CODE_UNREADABLE,  # diff.py reports unreadable git files with it
+    CODE_UNREADABLE as CODE_UNREADABLE,  # diff/git.py reports unreadable git files with it
 )
 from batchform.diagnostics import BatchformError, Diagnostic, Level, Path, Position, excerpt
 
