@@ -203,8 +203,9 @@ def test_constraint_admitting_two_majors_is_an_error(constraint: str, admits: st
     assert f"admits AWS provider {admits};" in hits[0].message
 
 
-def test_constraint_admitting_only_an_unknown_major_is_an_error() -> None:
-    analysis = analyze_text(_with_terraform('  aws_provider: ">= 7.0"\n'), "t.yaml")
+@pytest.mark.parametrize("constraint", [">= 7.0", "= 8.0.0", "~> 9.1"])
+def test_constraint_admitting_only_an_unknown_major_is_an_error(constraint: str) -> None:
+    analysis = analyze_text(_with_terraform(f'  aws_provider: "{constraint}"\n'), "t.yaml")
     hits = [d for d in analysis.diagnostics if d.code == "BF355"]
     assert len(hits) == 1
     assert "admits only AWS provider 7.x or later" in hits[0].message

@@ -260,22 +260,16 @@ def admitted_majors(text: str) -> list[int]:
     ``!=`` terms exclude single releases and never a whole major, so they are ignored here.
     """
     c = parse_constraint(text)
-    newest = max(PROVIDER_MAJORS) + 1
+    later = max(PROVIDER_MAJORS) + 1  # stands for every major after the known ones
+    if c.exact is not None:
+        return [min(c.exact[0], later)]
+    start: Version = (0, 0, 0)
+    if c.lower is not None:
+        start = c.lower.version if c.lower.inclusive else _next_patch(c.lower.version)
     majors: list[int] = []
-    for major in range(newest + 1):
-        low: Version = (major, 0, 0)
-        if c.exact is not None:
-            if c.exact[0] == major:
-                majors.append(major)
-            continue
-        if c.lower is not None:
-            start = c.lower.version if c.lower.inclusive else _next_patch(c.lower.version)
-            low = max(low, start)
-        if low[0] != major and major != newest:
-            continue  # the lower bound is past this major
-        if major == newest and low[0] < major:
-            low = (major, 0, 0)
-        if _below_upper(low, c.upper):
+    for major in range(later + 1):
+        lowest = max((major, 0, 0), start)  # the first release of it the lower bound lets in
+        if (major == later or lowest[0] == major) and _below_upper(lowest, c.upper):
             majors.append(major)
     return majors
 
