@@ -213,3 +213,14 @@ def test_a_nul_in_extends_is_a_located_error_not_a_crash(tmp_path: Path) -> None
     found = analyze(tmp_path / "a.yaml").diagnostics
     assert [d.code for d in found] == ["BF007"]
     assert "NUL" in found[0].message
+
+
+def test_diff_base_says_when_a_base_did_not_exist_at_the_revision(
+    pair: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(pair, "init", "-q")
+    git(pair, "add", "genomics-dev.yaml")  # the base is not committed
+    git(pair, "commit", "-q", "-m", "overlay only")
+    assert main(["diff", "--base", "HEAD", str(pair / "genomics-dev.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert "BF007" in err and "no such file at HEAD" in err and "Traceback" not in err

@@ -210,29 +210,6 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _git_reader(ref: str) -> Callable[[str], str]:
-    """Read the bases an old file extends as they stood at ``ref`` too (their names arrive as
-    ``REF:path``, the name the old file is reported under)."""
-    from batchform.diff import GitError, read_at_git_ref
-    from batchform.loader import CODE_UNREADABLE
-
-    def read(name: str) -> str:
-        path = name.removeprefix(f"{ref}:")
-        try:
-            text = read_at_git_ref(ref, path) if path != name else None
-        except GitError as exc:
-            text, reason = None, str(exc)
-        else:
-            reason = f"no such file at {ref}"
-        if text is None:
-            raise BatchformError(
-                [Diagnostic(CODE_UNREADABLE, Level.ERROR, f"cannot read file: {reason}", file=name)]
-            )
-        return text
-
-    return read
-
-
 DIFF_USAGE = (
     "batchform diff [--format {text,markdown,json}] OLD NEW\n"
     "       batchform diff [--format {text,markdown,json}] --base GIT_REF CONFIG [CONFIG ...]"
@@ -284,7 +261,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def _diff_with_base(base: str, new_path: str, fmt: str) -> int:
     """``new_path`` compared with itself at git revision ``base`` (absent there: all new)."""
     from batchform.build import analyze_text
-    from batchform.diff import read_at_git_ref
+    from batchform.diff import base_reader, read_at_git_ref
 
     old_label = f"{base}:{new_path}"
     try:
@@ -292,7 +269,7 @@ def _diff_with_base(base: str, new_path: str, fmt: str) -> int:
     except BatchformError as exc:
         _print_diagnostics(exc.diagnostics, "text", sys.stderr)
         return EXIT_ERRORS
-    old = None if old_text is None else analyze_text(old_text, old_label, read=_git_reader(base))
+    old = None if old_text is None else analyze_text(old_text, old_label, read=base_reader(base))
     if old is None:
         old_label = f"{base}: (no such file)"
     return _diff_one(old_label, old, new_path, fmt)

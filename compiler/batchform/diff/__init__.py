@@ -37,7 +37,7 @@ The output (text, Markdown, JSON) is :mod:`batchform.report.diff`'s.
 """
 
 from batchform.diff.engine import diff_environments
-from batchform.diff.git import GitError, read_at_git_ref
+from batchform.diff.git import GitError, base_reader, read_at_git_ref
 from batchform.diff.result import (
     Action,
     AttributeChange,
@@ -55,6 +55,7 @@ __all__ = [
     "Note",
     "ResourceChange",
     "Risk",
+    "base_reader",
     "diff_environments",
     "read_at_git_ref",
 ]

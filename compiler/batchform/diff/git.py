@@ -3,6 +3,8 @@ revision, read with ``git show`` (no git library; git's own rules for revisions)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class GitError(RuntimeError):
     """``git show`` failed for a reason other than the file not existing at that revision."""
@@ -79,3 +81,27 @@ def read_at_git_ref(ref: str, path: str) -> str | None:
     if "does not exist in" in message or "exists on disk, but not in" in message:
         return None
     raise GitError(f"git show {ref}:{path} failed: {message}")
+
+
+def base_reader(ref: str) -> Callable[[str], str]:
+    """A reader (``batchform.overlay.Reader``) of the bases an old file extends, as they stood
+    at ``ref`` too: their names arrive as ``REF:path``, the name the old file is reported under.
+    A base missing at ``ref``, or git failing, is an unreadable file (BF004) at that name."""
+    from batchform.diagnostics import BatchformError, Diagnostic, Level
+    from batchform.loader import CODE_UNREADABLE
+
+    def read(name: str) -> str:
+        path = name.removeprefix(f"{ref}:")
+        try:
+            text = read_at_git_ref(ref, path) if path != name else None
+        except GitError as exc:
+            text, reason = None, str(exc)
+        else:
+            reason = f"no such file at {ref}"
+        if text is None:
+            raise BatchformError(
+                [Diagnostic(CODE_UNREADABLE, Level.ERROR, f"cannot read file: {reason}", file=name)]
+            )
+        return text
+
+    return read
