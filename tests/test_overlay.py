@@ -224,3 +224,19 @@ def test_diff_base_says_when_a_base_did_not_exist_at_the_revision(
     assert main(["diff", "--base", "HEAD", str(pair / "genomics-dev.yaml")]) == 1
     err = capsys.readouterr().err
     assert "BF007" in err and "no such file at HEAD" in err and "Traceback" not in err
+
+
+def test_in_a_chain_of_three_each_diagnostic_names_its_own_file(tmp_path: Path) -> None:
+    org = (CONFIGS / "tiny.yaml").read_text().replace("max_vcpus: 16", "max_vcpus: -1")
+    (tmp_path / "org.yaml").write_text(org, "utf-8")
+    (tmp_path / "base.yaml").write_text(
+        "extends: org.yaml\njob_queues:\n  main: {priority: 5000}\n", "utf-8"
+    )
+    (tmp_path / "dev.yaml").write_text(
+        "extends: base.yaml\nname: dev\nregion: us-moon-1\n", "utf-8"
+    )
+    found = {(d.file, d.line) for d in analyze(tmp_path / "dev.yaml").diagnostics}
+    org_line = org.splitlines().index("    max_vcpus: -1") + 1
+    assert (str(tmp_path / "org.yaml"), org_line) in found  # the leaf base
+    assert (str(tmp_path / "base.yaml"), 3) in found  # the middle one
+    assert (str(tmp_path / "dev.yaml"), 3) in found  # the file itself

@@ -46,7 +46,7 @@ def load_chain(path: str, read: Reader = read_source) -> Document:
 
 def load_chain_text(text: str, file: str, read: Reader = read_source) -> Document:
     """As :func:`load_chain` for a file whose own text is already in hand."""
-    return _extend(_own(load_text(text, file)), read, (_key(file),))
+    return _extend(load_text(text, file), read, (_key(file),))
 
 
 def _key(path: str) -> str:
@@ -55,21 +55,28 @@ def _key(path: str) -> str:
 
 
 def _load(path: str, read: Reader, chain: tuple[str, ...]) -> Document:
-    return _extend(_own(load_text(read(path), path)), read, (*chain, _key(path)))
+    return _extend(load_text(read(path), path), read, (*chain, _key(path)))
 
 
 def _own(doc: Document) -> Document:
-    """``doc`` with every position marked as written in ``doc.file``."""
+    """``doc`` with every position no base has claimed marked as written in ``doc.file``.
+
+    Only documents of a chain are marked: a file that extends nothing keeps its positions as
+    the loader made them (their file is the analysis's own), which spares a 5000-job file
+    160,000 new positions.
+    """
     return replace(
         doc,
         positions=_in_file(doc.positions, doc.file),
         key_positions=_in_file(doc.key_positions, doc.file),
-        sources=(doc.file,),
+        sources=doc.sources or (doc.file,),
     )
 
 
 def _in_file(positions: Mapping[Path, Position], file: str) -> dict[Path, Position]:
-    return {p: Position(pos.line, pos.col, file) for p, pos in positions.items()}
+    return {
+        p: pos if pos.file else Position(pos.line, pos.col, file) for p, pos in positions.items()
+    }
 
 
 def _error(doc: Document, code: str, message: str, hint: str | None = None) -> BatchformError:
@@ -132,7 +139,7 @@ def _extend(doc: Document, read: Reader, chain: tuple[str, ...]) -> Document:
         raise
     if not isinstance(base.data, dict):
         raise _error(doc, CODE_BAD_EXTENDS, f"extends '{target}' is not a mapping of keys")
-    return _merge_documents(base, replace(doc, data=own))
+    return _merge_documents(_own(base), _own(replace(doc, data=own)))
 
 
 def _merge_documents(base: Document, overlay: Document) -> Document:
