@@ -425,3 +425,89 @@ def test_job_definitions_do_not_drift_after_apply(
         tf.apply(module, moto.env())
         result = tf.plan(module, moto.env())
         assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_container_options_reach_the_api_in_its_own_words() -> None:
+    """Every container option of the second release, as RegisterJobDefinition spells it
+    (https://docs.aws.amazon.com/batch/latest/APIReference/API_ContainerProperties.html,
+    API_LinuxParameters.html, API_Ulimit.html, API_LogConfiguration.html); a job without them
+    compiles as before (the bundled examples' output is unchanged)."""
+    from batchform.derive import container_options
+    from batchform.model import ContainerOptions
+
+    opts = ContainerOptions.model_validate(
+        {
+            "user": 1000,
+            "readonly_root_filesystem": True,
+            "init_process": True,
+            "shared_memory": "8 GiB",
+            "tmpfs": [{"container_path": "/tmp/work", "size": "4 GiB", "mount_options": ["rw"]}],
+            "devices": [{"host_path": "/dev/fuse", "permissions": ["read", "mknod"]}],
+            "swap": {"max": "4 GiB", "swappiness": 60},
+            "ulimits": {"nofile": {"soft": 65536, "hard": 65536}},
+            "architecture": "ARM64",
+            "execute_command": True,
+        }
+    )
+    ec2 = container_options(opts, fargate=False)
+    assert ec2 == {
+        "user": "1000",
+        "readonlyRootFilesystem": True,
+        "linuxParameters": {
+            "devices": [
+                {
+                    "hostPath": "/dev/fuse",
+                    "containerPath": "/dev/fuse",
+                    "permissions": ["READ", "MKNOD"],
+                }
+            ],
+            "initProcessEnabled": True,
+            "maxSwap": 4096,
+            "sharedMemorySize": 8192,
+            "swappiness": 60,
+            "tmpfs": [{"containerPath": "/tmp/work", "size": 4096, "mountOptions": ["rw"]}],
+        },
+        "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+        "enableExecuteCommand": True,
+    }
+    fargate = container_options(opts, fargate=True)
+    assert fargate["runtimePlatform"] == {
+        "cpuArchitecture": "ARM64",
+        "operatingSystemFamily": "LINUX",
+    }
+    assert container_options(ContainerOptions(), fargate=True) == {}
+
+
+def test_a_log_driver_other_than_awslogs_takes_only_the_users_options() -> None:
+    env = _env(
+        CONFIG
+        + """\
+  splunk:
+    image: busybox
+    vcpus: 1
+    memory: 1 GiB
+    log:
+      driver: splunk
+      options: {splunk-url: "https://splunk.example.com:8088"}
+      secret_options: {splunk-token: arn:aws:secretsmanager:us-west-2:123456789012:secret:t}
+  multiline:
+    image: busybox
+    vcpus: 1
+    memory: 1 GiB
+    log: {options: {awslogs-multiline-pattern: "^INFO"}}
+"""
+    )
+    assert container_properties(env, "splunk")["logConfiguration"] == {
+        "logDriver": "splunk",
+        "options": {"splunk-url": "https://splunk.example.com:8088"},
+        "secretOptions": [
+            {
+                "name": "splunk-token",
+                "valueFrom": "arn:aws:secretsmanager:us-west-2:123456789012:secret:t",
+            }
+        ],
+    }
+    multiline = container_properties(env, "multiline")["logConfiguration"]
+    assert multiline["logDriver"] == "awslogs"
+    assert multiline["options"]["awslogs-multiline-pattern"] == "^INFO"
+    assert multiline["options"]["awslogs-stream-prefix"] == "multiline"

@@ -25,9 +25,11 @@ from batchform import instance_types, naming, refs
 from batchform.model import (
     GATEWAY_ENDPOINT_SERVICES,
     ComputeEnvironment,
+    ContainerOptions,
     Environment,
     JobDefinition,
     LaunchTemplate,
+    LogConfig,
     ScratchVolume,
     Volume,
 )
@@ -385,6 +387,88 @@ def _volumes(job: JobDefinition) -> tuple[list[dict[str, Any]], list[dict[str, A
     return volumes, mounts
 
 
+def _linux_parameters(opts: ContainerOptions) -> dict[str, Any]:
+    """``linuxParameters`` of a container; only what the file sets, so that a job without these
+    keys compiles to the same JSON as before they existed."""
+    params: dict[str, Any] = {}
+    if opts.init_process is not None:
+        params["initProcessEnabled"] = opts.init_process
+    if opts.shared_memory is not None:
+        params["sharedMemorySize"] = opts.shared_memory
+    if opts.tmpfs:
+        params["tmpfs"] = [
+            {"containerPath": t.container_path, "size": t.size}
+            | ({"mountOptions": list(t.mount_options)} if t.mount_options else {})
+            for t in opts.tmpfs
+        ]
+    if opts.devices:
+        params["devices"] = [
+            {"hostPath": d.host_path, "containerPath": d.container_path or d.host_path}
+            | ({"permissions": [p.upper() for p in d.permissions]} if d.permissions else {})
+            for d in opts.devices
+        ]
+    if opts.swap is not None:
+        params["maxSwap"] = opts.swap.max
+        if opts.swap.swappiness is not None:
+            params["swappiness"] = opts.swap.swappiness
+    return params
+
+
+def container_options(opts: ContainerOptions, fargate: bool) -> dict[str, Any]:
+    """The API keys (camelCase) of a container's :class:`~batchform.model.ContainerOptions`,
+    for ``containerProperties``, a node range's ``container`` and an ECS container alike.
+
+    ``logConfiguration`` is not here: its default refers to the generated log group, which only
+    the caller knows. ``architecture`` becomes ``runtimePlatform`` on Fargate only: on EC2 the
+    instance types decide it (RegisterJobDefinition: runtimePlatform is for Fargate resources).
+    """
+    props: dict[str, Any] = {}
+    if opts.user is not None:
+        props["user"] = opts.user
+    if opts.readonly_root_filesystem is not None:
+        props["readonlyRootFilesystem"] = opts.readonly_root_filesystem
+    linux = _linux_parameters(opts)
+    if linux:
+        props["linuxParameters"] = dict(sorted(linux.items()))
+    if opts.ulimits:
+        props["ulimits"] = [
+            {"name": name, "softLimit": u.soft, "hardLimit": u.hard}
+            for name, u in sorted(opts.ulimits.items())
+        ]
+    if fargate and opts.architecture is not None:
+        props["runtimePlatform"] = {
+            "cpuArchitecture": opts.architecture,
+            "operatingSystemFamily": "LINUX",
+        }
+    if opts.execute_command is not None:
+        props["enableExecuteCommand"] = opts.execute_command
+    return props
+
+
+def log_configuration(env: Environment, key: str, log: LogConfig | None) -> dict[str, Any]:
+    """``logConfiguration``: awslogs into the generated log group unless ``log`` names another
+    driver. With awslogs the user's options are laid over the generated group, Region and stream
+    prefix (so ``awslogs-multiline-pattern`` adds to them); other drivers take only the user's."""
+    driver = log.driver if log is not None else LOG_DRIVER
+    options: dict[str, Any] = {}
+    if driver == LOG_DRIVER:
+        options = {
+            "awslogs-group": refs.log_group_name(key),
+            "awslogs-region": env.region,
+            "awslogs-stream-prefix": key,
+        }
+    if log is not None:
+        options.update(log.options)
+    config: dict[str, Any] = {"logDriver": driver}
+    if options:
+        config["options"] = dict(sorted(options.items()))
+    if log is not None and log.secret_options:
+        config["secretOptions"] = [
+            {"name": name, "valueFrom": value} for name, value in sorted(log.secret_options.items())
+        ]
+    return config
+
+
 def container_properties(env: Environment, key: str) -> dict[str, Any]:
     """The ``containerProperties`` of job definition ``key`` (``job_defaults`` merged in).
 
@@ -424,14 +508,7 @@ def container_properties(env: Environment, key: str) -> dict[str, Any]:
         props["mountPoints"] = mounts
     if job.privileged and not fargate:
         props["privileged"] = True
-    props["logConfiguration"] = {
-        "logDriver": LOG_DRIVER,
-        "options": {
-            "awslogs-group": refs.log_group_name(key),
-            "awslogs-region": env.region,
-            "awslogs-stream-prefix": key,
-        },
-    }
+    props["logConfiguration"] = log_configuration(env, key, job.log)
     if fargate:
         props["fargatePlatformConfiguration"] = {
             "platformVersion": job.platform_version or FARGATE_DEFAULT_PLATFORM_VERSION
@@ -441,6 +518,7 @@ def container_properties(env: Environment, key: str) -> dict[str, Any]:
         }
         if job.ephemeral_storage is not None:
             props["ephemeralStorage"] = {"sizeInGiB": job.ephemeral_storage}
+    props.update(container_options(job, fargate))
     return dict(sorted(props.items()))
 
 

@@ -444,6 +444,84 @@ class JobRole(Strict):
         return self
 
 
+# Container options (second release). One class, so that a job definition, a node range of a
+# multi-node job and each container of a multi-container job take the same keys with the same
+# meaning; :func:`batchform.derive.container_options` maps them to the API's camelCase.
+
+UlimitName = Literal[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+]
+DevicePermission = Literal["read", "write", "mknod"]
+LogDriver = Literal["awslogs", "splunk", "fluentd", "gelf", "json-file", "journald", "syslog"]
+Architecture = Literal["X86_64", "ARM64"]
+
+
+class Tmpfs(Strict):
+    """``linuxParameters.tmpfs`` entry (EC2 only)."""
+
+    container_path: str
+    size: MemoryMiB
+    mount_options: list[str] = []
+
+
+class Device(Strict):
+    """``linuxParameters.devices`` entry (EC2 only); the container path defaults to the host's."""
+
+    host_path: str
+    container_path: str | None = None
+    permissions: list[DevicePermission] = []
+
+
+class Swap(Strict):
+    """``linuxParameters.maxSwap`` / ``swappiness`` (EC2 only)."""
+
+    max: MemoryMiB
+    swappiness: int | None = None
+
+
+class Ulimit(Strict):
+    soft: int
+    hard: int
+
+
+class LogConfig(Strict):
+    """``logConfiguration``; omitted: awslogs into the log group batchform generates."""
+
+    driver: LogDriver = "awslogs"
+    options: dict[str, Str] = {}
+    secret_options: dict[str, str] = {}
+
+
+class ContainerOptions(Strict):
+    """Keys of one container, beside image, command and resources (docs/environment.md)."""
+
+    user: Str | None = None  # containerProperties.user
+    readonly_root_filesystem: bool | None = None
+    init_process: bool | None = None  # linuxParameters.initProcessEnabled
+    shared_memory: MemoryMiB | None = None  # linuxParameters.sharedMemorySize (EC2 only)
+    tmpfs: list[Tmpfs] = []
+    devices: list[Device] = []
+    swap: Swap | None = None
+    ulimits: dict[UlimitName, Ulimit] = {}
+    log: LogConfig | None = None
+    architecture: Architecture | None = None  # Fargate: runtimePlatform; EC2: instance types
+    execute_command: bool | None = None  # ECS Exec (enableExecuteCommand)
+
+
 class JobSettings(Strict):
     """Keys that may appear under ``job_defaults`` as well as in each job definition."""
 
@@ -464,7 +542,7 @@ class JobDefaults(JobSettings):
     pass
 
 
-class JobDefinition(JobSettings):
+class JobDefinition(JobSettings, ContainerOptions):
     image: str
     command: list[Str] = []
     parameters: dict[str, Str] = {}
