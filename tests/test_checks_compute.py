@@ -245,9 +245,21 @@ CASES = [
     ),
     Case(
         "BF323",
-        lt("scratch_volume:\n  size: 100\n  type: gp3\n  iops: 20000"),
+        lt("scratch_volume:\n  size: 200\n  type: gp3\n  iops: 90000"),
+        "iops: 90000",
+        lt("scratch_volume:\n  size: 200\n  type: gp3\n  iops: 80000"),
+    ),
+    Case(  # 500 IOPS per GiB past the included 3000 (EBS general-purpose.html)
+        "BF323",
+        lt("scratch_volume:\n  size: 20\n  type: gp3\n  iops: 20000"),
         "iops: 20000",
-        lt("scratch_volume:\n  size: 100\n  type: gp3\n  iops: 16000"),
+        lt("scratch_volume:\n  size: 40\n  type: gp3\n  iops: 20000"),
+    ),
+    Case(  # a small gp3 volume keeps its included 3000 IOPS
+        "BF323",
+        lt("scratch_volume:\n  size: 2\n  type: gp3\n  iops: 3001"),
+        "iops: 3001",
+        lt("scratch_volume:\n  size: 2\n  type: gp3\n  iops: 3000"),
     ),
     Case(
         "BF323",
@@ -267,11 +279,23 @@ CASES = [
         "type: io2",
         lt("scratch_volume:\n  size: 100\n  type: io2\n  iops: 10000"),
     ),
+    Case(  # io1: at most 50 IOPS per GiB (EBS provisioned-iops.html)
+        "BF324",
+        lt("scratch_volume:\n  size: 100\n  type: io1\n  iops: 10000"),
+        "iops: 10000",
+        lt("scratch_volume:\n  size: 200\n  type: io1\n  iops: 10000"),
+    ),
     Case(
         "BF325",
-        lt("scratch_volume:\n  size: 20 TiB\n  type: gp3"),
+        lt("scratch_volume:\n  size: 65 TiB\n  type: gp3"),
+        "size: 65 TiB",
+        lt("scratch_volume:\n  size: 64 TiB\n  type: gp3"),
+    ),
+    Case(
+        "BF325",
+        lt("scratch_volume:\n  size: 20 TiB\n  type: io1\n  iops: 64000"),
         "size: 20 TiB",
-        lt("scratch_volume:\n  size: 16 TiB\n  type: gp3"),
+        lt("scratch_volume:\n  size: 20 TiB\n  type: io2\n  iops: 64000"),
     ),
     Case(
         "BF325",

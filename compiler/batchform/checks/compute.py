@@ -38,15 +38,23 @@ AL2023_NVIDIA_UNSUPPORTED_FAMILY = re.compile(r"^(p3|g3)[a-z]*\Z")
 # EBS limits per volume type (EBS User Guide, "Amazon EBS volume types").
 IOPS_TYPES = ("gp3", "io1", "io2")
 THROUGHPUT_TYPES = ("gp3",)
-GP3_IOPS = (3000, 16000)
+# EBS limits (https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html and
+# provisioned-iops.html; API_CreateVolume.html). gp3 was raised to 80,000 IOPS and 64 TiB in
+# 2025; its throughput stays at 1,000 MiB/s here because the Terraform AWS provider refuses a
+# launch template throughput above that at plan time (internal/service/ec2/ec2_launch_template.go,
+# validation.IntBetween(125, 1000)).
+GP3_IOPS = (3000, 80000)
 GP3_THROUGHPUT = (125, 1000)
 GP3_THROUGHPUT_PER_IOPS = 0.25  # MiB/s per provisioned IOPS
 PROVISIONED_IOPS = {"io1": (100, 64000), "io2": (100, 256000)}
+# The most IOPS a volume may provision per GiB of its size (gp3's 3,000 included IOPS need no
+# size).
+MAX_IOPS_PER_GIB = {"gp3": 500, "io1": 50, "io2": 1000}
 VOLUME_SIZE_GIB = {
     "gp2": (1, 16384),
-    "gp3": (1, 16384),
+    "gp3": (1, 65536),
     "io1": (4, 16384),
-    "io2": (4, 16384),
+    "io2": (4, 65536),
     "st1": (125, 16384),
     "sc1": (125, 16384),
     "standard": (1, 1024),
@@ -472,8 +480,11 @@ def gp3_performance_range(env: Environment) -> Iterator[Finding]:
             yield Finding(
                 (*path, "iops"),
                 f"gp3 iops {iops} is outside {GP3_IOPS[0]}-{GP3_IOPS[1]}",
-                "gp3 includes 3000 IOPS; provision up to 16000",
+                f"gp3 includes 3000 IOPS; provision up to {GP3_IOPS[1]}",
             )
+            continue
+        if volume.iops is not None and iops > max(GP3_IOPS[0], _max_iops(volume)):
+            yield _iops_for_size(path, volume)
             continue
         throughput = volume.throughput
         if throughput is None:
@@ -513,6 +524,26 @@ def provisioned_iops(env: Environment) -> Iterator[Finding]:
                 f"{volume.type} iops {volume.iops} is outside {limits[0]}-{limits[1]}",
                 f"use {limits[0]}-{limits[1]} IOPS",
             )
+        elif volume.iops > _max_iops(volume):
+            yield _iops_for_size(path, volume)
+
+
+def _max_iops(volume: RootVolume) -> int:
+    return MAX_IOPS_PER_GIB[volume.type] * volume.size
+
+
+def _iops_for_size(path: Path, volume: RootVolume) -> Finding:
+    """EC2 refuses more IOPS than the volume's size allows (500 per GiB on gp3, 50 on io1,
+    1,000 on io2)."""
+    assert volume.iops is not None
+    ratio = MAX_IOPS_PER_GIB[volume.type]
+    needed = -(-volume.iops // ratio)
+    return Finding(
+        (*path, "iops"),
+        f"{volume.iops} IOPS need a {volume.type} volume of at least {needed} GiB ({ratio} IOPS "
+        f"per GiB); this one has {volume.size} GiB",
+        f"set size to {needed} GiB or more, or lower iops to {_max_iops(volume)}",
+    )
 
 
 @rule("BF325", Level.ERROR, "a volume size is out of range for its type")
@@ -523,7 +554,9 @@ def volume_size_range(env: Environment) -> Iterator[Finding]:
             yield Finding(
                 (*path, "size"),
                 f"a {volume.type} volume of {volume.size} GiB is outside {low}-{high} GiB",
-                f"use a size from {low} GiB to {high} GiB" + (" (16 TiB)" if high == 16384 else ""),
+                f"use a size from {low} GiB to {high} GiB ({high // 1024} TiB)"
+                if high >= 1024
+                else f"use a size from {low} GiB to {high} GiB",
             )
 
 
