@@ -1,0 +1,240 @@
+"""docs/coming-from-other-tools.md names only keys the environment file has.
+
+The page maps each input of the terraform-aws-batch module and each property of the CDK Batch
+constructs to a batchform key. A key that does not exist (a typo, a renamed key, a key the page
+promised and the model never got) sends a reader to write a file that fails with BF101, so
+every key path in the page's "batchform key" column is resolved against the JSON Schema of the
+model (``batchform schema``), and a value written with it (``type: UNMANAGED``) must be one the
+schema allows. A setting the page maps to no key ("—") must say why in its notes.
+
+Keys of the second release are written by several branches at once. Until a branch is merged,
+its keys are missing from this branch's model: ``LATER`` lists the roots of those keys, and a
+path under a root that is still missing is let through. Once the root exists in the model,
+every path under it must resolve too, so after the merge the page is held to what was built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchform.schema import environment_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "coming-from-other-tools.md"
+LINK = "coming-from-other-tools.md"
+
+# Roots of the second-release keys the page names (docs/environment.md documents each once
+# it is built). A value after ": " is a value the key must accept.
+LATER = (
+    "compute_environments.<key>.aws_name",
+    "compute_environments.<key>.aws_name_prefix",
+    "compute_environments.<key>.tags",
+    "compute_environments.<key>.eks",
+    "compute_environments.<key>.launch_template.id",
+    "compute_environments.<key>.launch_template.name",
+    "compute_environments.<key>.launch_template.version",
+    "compute_environments.<key>.type: UNMANAGED",
+    "job_queues.<key>.aws_name",
+    "job_queues.<key>.tags",
+    "scheduling_policies.<key>.aws_name",
+    "job_definitions.<key>.aws_name",
+    "job_definitions.<key>.type",
+    "job_definitions.<key>.nodes",
+    "job_definitions.<key>.containers",
+    "job_definitions.<key>.service_account",
+    "job_definitions.<key>.keep_old_revisions",
+    "job_definitions.<key>.platform: EKS",
+    "job_definitions.<key>.job_role.managed_policies",
+    "iam.path",
+    "iam.permissions_boundary",
+    "iam.instance_role.managed_policies",
+)
+
+SCHEMA = environment_schema()
+DEFS: dict[str, Any] = SCHEMA.get("$defs", {})
+TOP_LEVEL = set(SCHEMA["properties"])
+CODE = re.compile(r"`([^`]+)`")
+SEGMENT = re.compile(r"^(<[a-z]+>|[a-z_][a-z0-9_]*)(\[\])?$")
+
+
+def _alternatives(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``node`` with ``$ref`` followed and ``anyOf``/``oneOf``/``allOf`` branches spread out."""
+    if "$ref" in node:
+        yield from _alternatives(DEFS[node["$ref"].rsplit("/", 1)[1]])
+        return
+    branches = [b for key in ("anyOf", "oneOf", "allOf") for b in node.get(key, [])]
+    if not branches:
+        yield node
+    for branch in branches:
+        yield from _alternatives(branch)
+
+
+def _step(node: dict[str, Any], segment: str) -> list[dict[str, Any]]:
+    """The schemas one path segment leads to from ``node`` (none: the segment does not exist)."""
+    match = SEGMENT.match(segment)
+    if match is None:
+        return []
+    name, is_list = match.groups()
+    found: list[dict[str, Any]] = []
+    for alt in _alternatives(node):
+        if name.startswith("<"):
+            children = (
+                [alt["additionalProperties"]]
+                if isinstance(alt.get("additionalProperties"), dict)
+                else list(alt.get("patternProperties", {}).values())
+            )
+        else:
+            children = [alt["properties"][name]] if name in alt.get("properties", {}) else []
+        for child in children:
+            if not is_list:
+                found.append(child)
+                continue
+            found.extend(a["items"] for a in _alternatives(child) if "items" in a)
+    return found
+
+
+def _branch_accepts(alt: dict[str, Any], value: str) -> bool:
+    if "enum" in alt or "const" in alt:
+        return value in alt.get("enum", [alt.get("const")])
+    types = alt.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "string" in types:
+        return True
+    if {"number", "integer"} & set(types):
+        return re.fullmatch(r"-?\d+(\.\d+)?", value) is not None
+    return "boolean" in types and value in ("true", "false")
+
+
+def _accepts(node: dict[str, Any], value: str) -> bool:
+    """Whether a key whose schema is ``node`` accepts ``value`` as written on the page (a
+    ``null`` branch accepts no text, so ``platform: EKS`` is refused while ``platform`` is
+    ``EC2 | FARGATE | null``)."""
+    return any(_branch_accepts(alt, value.strip('"')) for alt in _alternatives(node))
+
+
+def resolves(path: str) -> bool:
+    """``compute_environments.<key>.eks.cluster`` or ``....type: UNMANAGED`` exists."""
+    dotted, _, value = path.partition(": ")
+    nodes: list[dict[str, Any]] = [SCHEMA]
+    for segment in dotted.split("."):
+        nodes = [child for node in nodes for child in _step(node, segment)]
+        if not nodes:
+            return False
+    return not value or any(_accepts(node, value) for node in nodes)
+
+
+def _table_rows() -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every row of a table whose second column is "batchform key"."""
+    in_table = False
+    for number, line in enumerate(PAGE.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if cells[1:2] == ["batchform key"]:
+            in_table = True
+        elif in_table and not set(line) <= set("|-"):
+            yield number, cells
+
+
+def key_paths(cell: str) -> list[str]:
+    """The key paths written in a "batchform key" cell: code spans whose first part is a
+    top-level key of the file (``EC2``, ``sg-`` ids and the like are values, not paths)."""
+    paths = []
+    for code in CODE.findall(cell):
+        first = re.split(r"[.\[:]", code, maxsplit=1)[0]
+        if first in TOP_LEVEL:
+            paths.append(code)
+    return paths
+
+
+def _later_root(path: str) -> str | None:
+    dotted = path.partition(": ")[0]
+    for root in LATER:
+        root_path = root.partition(": ")[0]
+        if path == root or dotted == root_path or dotted.startswith(root_path + "."):
+            return root
+    return None
+
+
+ROWS = list(_table_rows())
+PATHS = sorted({(path, number) for number, cells in ROWS for path in key_paths(cells[1])})
+
+
+def test_the_page_has_its_tables() -> None:
+    assert len(ROWS) > 250, "the tables were not found; the parser no longer matches the page"
+    assert len(PATHS) > 250
+
+
+@pytest.mark.parametrize(("path", "line"), PATHS, ids=[p for p, _ in PATHS])
+def test_every_key_the_page_names_exists(path: str, line: int) -> None:
+    if resolves(path):
+        return
+    root = _later_root(path)
+    assert root is not None and not resolves(root), (
+        f"docs/coming-from-other-tools.md:{line}: `{path}` is no key of the environment file"
+        + (f" although `{root}` now is" if root is not None else "")
+    )
+
+
+def test_every_row_has_three_cells_and_every_omission_says_why() -> None:
+    for line, cells in ROWS:
+        assert len(cells) == 3, f"docs/coming-from-other-tools.md:{line}: {cells}"
+        peer, key, notes = cells
+        assert peer and key, f"docs/coming-from-other-tools.md:{line}: an empty cell"
+        if key == "—":
+            assert notes, f"docs/coming-from-other-tools.md:{line}: `{peer}` has no key and no why"
+
+
+def test_every_later_root_is_on_the_page() -> None:
+    """An entry of LATER the page no longer names would let a wrong path through unnoticed."""
+    named = {path for path, _ in PATHS}
+    for root in LATER:
+        dotted = root.partition(": ")[0]
+        assert any(p == root or p.partition(": ")[0].startswith(dotted) for p in named), root
+
+
+def test_the_resolver_tells_keys_from_typos() -> None:
+    """The checks above rely on it: known keys resolve, near misses and wrong values do not."""
+    assert resolves("compute_environments.<key>.instance_types")
+    assert resolves("job_definitions.<key>.retry.on_exit[].status_reason")
+    assert resolves("job_definitions.<key>.ulimits.<name>.soft")
+    assert resolves("job_queues.<key>.time_limit_actions[].after")
+    assert resolves("compute_environments.<key>.type: SPOT")
+    assert not resolves("compute_environments.<key>.instance_type")
+    assert not resolves("job_definitions.<key>.retry.on_exit.status_reason")
+    assert not resolves("job_definitions.<key>.ulimits.<name>.soft_limit")
+    assert not resolves("compute_environments.<key>.type: SPOTTY")
+    assert resolves("job_definitions.<key>.platform: FARGATE")
+    assert not resolves("job_definitions.<key>.platform: BATCH")
+    assert resolves('job_definitions.<key>.retry.on_exit[].exit_code: "*"')
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/environment.md"])
+def test_the_page_is_linked(page: str) -> None:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    assert f"]({'docs/' if page == 'README.md' else ''}{LINK})" in text
+
+
+def _anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_relative_links_resolve() -> None:
+    """Links to other pages and to sections (``#eks_properties``) lead somewhere."""
+    text = PAGE.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith("https://"):
+            continue
+        file_part, _, anchor = target.partition("#")
+        page = (PAGE.parent / file_part).resolve() if file_part else PAGE
+        assert page.exists(), target
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+            assert anchor in {_anchor(h) for h in headings}, target
