@@ -7,6 +7,9 @@ every key path in the page's "batchform key" column is resolved against the JSON
 model (``batchform schema``), and a value written with it (``type: UNMANAGED``) must be one the
 schema allows. A setting the page maps to no key ("—") must say why in its notes.
 
+The page also promises completeness: every input of the module version it cites and every
+property of the CDK props types must have a row (the names are copied below from those sources).
+
 Keys of the second release are written by several branches at once. Until a branch is merged,
 its keys are missing from this branch's model: ``LATER`` lists the roots of those keys, and a
 path under a root that is still missing is let through. Once the root exists in the model,
@@ -219,6 +222,326 @@ def test_the_resolver_tells_keys_from_typos() -> None:
 def test_the_page_is_linked(page: str) -> None:
     text = (ROOT / page).read_text(encoding="utf-8")
     assert f"]({'docs/' if page == 'README.md' else ''}{LINK})" in text
+
+
+# Each input of terraform-aws-batch v3.1.0 (variables.tf, commit 93a3e2ec1ab0) with the keys of
+# its nested object types, and each property of the aws-cdk-lib 2.276.0 aws_batch props types
+# (aws-batch/lib/*.d.ts): the page promises to list every one of them.
+MODULE_INPUTS: dict[str, tuple[str, ...]] = {
+    "create": (),
+    "region": (),
+    "tags": (),
+    "compute_environments": (
+        "allocation_strategy",
+        "bid_percentage",
+        "compute_resources",
+        "desired_vcpus",
+        "ec2_configuration",
+        "ec2_key_pair",
+        "eks_cluster_arn",
+        "eks_configuration",
+        "image_id_override",
+        "image_type",
+        "instance_role",
+        "instance_types",
+        "job_execution_timeout_minutes",
+        "kubernetes_namespace",
+        "launch_template",
+        "launch_template_id",
+        "launch_template_name",
+        "max_vcpus",
+        "min_vcpus",
+        "name",
+        "name_prefix",
+        "placement_group",
+        "security_group_ids",
+        "service_role",
+        "spot_iam_fleet_role",
+        "state",
+        "subnets",
+        "tags",
+        "terminate_jobs_on_update",
+        "type",
+        "update_policy",
+        "version",
+    ),
+    "create_instance_iam_role": (),
+    "instance_iam_role_name": (),
+    "instance_iam_role_use_name_prefix": (),
+    "instance_iam_role_path": (),
+    "instance_iam_role_description": (),
+    "instance_iam_role_permissions_boundary": (),
+    "instance_iam_role_additional_policies": (),
+    "instance_iam_role_tags": (),
+    "create_service_iam_role": (),
+    "service_iam_role_name": (),
+    "service_iam_role_use_name_prefix": (),
+    "service_iam_role_path": (),
+    "service_iam_role_description": (),
+    "service_iam_role_permissions_boundary": (),
+    "service_iam_role_additional_policies": (),
+    "service_iam_role_tags": (),
+    "create_spot_fleet_iam_role": (),
+    "spot_fleet_iam_role_name": (),
+    "spot_fleet_iam_role_use_name_prefix": (),
+    "spot_fleet_iam_role_path": (),
+    "spot_fleet_iam_role_description": (),
+    "spot_fleet_iam_role_permissions_boundary": (),
+    "spot_fleet_iam_role_additional_policies": (),
+    "spot_fleet_iam_role_tags": (),
+    "create_job_queues": (),
+    "job_queues": (
+        "action",
+        "compute_environment_key",
+        "compute_environment_order",
+        "compute_reservation",
+        "create",
+        "create_scheduling_policy",
+        "delete",
+        "fair_share_policy",
+        "job_state_time_limit_action",
+        "max_time_seconds",
+        "name",
+        "order",
+        "priority",
+        "reason",
+        "scheduling_policy_arn",
+        "share_decay_seconds",
+        "share_distribution",
+        "share_identifier",
+        "state",
+        "tags",
+        "timeouts",
+        "update",
+        "weight_factor",
+    ),
+    "job_definitions": (
+        "action",
+        "args",
+        "attempt_duration_seconds",
+        "attempts",
+        "command",
+        "container_properties",
+        "containers",
+        "deregister_on_new_revision",
+        "dns_policy",
+        "ecs_properties",
+        "eks_properties",
+        "empty_dir",
+        "env",
+        "evaluate_on_exit",
+        "host_network",
+        "host_path",
+        "image",
+        "image_pull_policy",
+        "image_pull_secrets",
+        "init_containers",
+        "labels",
+        "limits",
+        "medium",
+        "metadata",
+        "mount_path",
+        "name",
+        "node_properties",
+        "on_exit_code",
+        "on_reason",
+        "on_status_reason",
+        "optional",
+        "parameters",
+        "path",
+        "platform_capabilities",
+        "pod_properties",
+        "privileged",
+        "propagate_tags",
+        "read_only",
+        "read_only_root_file_system",
+        "requests",
+        "resources",
+        "retry_strategy",
+        "run_as_group",
+        "run_as_non_root",
+        "run_as_user",
+        "scheduling_priority",
+        "secret",
+        "secret_name",
+        "security_context",
+        "service_account_name",
+        "share_process_namespace",
+        "size_limit",
+        "tags",
+        "timeout",
+        "type",
+        "volume_mounts",
+        "volumes",
+    ),
+}
+CDK_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "ComputeEnvironmentProps": ("computeEnvironmentName", "serviceRole", "enabled"),
+    "ConsumableResourceProps": ("consumableResourceName", "resourceType", "totalQuantity", "tags"),
+    "SecretVersionInfo": ("versionId", "versionStage"),
+    "EcsVolumeOptions": ("name", "containerPath", "readonly"),
+    "EfsVolumeOptions": (
+        "fileSystem",
+        "rootDirectory",
+        "enableTransitEncryption",
+        "transitEncryptionPort",
+        "accessPointId",
+        "useJobRole",
+    ),
+    "HostVolumeOptions": ("hostPath",),
+    "EcsContainerDefinitionProps": (
+        "image",
+        "cpu",
+        "memory",
+        "command",
+        "environment",
+        "executionRole",
+        "jobRole",
+        "linuxParameters",
+        "logging",
+        "readonlyRootFilesystem",
+        "secrets",
+        "user",
+        "volumes",
+        "enableExecuteCommand",
+    ),
+    "Ulimit": ("hardLimit", "name", "softLimit"),
+    "EcsEc2ContainerDefinitionProps": ("privileged", "ulimits", "gpu"),
+    "EcsFargateContainerDefinitionProps": (
+        "assignPublicIp",
+        "fargatePlatformVersion",
+        "ephemeralStorageSize",
+        "fargateCpuArchitecture",
+        "fargateOperatingSystemFamily",
+    ),
+    "EcsJobDefinitionProps": ("container", "propagateTags"),
+    "EksContainerDefinitionProps": (
+        "image",
+        "args",
+        "command",
+        "env",
+        "imagePullPolicy",
+        "name",
+        "memoryLimit",
+        "memoryReservation",
+        "cpuLimit",
+        "cpuReservation",
+        "gpuLimit",
+        "gpuReservation",
+        "privileged",
+        "readonlyRootFilesystem",
+        "runAsGroup",
+        "runAsRoot",
+        "runAsUser",
+        "volumes",
+    ),
+    "EksVolumeOptions": ("name", "mountPath", "readonly"),
+    "EmptyDirVolumeOptions": ("medium", "sizeLimit"),
+    "HostPathVolumeOptions": ("hostPath",),
+    "SecretPathVolumeOptions": ("secretName", "optional"),
+    "EksJobDefinitionProps": ("container", "dnsPolicy", "useHostNetwork", "serviceAccount"),
+    "JobDefinitionProps": (
+        "jobDefinitionName",
+        "parameters",
+        "retryAttempts",
+        "retryStrategies",
+        "schedulingPriority",
+        "timeout",
+        "skipDeregisterOnUpdate",
+    ),
+    "CustomReason": ("onExitCode", "onStatusReason", "onReason"),
+    "JobQueueProps": (
+        "computeEnvironments",
+        "priority",
+        "jobQueueName",
+        "enabled",
+        "schedulingPolicy",
+        "jobStateTimeLimitActions",
+    ),
+    "OrderedComputeEnvironment": ("computeEnvironment", "order"),
+    "JobStateTimeLimitAction": ("action", "maxTime", "reason", "state"),
+    "LinuxParametersProps": ("initProcessEnabled", "sharedMemorySize", "maxSwap", "swappiness"),
+    "Device": ("containerPath", "hostPath", "permissions"),
+    "Tmpfs": ("containerPath", "size", "mountOptions"),
+    "ManagedComputeEnvironmentProps": (
+        "maxvCpus",
+        "replaceComputeEnvironment",
+        "spot",
+        "updateTimeout",
+        "terminateOnUpdate",
+        "vpc",
+        "securityGroups",
+        "vpcSubnets",
+        "updateToLatestImageVersion",
+    ),
+    "EcsMachineImage": ("image", "imageType"),
+    "EksMachineImage": ("image", "imageType"),
+    "ManagedEc2ComputeEnvironmentProps": ("instanceTypes", "instanceClasses"),
+    "ManagedEc2EcsComputeEnvironmentProps": (
+        "defaultInstanceClasses",
+        "useOptimalInstanceClasses",
+        "images",
+        "allocationStrategy",
+        "spotBidPercentage",
+        "spotFleetRole",
+        "instanceRole",
+        "launchTemplate",
+        "minvCpus",
+        "placementGroup",
+    ),
+    "ManagedEc2EksComputeEnvironmentProps": (
+        "kubernetesNamespace",
+        "eksCluster",
+        "defaultInstanceClasses",
+        "useOptimalInstanceClasses",
+        "images",
+        "allocationStrategy",
+        "spotBidPercentage",
+        "instanceRole",
+        "launchTemplate",
+        "minvCpus",
+        "placementGroup",
+    ),
+    "MultiNodeContainer": ("startNode", "endNode", "container"),
+    "MultiNodeJobDefinitionProps": ("instanceType", "containers", "mainNode", "propagateTags"),
+    "Share": ("shareIdentifier", "weightFactor"),
+    "FairshareSchedulingPolicyProps": ("computeReservation", "shareDecay", "shares"),
+    "UnmanagedComputeEnvironmentProps": ("unmanagedvCpus",),
+}
+
+
+def _first_column_words(start: str, end: str) -> set[str]:
+    """Identifiers written in code in the first column of the rows between two headings."""
+    text = PAGE.read_text(encoding="utf-8")
+    section = text.split(start, 1)[1].split(end, 1)[0]
+    words: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            for code in CODE.findall(line.strip("|").split(" | ")[0]):
+                words.update(re.findall(r"\w+", code))
+    return words
+
+
+def test_every_module_input_is_on_the_page() -> None:
+    words = _first_column_words("\n## terraform-aws-batch", "\n## AWS CDK")
+    missing = [
+        f"{variable}.{key}" if key else variable
+        for variable, nested in MODULE_INPUTS.items()
+        for key in ("", *nested)
+        if (key or variable) not in words
+    ]
+    assert missing == []
+
+
+def test_every_cdk_property_is_on_the_page() -> None:
+    words = _first_column_words("\n## AWS CDK", "\n## What batchform adds")
+    missing = [
+        f"{props}.{name}"
+        for props, names in CDK_PROPERTIES.items()
+        for name in names
+        if name not in words
+    ]
+    assert missing == []
 
 
 def _anchor(heading: str) -> str:
