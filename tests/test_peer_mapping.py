@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from batchform.build import analyze_text
 from batchform.schema import environment_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -561,3 +562,11 @@ def test_relative_links_resolve() -> None:
         if anchor:
             headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
             assert anchor in {_anchor(h) for h in headings}, target
+
+
+def test_the_worked_example_validates_without_a_finding() -> None:
+    """The page says the module's Fargate example, translated, validates without a warning."""
+    (block,) = re.findall(r"^```yaml\n(.*?)^```", PAGE.read_text(encoding="utf-8"), re.M | re.S)
+    analysis = analyze_text(block, PAGE.name)
+    assert analysis.env is not None
+    assert [f"{d.code} {d.message}" for d in analysis.diagnostics] == []
