@@ -158,10 +158,15 @@ def key_paths(cell: str) -> list[str]:
 
 
 def _later_root(path: str) -> str | None:
+    """The entry of LATER that ``path`` is under: a key root covers the paths below it, a root
+    with a value (``type: UNMANAGED``) only itself, so a wrong value of an existing key is
+    never let through."""
     dotted = path.partition(": ")[0]
     for root in LATER:
-        root_path = root.partition(": ")[0]
-        if path == root or dotted == root_path or dotted.startswith(root_path + "."):
+        if ": " in root:
+            if path == root:
+                return root
+        elif dotted == root or dotted.startswith((root + ".", root + "[")):
             return root
     return None
 
@@ -214,6 +219,8 @@ def test_the_resolver_tells_keys_from_typos() -> None:
     assert not resolves("job_definitions.<key>.retry.on_exit.status_reason")
     assert not resolves("job_definitions.<key>.ulimits.<name>.soft_limit")
     assert not resolves("compute_environments.<key>.type: SPOTTY")
+    assert _later_root("compute_environments.<key>.type: SPOTTY") is None
+    assert _later_root("compute_environments.<key>.eks.cluster") == "compute_environments.<key>.eks"
     assert resolves("job_definitions.<key>.platform: FARGATE")
     assert not resolves("job_definitions.<key>.platform: BATCH")
     assert resolves('job_definitions.<key>.retry.on_exit[].exit_code: "*"')
