@@ -21,6 +21,7 @@ from batchform.plan import (
     efs,
     iam,
     jobs,
+    module,
     network,
     operations,
     outputs,
@@ -51,6 +52,7 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         jobs.plan(env),
         operations.plan(env),
         outputs.plan(env),
+        module.plan(env),
         readme.plan(env, source_name),
     ):
         for name in part:
