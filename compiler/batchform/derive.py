@@ -43,10 +43,16 @@ def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dic
     In a child module (``terraform.output: module``) there are no ``default_tags``: the same
     tags come as :class:`~batchform.hcl.ModuleTags`, written merged over the module's common
     tags, so every template that writes ``tags`` gets the file's tags without a change."""
-    merged = dict(sorted({**(extra or {}), **naming.resource_tags(env.name, key)}.items()))
+    return written_tags(env, {**(extra or {}), **naming.resource_tags(env.name, key)})
+
+
+def written_tags(env: Environment, tags: dict[str, str]) -> dict[str, str]:
+    """``tags`` sorted by key, as a resource's ``tags`` argument holds them: in a child module,
+    :class:`~batchform.hcl.ModuleTags` (written merged over the module's common tags)."""
+    ordered = dict(sorted(tags.items()))
     if env.terraform.output == "module":
-        return ModuleTags(merged, env.tags)
-    return merged
+        return ModuleTags(ordered, env.tags)
+    return ordered
 
 
 def uses_lockfile(env: Environment) -> bool:
