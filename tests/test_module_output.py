@@ -25,8 +25,15 @@ from batchform.model import Environment
 from batchform.overlay import load_chain, show
 from batchform.plan import build_plan
 from batchform.plan.contract import file_contexts
+from batchform.sandbox.duplicates import duplicate_creates
 from batchform.sandbox.emulator import MotoServer
-from batchform.sandbox.override import OVERRIDE_FILENAME, WRAPPED_MODULE, write_moto_copy
+from batchform.sandbox.override import (
+    OVERRIDE_FILENAME,
+    WRAPPED_MODULE,
+    resource_blocks,
+    write_moto_copy,
+    write_moto_module,
+)
 from tests.harness import terraform as tf
 from tests.harness.cli import run_cli
 from tests.harness.deploy import deployed_module
@@ -239,6 +246,22 @@ def test_moto_copy_of_a_child_module_wraps_it_in_a_root_module(tmp_path: Path) -
     child_override = (dest / WRAPPED_MODULE / OVERRIDE_FILENAME).read_text("utf-8")
     assert "provider" not in child_override and "backend" not in child_override
     assert "job_state_time_limit_action" in child_override  # the moto gap, per resource
+
+
+def test_sandbox_module_files_of_a_child_module_are_wrapped(tmp_path: Path) -> None:
+    """``batchform sandbox`` writes the compiled files from memory (``write_moto_module``):
+    the same wrapping, and the moto gap lookups see the child's resources."""
+    files = {p.name: p.read_text("utf-8") for p in GENERATED.iterdir() if p.is_file()}
+    dest = write_moto_module(files, tmp_path / "m", "http://127.0.0.1:1")
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        ["main.tf", OVERRIDE_FILENAME, WRAPPED_MODULE]
+    )
+    assert "aws_batch_job_queue" in resource_blocks(dest)
+    address = "module.environment.aws_security_group.etl_tasks"
+    output = f"Error: creating: InvalidGroup.Duplicate\n\n  with {address},\n"
+    assert duplicate_creates(output, lambda rtype, label: f"{rtype}:{label}") == [
+        (address, "aws_security_group:etl_tasks")
+    ]
 
 
 # --- on the emulator -------------------------------------------------------------------------
