@@ -264,6 +264,28 @@ def test_sandbox_module_files_of_a_child_module_are_wrapped(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.terraform
+def test_every_example_as_a_child_module_is_fmt_clean_and_validates(
+    tmp_path: Path, terraform_cli: tf.TerraformCLI
+) -> None:
+    """Every example and the every-argument file compiled with ``output: module``, called from
+    one root module: `terraform fmt -check` and `terraform validate` (which checks each child
+    against the real provider 5 schema, references to var/local included)."""
+    calls = []
+    for name, _, module in PAIRS:
+        directory = tmp_path / module.name
+        directory.mkdir()
+        for file_name, text in render_environment(module, name).items():
+            (directory / file_name).write_text(text, "utf-8")
+        calls.append(
+            f'module "{module.name.replace("-", "_")}" {{\n  source = "./{module.name}"\n}}\n'
+        )
+    (tmp_path / "main.tf").write_text("\n".join(calls), "utf-8")
+    tf.fmt_check(tmp_path)
+    tf.init(tmp_path, backend=False)
+    tf.validate(tmp_path)
+
+
 # --- on the emulator -------------------------------------------------------------------------
 
 
