@@ -20,6 +20,8 @@ import yaml
 
 from batchform.build import analyze, analyze_text, render_environment
 from batchform.diagnostics import Level
+from batchform.diff.engine import diff_environments
+from batchform.diff.result import Risk
 from batchform.hcl import ModuleTags, Variable, VariableList, hcl
 from batchform.model import Environment
 from batchform.overlay import load_chain, show
@@ -140,6 +142,18 @@ def test_verify_and_diff_read_the_same_plan_values_in_both_modes(
     after = file_contexts(build_plan(module, name).files)
     shared = set(before) - ROOT_ONLY - {"versions.tf", "README.md"}
     assert {f: after.get(f) for f in shared} == {f: before[f] for f in shared}
+
+
+@pytest.mark.parametrize(("name", "root", "module"), PAIRS[:2], ids=[p[0] for p in PAIRS[:2]])
+def test_diff_between_the_modes_changes_no_resource_and_says_the_state_moves(
+    name: str, root: Environment, module: Environment
+) -> None:
+    to_module, to_root = diff_environments(root, module), diff_environments(module, root)
+    assert to_module.changes == [] and to_root.changes == []
+    moved = [n for n in to_module.notes if n.text.startswith("terraform.output root -> module")]
+    assert [n.risk for n in moved] == [Risk.FAILS]
+    assert f"module.{module.name.replace('-', '_')}.<address>" in moved[0].text
+    assert any(n.text.startswith("terraform.output module -> root") for n in to_root.notes)
 
 
 def test_module_tags_write_only_what_local_tags_lacks() -> None:
