@@ -80,6 +80,7 @@ def _pairs() -> Iterator[tuple[str, Environment, Environment]]:
 
 
 PAIRS = list(_pairs())
+PAIRS_SOURCE = {c.name: c.read_text("utf-8") for c in CONFIGS}
 
 
 def _tags_paths(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -197,6 +198,24 @@ def test_bundled_example_variables_default_to_the_files_values() -> None:
     assert "subnets            = var.public_subnet_ids" in ces
     # A compute environment that lists its own subnet ids keeps them.
     assert '["subnet-0f99e88d77c66b551", "subnet-0f99e88d77c66b552"]' in ces
+
+
+def test_tags_variable_keeps_every_resource_within_the_aws_tag_limit() -> None:
+    """The most any resource adds to the file's tags here is a job definition's own five and
+    batchform's two: the file's 40 tags and the caller's may have 43 keys together."""
+    tags = "".join(f"  t{i:02}: v\n" for i in range(40))
+    job = "    tags: {" + ", ".join(f"j{i}: v" for i in range(5)) + "}\n"
+    text = PAIRS_SOURCE["tiny.yaml"].replace(
+        "region: us-east-1\n", f"region: us-east-1\ntags:\n{tags}"
+    )
+    text = text.replace("    memory: 2 GiB\n", "    memory: 2 GiB\n" + job)
+    files = render_environment(_env(_as_module(text), "tiny.yaml"), "tiny.yaml")
+    variable = unquote(hcl2.loads(files["variables.tf"]))["variable"][0]["tags"]
+    validation = variable["validation"][0]
+    assert validation["condition"].startswith("${length(setunion(keys(var.tags), [")
+    assert validation["condition"].endswith(")) <= 43}")
+    assert "at most 43 keys" in validation["error_message"]
+    assert "carries up to 7 of its own" in validation["error_message"]
 
 
 def test_a_created_vpc_gives_only_the_tags_variable() -> None:
@@ -330,6 +349,24 @@ def test_example_embedded_in_a_root_module_applies_and_verifies(
             "verify", deployment.config, "--endpoint-url", moto.url, env=moto.process_env()
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_a_caller_with_too_many_tags_is_stopped_at_plan(
+    moto: MotoServer, terraform_cli: tf.TerraformCLI, tmp_path: Path
+) -> None:
+    """AWS refuses a 51st tag on a resource at apply time, one resource at a time; the
+    ``tags`` variable's validation refuses the caller's tags at plan, naming the limit."""
+    module = write_moto_copy(GENERATED, tmp_path / "m", moto.url, region="us-east-1")
+    wrapper = module / "main.tf"
+    many = ", ".join(f'k{i} = "v"' for i in range(46))
+    wrapper.write_text(
+        wrapper.read_text("utf-8").replace("}\n", f"  tags = {{ {many} }}\n}}\n"), "utf-8"
+    )
+    tf.init(module, moto.env())
+    result = tf.terraform(["plan"], module, moto.env(), ok_codes=(1,))
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "Invalid value for variable" in text and "at most 47 keys" in text, text
 
 
 @pytest.mark.e2e

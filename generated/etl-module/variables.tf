@@ -4,6 +4,11 @@ variable "tags" {
   description = "Tags for every resource of this module, under the environment file's own tags (a key the file also sets keeps the file's value)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(setunion(keys(var.tags), ["cost-center", "team"])) <= 47
+    error_message = "AWS allows 50 tags per resource, and a resource of this module carries up to 3 of its own (batchform:environment, batchform:key, Name, ...): the environment file's tags and var.tags together may have at most 47 keys."
+  }
 }
 
 variable "vpc_id" {

@@ -59,4 +59,5 @@ def build_plan(env: Environment, source_name: str) -> Plan:
             if name in files:
                 raise RuntimeError(f"two plan modules both write {name}")
         files.update(part)
+    module.limit_caller_tags(env, files)
     return Plan(env.name, common.header(source_name), files)

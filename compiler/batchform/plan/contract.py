@@ -773,14 +773,22 @@ class ReadmeContext(TypedDict):
 # --- variables.tf, module.tf (compiler/batchform/plan/module.py): terraform.output: module ---
 
 
+class VariableValidationEntry(TypedDict):
+    """A variable's ``validation`` block in variables.tf.j2."""
+
+    condition: Expr
+    error_message: str
+
+
 class VariableEntry(TypedDict):
-    """A ``variable`` block in variables.tf.j2 (README.md.j2 lists the same, ``ReadmeModule``)."""
+    """A ``variable`` block in variables.tf.j2 (README.md.j2 lists the same, ``module_block``)."""
 
     name: str
     type: Expr
     description: str
     default: dict[str, str] | str | list[str]
     """The file's value: the module works unchanged when the caller sets nothing."""
+    validation: VariableValidationEntry | None
 
 
 class VariablesContext(TypedDict):

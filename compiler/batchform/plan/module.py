@@ -26,10 +26,10 @@ so check BF360 refuses a file that asks for both.
 from __future__ import annotations
 
 from batchform import requirements
-from batchform.hcl import Expr, hcl, hcl_string
+from batchform.hcl import Expr, ModuleTags, hcl, hcl_string
 from batchform.model import Environment
 from batchform.naming import label
-from batchform.plan.contract import ModuleContext, PlanFiles, VariableEntry
+from batchform.plan.contract import ModuleContext, PlanFiles, VariableEntry, file_contexts
 from batchform.refs import SUBNET_IDS_VARIABLES, VPC_ID_VARIABLE
 
 TAGS_VARIABLE = "tags"
@@ -55,6 +55,7 @@ def variables(env: Environment) -> list[VariableEntry]:
                 "(a key the file also sets keeps the file's value)."
             ),
             "default": {},
+            "validation": None,
         }
     ]
     existing = env.network.vpc.existing
@@ -66,6 +67,7 @@ def variables(env: Environment) -> list[VariableEntry]:
             "type": Expr("string"),
             "description": "The existing VPC the environment runs in (default: the file's).",
             "default": existing.vpc_id,
+            "validation": None,
         }
     )
     for tier, listed in (
@@ -81,6 +83,7 @@ def variables(env: Environment) -> list[VariableEntry]:
                         f"The {tier} subnets of that VPC (default: the file's): " + SUBNET_USE[tier]
                     ),
                     "default": list(listed),
+                    "validation": None,
                 }
             )
     return found
@@ -121,6 +124,47 @@ def module_block(env: Environment) -> list[str]:
         lines.append(f"  # {entry['name']} = {value[0]}")
         lines += [f"  # {'  ' if line != ']' else ''}{line}" for line in value[1:]]
     return [*lines, "}"]
+
+
+AWS_MAX_TAGS = 50
+"""Tags one AWS resource may carry (https://docs.aws.amazon.com/tag-editor/latest/userguide/
+tagging.html); check BF232 holds the file to it, the ``tags`` variable's validation the caller."""
+
+
+def _most_own_tags(node: object) -> int:
+    """The most tags any resource of a plan carries besides the file's ``tags``."""
+    if isinstance(node, ModuleTags):
+        return len(set(node) - set(node.common))
+    if isinstance(node, dict):
+        return max((_most_own_tags(v) for v in node.values()), default=0)
+    if isinstance(node, list):
+        return max((_most_own_tags(v) for v in node), default=0)
+    return 0
+
+
+def limit_caller_tags(env: Environment, files: PlanFiles) -> None:
+    """Give the ``tags`` variable a validation that keeps every resource within AWS's tag
+    limit, once the whole plan is known: ``terraform plan`` then names the variable, instead
+    of AWS refusing one resource halfway through an apply. Counted per resource as the file's
+    tags plus the caller's (keys in both count once) plus the most any resource adds of its own
+    (a caller's key equal to one of those counts twice: the bound errs on the safe side)."""
+    context = files.get("variables.tf")
+    if context is None:
+        return
+    own = _most_own_tags(file_contexts(files))
+    room = AWS_MAX_TAGS - own
+    keys = "keys(var.tags)"
+    if env.tags:
+        keys = f"setunion({keys}, {hcl(sorted(env.tags))})"
+    tags = next(v for v in context["variables"] if v["name"] == TAGS_VARIABLE)
+    tags["validation"] = {
+        "condition": Expr(f"length({keys}) <= {room}"),
+        "error_message": (
+            f"AWS allows {AWS_MAX_TAGS} tags per resource, and a resource of this module carries "
+            f"up to {own} of its own (batchform:environment, batchform:key, Name, ...): the "
+            f"environment file's tags and var.tags together may have at most {room} keys."
+        ),
+    }
 
 
 def plan(env: Environment) -> PlanFiles:
