@@ -11,10 +11,12 @@ module gets from its provider block comes from here instead:
   the caller's ``tags`` sit under the file's, as the caller's own provider ``default_tags``
   would, so the file's tags (which ``batchform verify`` checks) always hold;
 - **region**: the caller's provider decides it, but the file's region is written into the
-  module (VPC endpoint service names ``com.amazonaws.<region>.<service>``, availability zones,
-  ``awslogs-region`` of every job's log configuration, EFS ARNs in IAM policies). A
-  ``data "aws_region"`` postcondition stops ``terraform plan`` before anything is created when
-  the caller's provider is in another region;
+  module: VPC endpoint service names ``com.amazonaws.<region>.<service>``
+  (https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html),
+  availability zones, the ``awslogs-region`` every job's log driver sends to
+  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html), EFS ARNs in
+  IAM policies. A ``data "aws_region"`` postcondition stops ``terraform plan`` before anything
+  is created when the caller's provider is in another region;
 - **an existing VPC**: its id and subnet lists become variables whose defaults are the file's
   values (:class:`~batchform.hcl.Variable`, :class:`~batchform.hcl.VariableList`, made by
   :mod:`batchform.refs`), so the module works unchanged and a caller can pass its own.
