@@ -10,6 +10,8 @@ moto.
 
 from __future__ import annotations
 
+import copy
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,6 +171,21 @@ def test_variables_are_written_as_references_and_compare_as_their_defaults() -> 
     vpc, subnets = Variable("vpc-1", "vpc_id"), VariableList(["subnet-1"], "private_subnet_ids")
     assert (hcl(vpc), hcl(subnets)) == ("var.vpc_id", "var.private_subnet_ids")
     assert (vpc, subnets) == ("vpc-1", ["subnet-1"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ModuleTags({"team": "a", "tier": "gold"}, {"team": "a"}),
+        Variable("vpc-1", "vpc_id"),
+        VariableList(["subnet-1"], "private_subnet_ids"),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_written_forms_survive_copies_and_pickling(value: object) -> None:
+    """A plan may be copied or sent to another process: the value and its written form stay."""
+    for copied in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value), copy.copy(value)):
+        assert type(copied) is type(value) and copied == value and hcl(copied) == hcl(value)
 
 
 def test_bundled_example_variables_default_to_the_files_values() -> None:
