@@ -176,11 +176,6 @@ def hcl(value: Any) -> str:
         return str(value)
     if isinstance(value, Expr):
         return str(value)
-    if isinstance(value, Variable | VariableList):
-        return f"var.{value.variable}"
-    if isinstance(value, ModuleTags):
-        literal = value.literal()
-        return f"merge({LOCAL_TAGS}, {hcl(literal)})" if literal else LOCAL_TAGS
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -188,12 +183,17 @@ def hcl(value: Any) -> str:
     if isinstance(value, int | float):
         return hcl_number(value)
     if isinstance(value, str):
-        return hcl_string(value)
+        return f"var.{value.variable}" if isinstance(value, Variable) else hcl_string(value)
+    if isinstance(value, ModuleTags):
+        literal = value.literal()
+        return f"merge({LOCAL_TAGS}, {hcl(literal)})" if literal else LOCAL_TAGS
     if isinstance(value, Mapping):
         if not value:
             return "{}"
         body = "\n".join(f"{hcl_key(str(k))} = {hcl(v)}" for k, v in value.items())
         return "{\n" + body + "\n}"
+    if isinstance(value, VariableList):
+        return f"var.{value.variable}"
     if isinstance(value, list | tuple):
         items = [hcl(v) for v in value]
         if not items:

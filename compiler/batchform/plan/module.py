@@ -27,6 +27,9 @@ so check BF360 refuses a file that asks for both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from batchform import requirements
 from batchform.hcl import Expr, ModuleTags, hcl, hcl_string
 from batchform.model import Environment
@@ -133,15 +136,28 @@ AWS_MAX_TAGS = 50
 tagging.html); check BF232 holds the file to it, the ``tags`` variable's validation the caller."""
 
 
-def _most_own_tags(node: object) -> int:
+JSON_DOCUMENTS = frozenset(
+    {"policy", "assume_role_policy", "container_properties", "input", "event_pattern"}
+)
+"""Keys whose values are AWS JSON documents (:data:`~batchform.plan.contract.JsonObject`):
+they hold no tags argument, and most of a large plan's values, so the walk skips them."""
+
+
+def _most_own_tags(root: Mapping[str, Any]) -> int:
     """The most tags any resource of a plan carries besides the file's ``tags``."""
-    if isinstance(node, ModuleTags):
-        return len(set(node) - set(node.common))
-    if isinstance(node, dict):
-        return max((_most_own_tags(v) for v in node.values()), default=0)
-    if isinstance(node, list):
-        return max((_most_own_tags(v) for v in node), default=0)
-    return 0
+    most = 0
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ModuleTags):
+            most = max(most, len(node.keys() - node.common.keys()))
+        elif isinstance(node, dict):
+            stack += [
+                v for k, v in node.items() if isinstance(v, dict | list) and k not in JSON_DOCUMENTS
+            ]
+        elif isinstance(node, list):
+            stack += [v for v in node if isinstance(v, dict | list)]
+    return most
 
 
 def limit_caller_tags(env: Environment, files: PlanFiles) -> None:
