@@ -37,7 +37,9 @@ from tests.harness.yaml_files import read_yaml
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+# The child-module example (configs/fargate-module.yaml) is applied, re-planned and verified
+# through a root module by tests/test_module_output.py; one deployment of it is enough.
+CONFIGS = sorted(c for c in (ROOT / "configs").glob("*.yaml") if c.stem != "fargate-module")
 GENOMICS = next(c for c in CONFIGS if c.stem == "genomics")
 
 ECS_INSTANCE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchform import instance_types, naming, refs
+from batchform.hcl import ModuleTags
 from batchform.model import (
     GATEWAY_ENDPOINT_SERVICES,
     ComputeEnvironment,
@@ -39,9 +40,21 @@ from batchform.naming import role_name
 
 
 def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The tags a resource carries besides the provider's ``default_tags``, sorted by key."""
-    merged = {**(extra or {}), **naming.resource_tags(env.name, key)}
-    return dict(sorted(merged.items()))
+    """The tags a resource carries besides the provider's ``default_tags``, sorted by key.
+
+    In a child module (``terraform.output: module``) there are no ``default_tags``: the same
+    tags come as :class:`~batchform.hcl.ModuleTags`, written merged over the module's common
+    tags, so every template that writes ``tags`` gets the file's tags without a change."""
+    return written_tags(env, {**(extra or {}), **naming.resource_tags(env.name, key)})
+
+
+def written_tags(env: Environment, tags: dict[str, str]) -> dict[str, str]:
+    """``tags`` sorted by key, as a resource's ``tags`` argument holds them: in a child module,
+    :class:`~batchform.hcl.ModuleTags` (written merged over the module's common tags)."""
+    ordered = dict(sorted(tags.items()))
+    if env.terraform.output == "module":
+        return ModuleTags(ordered, env.tags)
+    return ordered
 
 
 def uses_lockfile(env: Environment) -> bool:

@@ -52,6 +52,58 @@ class Expr(str):
     __slots__ = ()
 
 
+# --- child-module output (terraform.output: module, docs/module-output.md) -----------------
+# The plan keeps the file's values, which the verifier, diff and the sandbox compare and
+# replace; these types only change how a value is *written*: as the variable that defaults to
+# it, or as tags merged with the module's common tags.
+
+LOCAL_TAGS = "local.tags"
+"""The common tags of a child module: the file's ``tags`` over the caller's ``var.tags``."""
+
+
+class Variable(str):
+    """A value the file gave that a caller of the child module may set: written as
+    ``var.<variable>``, whose default is this value."""
+
+    variable: str
+
+    def __new__(cls, value: str, variable: str = "") -> Variable:
+        made = super().__new__(cls, value)
+        made.variable = variable
+        return made
+
+
+class VariableList(list[Expr | str]):
+    """A list the file gave that a caller of the child module may set (subnet ids): written as
+    ``var.<variable>``, whose default is this list."""
+
+    variable: str
+
+    def __init__(self, values: list[Expr | str], variable: str = "") -> None:
+        super().__init__(values)
+        self.variable = variable
+
+
+class ModuleTags(dict[str, str]):
+    """A resource's tags in a child module, which has no provider ``default_tags`` of its own:
+    written ``merge(local.tags, {...})``.
+
+    As a mapping it holds exactly what the root-module output holds for the same resource (its
+    own tags), so verify and diff read the same values in both modes. The literal leaves out a
+    tag that equals one of ``common`` (the file's ``tags``): ``local.tags`` already holds it
+    with that value.
+    """
+
+    common: dict[str, str]
+
+    def __init__(self, own: Mapping[str, str], common: Mapping[str, str]) -> None:
+        super().__init__(own)
+        self.common = dict(common)
+
+    def literal(self) -> dict[str, str]:
+        return {k: v for k, v in self.items() if self.common.get(k) != v}
+
+
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]|[$%]\{')
 """Any character (or ``${`` / ``%{``) that the loop below would not copy as it is."""
 
@@ -131,12 +183,17 @@ def hcl(value: Any) -> str:
     if isinstance(value, int | float):
         return hcl_number(value)
     if isinstance(value, str):
-        return hcl_string(value)
+        return f"var.{value.variable}" if isinstance(value, Variable) else hcl_string(value)
+    if isinstance(value, ModuleTags):
+        literal = value.literal()
+        return f"merge({LOCAL_TAGS}, {hcl(literal)})" if literal else LOCAL_TAGS
     if isinstance(value, Mapping):
         if not value:
             return "{}"
         body = "\n".join(f"{hcl_key(str(k))} = {hcl(v)}" for k, v in value.items())
         return "{\n" + body + "\n}"
+    if isinstance(value, VariableList):
+        return f"var.{value.variable}"
     if isinstance(value, list | tuple):
         items = [hcl(v) for v in value]
         if not items:

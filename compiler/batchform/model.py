@@ -161,6 +161,9 @@ class TerraformSettings(Strict):
     required_version: str | None = None
     aws_provider: str = requirements.provider_default()
     backend: Backend | None = None
+    # root: a root module (provider, backend); module: a child module another configuration
+    # calls (no provider/backend, variables.tf), see docs/module-output.md.
+    output: Literal["root", "module"] = "root"
 
 
 # --- network ---------------------------------------------------------------------------------

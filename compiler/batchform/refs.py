@@ -9,7 +9,7 @@ or a plain string the user gave (an existing id or ARN).
 
 from __future__ import annotations
 
-from batchform.hcl import Expr
+from batchform.hcl import Expr, Variable, VariableList
 from batchform.model import Environment, is_security_group_id
 from batchform.naming import label
 
@@ -28,11 +28,33 @@ def subnet_address(tier: str, az: str) -> str:
     return f"aws_subnet.{tier}_{az_label(az)}"
 
 
+VPC_ID_VARIABLE = "vpc_id"
+SUBNET_IDS_VARIABLES = {"private": "private_subnet_ids", "public": "public_subnet_ids"}
+"""The variables of a child module (``terraform.output: module``) over an existing VPC."""
+
+
 def vpc_id(env: Environment) -> Expr | str:
+    """An existing VPC's id is the file's literal; in a child module, the variable whose
+    default it is (:class:`~batchform.hcl.Variable`)."""
     vpc = env.network.vpc
     if vpc.existing is not None:
+        if env.terraform.output == "module":
+            return Variable(vpc.existing.vpc_id, VPC_ID_VARIABLE)
         return vpc.existing.vpc_id
     return Expr("aws_vpc.main.id")
+
+
+def existing_subnets(env: Environment, tier: str) -> list[Expr | str]:
+    """The listed subnet ids of an existing VPC's ``tier`` (``private``/``public``); in a
+    child module, the variable whose default they are, when the file lists any."""
+    existing = env.network.vpc.existing
+    assert existing is not None
+    chosen: list[Expr | str] = list(
+        existing.private_subnets if tier == "private" else existing.public_subnets
+    )
+    if chosen and env.terraform.output == "module":
+        return VariableList(chosen, SUBNET_IDS_VARIABLES[tier])
+    return chosen
 
 
 def subnet_ids(env: Environment, selection: str | list[str]) -> list[Expr | str]:
@@ -41,10 +63,7 @@ def subnet_ids(env: Environment, selection: str | list[str]) -> list[Expr | str]
         return list(selection)
     vpc = env.network.vpc
     if vpc.existing is not None:
-        chosen = (
-            vpc.existing.private_subnets if selection == "private" else vpc.existing.public_subnets
-        )
-        return list(chosen)
+        return existing_subnets(env, selection)
     assert vpc.create is not None
     return [Expr(f"{subnet_address(selection, az)}.id") for az in vpc.create.availability_zones]
 

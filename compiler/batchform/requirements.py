@@ -185,6 +185,7 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
     # data sources
     "aws_caller_identity": {},
     "aws_partition": {},
+    "aws_region": {},  # a child module's region check (plan/module.py); no arguments
     "aws_ssm_parameter": dict.fromkeys(("name",), PROVIDER_BASELINE),
 }
 

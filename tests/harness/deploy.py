@@ -2,7 +2,8 @@
 
 ``deployed_module`` creates the sandbox's stand-ins for what the file assumes exists (its VPC,
 AMIs, roles given by ARN), compiles the file with their ids, and runs ``terraform init`` and
-``apply`` on a moto-pointed copy of the output. Used by every test that needs a real deployment.
+``apply`` on a moto-pointed copy of the output (for a child module, through a root module that
+calls it). Used by every test that needs a real deployment.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def deployed_module(
     env = analysis.env
     assert env is not None and not analysis.failed()
     emit(render_environment(env, config.name), work / "source" / env.name)
-    with moto_copy(work / "source" / env.name, server.url) as module:
+    # A child module gets the provider of the root module that wraps it (sandbox/override.py),
+    # in the file's region, as the configuration embedding it would configure it.
+    region = env.region if env.terraform.output == "module" else None
+    with moto_copy(work / "source" / env.name, server.url, region=region) as module:
         apply(module, server.env())
         yield Deployment(module, patched, env)
 

@@ -63,7 +63,37 @@ def _env_notes(old: Environment, new: Environment) -> list[Note]:
                 "everything again",
             )
         )
+    output_note = _output_note(old, new)
+    if output_note is not None:
+        notes.append(output_note)
     return notes
+
+
+def _output_note(old: Environment, new: Environment) -> Note | None:
+    """``terraform.output`` root <-> module: the same resources, but their state must move
+    between two Terraform configurations (docs/module-output.md); AWS names stay, so creating
+    them again in the other configuration fails on names that exist."""
+    before, after = old.terraform.output, new.terraform.output
+    if before == after:
+        return None
+    label = new.name.replace("-", "_")
+    if after == "module":
+        how = (
+            f"the configuration that calls the module holds them, as module.{label}.<address>: "
+            "move their state there (`moved` or `import` blocks, or `terraform state mv`) "
+            f"before its first apply, and stop applying generated/{new.name}/ on its own"
+        )
+    else:
+        how = (
+            f"generated/{new.name}/ is a root module with its own state again: import them "
+            "there (`import` blocks or `terraform import`) and remove them from the calling "
+            "configuration's state (`removed` blocks or `terraform state rm`), not destroy them"
+        )
+    return Note(
+        Risk.FAILS,
+        f"terraform.output {before} -> {after}: the resources stay, but {how}; otherwise an "
+        "apply tries to create every resource again and AWS refuses the names that exist",
+    )
 
 
 def _ce_notes(

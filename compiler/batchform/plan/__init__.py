@@ -21,6 +21,7 @@ from batchform.plan import (
     efs,
     iam,
     jobs,
+    module,
     network,
     operations,
     outputs,
@@ -51,10 +52,12 @@ def build_plan(env: Environment, source_name: str) -> Plan:
         jobs.plan(env),
         operations.plan(env),
         outputs.plan(env),
+        module.plan(env),
         readme.plan(env, source_name),
     ):
         for name in part:
             if name in files:
                 raise RuntimeError(f"two plan modules both write {name}")
         files.update(part)
+    module.limit_caller_tags(env, files)
     return Plan(env.name, common.header(source_name), files)

@@ -48,7 +48,7 @@ def versions(env: Environment) -> PlanFiles:
             backend["dynamodb_table"] = s3.dynamodb_table
         else:
             backend["use_lockfile"] = True
-    return {
+    files: PlanFiles = {
         "versions.tf": {
             "required_version": required_version(env),
             "aws_provider": env.terraform.aws_provider,
@@ -59,3 +59,8 @@ def versions(env: Environment) -> PlanFiles:
             "default_tags": dict(sorted(env.tags.items())),
         },
     }
+    if env.terraform.output == "module":
+        # A child module uses its caller's provider and state (compiler/batchform/plan/module.py).
+        del files["providers.tf"]
+        files["versions.tf"]["backend"] = None
+    return files

@@ -288,7 +288,7 @@ def _launch_template(env: Environment, key: str) -> LaunchTemplateEntry:
             # (compute_resources.tags); volumes are tagged as this template's.
             {
                 "resource_type": "instance",
-                "tags": dict(sorted({**env.tags, naming.TAG_ENVIRONMENT: env.name}.items())),
+                "tags": derive.written_tags(env, {**env.tags, naming.TAG_ENVIRONMENT: env.name}),
             },
             {"resource_type": "volume", "tags": derive.tags(env, key, dict(env.tags))},
         ],

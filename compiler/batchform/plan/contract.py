@@ -766,6 +766,49 @@ class ReadmeContext(TypedDict):
     schedules: list[ReadmeScheduleRow]
     alerts: ReadmeAlertsEntry | None
     mermaid: list[str]
+    module_block: list[str] | None
+    """``terraform.output: module``: the HCL that calls the module (plan/module.py)."""
+
+
+# --- variables.tf, module.tf (compiler/batchform/plan/module.py): terraform.output: module ---
+
+
+class VariableValidationEntry(TypedDict):
+    """A variable's ``validation`` block in variables.tf.j2."""
+
+    condition: Expr
+    error_message: str
+
+
+class VariableEntry(TypedDict):
+    """A ``variable`` block in variables.tf.j2 (README.md.j2 lists the same, ``module_block``)."""
+
+    name: str
+    type: Expr
+    description: str
+    default: dict[str, str] | str | list[str]
+    """The file's value: the module works unchanged when the caller sets nothing."""
+    validation: VariableValidationEntry | None
+
+
+class VariablesContext(TypedDict):
+    """variables.tf.j2: what the caller of a child module may set."""
+
+    variables: list[VariableEntry]
+
+
+class ModuleContext(TypedDict):
+    """module.tf.j2: what a child module has instead of providers.tf: its common tags and the
+    check that the caller's provider is in the file's region."""
+
+    common_tags: Tags
+    """The file's ``tags``, written over ``var.tags`` into ``local.tags``."""
+    region: str
+    region_attribute: str
+    """``data.aws_region``'s attribute holding the region name: ``name`` (provider 5),
+    ``region`` (provider 6, which deprecates ``name``)."""
+    region_error: Expr
+    """The message, naming the caller's region through ``self``."""
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -788,6 +831,8 @@ PlanFiles = TypedDict(
         "schedules.tf": SchedulesContext,
         "alerts.tf": AlertsContext,
         "outputs.tf": OutputsContext,
+        "variables.tf": VariablesContext,
+        "module.tf": ModuleContext,
         "README.md": ReadmeContext,
     },
     total=False,

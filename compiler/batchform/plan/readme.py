@@ -28,7 +28,7 @@ from batchform import naming
 from batchform.derive import expected_instance_types, required_parameters
 from batchform.model import ComputeEnvironment, Environment
 from batchform.naming import aws_name, label
-from batchform.plan import compute, operations
+from batchform.plan import compute, module, operations
 from batchform.plan.contract import (
     PlanFiles,
     ReadmeAlertsEntry,
@@ -357,5 +357,6 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "schedules": _schedules(env),
             "alerts": _alerts(env),
             "mermaid": _mermaid(env),
+            "module_block": module.module_block(env) if module.is_module(env) else None,
         }
     }

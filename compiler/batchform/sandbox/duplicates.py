@@ -39,6 +39,7 @@ _DUPLICATE_LOOKUP = {
     "aws_cloudwatch_log_group": "The specified log group already exists",
 }
 _ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
+_MODULE_PREFIX = re.compile(r"^(?:module\.[\w-]+\.)+")
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"\Z')
 _REFERENCE = re.compile(r"^aws_security_group\.(\w+)\.id\Z")
 _PROVIDER = re.compile(r'^provider "aws" \{\n(.*?)^\}', re.M | re.S)
@@ -59,7 +60,8 @@ def duplicate_creates(output: str, lookup: Lookup | None = None) -> list[tuple[s
             continue
         resource_id = _id_in_message(block)
         if resource_id is None and lookup is not None:
-            rtype, _, label = address.group(1).partition(".")
+            # module.environment.<type>.<label> in a wrapped child module (override.py)
+            rtype, _, label = _MODULE_PREFIX.sub("", address.group(1)).partition(".")
             marker = _DUPLICATE_LOOKUP.get(rtype)
             if marker is not None and marker in block:
                 resource_id = lookup(rtype, label)

@@ -31,6 +31,13 @@ Merge behaviour, verified with Terraform 1.11.4 and hashicorp/aws 5.100.0:
   exactly that attribute, with the reason as a comment, so a re-plan still catches every other
   perpetual diff.
 
+A child module (``terraform.output: module``, compiler/batchform/plan/module.py) has no provider
+block to override, and an override file in it applies to it alone: the copy then goes into
+``<dest>/environment/`` with an override file holding only the per-resource parts, and ``<dest>``
+becomes a small root module (``main.tf``: a ``module`` block calling it, as the user's own
+configuration would) whose override file holds the provider and backend. Terraform runs in
+``<dest>`` either way; only the addresses gain ``module.environment.``.
+
 Resource blocks are found by a small scanner (strings, comments and heredocs aware) instead of a
 full HCL parser, so the sandbox needs no HCL library at run time.
 """
@@ -49,6 +56,11 @@ from typing import Any
 from batchform.model import Environment
 
 OVERRIDE_FILENAME = "zz_moto_override.tf"
+WRAPPED_MODULE = "environment"
+"""The directory of a child module inside the root module that calls it (and its ``module``
+label there)."""
+WRAPPER_FILENAME = "main.tf"
+_PROVIDER_BLOCK = re.compile(r'^provider\s+"aws"\s*\{', re.M)
 SERVICE_LINKED_BATCH_ROLE_ARN = (
     "arn:aws:iam::123456789012:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch"
 )
@@ -156,12 +168,15 @@ def scan_resources(text: str) -> dict[str, dict[str, dict[str, str]]]:
 
 
 def resource_blocks(module_dir: Path | str) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{resource type: {label: body}}`` for the module's own (non-override) files.
+    """``{resource type: {label: body}}`` for the module's own (non-override) files, and those
+    of the child module it wraps (``WRAPPED_MODULE``), if any.
 
     A body maps each top-level argument or nested block name of the resource to its raw text.
     """
     found: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in sorted(Path(module_dir).glob("*.tf")):
+    paths = [*sorted(Path(module_dir).glob("*.tf"))]
+    paths += sorted((Path(module_dir) / WRAPPED_MODULE).glob("*.tf"))
+    for path in paths:
         if path.name.endswith("_override.tf") or path.name == "override.tf":
             continue
         for rtype, labels in scan_resources(path.read_text(encoding="utf-8")).items():
@@ -290,6 +305,7 @@ def render_override(
     resources: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     ignore_gaps: Iterable[MotoGap] = MOTO_GAPS,
     service_role_arn: str = SERVICE_LINKED_BATCH_ROLE_ARN,
+    provider: bool = True,
 ) -> str:
     """Text of the override file sending every listed service to ``endpoint_url``.
 
@@ -297,6 +313,7 @@ def render_override(
     ``service_role`` for compute environments without one, and ``ignore_changes`` for the
     attributes named in ``ignore_gaps``. An ``ignore_changes`` written here replaces one in the
     original resource (override merging is argument by argument inside ``lifecycle``).
+    ``provider=False`` leaves out the provider and backend (a wrapped child module's file).
     """
     names = sorted(set(services))
     width = max(len(name) for name in names)
@@ -321,6 +338,14 @@ def render_override(
         for label in sorted((resources or {})[rtype]):
             body = (resources or {})[rtype][label]
             resource_lines += _resource_override(rtype, label, body, gaps, service_role_arn)
+    if not provider:
+        return "\n".join(
+            [
+                "# Written by batchform (compiler/batchform/sandbox/override.py): what moto "
+                "needs of these resources.",
+                *resource_lines,
+            ]
+        )
     return "\n".join(
         [
             "# Written by batchform (compiler/batchform/sandbox/override.py): sends AWS calls to "
@@ -362,6 +387,20 @@ def gaps_in(
     return applied
 
 
+def declares_provider(texts: Iterable[str]) -> bool:
+    """Whether a module's files configure the ``aws`` provider: a root module does, a child
+    module (``terraform.output: module``) uses its caller's."""
+    return any(_PROVIDER_BLOCK.search(text) for text in texts)
+
+
+WRAPPER = f"""# Written by batchform (compiler/batchform/sandbox/override.py): the root module that
+# calls the generated child module, as the configuration that embeds it would.
+module "{WRAPPED_MODULE}" {{
+  source = "./{WRAPPED_MODULE}"
+}}
+"""
+
+
 def write_moto_copy(
     module_dir: Path | str,
     dest: Path | str,
@@ -369,10 +408,15 @@ def write_moto_copy(
     region: str | None = None,
     ignore_gaps: Iterable[MotoGap] = MOTO_GAPS,
 ) -> Path:
-    """Copy ``module_dir`` to ``dest`` (which must not exist) and add the override file."""
+    """Copy ``module_dir`` to ``dest`` (which must not exist) and add the override file; a
+    child module is copied into ``dest/environment`` under a root module that calls it."""
     dest = Path(dest)
-    shutil.copytree(module_dir, dest, ignore=_IGNORED_IN_COPY)
-    return _add_override(dest, endpoint_url, region, ignore_gaps)
+    texts = (p.read_text(encoding="utf-8") for p in sorted(Path(module_dir).glob("*.tf")))
+    if declares_provider(texts):
+        shutil.copytree(module_dir, dest, ignore=_IGNORED_IN_COPY)
+        return _add_override(dest, endpoint_url, region, ignore_gaps)
+    shutil.copytree(module_dir, dest / WRAPPED_MODULE, ignore=_IGNORED_IN_COPY)
+    return _wrap(dest, endpoint_url, region, ignore_gaps)
 
 
 def write_moto_module(
@@ -382,12 +426,35 @@ def write_moto_module(
     region: str | None = None,
     ignore_gaps: Iterable[MotoGap] = MOTO_GAPS,
 ) -> Path:
-    """Write in-memory module ``files`` (``{name: text}``) to ``dest`` plus the override file."""
+    """Write in-memory module ``files`` (``{name: text}``) to ``dest`` plus the override file;
+    a child module goes to ``dest/environment`` under a root module that calls it."""
     dest = Path(dest)
-    dest.mkdir(parents=True)
+    root = declares_provider(t for n, t in files.items() if n.endswith(".tf"))
+    target = dest if root else dest / WRAPPED_MODULE
+    target.mkdir(parents=True)
     for name, text in files.items():
-        (dest / name).write_text(text, encoding="utf-8")
-    return _add_override(dest, endpoint_url, region, ignore_gaps)
+        (target / name).write_text(text, encoding="utf-8")
+    if root:
+        return _add_override(dest, endpoint_url, region, ignore_gaps)
+    return _wrap(dest, endpoint_url, region, ignore_gaps)
+
+
+def _wrap(
+    dest: Path, endpoint_url: str, region: str | None, ignore_gaps: Iterable[MotoGap]
+) -> Path:
+    """Make ``dest`` the root module calling the child module in ``dest/environment``: the
+    wrapper and the provider's override file here, the per-resource overrides in the child
+    (an override file changes only the module it is in)."""
+    child = dest / WRAPPED_MODULE
+    resources = resource_blocks(child)
+    text = render_override(
+        endpoint_url, resources=resources, ignore_gaps=ignore_gaps, provider=False
+    )
+    (child / OVERRIDE_FILENAME).write_text(text, encoding="utf-8")
+    (dest / WRAPPER_FILENAME).write_text(WRAPPER, encoding="utf-8")
+    text = render_override(endpoint_url, region=region, resources={})
+    (dest / OVERRIDE_FILENAME).write_text(text, encoding="utf-8")
+    return dest
 
 
 def _add_override(
