@@ -575,6 +575,8 @@ class JobDefinitionEntry(TypedDict):
     timeout: int | None
     container_properties: JsonObject
     tags: Tags
+    # false with keep_old_revisions: an update leaves the superseded revision ACTIVE
+    deregister_on_new_revision: bool
 
 
 class JobDefinitionsContext(TypedDict):
