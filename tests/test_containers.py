@@ -414,3 +414,52 @@ def test_keep_old_revisions_turns_deregistration_off() -> None:
     jobs = blocks(files["job_definitions.tf"])["aws_batch_job_definition"]
     assert jobs["train"]["deregister_on_new_revision"] is False
     assert "deregister_on_new_revision" not in jobs["report"]
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+def test_verify_reads_the_new_keys_as_aws_returns_them() -> None:
+    """What AWS may hand back for the keys batchform writes is the same container: ulimits and
+    log secret options in another order, device permissions in another order (Docker reads them
+    as one set), and the false flags batchform never writes; a real change still differs."""
+    from batchform.verify.batch import compare_container
+    from batchform.verify.result import ResourceCheck
+
+    env = env_of(BASE)
+    want = container_properties(env, "train")
+    got = {
+        **want,
+        "ulimits": list(reversed(want["ulimits"])),
+        "enableExecuteCommand": True,
+        "linuxParameters": {
+            **want["linuxParameters"],
+            "devices": [
+                {
+                    "hostPath": "/dev/fuse",
+                    "containerPath": "/dev/fuse",
+                    "permissions": ["MKNOD", "WRITE", "READ"],
+                }
+            ],
+        },
+    }
+    check = ResourceCheck("job_definitions", "train")
+    compare_container(check, want, got)
+    assert check.differences == []
+
+    off = env_of(
+        BASE.replace("    init_process: true\n", "").replace("    execute_command: true\n", "")
+    )
+    plain = container_properties(off, "train")
+    check = ResourceCheck("job_definitions", "train")
+    linux = {**plain["linuxParameters"], "initProcessEnabled": False}
+    compare_container(
+        check, plain, {**plain, "linuxParameters": linux, "enableExecuteCommand": False}
+    )
+    assert check.differences == []
+
+    check = ResourceCheck("job_definitions", "train")
+    compare_container(check, want, {**want, "user": "0"})
+    assert [(d.attribute, d.expected, d.actual) for d in check.differences] == [
+        ("containerProperties.user", "1000:1000", "0")
+    ]
