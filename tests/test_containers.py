@@ -463,3 +463,46 @@ def test_verify_reads_the_new_keys_as_aws_returns_them() -> None:
     assert [(d.attribute, d.expected, d.actual) for d in check.differences] == [
         ("containerProperties.user", "1000:1000", "0")
     ]
+
+
+# --- diff ------------------------------------------------------------------------------------
+
+
+def _job_change(old: str, new: str, key: str = "train") -> Any:
+    from batchform.diff import diff_environments
+
+    changes = diff_environments(env_of(old), env_of(new)).changes
+    return next(c for c in changes if c.address == f"aws_batch_job_definition.{key}")
+
+
+def test_diff_shows_an_option_change_as_a_new_revision_of_the_job() -> None:
+    """A job definition is updated in place: the provider registers a new revision
+    (internal/service/batch/job_definition.go); the changed option is named in the API's
+    words."""
+    change = _job_change(BASE, BASE.replace("    shared_memory: 4 GiB", "    shared_memory: 8 GiB"))
+    assert change.action == "update"
+    assert [(c.path, c.old, c.new) for c in change.attributes] == [
+        ("container_properties.linuxParameters.sharedMemorySize", "4096", "8192")
+    ]
+    assert "the previous one stays ACTIVE (keep_old_revisions)" in change.notes[0].text
+
+
+def test_diff_says_when_old_revisions_stop_being_kept() -> None:
+    """Turning keep_old_revisions off deregisters only the revision the update replaces; what
+    was kept before stays ACTIVE."""
+    change = _job_change(BASE, BASE.replace("    keep_old_revisions: true\n", ""))
+    assert [(c.path, c.old, c.new) for c in change.attributes] == [
+        ("deregister_on_new_revision", "false", "true")
+    ]
+    texts = [n.text for n in change.notes]
+    assert "previous one deregistered" in texts[0]
+    assert "revisions kept before stay ACTIVE" in texts[1]
+
+
+def test_diff_of_a_deleted_job_with_kept_revisions_says_all_go() -> None:
+    """The provider's delete deregisters every ACTIVE revision of the name, kept or not."""
+    old = BASE + "  spare:\n    image: busybox\n    vcpus: 1\n    memory: 1 GiB\n"
+    old += "    keep_old_revisions: true\n"
+    change = _job_change(old, BASE, key="spare")
+    assert change.action == "delete"
+    assert change.notes[0].text.endswith("(every ACTIVE revision, the kept ones too)")
