@@ -506,3 +506,20 @@ def test_diff_of_a_deleted_job_with_kept_revisions_says_all_go() -> None:
     change = _job_change(old, BASE, key="spare")
     assert change.action == "delete"
     assert change.notes[0].text.endswith("(every ACTIVE revision, the kept ones too)")
+
+
+# --- generated README ------------------------------------------------------------------------
+
+
+def test_the_readme_says_what_a_user_of_these_options_must_know() -> None:
+    readme = render_environment(env_of(BASE), "t.yaml")["README.md"]
+    notes = readme.split("Container options to know about:")[1].split("## ")[0]
+    assert "`train`: ECS Exec is on" in notes and "aws ecs execute-command" in notes
+    assert "`train`: every `terraform apply`" in notes and "previous ones ACTIVE" in notes
+    assert "`train`: swap is configured" in notes
+    assert "`report`: logs go to the `splunk` driver" in notes
+
+
+def test_a_readme_without_these_options_is_unchanged() -> None:
+    plain = BASE.split("    user:")[0] + "\n"
+    assert "Container options" not in render_environment(env_of(plain), "t.yaml")["README.md"]

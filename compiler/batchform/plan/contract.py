@@ -768,6 +768,9 @@ class ReadmeContext(TypedDict):
     schedules: list[ReadmeScheduleRow]
     alerts: ReadmeAlertsEntry | None
     mermaid: list[str]
+    container_notes: list[str]
+    """What a user of a job with container options must know (ECS Exec, kept revisions, swap,
+    another log driver), one Markdown line each; empty for jobs without them."""
 
 
 # --- the plan ---------------------------------------------------------------------------------
