@@ -10,15 +10,21 @@ cases here cover the other places each rule looks.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from batchform.build import analyze_text, render_environment
 from batchform.derive import container_properties
 from batchform.diagnostics import Diagnostic, Level
 from batchform.model import Environment
 from batchform.plan import iam
+from batchform.sandbox.emulator import MotoServer
+from tests.harness import terraform as tf
+from tests.harness.cli import run_cli
+from tests.harness.plans import claimed_actions, moto_module, plan_actions
 from tests.harness.small_env import blocks
 
 MARK = "#!"
@@ -523,3 +529,75 @@ def test_the_readme_says_what_a_user_of_these_options_must_know() -> None:
 def test_a_readme_without_these_options_is_unchanged() -> None:
     plain = BASE.split("    user:")[0] + "\n"
     assert "Container options" not in render_environment(env_of(plain), "t.yaml")["README.md"]
+
+
+# --- on the emulator: an update with and without kept revisions -------------------------------
+
+REVISIONS = """\
+version: 1
+name: revs
+region: us-west-2
+network:
+  vpc:
+    create: {cidr: 10.0.0.0/16, availability_zones: [us-west-2a], nat_gateways: none}
+ignore: [BF450]
+job_definitions:
+  kept:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    vcpus: 1
+    memory: 1 GiB
+    shared_memory: 256 MiB
+    ulimits: {nofile: {soft: 4096, hard: 8192}}
+    keep_old_revisions: true
+  plain:
+    image: public.ecr.aws/docker/library/busybox:1.36
+    vcpus: 1
+    memory: 1 GiB
+    shared_memory: 256 MiB
+    ulimits: {nofile: {soft: 4096, hard: 8192}}
+"""
+
+
+def _statuses(moto: MotoServer, name: str) -> dict[int, str]:
+    batch = moto.client("batch", "us-west-2")
+    found = batch.describe_job_definitions(jobDefinitionName=name)["jobDefinitions"]
+    return {int(j["revision"]): j["status"] for j in found}
+
+
+@pytest.mark.e2e
+def test_an_update_keeps_or_deregisters_the_replaced_revision(
+    tmp_path: Path, terraform_cli: tf.TerraformCLI, moto: MotoServer
+) -> None:
+    """A change of a container option applies as a new revision (terraform plans an update,
+    as `batchform diff` says); the provider deregisters the replaced revision unless
+    deregister_on_new_revision is false (internal/service/batch/job_definition.go), the
+    re-plan is empty, and verify, which reports an older ACTIVE revision only where revisions
+    are not kept, exits 0."""
+    before = env_of(REVISIONS)
+    first = moto_module(before, "revs.yaml", tmp_path / "v0", moto)
+    tf.init(first, moto.env())
+    tf.apply(first, moto.env())
+    assert tf.plan_detailed_exitcode(first, moto.env()) == 0
+
+    edited = REVISIONS.replace("shared_memory: 256 MiB", "shared_memory: 512 MiB")
+    after = env_of(edited)
+    second = moto_module(after, "revs.yaml", tmp_path / "v1", moto)
+    (second / "terraform.tfstate").write_bytes((first / "terraform.tfstate").read_bytes())
+    tf.init(second, moto.env())
+    planned = plan_actions(second, moto)
+    jobs = {a: v for a, v in planned.items() if a.startswith("aws_batch_job_definition.")}
+    assert jobs == {
+        "aws_batch_job_definition.kept": "update",
+        "aws_batch_job_definition.plain": "update",
+    }
+    assert {a: v for a, v in claimed_actions(before, after).items() if a in jobs} == jobs
+    tf.apply(second, moto.env())
+    assert tf.plan_detailed_exitcode(second, moto.env()) == 0
+
+    assert _statuses(moto, "revs-kept") == {1: "ACTIVE", 2: "ACTIVE"}
+    assert _statuses(moto, "revs-plain") == {1: "INACTIVE", 2: "ACTIVE"}
+
+    config = tmp_path / "revs.yaml"
+    config.write_text(yaml.safe_dump(yaml.safe_load(edited), sort_keys=False), encoding="utf-8")
+    result = run_cli("verify", config, "--endpoint-url", moto.url, env=moto.process_env())
+    assert result.returncode == 0, result.stdout[-4000:]
