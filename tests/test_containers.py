@@ -521,9 +521,20 @@ def test_the_readme_says_what_a_user_of_these_options_must_know() -> None:
     readme = render_environment(env_of(BASE), "t.yaml")["README.md"]
     notes = readme.split("Container options to know about:")[1].split("## ")[0]
     assert "`train`: ECS Exec is on" in notes and "aws ecs execute-command" in notes
+    assert "its generated job role may open the session channels" in notes
     assert "`train`: every `terraform apply`" in notes and "previous ones ACTIVE" in notes
     assert "`train`: swap is configured" in notes
     assert "`report`: logs go to the `splunk` driver" in notes
+
+
+def test_the_readme_asks_for_ssmmessages_on_a_job_role_given_by_arn() -> None:
+    arn = "arn:aws:iam::123456789012:role/sim"
+    text = BASE.replace(
+        "    keep_old_revisions: true\n",
+        f"    keep_old_revisions: true\n    job_role: {{arn: {arn}}}\n",
+    )
+    readme = render_environment(analyze_text(text, "t.yaml").env, "t.yaml")["README.md"]  # type: ignore[arg-type]
+    assert f"its job role `{arn}` must allow the ssmmessages channels" in readme
 
 
 def test_a_readme_without_these_options_is_unchanged() -> None:

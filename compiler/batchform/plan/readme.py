@@ -185,12 +185,18 @@ def _container_notes(env: Environment, key: str) -> list[str]:
     name = md_code(key)
     notes: list[str] = []
     if job.execute_command:
+        arn = job.job_role.arn if job.job_role is not None else None
+        role = (
+            f"its job role {md_code(arn)} must allow the ssmmessages channels"
+            if arn is not None
+            else "its generated job role may open the session channels (ssmmessages)"
+        )
         notes.append(
             f"{name}: ECS Exec is on. Find a running job's task with `aws batch describe-jobs "
             "--jobs JOB_ID` (`container.taskArn`) and its cluster with `aws batch "
             "describe-compute-environments` (`ecsClusterArn`), then `aws ecs execute-command "
             "--cluster CLUSTER --task TASK --interactive --command /bin/sh` (needs the Session "
-            "Manager plugin). Its job role may open the session channels (ssmmessages)."
+            f"Manager plugin); {role}."
         )
     if job.keep_old_revisions:
         notes.append(
