@@ -533,7 +533,7 @@ def test_the_readme_asks_for_ssmmessages_on_a_job_role_given_by_arn() -> None:
         "    keep_old_revisions: true\n",
         f"    keep_old_revisions: true\n    job_role: {{arn: {arn}}}\n",
     )
-    readme = render_environment(analyze_text(text, "t.yaml").env, "t.yaml")["README.md"]  # type: ignore[arg-type]
+    readme = render_environment(env_of(text), "t.yaml")["README.md"]
     assert f"its job role `{arn}` must allow the ssmmessages channels" in readme
 
 
