@@ -612,3 +612,36 @@ def test_an_update_keeps_or_deregisters_the_replaced_revision(
     config.write_text(yaml.safe_dump(yaml.safe_load(edited), sort_keys=False), encoding="utf-8")
     result = run_cli("verify", config, "--endpoint-url", moto.url, env=moto.process_env())
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+# --- hostile values: located schema errors, never a traceback ---------------------------------
+
+HOSTILE = {
+    "ulimit-not-a-mapping": ("      nofile: {soft: 65536, hard: 65536}", "      nofile: 65536"),
+    "ulimit-unknown-name": (
+        "      nofile: {soft: 65536, hard: 65536}",
+        "      openfiles: {soft: 1, hard: 1}",
+    ),
+    "ulimit-boolean": (
+        "      nofile: {soft: 65536, hard: 65536}",
+        "      nofile: {soft: true, hard: 65536}",
+    ),
+    "tmpfs-not-a-list": (TMPFS_LINE, "      bad"),
+    "tmpfs-size-in-gb": (TMPFS_LINE, "      - {container_path: /t, size: 4 GB}"),
+    "device-permission-case": (DEVICE_LINE, "      - {host_path: /dev/fuse, permissions: [READ]}"),
+    "swap-without-max": (SWAP_LINE, "    swap: {swappiness: 60}"),
+    "log-driver-unknown": ("      driver: splunk", "      driver: awsfirelens"),
+    "architecture-lowercase": ("    architecture: ARM64", "    architecture: arm64"),
+    "keep-old-revisions-text": ("    keep_old_revisions: true", "    keep_old_revisions: [yes]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_malformed_option_is_a_located_schema_error(case: str) -> None:
+    old, new = HOSTILE[case]
+    text = edit(old, new)
+    result = analyze_text(text, "t.yaml")
+    assert result.env is None
+    found = [(d.code, d.line) for d in result.diagnostics]
+    line = _marked_line(text)
+    assert any(code.startswith("BF10") and at in (line, line + 1) for code, at in found), found
