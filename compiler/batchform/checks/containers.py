@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from batchform import instance_types, requirements
 from batchform.checks import Finding, rule
+from batchform.checks.jobs import FARGATE_MIN_PLATFORM, _platform_at_least
 from batchform.checks.security import SECRETS_MANAGER_ARN, SSM_PARAMETER_ARN
 from batchform.derive import FARGATE_DEFAULT_PLATFORM_VERSION, LOG_DRIVER, log_secret_options
 from batchform.diagnostics import Level, Path
@@ -523,19 +524,13 @@ def user_format(env: Environment) -> Iterator[Finding]:
 
 # --- ECS Exec --------------------------------------------------------------------------------
 
-ECS_EXEC_FARGATE_PLATFORM = (1, 4, 0)
+ECS_EXEC_FARGATE_PLATFORM = FARGATE_MIN_PLATFORM  # 1.4.0, as for EFS and 8+ vCPUs
 # The first hashicorp/aws release verified to send enableExecuteCommand: 5.100.0 bundles
 # aws-sdk-go-v2 service/batch v1.52.4 (read from the provider binary's build info); the field
 # arrived in service/batch v1.52.0 (2025-03-27). The provider decodes container_properties into
 # that SDK's struct (internal/service/batch/container_properties.go), so an older SDK drops the
 # key without a word, and the plan is still empty.
 ECS_EXEC_PROVIDER = "5.100.0"
-
-
-def _platform_at_least(version: str | None, minimum: tuple[int, ...]) -> bool:
-    if version is None or version.upper() == "LATEST":
-        return True
-    return tuple(int(p) for p in re.findall(r"\d+", version)) >= minimum
 
 
 @rule("BF535", Level.ERROR, "ECS Exec on a Fargate platform older than 1.4.0")
