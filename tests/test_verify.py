@@ -139,12 +139,22 @@ def deploy_unit(server: MotoServer) -> Environment:
     return env
 
 
-def register(server: MotoServer, env: Environment, key: str, **container: Any) -> dict[str, Any]:
-    """Register job definition ``key`` as the compiler writes it (``container`` overrides)."""
+def register(
+    server: MotoServer, env: Environment, key: str, keep_previous: bool = False, **container: Any
+) -> dict[str, Any]:
+    """Register a new revision of job definition ``key`` as the compiler writes it
+    (``container`` overrides) and, as the provider does on update unless
+    ``deregister_on_new_revision`` is false, deregister the revision it replaces."""
     log_groups, _ = aws.job_contexts(env)
     values = {f"aws_cloudwatch_log_group.{g['label']}.name": g["name"] for g in log_groups}
-    request = aws.job_definition_request(env, aws.job_context(env, key), values, **container)
-    return dict(server.client("batch").register_job_definition(**request))
+    context = aws.job_context(env, key)
+    batch = server.client("batch")
+    previous = batch.describe_job_definitions(jobDefinitionName=context["name"], status="ACTIVE")
+    request = aws.job_definition_request(env, context, values, **container)
+    registered = dict(batch.register_job_definition(**request))
+    for old in [] if keep_previous else previous["jobDefinitions"]:
+        batch.deregister_job_definition(jobDefinition=old["jobDefinitionArn"])
+    return registered
 
 
 def differences(report: Report) -> set[tuple[str, str]]:
@@ -196,6 +206,36 @@ def test_a_new_revision_with_another_image_is_drift(unit: tuple[MotoServer, Envi
     hello = report.find("job_definitions", "hello")
     assert hello is not None and hello.name == "unit-hello:2"
     assert hello.differences[0].actual == "public.ecr.aws/docker/library/busybox:latest"
+
+
+def test_an_older_revision_left_active_is_reported_unless_revisions_are_kept(
+    unit: tuple[MotoServer, Environment],
+) -> None:
+    """On update the provider deregisters the revision it replaces unless
+    deregister_on_new_revision is false (internal/service/batch/job_definition.go): an older
+    ACTIVE revision was registered around Terraform (or kept before the file stopped keeping
+    them), and jobs can still be submitted to it. With keep_old_revisions it is expected."""
+    server, env = unit
+    register(server, env, "hello", keep_previous=True)
+    report = verify(env, clients_for(server))
+    assert report.exit_code == 2
+    assert differences(report) == {("job_definitions.hello (older revision)", "")}
+    older = report.find("job_definitions", "hello (older revision)")
+    assert older is not None and older.name == "unit-hello:1"
+    assert older.status == Status.UNMANAGED
+    assert "keep_old_revisions" in (older.differences[0].reason or "")
+    assert report.find("job_definitions", "hello").name == "unit-hello:2"  # type: ignore[union-attr]
+
+    kept = env.model_copy(
+        update={
+            "job_definitions": {
+                k: j.model_copy(update={"keep_old_revisions": True})
+                for k, j in env.job_definitions.items()
+            }
+        }
+    )
+    report = verify(kept, clients_for(server))
+    assert report.exit_code == 0, format_text(report)
 
 
 def test_a_deregistered_job_definition_is_missing(unit: tuple[MotoServer, Environment]) -> None:

@@ -402,10 +402,12 @@ def _volumes(job: JobDefinition) -> tuple[list[dict[str, Any]], list[dict[str, A
 
 def _linux_parameters(opts: ContainerOptions) -> dict[str, Any]:
     """``linuxParameters`` of a container; only what the file sets, so that a job without these
-    keys compiles to the same JSON as before they existed."""
+    keys compiles to the same JSON as before they existed. ``init_process: false`` is AWS's
+    default and is left out (see :func:`container_options` for why a false flag is never
+    written)."""
     params: dict[str, Any] = {}
-    if opts.init_process is not None:
-        params["initProcessEnabled"] = opts.init_process
+    if opts.init_process:
+        params["initProcessEnabled"] = True
     if opts.shared_memory is not None:
         params["sharedMemorySize"] = opts.shared_memory
     if opts.tmpfs:
@@ -434,12 +436,19 @@ def container_options(opts: ContainerOptions, fargate: bool) -> dict[str, Any]:
     ``logConfiguration`` is not here: its default refers to the generated log group, which only
     the caller knows. ``architecture`` becomes ``runtimePlatform`` on Fargate only: on EC2 the
     instance types decide it (RegisterJobDefinition: runtimePlatform is for Fargate resources).
+
+    A boolean option is written only when true: false is AWS's default for each of them
+    (readonlyRootFilesystem, initProcessEnabled, enableExecuteCommand), and the provider
+    compares the JSON it sent with what DescribeJobDefinitions returns after decoding both into
+    the SDK's struct (``equivalentContainerPropertiesJSON`` in
+    internal/service/batch/container_properties.go of hashicorp/terraform-provider-aws), where a
+    false that AWS does not echo back would be a difference on every plan.
     """
     props: dict[str, Any] = {}
     if opts.user is not None:
         props["user"] = opts.user
-    if opts.readonly_root_filesystem is not None:
-        props["readonlyRootFilesystem"] = opts.readonly_root_filesystem
+    if opts.readonly_root_filesystem:
+        props["readonlyRootFilesystem"] = True
     linux = _linux_parameters(opts)
     if linux:
         props["linuxParameters"] = dict(sorted(linux.items()))
@@ -453,8 +462,8 @@ def container_options(opts: ContainerOptions, fargate: bool) -> dict[str, Any]:
             "cpuArchitecture": opts.architecture,
             "operatingSystemFamily": "LINUX",
         }
-    if opts.execute_command is not None:
-        props["enableExecuteCommand"] = opts.execute_command
+    if opts.execute_command:
+        props["enableExecuteCommand"] = True
     return props
 
 
@@ -480,6 +489,13 @@ def log_configuration(env: Environment, key: str, log: LogConfig | None) -> dict
             {"name": name, "valueFrom": value} for name, value in sorted(log.secret_options.items())
         ]
     return config
+
+
+def log_secret_options(opts: ContainerOptions) -> dict[str, str]:
+    """``log.secret_options`` of a container (name -> secret ARN), empty without them: like the
+    job's ``secrets``, the ECS agent reads them with the execution role (Batch User Guide,
+    "Specifying sensitive data", log configuration), so they make the job need one."""
+    return dict(opts.log.secret_options) if opts.log is not None else {}
 
 
 def container_properties(env: Environment, key: str) -> dict[str, Any]:
@@ -511,7 +527,7 @@ def container_properties(env: Environment, key: str) -> dict[str, Any]:
     job_role = refs.job_role_arn(env, key)
     if job_role is not None:
         props["jobRoleArn"] = job_role
-    if fargate or job.secrets:
+    if fargate or job.secrets or log_secret_options(job):
         execution_role = refs.execution_role_arn(env)
         if execution_role is not None:
             props["executionRoleArn"] = execution_role
@@ -580,11 +596,15 @@ def parse_kms_arn(value: str) -> KmsArn | None:
 
 
 def generated_job_roles(env: Environment) -> list[str]:
-    """Keys of job definitions whose ``job_role`` batchform generates, sorted."""
+    """Keys of job definitions whose ``job_role`` batchform generates, sorted: those whose
+    ``job_role`` lists buckets or keys, and those with ECS Exec on and no ``job_role`` at all
+    (ECS Exec opens its session with the job role's ssmmessages permissions, so batchform
+    generates the role that carries them; :func:`batchform.refs.job_role_arn`)."""
     return sorted(
         key
         for key, job in env.job_definitions.items()
-        if job.job_role is not None and job.job_role.arn is None
+        if (job.job_role is not None and job.job_role.arn is None)
+        or (job.job_role is None and bool(job.execute_command))
     )
 
 

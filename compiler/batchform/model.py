@@ -559,6 +559,10 @@ class JobDefinition(JobSettings, ContainerOptions):
     # Fair-share queues order jobs by it (higher first); aws_batch_job_definition
     # scheduling_priority. 0-9999 (RegisterJobDefinition).
     scheduling_priority: Annotated[int, Field(ge=0, le=9999)] | None = None
+    # Container options (second release): keep the revisions an update supersedes ACTIVE
+    # (aws_batch_job_definition deregister_on_new_revision = false); default: the provider
+    # deregisters the previous revision, as it always did.
+    keep_old_revisions: bool = False
 
 
 MERGED_DICT_SETTINGS = ("environment", "tags")

@@ -144,10 +144,13 @@ def spot_fleet_role_arn(env: Environment) -> Expr | str | None:
 
 
 def needs_execution_role(env: Environment) -> bool:
-    """Fargate jobs always need an execution role; EC2 jobs only to read secrets."""
+    """Fargate jobs always need an execution role; EC2 jobs only to read secrets (their own,
+    or their log driver's ``secret_options``)."""
     for key in env.job_definitions:
         job = env.job(key)
         if job.platform == "FARGATE" or job.secrets:
+            return True
+        if job.log is not None and job.log.secret_options:  # read by the ECS agent, too
             return True
     return False
 
@@ -164,7 +167,8 @@ def execution_role_arn(env: Environment) -> Expr | str | None:
 def job_role_arn(env: Environment, job_key: str) -> Expr | str | None:
     job = env.job_definitions[job_key]
     if job.job_role is None:
-        return None
+        # ECS Exec needs a job role (ssmmessages): batchform generates one when none is given
+        return Expr(f"aws_iam_role.job_{label(job_key)}.arn") if job.execute_command else None
     if job.job_role.arn is not None:
         return job.job_role.arn
     return Expr(f"aws_iam_role.job_{label(job_key)}.arn")

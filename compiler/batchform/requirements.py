@@ -43,6 +43,9 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
     },
     "aws_batch_job_definition": {
         "container_properties": PROVIDER_BASELINE,
+        # 5.44.0: `deregister_on_new_revision` arrived with in-place revisions
+        # (hashicorp/terraform-provider-aws PR #35149; issue #36824 dates it to 5.44.0)
+        "deregister_on_new_revision": "5.44.0",
         "name": PROVIDER_BASELINE,
         "parameters": PROVIDER_BASELINE,
         "platform_capabilities": PROVIDER_BASELINE,

@@ -275,6 +275,42 @@ RANGES: tuple[Range, ...] = (
         ATTEMPTS_HINT,
         f"{BATCH_API}/API_RetryStrategy.html",
     ),
+    # Container options (compiler/batchform/checks/containers.py has the rules that are more
+    # than one value against bounds).
+    Range(
+        "BF524",
+        "a tmpfs or shared memory size is below 1 MiB",
+        "job_definitions.*.tmpfs.*.size",
+        1,
+        None,
+        "MiB",
+        "a tmpfs volume of {value} MiB in job definition '{key}' holds nothing",
+        "give it a size such as 512 MiB, or remove the mount",
+        f"{BATCH_API}/API_Tmpfs.html",
+    ),
+    Range(
+        "BF524",
+        "a tmpfs or shared memory size is below 1 MiB",
+        "job_definitions.*.shared_memory",
+        1,
+        None,
+        "MiB",
+        "shared_memory {value} MiB of job definition '{key}' is no size: Docker would fall "
+        "back to its 64 MiB default",
+        "give the size /dev/shm needs (such as 2 GiB), or remove shared_memory",
+        f"{BATCH_API}/API_LinuxParameters.html",
+    ),
+    Range(
+        "BF525",
+        "swap.swappiness is outside 0-100",
+        "job_definitions.*.swap.swappiness",
+        0,
+        100,
+        "",
+        "swappiness {value} of job definition '{key}' is outside {low}-{high}",
+        "0 swaps only when it must, 100 swaps eagerly; AWS's default is 60",
+        f"{BATCH_API}/API_LinuxParameters.html",
+    ),
 )
 
 

@@ -294,6 +294,12 @@ def _annotate(
         if content:
             change.notes.extend(_job_notes(old_env, new_env, change.name))
     if tf_type == "aws_batch_job_definition" and change.action == "delete":
+        kept = old_env is not None and old_env.job(change.name).keep_old_revisions
         change.notes.append(
-            Note(Risk.JOBS, "deregistered: submissions that name it fail from now on")
+            Note(
+                Risk.JOBS,
+                "deregistered: submissions that name it fail from now on"
+                # the provider's delete deregisters every ACTIVE revision of the name
+                + (" (every ACTIVE revision, the kept ones too)" if kept else ""),
+            )
         )

@@ -295,14 +295,40 @@ def _queue_notes(
     return notes
 
 
-def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
-    notes = [
-        Note(
-            Risk.NOTE,
-            "a new revision is registered and the previous one deregistered; jobs already "
-            "submitted keep running on the revision they were submitted with",
+def _revision_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
+    """What happens to revisions: the provider registers a new one on any change but tags, and
+    deregisters the one it replaces unless ``deregister_on_new_revision`` is false
+    (``keep_old_revisions``; internal/service/batch/job_definition.go, update)."""
+    keep = new_env.job(key).keep_old_revisions
+    kept_before = (
+        old_env is not None
+        and key in old_env.job_definitions
+        and old_env.job(key).keep_old_revisions
+    )
+    if keep:
+        text = (
+            "a new revision is registered; the previous one stays ACTIVE (keep_old_revisions), "
+            "so submissions naming it by revision still run with its old settings"
         )
-    ]
+    else:
+        text = (
+            "a new revision is registered and the previous one deregistered; jobs already "
+            "submitted keep running on the revision they were submitted with"
+        )
+    notes = [Note(Risk.NOTE, text)]
+    if kept_before and not keep:
+        notes.append(
+            Note(
+                Risk.NOTE,
+                "keep_old_revisions is turned off: only the revision this update replaces is "
+                "deregistered; revisions kept before stay ACTIVE until deregistered by hand",
+            )
+        )
+    return notes
+
+
+def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
+    notes = _revision_notes(old_env, new_env, key)
     if old_env is not None and key in old_env.job_definitions:
         before = required_parameters(old_env.job(key))
         after = required_parameters(new_env.job(key))

@@ -575,6 +575,8 @@ class JobDefinitionEntry(TypedDict):
     timeout: int | None
     container_properties: JsonObject
     tags: Tags
+    # false with keep_old_revisions: an update leaves the superseded revision ACTIVE
+    deregister_on_new_revision: bool
 
 
 class JobDefinitionsContext(TypedDict):
@@ -768,6 +770,9 @@ class ReadmeContext(TypedDict):
     mermaid: list[str]
     module_block: list[str] | None
     """``terraform.output: module``: the HCL that calls the module (plan/module.py)."""
+    container_notes: list[str]
+    """What a user of a job with container options must know (ECS Exec, kept revisions, swap,
+    another log driver), one Markdown line each; empty for jobs without them."""
 
 
 # --- variables.tf, module.tf (compiler/batchform/plan/module.py): terraform.output: module ---

@@ -12,15 +12,17 @@ generated:
 - ``aws_iam_role.spot_fleet`` (+ attachment): when ``refs.needs_spot_fleet_role``.
 - ``aws_iam_role.execution`` (+ attachment, + ``aws_iam_role_policy.execution_secrets`` when
   jobs reference secrets): when ``refs.needs_execution_role``.
-- ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_{s3,efs,kms}``: per job
-  definition with a generated ``job_role``; ``s3`` for its buckets, ``efs`` for EFS volumes
-  mounted with ``iam: true``, ``kms`` for ``job_role.kms_keys``.
+- ``aws_iam_role.job_<key>`` + ``aws_iam_role_policy.job_<key>_{s3,efs,kms,exec}``: per job
+  definition with a generated ``job_role`` (or with ``execute_command: true`` and no
+  ``job_role``); ``s3`` for its buckets, ``efs`` for EFS volumes mounted with ``iam: true``,
+  ``kms`` for ``job_role.kms_keys``, ``exec`` for ECS Exec's session channels.
 - ``aws_iam_role.scheduler`` + ``aws_iam_role_policy.scheduler_submit``: when the file has
   ``schedules``; EventBridge Scheduler assumes it to call ``batch:SubmitJob``.
 
 Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
-wildcard action or a ``*`` resource (a key given by alias grants ``key/*`` of one account and
+wildcard action, and none a ``*`` resource but ECS Exec's (``ECS_EXEC_ACTIONS``: ssmmessages has
+no resource type to name) (a key given by alias grants ``key/*`` of one account and
 region, narrowed by a condition to the keys carrying that alias).
 
 EFS with IAM authorization: Batch mounts the volume with the job role
@@ -132,11 +134,13 @@ def secret_resource(value_from: str) -> tuple[str, str]:
 
 
 def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
-    """Read access to exactly the secrets the jobs reference, or ``None`` when there are none."""
+    """Read access to exactly the secrets the jobs reference (``secrets`` and the log driver's
+    ``secret_options``), or ``None`` when there are none."""
     secrets: set[str] = set()
     parameters: set[str] = set()
     for key in env.job_definitions:
-        for value_from in env.job(key).secrets.values():
+        job = env.job(key)
+        for value_from in [*job.secrets.values(), *derive.log_secret_options(job).values()]:
             service, arn = secret_resource(value_from)
             if service == "secretsmanager":
                 secrets.update({arn, arn + SECRETS_MANAGER_SUFFIX})
@@ -340,6 +344,27 @@ def job_kms_policy(read: list[str], write: list[str], keys: list[str]) -> dict[s
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
+# ECS Exec: the SSM agent in the container opens its session channels with the job role
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, "IAM permissions
+# required for ECS Exec"). These actions have no resource type in the Service Authorization
+# Reference (Amazon Session Manager Message Gateway Service), so the resource is "*": the one
+# statement batchform writes with it.
+ECS_EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def ecs_exec_policy(env: Environment, key: str) -> dict[str, Any] | None:
+    """The session channels ECS Exec needs, for a job with ``execute_command: true``."""
+    if not env.job(key).execute_command:
+        return None
+    statement = {"Sid": "EcsExecSessions", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS}
+    return {"Version": POLICY_VERSION, "Statement": [{**statement, "Resource": "*"}]}
+
+
 def needs_caller_identity(env: Environment) -> bool:
     """Whether ``iam.tf`` reads the account id (EFS ARNs of the ``efs`` policies)."""
     return any(efs_policy(env, key) is not None for key in generated_job_roles(env))
@@ -377,16 +402,14 @@ def submit_policy(env: Environment) -> dict[str, Any]:
 def _inline_policies(env: Environment, spec: RoleSpec) -> list[InlinePolicyEntry]:
     """The role's inline policies, one per concern so a change shows as one policy's diff."""
     if spec.job_key is not None:
+        # no job_role: a role generated for ECS Exec alone (derive.generated_job_roles)
         job_role = env.job_definitions[spec.job_key].job_role
-        assert job_role is not None
+        read, write = (job_role.s3_read, job_role.s3_write) if job_role else ([], [])
         policies: dict[str, dict[str, Any] | None] = {
-            "s3": (
-                s3_policy(job_role.s3_read, job_role.s3_write)
-                if job_role.s3_read or job_role.s3_write
-                else None
-            ),
+            "s3": s3_policy(read, write) if read or write else None,
             "efs": efs_policy(env, spec.job_key),
-            "kms": job_kms_policy(job_role.s3_read, job_role.s3_write, job_role.kms_keys),
+            "kms": job_kms_policy(read, write, job_role.kms_keys if job_role else []),
+            "exec": ecs_exec_policy(env, spec.job_key),
         }
         return [
             {"label": f"{spec.label}_{name}", "name": name, "policy": policy}

@@ -52,6 +52,7 @@ def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
         "timeout": job.timeout,
         "container_properties": container_properties(env, key),
         "tags": derive.tags(env, key, job.tags),
+        "deregister_on_new_revision": not job.keep_old_revisions,
     }
 
 

@@ -179,6 +179,45 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
     return rows
 
 
+def _container_notes(env: Environment, key: str) -> list[str]:
+    """What the README tells about one job's container options, each with what to do."""
+    job = env.job(key)
+    name = md_code(key)
+    notes: list[str] = []
+    if job.execute_command:
+        arn = job.job_role.arn if job.job_role is not None else None
+        role = (
+            f"its job role {md_code(arn)} must allow the ssmmessages channels"
+            if arn is not None
+            else "its generated job role may open the session channels (ssmmessages)"
+        )
+        notes.append(
+            f"{name}: ECS Exec is on. Find a running job's task with `aws batch describe-jobs "
+            "--jobs JOB_ID` (`container.taskArn`) and its cluster with `aws batch "
+            "describe-compute-environments` (`ecsClusterArn`), then `aws ecs execute-command "
+            "--cluster CLUSTER --task TASK --interactive --command /bin/sh` (needs the Session "
+            f"Manager plugin); {role}."
+        )
+    if job.keep_old_revisions:
+        notes.append(
+            f"{name}: every `terraform apply` that changes it registers a new revision and "
+            "leaves the previous ones ACTIVE, so submissions that name an old revision keep "
+            "working; deregister old revisions yourself (`aws batch deregister-job-definition`) "
+            "when nothing submits them any more. `terraform destroy` deregisters them all."
+        )
+    if job.swap is not None and job.swap.max > 0:
+        notes.append(
+            f"{name}: swap is configured, but ECS-optimized AMIs have no swap: the job swaps "
+            "only on instances whose launch template or AMI enables a swap file or volume."
+        )
+    if job.log is not None and job.log.driver != "awslogs":
+        notes.append(
+            f"{name}: logs go to the {md_code(job.log.driver)} driver, not to the CloudWatch "
+            "log group batchform creates for it."
+        )
+    return notes
+
+
 def share_identifier_example(env: Environment, policy_key: str) -> str:
     """A share identifier ``submit-job --share-identifier`` accepts on a queue with this policy.
 
@@ -358,5 +397,8 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "alerts": _alerts(env),
             "mermaid": _mermaid(env),
             "module_block": module.module_block(env) if module.is_module(env) else None,
+            "container_notes": [
+                n for k in sorted(env.job_definitions) for n in _container_notes(env, k)
+            ],
         }
     }

@@ -364,12 +364,17 @@ def check_scheduling_policies(live: Live, desired: Desired) -> list[ResourceChec
 AWS_CONTAINER_DEFAULTS: dict[str, Any] = {
     "privileged": False,
     "readonlyRootFilesystem": False,
+    "enableExecuteCommand": False,
     "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
     "networkConfiguration": {"assignPublicIp": "DISABLED"},
     "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
 }
 """Values AWS fills in when a job definition leaves them out: an actual-only key holding one of
-these (or an empty value) is not drift."""
+these (or an empty value) is not drift. batchform writes none of the false flags
+(:func:`batchform.derive.container_options`), so a false read back means "off", as intended."""
+
+LINUX_PARAMETER_DEFAULTS: dict[str, Any] = {"initProcessEnabled": False}
+"""The same within ``linuxParameters``."""
 
 
 def _empty(value: Any) -> bool:
@@ -390,14 +395,37 @@ def _by_name(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((e for e in entries if e.get("value", None) != ""), key=lambda e: e["name"])
 
 
+def _linux_parameters(value: dict[str, Any]) -> dict[str, Any]:
+    """``linuxParameters`` without AWS's defaults, device permissions as a sorted set (Docker
+    reads them as one: ``rwm``)."""
+    out = {k: v for k, v in value.items() if LINUX_PARAMETER_DEFAULTS.get(k, object()) != v}
+    if "devices" in out:
+        out["devices"] = [
+            {**d, "permissions": sorted(d["permissions"])} if "permissions" in d else d
+            for d in out["devices"]
+        ]
+    return out
+
+
+def _log_configuration(value: dict[str, Any]) -> dict[str, Any]:
+    if "secretOptions" in value:
+        return {**value, "secretOptions": _by_name(value["secretOptions"])}
+    return value
+
+
 def normalise_container(props: dict[str, Any]) -> dict[str, Any]:
     """Container properties in one canonical form: empty values dropped, name/value lists
-    sorted by name, resource requirements by type, values of requirements as strings, mount
-    points with AWS's ``readOnly`` default."""
+    sorted by name (environment, secrets, ulimits, log secret options), resource requirements
+    by type, values of requirements as strings, mount points with AWS's ``readOnly`` default,
+    ``linuxParameters`` without AWS's defaults."""
     out: dict[str, Any] = {}
     for key, value in _prune(props).items():
-        if key in ("environment", "secrets"):
+        if key in ("environment", "secrets", "ulimits"):
             value = _by_name(value)
+        elif key == "linuxParameters":
+            value = _linux_parameters(value)
+        elif key == "logConfiguration":
+            value = _log_configuration(value)
         elif key == "resourceRequirements":
             value = sorted(
                 ({"type": r["type"], "value": str(r["value"])} for r in value),
@@ -492,8 +520,43 @@ def check_job_definition(live: Live, desired: Desired, ctx: JobDefinitionEntry) 
     return check
 
 
+def older_active_revisions(live: Live, desired: Desired) -> list[ResourceCheck]:
+    """ACTIVE revisions below the live one, for job definitions that do not keep them.
+
+    On update the provider deregisters the revision it replaces unless
+    ``deregister_on_new_revision`` is false (``keep_old_revisions: true``;
+    internal/service/batch/job_definition.go in hashicorp/terraform-provider-aws), so an older
+    ACTIVE revision was registered some other way, or kept before the file stopped keeping
+    them: jobs can still be submitted to it with its old settings."""
+    checks = []
+    for ctx in desired.job_definitions:
+        newest = latest_active(live, ctx["name"])
+        if ctx["deregister_on_new_revision"] is False or newest is None:
+            continue
+        key = batchform_key(ctx) or ctx["label"]
+        for jd in live.job_definitions or []:
+            older = int(jd["revision"]) < int(newest["revision"])
+            if jd["jobDefinitionName"] != ctx["name"] or not older:
+                continue
+            if jd.get("status", "ACTIVE") != "ACTIVE":
+                continue
+            name = f"{jd['jobDefinitionName']}:{jd['revision']}"
+            check = ResourceCheck(JD, f"{key} (older revision)", name)
+            check.differ(
+                "",
+                None,
+                name,
+                Kind.UNMANAGED,
+                f"still ACTIVE below the live revision {newest['revision']}: submissions can "
+                "name it; deregister it, or set keep_old_revisions: true to keep revisions",
+            )
+            checks.append(check)
+    return checks
+
+
 def check_job_definitions(live: Live, desired: Desired) -> list[ResourceCheck]:
     checks = [check_job_definition(live, desired, ctx) for ctx in desired.job_definitions]
+    checks += older_active_revisions(live, desired)
     known = set(desired.env.job_definitions)
     latest: dict[str, dict[str, Any]] = {}
     for jd in live.job_definitions or []:
