@@ -765,12 +765,12 @@ class ReadmeContext(TypedDict):
     fair_share: bool
     compute_environments: list[ReadmeComputeEnvironmentRow]
     jobs: list[ReadmeJobRow]
-    schedules: list[ReadmeScheduleRow]
-    alerts: ReadmeAlertsEntry | None
-    mermaid: list[str]
     container_notes: list[str]
     """What a user of a job with container options must know (ECS Exec, kept revisions, swap,
     another log driver), one Markdown line each; empty for jobs without them."""
+    schedules: list[ReadmeScheduleRow]
+    alerts: ReadmeAlertsEntry | None
+    mermaid: list[str]
 
 
 # --- the plan ---------------------------------------------------------------------------------

@@ -393,11 +393,11 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "fair_share": any(q.scheduling_policy for q in env.job_queues.values()),
             "compute_environments": _compute_environments(env),
             "jobs": _jobs(env),
-            "schedules": _schedules(env),
-            "alerts": _alerts(env),
-            "mermaid": _mermaid(env),
             "container_notes": [
                 n for k in sorted(env.job_definitions) for n in _container_notes(env, k)
             ],
+            "schedules": _schedules(env),
+            "alerts": _alerts(env),
+            "mermaid": _mermaid(env),
         }
     }
