@@ -44,9 +44,9 @@ from batchform.model import ContainerOptions, Environment
 
 
 class Container(NamedTuple):
-    """One container's options, where they are written, and what it runs on (a NamedTuple:
-    every rule walks all containers, and a tuple is built several times faster than a frozen
-    dataclass, measured on a 5000-job file)."""
+    """One container's options, where they are written, and what it runs on. Node ranges of
+    multi-node jobs and the containers of multi-container jobs take the same options and join
+    :func:`containers` with their own path, memory and platform."""
 
     path: Path  # of the mapping holding the options
     job: str  # the job definition's key
