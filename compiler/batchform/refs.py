@@ -128,7 +128,7 @@ def needs_execution_role(env: Environment) -> bool:
     """Fargate jobs always need an execution role; EC2 jobs only to read secrets."""
     for key in env.job_definitions:
         job = env.job(key)
-        if job.platform == "FARGATE" or job.secrets:
+        if job.platform == "FARGATE" or job.all_secrets:
             return True
     return False
 

@@ -136,7 +136,7 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
     secrets: set[str] = set()
     parameters: set[str] = set()
     for key in env.job_definitions:
-        for value_from in env.job(key).secrets.values():
+        for value_from in env.job(key).all_secrets.values():
             service, arn = secret_resource(value_from)
             if service == "secretsmanager":
                 secrets.update({arn, arn + SECRETS_MANAGER_SUFFIX})

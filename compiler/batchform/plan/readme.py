@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 
-from batchform import naming
+from batchform import derive, naming
 from batchform.derive import expected_instance_types, required_parameters
-from batchform.model import ComputeEnvironment, Environment
+from batchform.model import ComputeEnvironment, Environment, JobDefinition
 from batchform.naming import aws_name, label
 from batchform.plan import compute, operations
 from batchform.plan.contract import (
@@ -167,16 +167,28 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
             {
                 "key": md_code(key),
                 "name": md_code(aws_name(env.name, key)),
-                "platform": job.platform or "EC2",
-                "image": md_code(job.image),
-                "vcpus": format_vcpus(job.vcpus),
-                "memory": format_memory(job.memory),
-                "gpus": job.gpus,
+                "platform": _platform(job),
+                "image": ", ".join(md_code(image) for _, image in derive.job_images(job, key)),
+                "vcpus": " / ".join(format_vcpus(d.vcpus) for d in derive.demands(env, key)),
+                "memory": " / ".join(format_memory(d.memory) for d in derive.demands(env, key)),
+                "gpus": max((d.gpus for d in derive.demands(env, key)), default=0),
                 "required": ", ".join(md_code(p) for p in required) or "-",
                 "submit": _submit_example(env, key, required),
             }
         )
     return rows
+
+
+def _platform(job: JobDefinition) -> str:
+    """The platform column: multi-node and multi-container jobs say so, with their node or
+    container count (their vCPU and memory columns hold one value per node range, or the
+    containers' sum)."""
+    platform = job.platform or "EC2"
+    if job.nodes is not None:
+        return f"{platform}, multi-node ({job.nodes.count} nodes)"
+    if job.containers is not None:
+        return f"{platform}, {len(job.containers)} containers"
+    return platform
 
 
 def share_identifier_example(env: Environment, policy_key: str) -> str:
@@ -215,7 +227,7 @@ def fair_share_notes(env: Environment) -> list[str]:
 def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     """An ``aws batch submit-job`` line for the job on the first queue that can run it."""
     job = env.job(key)
-    queue = _queue_for(env, fargate=job.platform == "FARGATE")
+    queue = _queue_for(env, job)
     if queue is None:
         return ""
     parts = [
@@ -232,10 +244,17 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     return " ".join(parts)
 
 
-def _queue_for(env: Environment, fargate: bool) -> str | None:
+def _queue_for(env: Environment, job: JobDefinition) -> str | None:
+    """The highest-priority queue whose compute environments all run the job's platform (and,
+    for a multi-node job, none is SPOT or UNMANAGED: AWS runs no multi-node job there)."""
     for key in sorted(env.job_queues, key=lambda k: (-env.job_queues[k].priority, k)):
         ces = [env.compute_environments.get(c) for c in env.job_queues[key].compute_environments]
-        if ces and all(ce is not None and ce.is_fargate == fargate for ce in ces):
+        if ces and all(
+            ce is not None
+            and derive.runs_on(job, ce)
+            and not (job.is_multinode and ce.type in derive.NO_MULTINODE_CE_TYPES)
+            for ce in ces
+        ):
             return key
     return None
 
