@@ -128,7 +128,7 @@ IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
 def expected_instance_types(ce: ComputeEnvironment) -> list[str]:
     """The instance types a CE is created with: the user's list, ``[optimal]`` by default for
     EC2/SPOT, none for Fargate."""
-    if ce.is_fargate:
+    if ce.is_fargate or ce.is_unmanaged:
         return []
     return list(ce.instance_types) if ce.instance_types else [instance_types.OPTIMAL]
 

@@ -232,7 +232,7 @@ def queue_single_architecture(env: Environment) -> Iterator[Finding]:
         arch_of: dict[str, str] = {}
         for ce_key in queue.compute_environments:
             ce = env.compute_environments.get(ce_key)
-            if ce is None or ce.is_fargate:
+            if ce is None or ce.is_fargate or ce.is_unmanaged:
                 continue
             found = architectures(ce.instance_types or [OPTIMAL])
             if len(found) == 1:  # a CE that mixes architectures is the compute rules' finding

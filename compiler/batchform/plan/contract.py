@@ -818,6 +818,8 @@ class ReadmeContext(TypedDict):
     schedules: list[ReadmeScheduleRow]
     alerts: ReadmeAlertsEntry | None
     mermaid: list[str]
+    eks_notes: list[str]
+    """What an EKS cluster must allow before the first apply, one line per step (Markdown)."""
 
 
 # --- the plan ---------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ def format_vcpus(vcpus: float) -> str:
 
 
 def _vcpu_range(ce: ComputeEnvironment) -> str:
+    if ce.is_unmanaged:
+        return "-"  # the instances its owner registers
     low = 0 if ce.is_fargate else ce.min_vcpus
     return f"{low}-{ce.max_vcpus}"
 
@@ -100,6 +102,8 @@ def _image(env: Environment, key: str) -> str:
     ce = env.compute_environments[key]
     if ce.is_fargate:
         return "Fargate"
+    if ce.is_unmanaged:
+        return "your own instances"
     if ce.ami is not None and ce.ami in env.amis:
         ami = env.amis[ce.ami]
         source = ami.id or ami.ssm_parameter or ami.image_type or ""
@@ -115,11 +119,12 @@ def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]
             {
                 "key": md_code(key),
                 "name_prefix": md_code(naming.ce_name_prefix(env.name, key)),
-                "type": ce.type,
-                "strategy": ce.allocation_strategy or ("-" if ce.is_fargate else "BEST_FIT"),
+                "type": f"{ce.type} on EKS" if ce.is_eks else ce.type,
+                "strategy": ce.allocation_strategy
+                or ("-" if ce.is_fargate or ce.is_unmanaged else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
                 "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
-                "image": md_code(_image(env, key)),
+                "image": md_code(_image(env, key)) if not ce.is_unmanaged else _image(env, key),
                 "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
                 "state": ce.state,
             }
@@ -376,5 +381,44 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "schedules": _schedules(env),
             "alerts": _alerts(env),
             "mermaid": _mermaid(env),
+            "eks_notes": eks_notes(env),
         }
     }
+
+
+EKS_GETTING_STARTED = "https://docs.aws.amazon.com/batch/latest/userguide/getting-started-eks.html"
+EKS_NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+
+
+def eks_notes(env: Environment) -> list[str]:
+    """What each EKS cluster the compute environments join must allow, since batchform does not
+    manage the cluster: Batch's service-linked role needs Kubernetes RBAC access in the
+    namespace (AWS Batch "Getting started with Amazon EKS"), and the nodes' instance role must
+    be allowed to join the cluster and hold the EKS worker node policies."""
+    clusters: dict[str, list[str]] = {}
+    for key in sorted(env.compute_environments):
+        ce = env.compute_environments[key]
+        if ce.eks is not None:
+            namespaces = clusters.setdefault(ce.eks.cluster, [])
+            if ce.eks.namespace not in namespaces:
+                namespaces.append(ce.eks.namespace)
+    notes: list[str] = []
+    for cluster, namespaces in clusters.items():
+        where = ", ".join(md_code(n) for n in namespaces)
+        notes.append(
+            f"Cluster {md_code(cluster)}: give the role `AWSServiceRoleForBatch` access (an EKS "
+            "access entry, or an `aws-auth` mapping to the user `aws-batch`) and the Kubernetes "
+            f"RBAC permissions AWS Batch lists for the namespace {where}, which must exist: see "
+            f"{EKS_GETTING_STARTED}."
+        )
+        notes.append(
+            f"Cluster {md_code(cluster)}: the compute environments' instance role must be able "
+            "to join it (an access entry of type `EC2_LINUX`, or an `aws-auth` node mapping) "
+            "and hold " + ", ".join(md_code(p) for p in EKS_NODE_POLICIES) + "; the role "
+            "batchform generates carries the ECS instance policy only."
+        )
+    return notes

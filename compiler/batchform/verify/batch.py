@@ -624,10 +624,20 @@ def _compare_eks(check: ResourceCheck, want: EksPropertiesEntry, got: Any) -> No
         wanted = _eks_api_container(block)
         found = containers[i] if i < len(containers) else {}
         for key in sorted(wanted):
-            value = found.get(key)
+            value = _without_defaults(wanted[key], found.get(key))
             if key == "env" and isinstance(value, list):
                 value = sorted(value, key=lambda e: e.get("name", ""))
             check.compare(f"{prefix}.containers[{i}].{key}", wanted[key], value)
+
+
+def _without_defaults(wanted: Any, actual: Any) -> Any:
+    """``actual`` without the members ``wanted`` does not set whose value is a default
+    (``false``, empty): the provider sends every boolean of a 5.x block, so
+    ``securityContext`` comes back with ``privileged: false`` and ``runAsNonRoot: false``
+    that the file never set."""
+    if not isinstance(wanted, dict) or not isinstance(actual, dict):
+        return actual
+    return {k: v for k, v in actual.items() if k in wanted or v not in (False, None, "", [], {})}
 
 
 def check_job_definitions(live: Live, desired: Desired) -> list[ResourceCheck]:

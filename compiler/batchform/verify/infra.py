@@ -522,7 +522,7 @@ def check_compute_networks(live: Live, desired: Desired) -> list[ResourceCheck]:
         actual = pick_compute_environment(live, ctx, desired.name)
         if actual is None:
             continue
-        fargate = str(compute_resources_of(ctx)["attrs"]["type"]).startswith("FARGATE")
+        fargate = str(compute_resources_of(ctx)["attrs"].get("type", "")).startswith("FARGATE")
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(ROUTES, key, actual["computeEnvironmentName"])
         checks.append(check)
