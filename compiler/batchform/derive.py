@@ -725,7 +725,7 @@ def task_size(env: Environment, key: str) -> TaskSize | None:
     return TaskSize(job.vcpus, job.memory, ("job_definitions", key), summed=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Demand:
     """What must fit on one instance for job ``key`` to run: the job, one node of a node range
     (each node is one instance), or every container of a multi-container task together."""

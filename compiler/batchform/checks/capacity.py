@@ -245,14 +245,20 @@ def unknown_instance_type(env: Environment) -> Iterator[Finding]:
 @rule("BF482", Level.WARNING, "a job needs more vCPUs than any of its compute environments allows")
 def job_exceeds_max_vcpus(env: Environment) -> Iterator[Finding]:
     candidates = _Candidates(env)
+    limits: dict[str | None, int | None] = {}  # by platform, as the candidates are
     for key in env.job_definitions:
         job = env.job(key)
         ces = candidates(job)
         if not ces:
             continue
-        if any(env.compute_environments[k].is_unmanaged for k in ces):
+        if job.platform not in limits:
+            known = not any(env.compute_environments[k].is_unmanaged for k in ces)
+            limits[job.platform] = (
+                max(env.compute_environments[k].vcpu_limit for k in ces) if known else None
+            )
+        largest = limits[job.platform]
+        if largest is None:
             continue  # an UNMANAGED CE has the instances its owner registers
-        largest = max(env.compute_environments[k].vcpu_limit for k in ces)
         for need in derive.demands(env, key):
             if need.vcpus <= largest:
                 continue
@@ -329,13 +335,15 @@ def _image_findings(env: Environment, every: bool) -> Iterator[Finding]:
     candidates = _Candidates(env)
     for key in env.job_definitions:
         job = env.job(key)
+        pulls = [(p, i) for p, i in derive.job_images(job, key) if _needs_internet(i, env.region)]
+        if not pulls:
+            continue
         ces = candidates(job)
         blocked = [k for k in ces if _cut_off(env, env.compute_environments[k])]
         if not blocked or (len(blocked) == len(ces)) != every:
             continue
-        for path, image in derive.job_images(job, key):
-            if _needs_internet(image, env.region):
-                yield _image_finding(env, key, path, image, blocked, every)
+        for path, image in pulls:
+            yield _image_finding(env, key, path, image, blocked, every)
 
 
 def _image_finding(
