@@ -595,3 +595,105 @@ def test_a_new_node_range_is_a_new_job_definition_revision() -> None:
     found = _diff_actions(GOOD, new)
     assert found["aws_batch_job_definition.mpi"] in ("update", "replace")
     assert set(found) == {"aws_batch_job_definition.mpi"}
+
+
+# --- verify: each new attribute compared, normalised as containerProperties are ---------------
+
+
+def _job_check(key: str, edit: Any) -> list[str]:
+    """The attributes verify reports for job ``key`` of GOOD when AWS holds the planned
+    document changed by ``edit`` (references stand in as ARN-shaped strings on both sides)."""
+    import copy
+
+    from batchform.plan import build_plan
+    from batchform.verify import batch as batch_checks
+    from batchform.verify.result import ResourceCheck
+
+    env = analyze_text(GOOD, "t.yaml").env
+    assert env is not None
+    files = build_plan(env, "t.yaml").files
+    ctx = next(j for j in files["job_definitions.tf"]["jobs"] if j["label"] == key)
+    planned = _plain_json(
+        {
+            "nodeProperties": ctx["node_properties"],
+            "ecsProperties": ctx["ecs_properties"],
+        }
+    )
+    actual = copy.deepcopy({k: v for k, v in planned.items() if v is not None})
+    if ctx["eks_properties"] is not None:
+        block = ctx["eks_properties"]["containers"][0]
+        actual["eksProperties"] = {
+            "podProperties": {
+                "hostNetwork": True,
+                "serviceAccountName": ctx["eks_properties"]["service_account_name"],
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": block["image"],
+                        "command": block.get("command"),
+                        "resources": block["resources"],
+                        # the provider sends every boolean of the block
+                        "securityContext": {
+                            "runAsUser": 1000,
+                            "privileged": False,
+                            "runAsNonRoot": False,
+                        },
+                    }
+                ],
+            }
+        }
+    edit(actual)
+
+    class _Live:
+        @staticmethod
+        def resolve(value: Any) -> Any:
+            return _plain_json(value)
+
+    check = ResourceCheck("job_definitions", key)
+    batch_checks.compare_properties(check, _Live(), ctx, actual)  # type: ignore[arg-type]
+    return [d.attribute for d in check.differences]
+
+
+def _nothing(actual: dict[str, Any]) -> None:
+    pass
+
+
+@pytest.mark.parametrize("key", ["mpi", "pipeline", "pod"])
+def test_verify_finds_no_drift_in_what_was_planned(key: str) -> None:
+    assert _job_check(key, _nothing) == []
+
+
+def test_verify_names_a_changed_node_range() -> None:
+    def edit(actual: dict[str, Any]) -> None:
+        ranges = actual["nodeProperties"]["nodeRangeProperties"]
+        ranges[1]["targetNodes"] = "1:2"
+        ranges[0]["container"]["image"] = "example/mpi:2"
+
+    assert _job_check("mpi", edit) == [
+        "nodeProperties.nodeRangeProperties[0].container.image",
+        "nodeProperties.nodeRangeProperties[1].targetNodes",
+    ]
+
+
+def test_verify_names_a_changed_or_extra_container() -> None:
+    def edit(actual: dict[str, Any]) -> None:
+        task = actual["ecsProperties"]["taskProperties"][0]
+        task["containers"][2]["essential"] = True
+        task["containers"].append({"name": "intruder", "image": "x"})
+
+    assert _job_check("pipeline", edit) == [
+        "ecsProperties.taskProperties[0].containers[sidecar].essential",
+        "ecsProperties.taskProperties[0].containers[intruder]",
+    ]
+
+
+def test_verify_names_a_changed_pod() -> None:
+    def edit(actual: dict[str, Any]) -> None:
+        pod = actual["eksProperties"]["podProperties"]
+        pod["serviceAccountName"] = "default"
+        pod["containers"][0]["securityContext"]["privileged"] = True
+
+    assert _job_check("pod", edit) == [
+        "eksProperties.podProperties.serviceAccountName",
+        "eksProperties.podProperties.containers[0].securityContext",
+    ]
