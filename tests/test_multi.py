@@ -697,3 +697,21 @@ def test_verify_names_a_changed_pod() -> None:
         "eksProperties.podProperties.serviceAccountName",
         "eksProperties.podProperties.containers[0].securityContext",
     ]
+
+
+def test_propagate_tags_never_reaches_an_eks_job() -> None:
+    """AWS refuses propagateTags on EKS job definitions (RegisterJobDefinition): the job's own
+    key is BF558, a job_defaults one is left out of the EKS job."""
+    own = GOOD.replace(
+        "    service_account: batch-jobs",
+        "    service_account: batch-jobs\n    propagate_tags: true",
+    )
+    assert "BF558" in {d.code for d in analyze_text(own, "t.yaml").diagnostics}
+    inherited = GOOD.replace(
+        "job_definitions:\n", "job_defaults:\n  propagate_tags: true\njob_definitions:\n"
+    )
+    analysis = analyze_text(inherited, "t.yaml")
+    assert analysis.env is not None
+    jobs = blocks(render_environment(analysis.env, "t.yaml")["job_definitions.tf"])
+    assert jobs["aws_batch_job_definition"]["pod"]["propagate_tags"] is False
+    assert jobs["aws_batch_job_definition"]["mpi"]["propagate_tags"] is True

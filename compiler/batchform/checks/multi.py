@@ -84,6 +84,9 @@ EKS_REFUSED_KEYS = (
     "platform_version",
     "containers",
     "nodes",
+    # RegisterJobDefinition: "If the job runs on Amazon EKS resources, then you must not
+    # specify propagateTags" (an EKS job compiles propagate_tags = false whatever the defaults)
+    "propagate_tags",
 )
 # What only a managed compute environment takes: an UNMANAGED one has no compute resources.
 MANAGED_ONLY_KEYS = (
@@ -606,7 +609,7 @@ def eks_job_keys(env: Environment) -> Iterator[Finding]:
                 )
             continue
         for name in EKS_REFUSED_KEYS:
-            if name in own.model_fields_set and getattr(own, name) not in (None, [], {}):
+            if name in own.model_fields_set and getattr(own, name) not in (None, False, [], {}):
                 yield Finding(
                     (*base, name),
                     f"job definition '{key}' runs on EKS, whose pods have no `{name}`",
@@ -629,6 +632,7 @@ def eks_job_keys(env: Environment) -> Iterator[Finding]:
 
 
 _EKS_HINTS = {
+    "propagate_tags": "remove propagate_tags: AWS refuses it for jobs on EKS",
     "job_role": "give the pod's service_account an IAM role (EKS Pod Identity or IRSA) instead",
     "secrets": "read secrets from the pod (a Kubernetes secret or the AWS SDK) instead",
     "log": "pod logs go where the cluster sends them (e.g. Fluent Bit); remove log",

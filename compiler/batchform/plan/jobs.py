@@ -90,7 +90,9 @@ def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
         "type": derive.job_type(job),
         "platform_capabilities": _platform_capabilities(job),
         "parameters": dict(sorted(job.parameters.items())),
-        "propagate_tags": bool(job.propagate_tags),
+        # RegisterJobDefinition refuses propagateTags for a job on EKS (BF558 for the job's own
+        # key; a job_defaults true does not reach EKS jobs)
+        "propagate_tags": bool(job.propagate_tags) and not derive.is_eks(job),
         "retry_strategy": _retry_strategy(job),
         "scheduling_priority": job.scheduling_priority,
         "timeout": job.timeout,
