@@ -154,6 +154,13 @@ BAD: dict[str, tuple[str, str]] = {
             'nightly-mpi: {job_definition: mpi, queue: cheap, cron: "0 2 * * ? *"}',
         ),
     ),
+    "multinode-array": (
+        "BF545",
+        _edit(
+            'nightly-mpi: {job_definition: mpi, queue: main, cron: "0 2 * * ? *"}',
+            'nightly-mpi: {job_definition: mpi, queue: main, cron: "0 2 * * ? *", array_size: 4}',
+        ),
+    ),
     "no-essential": (
         "BF547",
         GOOD.replace(

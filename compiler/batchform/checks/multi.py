@@ -267,8 +267,14 @@ def _no_multinode_ces(env: Environment, queue_key: str) -> list[str]:
     ]
 
 
-@rule("BF545", Level.ERROR, "a schedule submits a multi-node job to a queue with Spot compute")
+@rule(
+    "BF545",
+    Level.ERROR,
+    "a schedule submits a multi-node job as an array job or to a queue with Spot compute",
+)
 def schedule_multinode_queue(env: Environment) -> Iterator[Finding]:
+    """SubmitJob answers "Multinode Array Job not supported" to a multi-node job with
+    arrayProperties; Spot and UNMANAGED compute run no multi-node job (mnp-ce.html)."""
     for key, schedule in env.schedules.items():
         if (
             schedule.job_definition not in env.job_definitions
@@ -277,6 +283,14 @@ def schedule_multinode_queue(env: Environment) -> Iterator[Finding]:
             continue
         if env.job(schedule.job_definition).nodes is None:
             continue
+        if schedule.array_size is not None:
+            yield Finding(
+                ("schedules", key, "array_size"),
+                f"schedule '{key}' submits multi-node job definition "
+                f"'{schedule.job_definition}' as an array job; SubmitJob refuses it "
+                '("Multinode Array Job not supported"), so every run would fail',
+                "remove array_size: a multi-node job spreads its work over its nodes instead",
+            )
         refused = _no_multinode_ces(env, schedule.queue)
         if refused:
             yield Finding(
