@@ -722,3 +722,17 @@ def test_propagate_tags_never_reaches_an_eks_job() -> None:
     jobs = blocks(render_environment(analysis.env, "t.yaml")["job_definitions.tf"])
     assert jobs["aws_batch_job_definition"]["pod"]["propagate_tags"] is False
     assert jobs["aws_batch_job_definition"]["mpi"]["propagate_tags"] is True
+
+
+def test_a_huge_node_count_is_judged_without_walking_the_nodes() -> None:
+    """Hostile input: 2**31 - 1 nodes with one open range is judged by interval arithmetic
+    (a walk over the nodes would not finish), and a gap in such a job is named as a span."""
+    big = GOOD.replace("      count: 4", "      count: 2147483647")
+    codes = {d.code for d in analyze_text(big, "t.yaml").diagnostics}
+    assert "BF542" not in codes
+    gap = big.replace('{nodes: "1:", vcpus: 16', '{nodes: "1:99", vcpus: 16')
+    found = [d.message for d in analyze_text(gap, "t.yaml").diagnostics if d.code == "BF542"]
+    assert found == [
+        "nodes 100 to 2147483646 of job definition 'mpi' are in no node range, so AWS has no "
+        "container to run there"
+    ]

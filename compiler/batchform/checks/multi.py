@@ -189,37 +189,44 @@ def node_ranges_cover(env: Environment) -> Iterator[Finding]:
     for key, job in _multinode_jobs(env):
         assert job.nodes is not None
         count = job.nodes.count
-        owner: dict[int, int] = {}
         spans = [target_nodes(r.nodes, count) for r in job.nodes.ranges]
         if count < 1 or any(s is None or s[0] > s[1] or s[1] >= count for s in spans):
             continue  # BF541 / BF543 say what is wrong with them
-        for i, span in enumerate(spans):
-            assert span is not None
-            for node in range(span[0], span[1] + 1):
-                if node in owner:
-                    yield Finding(
-                        ("job_definitions", key, "nodes", "ranges", i, "nodes"),
-                        f"node {node} of job definition '{key}' is in range "
-                        f"{job.nodes.ranges[owner[node]].nodes!r} and in "
-                        f"{job.nodes.ranges[i].nodes!r}",
-                        "make the ranges disjoint: '0' and '1:' split off the main node",
-                    )
-                    break
-                owner[node] = i
-        missing = [n for n in range(count) if n not in owner]
-        if missing:
+        # Interval arithmetic, not a walk over the nodes: a count of 2**31 must not hang.
+        ordered = sorted((span, i) for i, span in enumerate(spans) if span is not None)
+        covered_to = -1  # the highest node covered so far
+        gaps: list[tuple[int, int]] = []
+        for (first, last), i in ordered:
+            if first <= covered_to:
+                other = next(j for (f, la), j in ordered if j != i and f <= first <= la)
+                yield Finding(
+                    ("job_definitions", key, "nodes", "ranges", i, "nodes"),
+                    f"node {first} of job definition '{key}' is in range "
+                    f"{job.nodes.ranges[other].nodes!r} and in {job.nodes.ranges[i].nodes!r}",
+                    "make the ranges disjoint: '0' and '1:' split off the main node",
+                )
+            elif first > covered_to + 1:
+                gaps.append((covered_to + 1, first - 1))
+            covered_to = max(covered_to, last)
+        if covered_to < count - 1:
+            gaps.append((covered_to + 1, count - 1))
+        if gaps:
             yield Finding(
                 ("job_definitions", key, "nodes", "ranges"),
-                f"node{'s' if len(missing) > 1 else ''} {_list_nodes(missing)} of job "
-                f"definition '{key}' {'are' if len(missing) > 1 else 'is'} in no node range, "
+                f"{_list_gaps(gaps)} of job definition '{key}' "
+                f"{'is' if gaps == [(gaps[0][0], gaps[0][0])] else 'are'} in no node range, "
                 "so AWS has no container to run there",
                 "extend a range (an open end such as '1:' reaches the last node)",
             )
 
 
-def _list_nodes(nodes: list[int]) -> str:
-    shown = ", ".join(str(n) for n in nodes[:5])
-    return shown + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")
+def _list_gaps(gaps: list[tuple[int, int]]) -> str:
+    """``node 3``, ``nodes 3 and 5``, ``nodes 2 to 7, 9``: the nodes no range covers."""
+    parts = [str(a) if a == b else f"{a} to {b}" for a, b in gaps[:5]]
+    if len(gaps) > 5:
+        parts.append(f"{len(gaps) - 5} more gaps")
+    single = len(gaps) == 1 and gaps[0][0] == gaps[0][1]
+    return ("node " if single else "nodes ") + ", ".join(parts)
 
 
 @rule("BF543", Level.ERROR, "a multi-node job's count or main node is out of range")
