@@ -736,3 +736,24 @@ def test_a_huge_node_count_is_judged_without_walking_the_nodes() -> None:
         "nodes 100 to 2147483646 of job definition 'mpi' are in no node range, so AWS has no "
         "container to run there"
     ]
+
+
+def test_a_long_dependency_chain_is_checked_without_a_crash() -> None:
+    """Hostile input: 3000 containers in one chain and a cycle back to the first; the cycle
+    check walks it without recursion (no BF000 "a check crashed")."""
+    names = [f"c{i}" for i in range(3000)]
+    lines = ["  chain:", "    platform: EC2", "    containers:"]
+    for i, name in enumerate(names):
+        after = names[(i + 1) % len(names)]
+        lines += [
+            f"      {name}:",
+            "        image: example/app:1",
+            "        vcpus: 1",
+            "        memory: 1 GiB",
+            f"        depends_on: {{{after}: START}}",
+        ]
+    # the job goes last under job_definitions, just before the schedules section
+    text = GOOD.replace("schedules:\n", "\n".join(lines) + "\nschedules:\n", 1)
+    codes = [d.code for d in analyze_text(text, "t.yaml").diagnostics]
+    assert "BF000" not in codes
+    assert codes.count("BF549") == 1 and "BF547" in codes  # the cycle, and over 10 containers

@@ -40,6 +40,7 @@ TARGET_NODES = re.compile(r"^(?P<start>\d+)?(?P<colon>:)?(?P<end>\d+)?\Z")
 # "up to five distinct node groups for each job"; up to 1,000 nodes by default, a limit AWS
 # raises on request (https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html)
 MAX_NODE_RANGES = 5
+MAX_CONTAINERS = 10  # ECS: container definitions per task definition
 EKS_CLUSTER_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:eks:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:cluster/"
     r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}\Z"
@@ -378,12 +379,21 @@ def _container_jobs(env: Environment) -> Iterator[tuple[str, JobDefinition]]:
             yield key, job
 
 
-@rule("BF547", Level.ERROR, "a multi-container job has no essential container")
+@rule("BF547", Level.ERROR, "a multi-container job has no essential container, or over 10")
 def essential_container(env: Environment) -> Iterator[Finding]:
     """ECS stops the task when an essential container stops; Batch requires at least one, or
-    the job would have no container whose exit ends it (TaskContainerProperties.essential)."""
+    the job would have no container whose exit ends it (TaskContainerProperties.essential).
+    A task holds at most 10 containers (ECS service quota "Container definitions per task
+    definition", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html)."""
     for key, job in _container_jobs(env):
         assert job.containers is not None
+        if len(job.containers) > MAX_CONTAINERS:
+            yield Finding(
+                ("job_definitions", key, "containers"),
+                f"job definition '{key}' has {len(job.containers)} containers; a task holds "
+                f"at most {MAX_CONTAINERS}",
+                "merge sidecars, or split the work into jobs with dependencies",
+            )
         if not job.containers:
             yield Finding(
                 ("job_definitions", key, "containers"),
@@ -442,29 +452,27 @@ def depends_on_acyclic(env: Environment) -> Iterator[Finding]:
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
-    """One cycle of ``graph`` (the first found in name order), or an empty list."""
+    """One cycle of ``graph`` (the first found in name order), or an empty list. Iterative, so
+    a hostile chain of thousands of containers cannot exhaust the interpreter's stack."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph[node]):
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = [root]
+        pending: list[list[str]] = [sorted(graph[root], reverse=True)]
+        state[root] = 1
+        while path:
+            if not pending[-1]:
+                state[path.pop()] = 2
+                pending.pop()
+                continue
+            nxt = pending[-1].pop()
             if state.get(nxt) == 1:
                 return path[path.index(nxt) :]
             if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        path.pop()
-        state[node] = 2
-        return []
-
-    for node in sorted(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+                state[nxt] = 1
+                path.append(nxt)
+                pending.append(sorted(graph[nxt], reverse=True))
     return []
 
 
