@@ -757,3 +757,16 @@ def test_a_long_dependency_chain_is_checked_without_a_crash() -> None:
     codes = [d.code for d in analyze_text(text, "t.yaml").diagnostics]
     assert "BF000" not in codes
     assert codes.count("BF549") == 1 and "BF547" in codes  # the cycle, and over 10 containers
+
+
+def test_the_readme_submits_each_job_where_it_can_run() -> None:
+    """The generated README's submit-job lines: the GPU job on the GPU queue (not the
+    higher-priority Graviton one), the multi-node job on On-Demand EC2, the multi-container job
+    on Fargate; and the EKS cluster's prerequisites listed once per step."""
+    ml = (ROOT / "generated" / "ml-training" / "README.md").read_text(encoding="utf-8")
+    assert "--job-queue ml-training-gpu --job-definition ml-training-finetune" in ml
+    assert "--job-queue ml-training-mpi --job-definition ml-training-mpi-sim" in ml
+    assert "--job-queue ml-training-preprocess --job-definition ml-training-preprocess" in ml
+    eks = (ROOT / "generated" / "research-eks" / "README.md").read_text(encoding="utf-8")
+    assert "--job-queue research-eks-eks --job-definition research-eks-tool" in eks
+    assert eks.count("AWSServiceRoleForBatch") == 1 and "EC2_LINUX" in eks

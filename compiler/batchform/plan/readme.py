@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from batchform import derive, naming
+from batchform import derive, instance_types, naming
 from batchform.derive import expected_instance_types, required_parameters
 from batchform.model import ComputeEnvironment, Environment, JobDefinition
 from batchform.naming import aws_name, label
@@ -231,8 +231,7 @@ def fair_share_notes(env: Environment) -> list[str]:
 
 def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     """An ``aws batch submit-job`` line for the job on the first queue that can run it."""
-    job = env.job(key)
-    queue = _queue_for(env, job)
+    queue = _queue_for(env, key)
     if queue is None:
         return ""
     parts = [
@@ -249,19 +248,30 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     return " ".join(parts)
 
 
-def _queue_for(env: Environment, job: JobDefinition) -> str | None:
-    """The highest-priority queue whose compute environments all run the job's platform (and,
-    for a multi-node job, none is SPOT or UNMANAGED: AWS runs no multi-node job there)."""
-    for key in sorted(env.job_queues, key=lambda k: (-env.job_queues[k].priority, k)):
-        ces = [env.compute_environments.get(c) for c in env.job_queues[key].compute_environments]
+def _queue_for(env: Environment, job_key: str) -> str | None:
+    """The queue a job is best submitted to: one whose compute environments all run the job's
+    platform (and, for a multi-node job, none is SPOT or UNMANAGED: AWS runs no multi-node job
+    there); among those, one with GPU instances for a job that asks for GPUs (and one without
+    for a job that does not) first, then the highest priority."""
+    job = env.job(job_key)
+    wants_gpu = any(d.gpus > 0 for d in derive.demands(env, job_key))
+    fitting: list[tuple[bool, int, str]] = []
+    for key, queue in env.job_queues.items():
+        ces = [env.compute_environments.get(c) for c in queue.compute_environments]
         if ces and all(
             ce is not None
             and derive.runs_on(job, ce)
             and not (job.is_multinode and ce.type in derive.NO_MULTINODE_CE_TYPES)
             for ce in ces
         ):
-            return key
-    return None
+            gpu = any(
+                instance_types.is_gpu(t)
+                for ce in ces
+                if ce is not None
+                for t in expected_instance_types(ce)
+            )
+            fitting.append((gpu != wants_gpu, -queue.priority, key))
+    return min(fitting)[2] if fitting else None
 
 
 def _mermaid(env: Environment) -> list[str]:
