@@ -770,3 +770,30 @@ def test_the_readme_submits_each_job_where_it_can_run() -> None:
     eks = (ROOT / "generated" / "research-eks" / "README.md").read_text(encoding="utf-8")
     assert "--job-queue research-eks-eks --job-definition research-eks-tool" in eks
     assert eks.count("AWSServiceRoleForBatch") == 1 and "EC2_LINUX" in eks
+
+
+def test_an_unmanaged_only_environment_makes_no_instance_role_or_security_group() -> None:
+    """An UNMANAGED CE's instances are its owner's: batchform generates neither the ECS
+    instance role and profile nor the `<name>-batch` security group for it, and asks for no
+    security group (BF207 is for managed CEs)."""
+    text = """\
+version: 1
+name: demo
+region: us-west-2
+network:
+  vpc:
+    create: {cidr: 10.0.0.0/16, availability_zones: [us-west-2a, us-west-2b]}
+compute_environments:
+  legacy: {type: UNMANAGED}
+job_queues:
+  legacy: {priority: 1, compute_environments: [legacy]}
+job_definitions:
+  hello: {image: busybox, vcpus: 1, memory: 512}
+"""
+    analysis = analyze_text(text, "t.yaml")
+    assert analysis.env is not None
+    assert [d.code for d in analysis.diagnostics if d.level != Level.INFO] == []
+    files = render_environment(analysis.env, "t.yaml")
+    assert "iam.tf" not in files and "security_groups.tf" not in files
+    ce = blocks(files["compute_environments.tf"])["aws_batch_compute_environment"]["legacy"]
+    assert "depends_on" not in ce and "compute_resources" not in ce

@@ -922,8 +922,9 @@ def job_role_purpose(key: str) -> str:
 
 
 def needs_instance_role(env: Environment) -> bool:
+    # an UNMANAGED CE's instances are launched, with their own profile, by its owner
     return env.iam.instance_role == refs.GENERATED and any(
-        not ce.is_fargate for ce in env.compute_environments.values()
+        not ce.is_fargate and not ce.is_unmanaged for ce in env.compute_environments.values()
     )
 
 

@@ -848,6 +848,8 @@ class Environment(Strict):
         """Keys (and ids of existing groups) a compute environment uses: its own list, else
         every group under ``network.security_groups``, else batchform's default group."""
         ce = self.compute_environments[key]
+        if ce.is_unmanaged:
+            return []  # its instances are launched by its owner, with their own groups
         if ce.security_groups is not None:
             return list(ce.security_groups)
         if self.network.security_groups:

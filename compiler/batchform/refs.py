@@ -215,7 +215,7 @@ def compute_environment_role_dependencies(env: Environment, key: str) -> list[Ex
     out = []
     if env.iam.service_role == GENERATED:
         out.append(role_policy_attachment("batch_service"))
-    if not ce.is_fargate:
+    if not ce.is_fargate and ce.type != "UNMANAGED":
         if env.iam.instance_role == GENERATED:
             out.append(role_policy_attachment("ecs_instance"))
         if (

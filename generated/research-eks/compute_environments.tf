@@ -94,8 +94,6 @@ resource "aws_batch_compute_environment" "legacy" {
     "batchform:key"         = "legacy"
   }
 
-  depends_on = [aws_iam_role_policy_attachment.ecs_instance]
-
   lifecycle {
     create_before_destroy = true
   }
