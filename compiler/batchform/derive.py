@@ -141,9 +141,24 @@ IMAGE_TYPE_GPU = "ECS_AL2023_NVIDIA"
 def expected_instance_types(ce: ComputeEnvironment) -> list[str]:
     """The instance types a CE is created with: the user's list, ``[optimal]`` by default for
     EC2/SPOT, none for Fargate."""
-    if ce.is_fargate:
+    if ce.is_fargate or ce.is_unmanaged:
         return []
     return list(ce.instance_types) if ce.instance_types else [instance_types.OPTIMAL]
+
+
+# The EKS counterparts of the ECS image types (Ec2Configuration.imageType: an EKS compute
+# environment's nodes boot an EKS-optimized AMI, EKS_AL2023 by default).
+EKS_IMAGE_TYPES = {
+    "ECS_AL2": "EKS_AL2",
+    "ECS_AL2_NVIDIA": "EKS_AL2_NVIDIA",
+    "ECS_AL2023": "EKS_AL2023",
+    "ECS_AL2023_NVIDIA": "EKS_AL2023_NVIDIA",
+}
+
+
+def eks_image_type(ecs_image_type: str) -> str:
+    """The EKS-optimized image type matching an ECS one (same OS and GPU support)."""
+    return EKS_IMAGE_TYPES.get(ecs_image_type, ecs_image_type)
 
 
 def default_image_type(ce: ComputeEnvironment) -> str:
@@ -353,9 +368,11 @@ def volume_name(index: int) -> str:
 
 
 def _resource_requirements(job: JobDefinition) -> list[dict[str, str]]:
+    # a job that reaches here has both (the model requires them of a plain job, check BF559 of
+    # every node range); 0 only stands in for a file the checks already refused
     requirements = [
-        {"type": "VCPU", "value": vcpu_value(job.vcpus)},
-        {"type": "MEMORY", "value": str(job.memory)},
+        {"type": "VCPU", "value": vcpu_value(job.vcpus or 0)},
+        {"type": "MEMORY", "value": str(job.memory or 0)},
     ]
     if job.gpus > 0 and not is_fargate(job):
         requirements.append({"type": "GPU", "value": str(job.gpus)})
@@ -498,16 +515,19 @@ def log_secret_options(opts: ContainerOptions) -> dict[str, str]:
     return dict(opts.log.secret_options) if opts.log is not None else {}
 
 
-def container_properties(env: Environment, key: str) -> dict[str, Any]:
-    """The ``containerProperties`` of job definition ``key`` (``job_defaults`` merged in).
+def container_properties(
+    env: Environment, key: str, job: JobDefinition | None = None
+) -> dict[str, Any]:
+    """The ``containerProperties`` of job definition ``key`` (``job_defaults`` merged in), or,
+    given ``job``, of that merged view of it (a node range's container, :func:`node_properties`).
 
     References to generated resources (roles, the log group) are :class:`~batchform.hcl.Expr`
     values; keys are in the API's camelCase. Pure: the verifier calls it too.
     """
-    job = env.job(key)
+    job = job if job is not None else env.job(key)
     fargate = is_fargate(job)
     props: dict[str, Any] = {
-        "image": job.image,
+        "image": job.image or "",
         "resourceRequirements": _resource_requirements(job),
     }
     if job.command:
@@ -549,6 +569,328 @@ def container_properties(env: Environment, key: str) -> dict[str, Any]:
             props["ephemeralStorage"] = {"sizeInGiB": job.ephemeral_storage}
     props.update(container_options(job, fargate))
     return dict(sorted(props.items()))
+
+
+# --- multi-node, multi-container and EKS jobs (second release) ------------------------------
+#
+# A multi-node job's ranges and a multi-container job's containers take the same container keys
+# as a job definition (model.ContainerOptions), so their JSON is built by the same functions
+# (container_properties, container_options, log_configuration): one meaning per key.
+
+EKS_PLATFORM = "EKS"
+MULTINODE = "multinode"
+CONTAINER = "container"
+# Multi-node parallel jobs "aren't supported on compute environments that use Spot Instances"
+# nor on UNMANAGED ones (https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html), and
+# Fargate doesn't support them (create-multi-node-job-def.html).
+NO_MULTINODE_CE_TYPES = ("SPOT", "UNMANAGED", "FARGATE", "FARGATE_SPOT")
+
+# A node range's keys that override the job's own when the range sets them.
+_RANGE_VALUES = ("image", "command", "vcpus", "memory", "gpus")
+_RANGE_MAPS = ("environment", "secrets")
+
+
+def is_eks(job: JobDefinition) -> bool:
+    return job.platform == EKS_PLATFORM
+
+
+def job_type(job: JobDefinition) -> str:
+    """``type`` of the ``aws_batch_job_definition``: ``multinode`` or ``container``."""
+    return MULTINODE if job.is_multinode else CONTAINER
+
+
+def range_job(job: JobDefinition, index: int) -> JobDefinition:
+    """The job as node range ``index`` runs it: the job-level keys are the defaults of every
+    range; the range's own keys win, and its ``environment``/``secrets`` merge over the job's."""
+    assert job.nodes is not None
+    rng = job.nodes.ranges[index]
+    updates: dict[str, Any] = {
+        name: getattr(rng, name) for name in _RANGE_VALUES if getattr(rng, name) is not None
+    }
+    for name in _RANGE_MAPS:
+        updates[name] = {**(getattr(job, name) or {}), **getattr(rng, name)}
+    for name in ContainerOptions.model_fields:
+        if name in rng.model_fields_set:
+            updates[name] = getattr(rng, name)
+    return job.model_copy(update=updates)
+
+
+def node_properties(env: Environment, key: str) -> dict[str, Any]:
+    """``nodeProperties`` of multi-node job ``key``: one ``container`` per node range, each the
+    ``containerProperties`` of :func:`range_job` (so roles, volumes and the log group are the
+    job's)."""
+    job = env.job(key)
+    assert job.nodes is not None
+    ranges = [
+        {
+            "container": container_properties(env, key, range_job(job, i)),
+            "targetNodes": rng.nodes,
+        }
+        for i, rng in enumerate(job.nodes.ranges)
+    ]
+    return {
+        "mainNode": job.nodes.main,
+        "nodeRangeProperties": ranges,
+        "numNodes": job.nodes.count,
+    }
+
+
+# Task-level keys of ecsProperties that container_options() writes per container for
+# containerProperties (EcsTaskProperties: runtimePlatform, enableExecuteCommand).
+_TASK_LEVEL_OPTIONS = ("runtimePlatform", "enableExecuteCommand")
+
+
+def _task_container(env: Environment, key: str, name: str) -> dict[str, Any]:
+    """One ``TaskContainerProperties``: the job's ``environment``/``secrets`` merged under the
+    container's own; the job's volumes mounted in every container."""
+    job = env.job(key)
+    assert job.containers is not None
+    c = job.containers[name]
+    merged = job.model_copy(
+        update={
+            "image": c.image,
+            "command": list(c.command),
+            "vcpus": c.vcpus,
+            "memory": c.memory,
+            "gpus": c.gpus,
+            "environment": {**(job.environment or {}), **c.environment},
+            "secrets": {**job.secrets, **c.secrets},
+        }
+    )
+    props: dict[str, Any] = {
+        "essential": c.essential,
+        "image": c.image,
+        "name": name,
+        "resourceRequirements": _resource_requirements(merged),
+    }
+    if c.command:
+        props["command"] = list(c.command)
+    if c.depends_on:
+        props["dependsOn"] = [
+            {"condition": condition, "containerName": other}
+            for other, condition in sorted(c.depends_on.items())
+        ]
+    environment = [
+        {"name": n, "value": v} for n, v in sorted((merged.environment or {}).items()) if v != ""
+    ]
+    if environment:
+        props["environment"] = environment
+    if merged.secrets:
+        props["secrets"] = [{"name": n, "valueFrom": v} for n, v in sorted(merged.secrets.items())]
+    _, mounts = _volumes(job)
+    if mounts:
+        props["mountPoints"] = mounts
+    if job.privileged and not is_fargate(job):
+        props["privileged"] = True
+    props["logConfiguration"] = log_configuration(env, key, c.log or job.log)
+    options = container_options(c, is_fargate(job))
+    for name_ in _TASK_LEVEL_OPTIONS:
+        options.pop(name_, None)
+    props.update(options)
+    return dict(sorted(props.items()))
+
+
+def ecs_properties(env: Environment, key: str) -> dict[str, Any]:
+    """``ecsProperties`` of multi-container job ``key``: one task whose containers are sorted
+    by name (the order the provider compares in: ``orderContainers`` in
+    internal/service/batch/ecs_properties.go), with the roles, volumes and Fargate settings a
+    single-container job has at its own level (``jobRoleArn`` becomes ``taskRoleArn``)."""
+    job = env.job(key)
+    assert job.containers is not None
+    fargate = is_fargate(job)
+    task: dict[str, Any] = {
+        "containers": [_task_container(env, key, name) for name in sorted(job.containers)]
+    }
+    job_role = refs.job_role_arn(env, key)
+    if job_role is not None:
+        task["taskRoleArn"] = job_role
+    secrets = job.secrets or any(c.secrets for c in job.containers.values())
+    if fargate or secrets:
+        execution_role = refs.execution_role_arn(env)
+        if execution_role is not None:
+            task["executionRoleArn"] = execution_role
+    volumes, _ = _volumes(job)
+    if volumes:
+        task["volumes"] = volumes
+    if fargate:
+        task["platformVersion"] = job.platform_version or FARGATE_DEFAULT_PLATFORM_VERSION
+        task["networkConfiguration"] = {
+            "assignPublicIp": "ENABLED" if job.assign_public_ip else "DISABLED"
+        }
+        if job.ephemeral_storage is not None:
+            task["ephemeralStorage"] = {"sizeInGiB": job.ephemeral_storage}
+    task_options = container_options(job, fargate)
+    for name in _TASK_LEVEL_OPTIONS:
+        if name in task_options:
+            task[name] = task_options[name]
+    return {"taskProperties": [dict(sorted(task.items()))]}
+
+
+@dataclass(frozen=True)
+class TaskSize:
+    """The vCPUs and memory (MiB) one task asks of Fargate, where the values are written:
+    a multi-container task is the sum over its containers (Batch sizes the task by it)."""
+
+    vcpus: float
+    memory: int
+    path: tuple[str | int, ...]
+    summed: bool
+
+
+def task_size(env: Environment, key: str) -> TaskSize | None:
+    """The size of job ``key``'s task, or ``None`` while a value is missing (reported
+    elsewhere). Multi-node ranges are EC2 only, so they have none."""
+    job = env.job(key)
+    if job.containers is not None:
+        containers = job.containers.values()
+        return TaskSize(
+            sum(c.vcpus for c in containers),
+            sum(c.memory for c in containers),
+            ("job_definitions", key, "containers"),
+            summed=True,
+        )
+    if job.vcpus is None or job.memory is None or job.is_multinode:
+        return None
+    return TaskSize(job.vcpus, job.memory, ("job_definitions", key), summed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What must fit on one instance for job ``key`` to run: the job, one node of a node range
+    (each node is one instance), or every container of a multi-container task together."""
+
+    what: str  # "job definition 'x'", "node range '1:' of job definition 'x'"
+    path: tuple[str | int, ...]  # where the values are written
+    vcpus: float
+    memory: int
+    gpus: int
+
+
+def demands(env: Environment, key: str) -> list[Demand]:
+    """Each :class:`Demand` of job ``key`` whose values are all known."""
+    job = env.job(key)
+    base = ("job_definitions", key)
+    if job.containers is not None:
+        cs = job.containers.values()
+        return [
+            Demand(
+                f"job definition '{key}' (its {len(job.containers)} containers together)",
+                (*base, "containers"),
+                sum(c.vcpus for c in cs),
+                sum(c.memory for c in cs),
+                sum(c.gpus for c in cs),
+            )
+        ]
+    if job.nodes is not None:
+        found: list[Demand] = []
+        for i, rng in enumerate(job.nodes.ranges):
+            merged = range_job(job, i)
+            if merged.vcpus is None or merged.memory is None:
+                continue
+            found.append(
+                Demand(
+                    f"node range '{rng.nodes}' of job definition '{key}'",
+                    (*base, "nodes", "ranges", i),
+                    merged.vcpus,
+                    merged.memory,
+                    merged.gpus,
+                )
+            )
+        return found
+    if job.vcpus is None or job.memory is None:
+        return []
+    return [Demand(f"job definition '{key}'", base, job.vcpus, job.memory, job.gpus)]
+
+
+def _eks_user(user: str | None) -> dict[str, int]:
+    """``runAsUser``/``runAsGroup`` from ``user: "1000"`` or ``"1000:1000"`` (Kubernetes takes
+    numeric ids only; check BF558 refuses names)."""
+    if user is None:
+        return {}
+    uid, _, gid = user.partition(":")
+    out: dict[str, int] = {}
+    if uid.isdigit():
+        out["run_as_user"] = int(uid)
+    if gid.isdigit():
+        out["run_as_group"] = int(gid)
+    return out
+
+
+def eks_resources(job: JobDefinition) -> dict[str, str]:
+    """Kubernetes resource quantities of an EKS job's container: ``cpu``, ``memory`` in
+    ``Mi`` and ``nvidia.com/gpu``, written as both requests and limits (Batch on EKS wants
+    memory and GPU limits equal to the requests when both are given:
+    EksContainerResourceRequirements in the Batch API reference)."""
+    quantities = {
+        "cpu": vcpu_value(job.vcpus or 0),
+        "memory": f"{job.memory or 0}Mi",
+    }
+    if job.gpus > 0:
+        quantities["nvidia.com/gpu"] = str(job.gpus)
+    return dict(sorted(quantities.items()))
+
+
+def eks_container(job: JobDefinition) -> dict[str, Any]:
+    """The one container of an EKS job's pod, as the ``containers`` block of the provider 5.x
+    ``eks_properties.pod_properties`` takes it (snake_case block arguments, not API JSON)."""
+    container: dict[str, Any] = {"name": "main", "image": job.image or ""}
+    if job.command:
+        container["command"] = list(job.command)
+    container["env"] = [
+        {"name": n, "value": v} for n, v in sorted((job.environment or {}).items()) if v != ""
+    ]
+    resources = eks_resources(job)
+    container["resources"] = {"limits": resources, "requests": resources}
+    container["security_context"] = eks_security_context(job)
+    return container
+
+
+def eks_security_context(job: JobDefinition) -> dict[str, int | bool]:
+    """``security_context`` of an EKS job's container, from ``privileged``,
+    ``readonly_root_filesystem`` and ``user``; empty when the file sets none of them."""
+    security: dict[str, int | bool] = {}
+    if job.privileged:
+        security["privileged"] = True
+    if job.readonly_root_filesystem is not None:
+        security["read_only_root_file_system"] = job.readonly_root_filesystem
+    security.update(_eks_user(job.user))
+    return security
+
+
+def job_images(job: JobDefinition, key: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """``(path, image)`` of every image job ``key`` runs: its own, each node range's that
+    sets one, each container's."""
+    base: tuple[str | int, ...] = ("job_definitions", key)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if job.image is not None:
+        found.append(((*base, "image"), job.image))
+    for i, rng in enumerate(job.nodes.ranges if job.nodes is not None else []):
+        if rng.image is not None:
+            found.append(((*base, "nodes", "ranges", i, "image"), rng.image))
+    for name, container in sorted((job.containers or {}).items()):
+        found.append(((*base, "containers", name, "image"), container.image))
+    return found
+
+
+def runs_on(job: JobDefinition, ce: ComputeEnvironment) -> bool:
+    """Whether a CE can run the job's platform: EKS jobs only on EKS CEs, Fargate jobs on
+    Fargate CEs, EC2 jobs on the other (ECS) CEs, managed or not."""
+    if is_eks(job) or ce.is_eks:
+        return is_eks(job) and ce.is_eks
+    return is_fargate(job) == ce.is_fargate
+
+
+def properties_document(env: Environment, key: str) -> tuple[str, dict[str, Any]]:
+    """The one properties document job ``key`` registers, by its API name: what counts
+    against RegisterJobDefinition's size limit."""
+    job = env.job(key)
+    if job.is_multinode:
+        return "nodeProperties", node_properties(env, key)
+    if job.is_multi_container:
+        return "ecsProperties", ecs_properties(env, key)
+    if is_eks(job):
+        return "eksProperties", {"podProperties": {"containers": [eks_container(job)]}}
+    return "containerProperties", container_properties(env, key)
 
 
 # --- IAM: KMS ARNs and the roles batchform generates ----------------------------------------
@@ -613,8 +955,9 @@ def job_role_purpose(key: str) -> str:
 
 
 def needs_instance_role(env: Environment) -> bool:
+    # an UNMANAGED CE's instances are launched, with their own profile, by its owner
     return env.iam.instance_role == refs.GENERATED and any(
-        not ce.is_fargate for ce in env.compute_environments.values()
+        not ce.is_fargate and not ce.is_unmanaged for ce in env.compute_environments.values()
     )
 
 

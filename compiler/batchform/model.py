@@ -25,12 +25,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     StringConstraints,
     Tag,
     ValidationError,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from batchform import requirements
 from batchform.codes import CODE_INVALID_VALUE, CODE_MISSING_KEY, CODE_UNKNOWN_KEY
@@ -137,6 +139,36 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...], where: str) -> None:
         choices = ", ".join(f"`{n}`" for n in names)
         found = f" (found {', '.join(given)})" if given else ""
         raise ValueError(f"{where} needs exactly one of {choices}{found}")
+
+
+_M = typing.TypeVar("_M", bound=BaseModel)
+
+
+def _require_keys(
+    cls: type[_M], data: Any, handler: ModelWrapValidatorHandler[_M], names: tuple[str, ...]
+) -> _M:
+    """Validate ``data`` with ``handler`` and report each of ``names`` it lacks as pydantic's
+    own "missing" error at that key, beside the model's other errors: for keys required only
+    in some forms of a model (a plain job's ``image``; ``max_vcpus`` of a managed CE), so the
+    user gets the same located BF102 as for an always-required key."""
+    missing = [
+        InitErrorDetails(type="missing", loc=(name,), input=data)
+        for name in names
+        if isinstance(data, Mapping) and data.get(name) is None
+    ]
+    try:
+        model = handler(data)
+    except ValidationError as exc:
+        if not missing:
+            raise
+        others = [
+            InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+            for e in exc.errors()
+        ]
+        raise ValidationError.from_exception_data(exc.title, [*others, *missing]) from None
+    if missing:
+        raise ValidationError.from_exception_data(cls.__name__, missing)
+    return model
 
 
 # --- terraform -------------------------------------------------------------------------------
@@ -307,7 +339,7 @@ class Iam(Strict):
 
 # --- compute ---------------------------------------------------------------------------------
 
-CeType = Literal["EC2", "SPOT", "FARGATE", "FARGATE_SPOT"]
+CeType = Literal["EC2", "SPOT", "FARGATE", "FARGATE_SPOT", "UNMANAGED"]
 AllocationStrategy = Literal[
     "BEST_FIT",
     "BEST_FIT_PROGRESSIVE",
@@ -342,12 +374,21 @@ PlacementGroup = Annotated[
 ]
 
 
+class EksConfiguration(Strict):
+    """``eks_configuration`` of a compute environment: the cluster its instances join and the
+    Kubernetes namespace Batch runs the jobs' pods in (both fixed when the CE is created)."""
+
+    cluster: str  # cluster ARN: arn:aws:eks:<region>:<account>:cluster/<name>
+    namespace: str
+
+
 class ComputeEnvironment(Strict):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
     bid_percentage: int | None = None
     min_vcpus: int = 0
-    max_vcpus: int
+    # required for every managed type (a missing key is BF102); an UNMANAGED CE takes none
+    max_vcpus: int | None = None
     instance_types: list[str] | None = None
     ami: Key | None = None
     launch_template: Key | None = None
@@ -363,10 +404,37 @@ class ComputeEnvironment(Strict):
     placement_group: PlacementGroup | None = None
     # only this CE's subnets in these AZs (of a VPC batchform creates)
     availability_zones: list[str] | None = None
+    # --- multi-node, multi-container and EKS (second release) ---
+    # instances join this EKS cluster: Batch runs the jobs as pods in the namespace
+    eks: EksConfiguration | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _managed_needs_max_vcpus(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ComputeEnvironment]
+    ) -> ComputeEnvironment:
+        """``max_vcpus`` is required, as before, except on an UNMANAGED CE (which has no
+        compute resources): a missing key stays the located BF102 it always was."""
+        unmanaged = isinstance(data, Mapping) and data.get("type") == "UNMANAGED"
+        return _require_keys(cls, data, handler, () if unmanaged else ("max_vcpus",))
 
     @property
     def is_fargate(self) -> bool:
         return self.type in ("FARGATE", "FARGATE_SPOT")
+
+    @property
+    def is_unmanaged(self) -> bool:
+        return self.type == "UNMANAGED"
+
+    @property
+    def is_eks(self) -> bool:
+        return self.eks is not None
+
+    @property
+    def vcpu_limit(self) -> int:
+        """``max_vcpus`` of a managed CE; 0 for an UNMANAGED one, whose capacity is the
+        instances its owner registers (batchform cannot know it)."""
+        return self.max_vcpus or 0
 
 
 # --- scheduling and queues -------------------------------------------------------------------
@@ -525,6 +593,56 @@ class ContainerOptions(Strict):
     execute_command: bool | None = None  # ECS Exec (enableExecuteCommand)
 
 
+# Multi-node parallel jobs, multi-container (ECS) jobs and jobs on EKS (second release). A node
+# range and an ECS container take every container key (ContainerOptions) with the same meaning;
+# batchform.derive builds nodeProperties / ecsProperties / eksProperties from them.
+
+DependencyCondition = Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"]
+
+
+class NodeRange(ContainerOptions):
+    """One ``nodeRangeProperties`` entry: ``nodes`` is ``"0"``, ``"1:"``, ``"2:5"`` or ``":3"``
+    (AWS's ``targetNodes``); every other key overrides the job-level key of the same name,
+    which is the default of every range (maps such as ``environment`` merge key by key)."""
+
+    nodes: Str
+    image: str | None = None
+    command: list[Str] | None = None
+    vcpus: float | None = None
+    memory: MemoryMiB | None = None
+    gpus: int | None = None
+    environment: dict[str, Str] = {}
+    secrets: dict[str, str] = {}
+
+
+class Nodes(Strict):
+    """``nodeProperties`` of a multi-node parallel job."""
+
+    count: int  # numNodes
+    main: int = 0  # mainNode
+    ranges: list[NodeRange] = Field(min_length=1)
+
+
+class EcsContainer(ContainerOptions):
+    """One container of a multi-container job (``ecsProperties.taskProperties[0].containers``).
+    Its name is its key under ``containers``."""
+
+    image: str
+    command: list[Str] = []
+    vcpus: float
+    memory: MemoryMiB
+    gpus: int = 0
+    environment: dict[str, Str] = {}
+    secrets: dict[str, str] = {}
+    essential: bool = True  # ECS's default: the task stops when an essential container stops
+    depends_on: dict[Key, DependencyCondition] = {}
+
+
+JOB_CONTAINER_KEYS = ("image", "vcpus", "memory")
+"""Keys a job needs at its own level unless its containers live in ``nodes`` ranges or under
+``containers``."""
+
+
 class JobSettings(Strict):
     """Keys that may appear under ``job_defaults`` as well as in each job definition."""
 
@@ -534,7 +652,7 @@ class JobSettings(Strict):
     log_kms_key: str | None = None  # KMS key ARN that encrypts the job's log group
     propagate_tags: bool | None = None
     environment: dict[str, Str] | None = None
-    platform: Literal["EC2", "FARGATE"] | None = None
+    platform: Literal["EC2", "FARGATE", "EKS"] | None = None
     privileged: bool | None = None
     assign_public_ip: bool | None = None
     platform_version: str | None = None
@@ -546,11 +664,13 @@ class JobDefaults(JobSettings):
 
 
 class JobDefinition(JobSettings, ContainerOptions):
-    image: str
+    # required (a missing key is BF102) unless the job's containers are in `nodes` ranges or
+    # under `containers` (see _plain_job_needs_container_keys)
+    image: str | None = None
     command: list[Str] = []
     parameters: dict[str, Str] = {}
-    vcpus: float
-    memory: MemoryMiB
+    vcpus: float | None = None
+    memory: MemoryMiB | None = None
     gpus: int = 0
     secrets: dict[str, str] = {}
     volumes: list[Volume] = []
@@ -563,6 +683,45 @@ class JobDefinition(JobSettings, ContainerOptions):
     # (aws_batch_job_definition deregister_on_new_revision = false); default: the provider
     # deregisters the previous revision, as it always did.
     keep_old_revisions: bool = False
+    # --- multi-node, multi-container and EKS (second release) ---
+    type: Literal["container", "multinode"] = "container"
+    nodes: Nodes | None = None  # type: multinode
+    containers: dict[Key, EcsContainer] | None = None  # ecsProperties: several containers
+    service_account: str | None = None  # platform: EKS; the pod's Kubernetes service account
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _plain_job_needs_container_keys(
+        cls, data: Any, handler: ModelWrapValidatorHandler[JobDefinition]
+    ) -> JobDefinition:
+        """A job with one container (no ``nodes`` ranges, no ``containers``) needs its image,
+        vCPUs and memory at its own level, as it always did; the others take them per range or
+        per container (checked there, BF559, or by the container's own required keys)."""
+        spread = isinstance(data, Mapping) and (
+            data.get("type") == "multinode"
+            or data.get("nodes") is not None
+            or data.get("containers") is not None
+        )
+        return _require_keys(cls, data, handler, () if spread else JOB_CONTAINER_KEYS)
+
+    @property
+    def is_multinode(self) -> bool:
+        return self.type == "multinode" or self.nodes is not None
+
+    @property
+    def is_multi_container(self) -> bool:
+        return self.containers is not None
+
+    @property
+    def all_secrets(self) -> dict[str, str]:
+        """Secrets of every container the job runs (its own, its node ranges', its
+        containers'), by name: what the execution role must be able to read."""
+        found = dict(self.secrets)
+        for rng in self.nodes.ranges if self.nodes is not None else []:
+            found.update(rng.secrets)
+        for container in (self.containers or {}).values():
+            found.update(container.secrets)
+        return found
 
 
 MERGED_DICT_SETTINGS = ("environment", "tags")
@@ -696,6 +855,8 @@ class Environment(Strict):
         """Keys (and ids of existing groups) a compute environment uses: its own list, else
         every group under ``network.security_groups``, else batchform's default group."""
         ce = self.compute_environments[key]
+        if ce.is_unmanaged:
+            return []  # its instances are launched by its owner, with their own groups
         if ce.security_groups is not None:
             return list(ce.security_groups)
         if self.network.security_groups:

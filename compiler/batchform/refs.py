@@ -148,7 +148,7 @@ def needs_execution_role(env: Environment) -> bool:
     or their log driver's ``secret_options``)."""
     for key in env.job_definitions:
         job = env.job(key)
-        if job.platform == "FARGATE" or job.secrets:
+        if job.platform == "FARGATE" or job.all_secrets:
             return True
         if job.log is not None and job.log.secret_options:  # read by the ECS agent, too
             return True
@@ -238,7 +238,7 @@ def compute_environment_role_dependencies(env: Environment, key: str) -> list[Ex
     out = []
     if env.iam.service_role == GENERATED:
         out.append(role_policy_attachment("batch_service"))
-    if not ce.is_fargate:
+    if not ce.is_fargate and ce.type != "UNMANAGED":
         if env.iam.instance_role == GENERATED:
             out.append(role_policy_attachment("ecs_instance"))
         if (

@@ -40,6 +40,9 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
         "type": PROVIDER_BASELINE,
         # 5.32.0: "resource/aws_batch_compute_environment: Add `update_policy` parameter" (#34353)
         "update_policy": "5.32.0",
+        # 4.x: "resource/aws_batch_compute_environment: Add `eks_configuration` configuration
+        # block" (#27499), before the 5.0.0 baseline
+        "eks_configuration": PROVIDER_BASELINE,
     },
     "aws_batch_job_definition": {
         "container_properties": PROVIDER_BASELINE,
@@ -57,6 +60,14 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
         "tags": PROVIDER_BASELINE,
         "timeout": PROVIDER_BASELINE,
         "type": PROVIDER_BASELINE,
+        "node_properties": PROVIDER_BASELINE,  # multi-node jobs: in every 5.x release
+        # 5.63.1: "resource/aws_batch_job_definition: Add `ecs_properties` argument" (#37871),
+        # in the same release as job_state_time_limit_action
+        "ecs_properties": "5.63.1",
+        # in 5.x well before 5.63.1, whose CHANGELOG neighbourhood fixes "a panic when checking
+        # `eks_properties` for job updates" (#38716); 5.63.1 is the floor already, so it is
+        # listed at that release rather than at an unconfirmed earlier one
+        "eks_properties": "5.63.1",
     },
     "aws_batch_job_queue": {
         # 5.40.0: "resource/aws_batch_job_queue: added parameter `compute_environment_order`"

@@ -13,14 +13,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from batchform.build import analyze, render_environment
 from batchform.emit import emit
 from batchform.model import Environment
 from batchform.overlay import load_chain, show
 from batchform.sandbox.emulator import MotoServer
 from batchform.sandbox.override import moto_copy
-from batchform.sandbox.standins import create_stand_ins
+from batchform.sandbox.standins import (
+    create_stand_ins,
+    name_placement_groups,
+    refused_jobs,
+    without_refused_jobs,
+)
 from tests.harness import terraform as tf
+from tests.harness.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,9 @@ def deployed_module(
     # The merged file, as the sandbox does: an id to replace may sit in a base the file extends,
     # and the patched copy lives elsewhere than the bases (compiler/batchform/overlay.py).
     patched.write_text(stand_ins.apply(show(load_chain(str(config)))), encoding="utf-8")
+    patched.write_text(
+        as_moto_holds_it(patched.read_text(encoding="utf-8"), analysis.env), encoding="utf-8"
+    )
     analysis = analyze(patched)
     env = analysis.env
     assert env is not None and not analysis.failed()
@@ -65,4 +76,27 @@ def deployed_module(
         yield Deployment(module, patched, env)
 
 
-__all__ = ["Apply", "Deployment", "deployed_module", "init_and_apply"]
+def as_moto_holds_it(text: str, env: Environment) -> str:
+    """The file as the sandbox applies it to moto (compiler/batchform/sandbox/standins.py):
+    placement groups named instead of created, multi-container job definitions (and the
+    schedules submitting them) left out. A file with neither comes back unchanged."""
+    named, _ = name_placement_groups(env)
+    kept, _ = without_refused_jobs(named)
+    if kept is env:
+        return text
+    data = read_yaml(text)
+    for key, ce in (data.get("compute_environments") or {}).items():
+        group = kept.compute_environments[key].placement_group
+        if isinstance(group, str) and isinstance(ce.get("placement_group"), dict):
+            ce["placement_group"] = group
+    refused = refused_jobs(env)
+    for key in refused:
+        data["job_definitions"].pop(key)
+    if data.get("schedules"):
+        data["schedules"] = {
+            k: s for k, s in data["schedules"].items() if s["job_definition"] not in refused
+        }
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+__all__ = ["Apply", "Deployment", "as_moto_holds_it", "deployed_module", "init_and_apply"]

@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from batchform import instance_types
+from batchform import derive, instance_types
 from batchform.checks import Finding, rule
 from batchform.codes import known_codes
-from batchform.diagnostics import Level
+from batchform.diagnostics import Level, Path
 from batchform.model import ComputeEnvironment, Environment, JobDefinition
 
 # Memory the ECS agent registers is less than what the instance type advertises: the kernel
@@ -101,7 +101,7 @@ def _queued_ces(env: Environment) -> list[str]:
 
 
 def _runs_on(job: JobDefinition, ce: ComputeEnvironment) -> bool:
-    return (job.platform == "FARGATE") == ce.is_fargate
+    return derive.runs_on(job, ce)
 
 
 def _candidates(env: Environment, job: JobDefinition) -> list[str]:
@@ -124,7 +124,10 @@ class _Candidates:
 
 
 def _ce_instances(ce: ComputeEnvironment) -> list[InstanceType] | None:
-    """Every instance type a CE may launch; ``None`` if any entry is unknown."""
+    """Every instance type a CE may launch; ``None`` if any entry is unknown (and for an
+    UNMANAGED CE, whose instances its owner launches)."""
+    if ce.is_unmanaged:
+        return None
     out: list[InstanceType] = []
     for entry in ce.instance_types or [instance_types.OPTIMAL]:
         sizes = _expand(entry)
@@ -134,8 +137,8 @@ def _ce_instances(ce: ComputeEnvironment) -> list[InstanceType] | None:
     return out
 
 
-def _fits(job: JobDefinition, t: InstanceType) -> bool:
-    return t.vcpus >= job.vcpus and t.job_memory_mib >= job.memory and t.gpus >= job.gpus
+def _fits(need: derive.Demand, t: InstanceType) -> bool:
+    return t.vcpus >= need.vcpus and t.job_memory_mib >= need.memory and t.gpus >= need.gpus
 
 
 @rule("BF480", Level.WARNING, "a job definition fits no instance type its queues can launch")
@@ -158,18 +161,18 @@ def job_fits_no_instance(env: Environment) -> Iterator[Finding]:
                 break  # an unknown type might fit; BF481 says so
             instances.extend(found)
         else:
-            if not instances or any(_fits(job, t) for t in instances):
-                continue
-            yield _no_fit_finding(key, job, instances, ces)
+            for need in derive.demands(env, key):
+                if instances and not any(_fits(need, t) for t in instances):
+                    yield _no_fit_finding(need, instances, ces)
 
 
 def _count(n: float, noun: str) -> str:
     return f"{n:g} {noun}" + ("" if n == 1 else "s")
 
 
-def _no_fit_finding(
-    key: str, job: JobDefinition, instances: list[InstanceType], ces: list[str]
-) -> Finding:
+def _no_fit_finding(need: derive.Demand, instances: list[InstanceType], ces: list[str]) -> Finding:
+    """Where one :class:`~batchform.derive.Demand` (a job, a node of a node range, or a
+    multi-container task, whose containers share one instance) fits no instance."""
     most_cpu = max(instances, key=lambda t: (t.vcpus, t.memory_mib))
     most_mem = max(instances, key=lambda t: (t.memory_mib, t.vcpus))
     where = f"its compute environments ({', '.join(ces)})"
@@ -177,38 +180,44 @@ def _no_fit_finding(
         f"a job can use about {100 - KERNEL_OVERHEAD * 100:g}% of an instance's memory minus "
         f"{ECS_RESERVED_MIB} MiB: the kernel and the ECS agent keep the rest"
     )
-    if job.vcpus > most_cpu.vcpus:
+    if need.vcpus > most_cpu.vcpus:
         return Finding(
-            ("job_definitions", key, "vcpus"),
-            f"job definition '{key}' asks for {_count(job.vcpus, 'vCPU')}, but the largest "
+            _at(need, "vcpus"),
+            f"{need.what} asks for {_count(need.vcpus, 'vCPU')}, but the largest "
             f"instance type {where} can launch, {most_cpu.name}, has {most_cpu.vcpus}; its jobs "
             "would stay RUNNABLE forever",
             "ask for fewer vCPUs or add a larger instance family to instance_types",
         )
-    if job.memory > most_mem.job_memory_mib:
+    if need.memory > most_mem.job_memory_mib:
         return Finding(
-            ("job_definitions", key, "memory"),
-            f"job definition '{key}' asks for {job.memory} MiB, but a job gets at most "
+            _at(need, "memory"),
+            f"{need.what} asks for {need.memory} MiB, but a job gets at most "
             f"{most_mem.job_memory_mib} MiB on {where}, on {most_mem.name} with "
             f"{most_mem.memory_mib} MiB installed; its jobs would stay RUNNABLE forever",
             f"ask for at most {most_mem.job_memory_mib} MiB or add a larger instance type; "
             + reserve,
         )
     most_gpu = max(t.gpus for t in instances)
-    if job.gpus > most_gpu:
+    if need.gpus > most_gpu:
         return Finding(
-            ("job_definitions", key, "gpus"),
-            f"job definition '{key}' asks for {_count(job.gpus, 'GPU')}, but the instance types "
+            _at(need, "gpus"),
+            f"{need.what} asks for {_count(need.gpus, 'GPU')}, but the instance types "
             f"{where} can launch have at most {most_gpu}; its jobs would stay RUNNABLE forever",
             "add a GPU family (g5, p4d, ...) to instance_types and a GPU AMI to that CE",
         )
     return Finding(
-        ("job_definitions", key),
-        f"job definition '{key}' ({job.vcpus:g} vCPUs, {job.memory} MiB, {job.gpus} GPUs) "
+        need.path,
+        f"{need.what} ({need.vcpus:g} vCPUs, {need.memory} MiB, {need.gpus} GPUs) "
         f"fits no single instance type {where} can launch, although each need alone would; "
         "its jobs would stay RUNNABLE forever",
         "add an instance type with enough vCPUs and memory together; " + reserve,
     )
+
+
+def _at(need: derive.Demand, name: str) -> tuple[str | int, ...]:
+    """The key to change: the value itself, or the containers of a multi-container task
+    (whose need is their sum)."""
+    return need.path if need.path[-1] == "containers" else (*need.path, name)
 
 
 @rule("BF481", Level.INFO, "an instance family is not in batchform's table, so fit is not checked")
@@ -236,16 +245,26 @@ def unknown_instance_type(env: Environment) -> Iterator[Finding]:
 @rule("BF482", Level.WARNING, "a job needs more vCPUs than any of its compute environments allows")
 def job_exceeds_max_vcpus(env: Environment) -> Iterator[Finding]:
     candidates = _Candidates(env)
+    limits: dict[str | None, int | None] = {}  # by platform, as the candidates are
     for key in env.job_definitions:
         job = env.job(key)
         ces = candidates(job)
         if not ces:
             continue
-        largest = max(env.compute_environments[k].max_vcpus for k in ces)
-        if job.vcpus > largest:
+        if job.platform not in limits:
+            known = not any(env.compute_environments[k].is_unmanaged for k in ces)
+            limits[job.platform] = (
+                max(env.compute_environments[k].vcpu_limit for k in ces) if known else None
+            )
+        largest = limits[job.platform]
+        if largest is None:
+            continue  # an UNMANAGED CE has the instances its owner registers
+        for need in derive.demands(env, key):
+            if need.vcpus <= largest:
+                continue
             yield Finding(
-                ("job_definitions", key, "vcpus"),
-                f"job definition '{key}' asks for {job.vcpus:g} vCPUs but the compute "
+                _at(need, "vcpus"),
+                f"{need.what} asks for {need.vcpus:g} vCPUs but the compute "
                 f"environments that can run it ({', '.join(ces)}) allow at most {largest}; "
                 "its jobs would stay RUNNABLE forever",
                 "raise max_vcpus of one of those compute environments or ask for fewer vCPUs",
@@ -280,10 +299,10 @@ def _endpoints_needed(env: Environment, ce_key: str) -> dict[str, str]:
         job = env.job(key)
         if ce_key not in queued or not _runs_on(job, ce):
             continue
-        if not _needs_internet(job.image, env.region):
+        if not all(_needs_internet(image, env.region) for _, image in derive.job_images(job, key)):
             for service in ECR_ENDPOINTS:
                 need.setdefault(service, f"job definition '{key}' pulls from ECR")
-        for ref in job.secrets.values():
+        for ref in job.all_secrets.values():
             service = "ssm" if ":ssm:" in ref else "secretsmanager"
             need.setdefault(service, f"job definition '{key}' reads secrets")
     return need
@@ -316,21 +335,29 @@ def _image_findings(env: Environment, every: bool) -> Iterator[Finding]:
     candidates = _Candidates(env)
     for key in env.job_definitions:
         job = env.job(key)
-        if not _needs_internet(job.image, env.region):
+        pulls = [(p, i) for p, i in derive.job_images(job, key) if _needs_internet(i, env.region)]
+        if not pulls:
             continue
         ces = candidates(job)
         blocked = [k for k in ces if _cut_off(env, env.compute_environments[k])]
         if not blocked or (len(blocked) == len(ces)) != every:
             continue
-        yield Finding(
-            ("job_definitions", key, "image"),
-            f"job definition '{key}' pulls '{job.image}' from outside this region's ECR, but "
-            f"{'the' if every else 'some'} compute environments that can run it "
-            f"({', '.join(blocked)}) are in private subnets without a NAT gateway; the pull "
-            "would fail there with CannotPullContainerError",
-            "copy the image into a private ECR repository in "
-            f"{env.region} (reachable through VPC endpoints), or add a NAT gateway",
-        )
+        for path, image in pulls:
+            yield _image_finding(env, key, path, image, blocked, every)
+
+
+def _image_finding(
+    env: Environment, key: str, path: Path, image: str, blocked: list[str], every: bool
+) -> Finding:
+    return Finding(
+        path,
+        f"job definition '{key}' pulls '{image}' from outside this region's ECR, but "
+        f"{'the' if every else 'some'} compute environments that can run it "
+        f"({', '.join(blocked)}) are in private subnets without a NAT gateway; the pull "
+        "would fail there with CannotPullContainerError",
+        "copy the image into a private ECR repository in "
+        f"{env.region} (reachable through VPC endpoints), or add a NAT gateway",
+    )
 
 
 @rule("BF484", Level.ERROR, "a job's image is unreachable from every compute environment")

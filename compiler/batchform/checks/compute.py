@@ -94,8 +94,10 @@ def _ce_path(key: str, *rest: str | int) -> Path:
 
 
 def _ec2_ces(env: Environment) -> Iterator[tuple[str, ComputeEnvironment]]:
+    """Managed EC2/SPOT compute environments (an UNMANAGED CE has no compute resources: what
+    it refuses is checks/multi.py's BF557)."""
     for key, ce in env.compute_environments.items():
-        if not ce.is_fargate:
+        if not ce.is_fargate and not ce.is_unmanaged:
             yield key, ce
 
 
@@ -185,7 +187,7 @@ def min_vcpus_range(env: Environment) -> Iterator[Finding]:
                 f"min_vcpus {ce.min_vcpus} is negative",
                 "use 0 so the environment scales to zero when idle",
             )
-        elif ce.min_vcpus > ce.max_vcpus:
+        elif ce.min_vcpus > ce.vcpu_limit:
             yield Finding(
                 _ce_path(key, "min_vcpus"),
                 f"min_vcpus {ce.min_vcpus} is more than max_vcpus {ce.max_vcpus}",

@@ -38,7 +38,7 @@ from batchform.checks.jobs import FARGATE_MIN_PLATFORM, _platform_at_least
 from batchform.checks.security import SECRETS_MANAGER_ARN, SSM_PARAMETER_ARN
 from batchform.derive import FARGATE_DEFAULT_PLATFORM_VERSION, LOG_DRIVER, log_secret_options
 from batchform.diagnostics import Level, Path
-from batchform.model import ContainerOptions, Environment
+from batchform.model import ContainerOptions, Environment, JobDefinition
 
 # --- the containers of a file ----------------------------------------------------------------
 
@@ -52,7 +52,7 @@ class Container(NamedTuple):
     job: str  # the job definition's key
     opts: ContainerOptions
     fargate: bool
-    memory: int  # MiB the container may use
+    memory: int | None  # MiB the container may use (None: missing, reported elsewhere)
     platform_version: str | None  # Fargate only
 
 
@@ -64,22 +64,31 @@ change; a new environment (``model_copy`` included) is a new object and replaces
 
 
 def containers(env: Environment) -> tuple[Container, ...]:
-    """Every container of the file: today one per job definition (``job_defaults`` merged)."""
+    """Every container of the file: a job definition's own (``job_defaults`` merged), each node
+    range of a multi-node job and each container of a multi-container job, each with the path
+    where its options are written (so a finding stands at the key the user wrote)."""
     if _last and _last[0][0] is env:
         return _last[0][1]
-    found = tuple(
-        Container(
-            ("job_definitions", key),
-            key,
-            job,
-            job.platform == "FARGATE",
-            job.memory,
-            job.platform_version,
-        )
-        for key, job in ((k, env.job(k)) for k in env.job_definitions)
-    )
+    found = tuple(c for key in env.job_definitions for c in _job_containers(key, env.job(key)))
     _last[:] = [(env, found)]
     return found
+
+
+def _job_containers(key: str, job: JobDefinition) -> Iterator[Container]:
+    base: Path = ("job_definitions", key)
+    fargate = job.platform == "FARGATE"
+    if job.containers is not None:
+        for name, c in job.containers.items():
+            yield Container(
+                (*base, "containers", name), key, c, fargate, c.memory, job.platform_version
+            )
+        return
+    # A multi-node job's own options are the defaults of its ranges: checked once, where
+    # written; each range's own options are checked at the range, with the memory it runs with.
+    yield Container(base, key, job, fargate, job.memory, job.platform_version)
+    for i, rng in enumerate(job.nodes.ranges if job.nodes is not None else []):
+        memory = rng.memory if rng.memory is not None else job.memory
+        yield Container((*base, "nodes", "ranges", i), key, rng, fargate, memory, None)
 
 
 def _where(c: Container) -> str:
@@ -383,7 +392,7 @@ def memory_backed_mounts_fit(env: Environment) -> Iterator[Finding]:
     for c in containers(env):
         shm = c.opts.shared_memory or 0
         tmpfs = sum(t.size for t in c.opts.tmpfs)
-        if shm + tmpfs > c.memory:
+        if c.memory is not None and shm + tmpfs > c.memory:
             parts = [f"shared_memory {shm} MiB"] if shm else []
             parts += [f"tmpfs {tmpfs} MiB"] if tmpfs else []
             # at the tmpfs list when there is one (the sizes that come on top), else at /dev/shm

@@ -20,9 +20,11 @@ from typing import Any
 
 from batchform.checks import Finding, rule
 from batchform.derive import (
-    container_properties,
+    properties_document,
     referenced_parameters_in,
     required_parameters,
+    runs_on,
+    task_size,
     vcpu_value,
 )
 from batchform.diagnostics import Level, Path
@@ -99,7 +101,7 @@ def _is_fargate_ce(env: Environment, key: str) -> bool | None:
 
 
 def _platform(job: JobDefinition) -> str:
-    return "FARGATE" if job.platform == "FARGATE" else "EC2"
+    return job.platform if job.platform in ("FARGATE", "EKS") else "EC2"
 
 
 def _platform_at_least(version: str | None, minimum: tuple[int, ...]) -> bool:
@@ -230,7 +232,7 @@ def queue_single_architecture(env: Environment) -> Iterator[Finding]:
         arch_of: dict[str, str] = {}
         for ce_key in queue.compute_environments:
             ce = env.compute_environments.get(ce_key)
-            if ce is None or ce.is_fargate:
+            if ce is None or ce.is_fargate or ce.is_unmanaged:
                 continue
             found = architectures(ce.instance_types or [OPTIMAL])
             if len(found) == 1:  # a CE that mixes architectures is the compute rules' finding
@@ -287,68 +289,119 @@ def share_count(env: Environment) -> Iterator[Finding]:
 # --- job definitions: resources --------------------------------------------------------------
 
 
+def _resources(env: Environment, key: str) -> Iterator[tuple[Path, JobDefinition]]:
+    """Every set of resources job ``key`` declares, with the path they are written at: the job
+    itself, or each node range as it runs (job-level keys are the ranges' defaults). Each value
+    is judged where it is written, so a job-level value that ranges inherit is reported once.
+    A multi-container job's containers are judged by their summed task size (BF423)."""
+    job = env.job(key)
+    base: Path = ("job_definitions", key)
+    if job.nodes is None:
+        if job.containers is None:
+            yield base, job
+        return
+    yield base, job
+    for i in range(len(job.nodes.ranges)):
+        yield (*base, "nodes", "ranges", i), rng_view(job, i)
+
+
+def rng_view(job: JobDefinition, index: int) -> JobDefinition:
+    """Node range ``index`` with only its own resource keys (so the job's are not judged
+    twice)."""
+    assert job.nodes is not None
+    rng = job.nodes.ranges[index]
+    return job.model_copy(update={"vcpus": rng.vcpus, "memory": rng.memory, "gpus": rng.gpus or 0})
+
+
 @rule("BF420", Level.ERROR, "an EC2 job asks for a fractional or zero number of vCPUs")
 def ec2_vcpus_whole(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
-        job = env.job(key)
-        if _platform(job) == "EC2" and (job.vcpus < 1 or not float(job.vcpus).is_integer()):
-            yield Finding(
-                ("job_definitions", key, "vcpus"),
-                f"job definition '{key}' runs on EC2 and asks for {job.vcpus:g} vCPUs; EC2 "
-                "jobs take a whole number of at least 1",
-                "round up to a whole number, or set platform: FARGATE for fractional vCPUs",
-            )
+        for path, job in _resources(env, key):
+            vcpus = job.vcpus
+            if vcpus is None or _platform(job) != "EC2":
+                continue
+            if vcpus < 1 or not float(vcpus).is_integer():
+                yield Finding(
+                    (*path, "vcpus"),
+                    f"job definition '{key}' runs on EC2 and asks for {vcpus:g} vCPUs; EC2 "
+                    "jobs take a whole number of at least 1",
+                    "round up to a whole number, or set platform: FARGATE for fractional vCPUs",
+                )
 
 
 @rule("BF421", Level.ERROR, "an EC2 job asks for less than 4 MiB of memory")
 def ec2_memory_minimum(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
-        job = env.job(key)
-        if _platform(job) == "EC2" and job.memory < MIN_EC2_MEMORY_MIB:
-            yield Finding(
-                ("job_definitions", key, "memory"),
-                f"job definition '{key}' asks for {job.memory} MiB; the minimum is 4 MiB",
-                "memory is MiB when written as a number; write '512 MiB' or '2 GiB' to be clear",
-            )
+        for path, job in _resources(env, key):
+            if (
+                _platform(job) == "EC2"
+                and job.memory is not None
+                and job.memory < MIN_EC2_MEMORY_MIB
+            ):
+                yield Finding(
+                    (*path, "memory"),
+                    f"job definition '{key}' asks for {job.memory} MiB; the minimum is 4 MiB",
+                    "memory is MiB when written as a number; write '512 MiB' or '2 GiB' to be "
+                    "clear",
+                )
 
 
 @rule("BF422", Level.ERROR, "GPUs are requested on Fargate, or a negative GPU count")
 def gpus_ec2_only(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
+        for path, job in _resources(env, key):
+            if job.gpus < 0:
+                yield Finding(
+                    (*path, "gpus"),
+                    f"job definition '{key}' asks for {job.gpus} GPUs",
+                    "use 0 or more",
+                )
+            elif job.gpus > 0 and _platform(job) == "FARGATE":
+                yield Finding(
+                    (*path, "gpus"),
+                    f"job definition '{key}' runs on Fargate, which has no GPUs",
+                    "run it on EC2 with a GPU compute environment, or remove gpus",
+                )
         job = env.job(key)
-        if job.gpus < 0:
-            yield Finding(
-                ("job_definitions", key, "gpus"),
-                f"job definition '{key}' asks for {job.gpus} GPUs",
-                "use 0 or more",
-            )
-        elif job.gpus > 0 and _platform(job) == "FARGATE":
-            yield Finding(
-                ("job_definitions", key, "gpus"),
-                f"job definition '{key}' runs on Fargate, which has no GPUs",
-                "run it on EC2 with a GPU compute environment, or remove gpus",
-            )
+        for name, container in sorted((job.containers or {}).items()):
+            if container.gpus > 0 and _platform(job) == "FARGATE":
+                yield Finding(
+                    ("job_definitions", key, "containers", name, "gpus"),
+                    f"container '{name}' of job definition '{key}' runs on Fargate, which has "
+                    "no GPUs",
+                    "run the job on EC2 with a GPU compute environment, or remove gpus",
+                )
 
 
 @rule("BF423", Level.ERROR, "a Fargate job's vCPU/memory pair is not a Fargate size")
 def fargate_size_valid(env: Environment) -> Iterator[Finding]:
+    """A multi-container job's task is sized by the sum of its containers' vCPUs and memory,
+    which must be a Fargate size like a single container's (Batch: "Fargate ... resource
+    requirements are summed across containers",
+    https://docs.aws.amazon.com/batch/latest/userguide/multi-container-jobs.html)."""
     for key in env.job_definitions:
         job = env.job(key)
-        if _platform(job) != "FARGATE":
+        size = task_size(env, key)
+        if _platform(job) != "FARGATE" or size is None:
             continue
-        allowed = FARGATE_MEMORY_MIB.get(job.vcpus)
+        what = (
+            f"Fargate job definition '{key}' (its containers together)"
+            if size.summed
+            else f"Fargate job definition '{key}'"
+        )
+        allowed = FARGATE_MEMORY_MIB.get(size.vcpus)
         if allowed is None:
             yield Finding(
-                ("job_definitions", key, "vcpus"),
-                f"Fargate job definition '{key}' asks for {job.vcpus:g} vCPUs",
+                size.path if size.summed else (*size.path, "vcpus"),
+                f"{what} asks for {size.vcpus:g} vCPUs",
                 "Fargate vCPUs: " + ", ".join(vcpu_value(v) for v in FARGATE_MEMORY_MIB),
             )
-        elif job.memory not in allowed:
+        elif size.memory not in allowed:
             yield Finding(
-                ("job_definitions", key, "memory"),
-                f"Fargate job definition '{key}' asks for {job.memory} MiB with "
-                f"{vcpu_value(job.vcpus)} vCPU, which is not a Fargate size",
-                f"with {vcpu_value(job.vcpus)} vCPU Fargate takes (MiB): "
+                size.path if size.summed else (*size.path, "memory"),
+                f"{what} asks for {size.memory} MiB with "
+                f"{vcpu_value(size.vcpus)} vCPU, which is not a Fargate size",
+                f"with {vcpu_value(size.vcpus)} vCPU Fargate takes (MiB): "
                 + ", ".join(str(m) for m in allowed),
             )
 
@@ -357,14 +410,16 @@ def fargate_size_valid(env: Environment) -> Iterator[Finding]:
 def fargate_large_platform(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
         job = env.job(key)
+        size = task_size(env, key)
         if (
             _platform(job) == "FARGATE"
-            and job.vcpus in FARGATE_LARGE_VCPUS
+            and size is not None
+            and size.vcpus in FARGATE_LARGE_VCPUS
             and not _platform_at_least(job.platform_version, FARGATE_MIN_PLATFORM)
         ):
             yield Finding(
-                ("job_definitions", key, "vcpus"),
-                f"Fargate job definition '{key}' asks for {job.vcpus:g} vCPUs, which needs "
+                size.path if size.summed else (*size.path, "vcpus"),
+                f"Fargate job definition '{key}' asks for {size.vcpus:g} vCPUs, which needs "
                 f"platform 1.4.0 or LATEST, not {job.platform_version}",
                 "set platform_version: LATEST (or remove it)",
             )
@@ -652,8 +707,9 @@ def _size_estimate(value: Any) -> Any:
 def job_definition_size(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
         job = env.job(key)
+        document, properties = properties_document(env, key)
         body = {
-            "containerProperties": container_properties(env, key),
+            document: properties,
             "parameters": job.parameters,
             "tags": job.tags or {},
         }
@@ -662,7 +718,7 @@ def job_definition_size(env: Environment) -> Iterator[Finding]:
         bound = len(text) + text.count('"') // 2 * len(REFERENCE_PLACEHOLDER)
         if bound <= MAX_JOB_DEFINITION_BYTES:
             continue
-        body["containerProperties"] = _size_estimate(body["containerProperties"])
+        body[document] = _size_estimate(body[document])
         size = len(_COMPACT_JSON.encode(body))
         if size > MAX_JOB_DEFINITION_BYTES:
             yield Finding(
@@ -675,19 +731,28 @@ def job_definition_size(env: Environment) -> Iterator[Finding]:
 # --- placement -------------------------------------------------------------------------------
 
 
+WANTED_CES = {
+    "EC2": "EC2 or SPOT",
+    "FARGATE": "FARGATE or FARGATE_SPOT",
+    "EKS": "EKS (with `eks:`)",
+}
+
+
 @rule("BF450", Level.WARNING, "no job queue can run a job definition's platform")
 def job_has_queue(env: Environment) -> Iterator[Finding]:
-    runnable: set[bool] = set()
-    for queue in env.job_queues.values():
-        for ce in queue.compute_environments:
-            kind = _is_fargate_ce(env, ce)
-            if kind is not None:
-                runnable.add(kind)
+    queued = [
+        env.compute_environments[ce]
+        for queue in env.job_queues.values()
+        for ce in queue.compute_environments
+        if ce in env.compute_environments
+    ]
+    runnable: dict[str | None, bool] = {}  # by platform: the answer depends on nothing else
     for key in env.job_definitions:
         job = env.job(key)
-        fargate = _platform(job) == "FARGATE"
-        if fargate not in runnable:
-            wanted = "FARGATE or FARGATE_SPOT" if fargate else "EC2 or SPOT"
+        if job.platform not in runnable:
+            runnable[job.platform] = any(runs_on(job, ce) for ce in queued)
+        if not runnable[job.platform]:
+            wanted = WANTED_CES[_platform(job)]
             path: Path = (
                 ("job_definitions", key, "platform")
                 if _own(env, key).platform is not None

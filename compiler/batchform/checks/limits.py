@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from batchform import derive
 from batchform import regions as regions_data
 from batchform.checks import Finding, rule
 from batchform.derive import compute_resource_tags, user_data
@@ -358,9 +359,10 @@ def image_name(env: Environment) -> Iterator[Finding]:
         f"in lowercase ({CONTAINER_PROPERTIES_DOC})"
     )
     for key, job in env.job_definitions.items():
-        problem = _image_problem(job.image)
-        if problem is not None:
-            yield Finding(("job_definitions", key, "image"), problem, hint)
+        for path, image in derive.job_images(job, key):
+            problem = _image_problem(image)
+            if problem is not None:
+                yield Finding(path, problem, hint)
 
 
 EFS_DOC = "https://docs.aws.amazon.com/efs/latest/ug/API_FileSystemDescription.html"

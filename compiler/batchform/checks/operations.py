@@ -16,6 +16,7 @@ import zoneinfo
 from collections.abc import Iterator
 from functools import cache
 
+from batchform import derive
 from batchform.checks import Finding, rule
 from batchform.checks.references import _dangling
 from batchform.derive import referenced_parameters_in, required_parameters
@@ -243,14 +244,13 @@ def schedule_job_runs_on_queue(env: Environment) -> Iterator[Finding]:
         if queue is None or s.job_definition not in env.job_definitions:
             continue
         job = env.job(s.job_definition)
-        fargate_job = job.platform == "FARGATE"
         ces = [
             env.compute_environments[c]
             for c in queue.compute_environments
             if c in env.compute_environments
         ]
-        if ces and not any(ce.is_fargate == fargate_job for ce in ces):
-            platform = "FARGATE" if fargate_job else "EC2"
+        if ces and not any(derive.runs_on(job, ce) for ce in ces):
+            platform = job.platform if job.platform in ("FARGATE", "EKS") else "EC2"
             yield Finding(
                 ("schedules", key, "queue"),
                 f"job definition '{s.job_definition}' runs on {platform}, but queue "

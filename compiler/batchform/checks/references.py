@@ -103,7 +103,9 @@ def sg_rule_source_defined(env: Environment) -> Iterator[Finding]:
 
 @rule("BF207", Level.ERROR, "a compute environment has no security group to use")
 def ce_has_security_group(env: Environment) -> Iterator[Finding]:
-    for key in env.compute_environments:
+    for key, ce in env.compute_environments.items():
+        if ce.is_unmanaged:
+            continue  # no compute resources, so no security groups (BF557)
         if not env.ce_security_groups(key):  # only an explicit `security_groups: []`
             yield Finding(
                 ("compute_environments", key, "security_groups"),

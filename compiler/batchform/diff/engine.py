@@ -34,6 +34,7 @@ from batchform.diff.result import (
 from batchform.hcl import Expr
 from batchform.model import Environment
 from batchform.plan import build_plan
+from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import (
     ComputeEnvironmentEntry,
     JobQueueEntry,
@@ -264,7 +265,7 @@ def _annotate(
         elif change.action == "delete":
             change.notes.append(Note(Risk.JOBS, "deleted: jobs still running in it are terminated"))
         elif change.action == "create" and new_ctx is not None:
-            attrs = cast(ComputeEnvironmentEntry, new_ctx)["compute_resources"]["attrs"]
+            attrs = compute_resources_of(cast(ComputeEnvironmentEntry, new_ctx))["attrs"]
             change.notes.append(
                 Note(
                     Risk.CAPACITY,

@@ -22,6 +22,7 @@ from batchform.diff.provider import (
 )
 from batchform.diff.result import Note, ResourceChange, Risk
 from batchform.model import Environment
+from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import ComputeEnvironmentEntry, JobQueueEntry
 
 
@@ -101,7 +102,7 @@ def _ce_notes(
 ) -> list[Note]:
     """What an update or replacement of a compute environment means: capacity first, then
     either what the replacement does or what the in-place update does."""
-    attrs_old, attrs_new = old["compute_resources"]["attrs"], new["compute_resources"]["attrs"]
+    attrs_old, attrs_new = compute_resources_of(old)["attrs"], compute_resources_of(new)["attrs"]
     notes = _scaling_notes(attrs_old, attrs_new)
     if change.action == "replace":
         return notes + _ce_replacement_notes(old, new, change)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from batchform.diff.result import AttributeChange
-from batchform.plan.compute import provider_updates_in_place
+from batchform.plan.compute import compute_resources_of, provider_updates_in_place
 from batchform.plan.contract import ComputeEnvironmentEntry
 
 
@@ -218,14 +218,14 @@ def _ce_updatable(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) ->
     """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
     return all(
         provider_updates_in_place(
-            ce.get("service_role"), ce["compute_resources"]["attrs"].get("allocation_strategy")
+            ce.get("service_role"), compute_resources_of(ce)["attrs"].get("allocation_strategy")
         )
         for ce in (old, new)
     )
 
 
 def _is_fargate(ce: ComputeEnvironmentEntry) -> bool:
-    return str(ce["compute_resources"]["attrs"].get("type", "")).startswith("FARGATE")
+    return str(compute_resources_of(ce)["attrs"].get("type", "")).startswith("FARGATE")
 
 
 def _mark_ce_replacements(
@@ -233,14 +233,16 @@ def _mark_ce_replacements(
 ) -> list[AttributeChange]:
     updatable = _ce_updatable(old, new)
     fargate = _is_fargate(new)
-    lt_block_changes = (old["compute_resources"]["launch_template"] is None) != (
-        new["compute_resources"]["launch_template"] is None
+    lt_block_changes = (compute_resources_of(old)["launch_template"] is None) != (
+        compute_resources_of(new)["launch_template"] is None
     )
     marked = []
     for c in changes:
         argument = _resource_argument(c.path)
         in_resources = c.path.startswith("compute_resources.")
-        forces = _top(c.path) in ("name_prefix", "type") or (
+        # eks_configuration and both its arguments are ForceNew
+        # (internal/service/batch/compute_environment.go)
+        forces = _top(c.path) in ("name_prefix", "type", "eks_configuration") or (
             in_resources
             and (
                 argument in CE_FORCE_NEW_ALWAYS

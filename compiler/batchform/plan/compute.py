@@ -51,6 +51,7 @@ from batchform.plan.contract import (
     ComputeResourcesEntry,
     EbsEntry,
     Ec2ConfigurationEntry,
+    EksConfigurationEntry,
     LaunchTemplateEntry,
     LaunchTemplateSpecEntry,
     PlacementGroupEntry,
@@ -60,6 +61,7 @@ from batchform.plan.contract import (
 )
 
 MANAGED = "MANAGED"
+UNMANAGED = "UNMANAGED"
 # Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
 # internal/service/batch/compute_environment.go (5.x has no SPOT_PRICE_CAPACITY_OPTIMIZED there,
 # although AWS itself updates such a CE in place; provider issue #38695).
@@ -84,8 +86,17 @@ def ec2_configuration(env: Environment, key: str) -> list[Ec2ConfigurationEntry]
       the entry that matches each instance type).
     """
     ce = env.compute_environments[key]
-    if ce.is_fargate:
+    if ce.is_fargate or ce.is_unmanaged:
         return []
+    entries = _ecs_image_configuration(env, ce)
+    if ce.is_eks:
+        return [{**e, "image_type": derive.eks_image_type(e["image_type"])} for e in entries]
+    return entries
+
+
+def _ecs_image_configuration(
+    env: Environment, ce: ComputeEnvironment
+) -> list[Ec2ConfigurationEntry]:
     if ce.ami is not None and ce.ami in env.amis:
         ami = env.amis[ce.ami]
         if ami.image_type is not None:
@@ -102,13 +113,17 @@ def ec2_configuration(env: Environment, key: str) -> list[Ec2ConfigurationEntry]
     return [{"image_type": IMAGE_TYPE_DEFAULT}]
 
 
-def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
+def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry | None:
+    """The ``compute_resources`` block; none for an UNMANAGED CE, whose instances its owner
+    launches (CreateComputeEnvironment: computeResources is for managed CEs only)."""
     ce = env.compute_environments[key]
+    if ce.is_unmanaged:
+        return None
     attrs: ComputeResourcesAttrs = {"type": ce.type}
     security_groups = [refs.security_group_id(sg) for sg in env.ce_security_groups(key)]
     subnets = refs.ce_subnet_ids(env, key)
     if ce.is_fargate:
-        attrs["max_vcpus"] = ce.max_vcpus
+        attrs["max_vcpus"] = ce.vcpu_limit
         attrs["subnets"] = subnets
         attrs["security_group_ids"] = security_groups
         return {"attrs": attrs, "launch_template": None, "ec2_configuration": []}
@@ -118,7 +133,7 @@ def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
     if ce.type == "SPOT" and ce.bid_percentage is not None:
         attrs["bid_percentage"] = ce.bid_percentage
     attrs["min_vcpus"] = ce.min_vcpus
-    attrs["max_vcpus"] = ce.max_vcpus
+    attrs["max_vcpus"] = ce.vcpu_limit
     attrs["instance_type"] = expected_instance_types(ce)
     attrs["instance_role"] = refs.instance_profile_arn(env)
     fleet_role = refs.spot_fleet_role_arn(env)
@@ -150,6 +165,15 @@ def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
     }
 
 
+def compute_resources_of(ce: ComputeEnvironmentEntry) -> ComputeResourcesEntry:
+    """A planned CE's ``compute_resources``, empty for an UNMANAGED CE (which has none), so
+    that verify and diff read every CE alike."""
+    resources = ce["compute_resources"]
+    if resources is None:
+        return {"attrs": {}, "launch_template": None, "ec2_configuration": []}
+    return resources
+
+
 def is_service_linked_role(role: object) -> bool:
     """The provider's ``isServiceLinkedRole``: an omitted role is Batch's service-linked role."""
     return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
@@ -168,7 +192,7 @@ def replace_triggers(env: Environment, key: str) -> list[Expr]:
     """What replaces a CE the provider cannot update in place: a new version of its launch
     template, known only during apply (everything else the provider sees at plan time)."""
     ce = env.compute_environments[key]
-    if ce.is_fargate or ce.launch_template is None:
+    if ce.is_fargate or ce.is_unmanaged or ce.launch_template is None:
         return []
     if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
         return []
@@ -188,15 +212,25 @@ def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
     return {
         "label": naming.label(key),
         "name_prefix": naming.ce_name_prefix(env.name, key),
-        "type": MANAGED,
+        "type": UNMANAGED if ce.is_unmanaged else MANAGED,
         "state": ce.state,
         "service_role": refs.service_role_arn(env),
         "compute_resources": _compute_resources(env, key),
+        "eks_configuration": _eks_configuration(ce),
         "update_policy": update_policy,
         "tags": derive.tags(env, key),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
         "replace_triggered_by": replace_triggers(env, key),
     }
+
+
+def _eks_configuration(ce: ComputeEnvironment) -> EksConfigurationEntry | None:
+    """``eks_configuration``: the cluster and namespace the CE's nodes and pods join. Every
+    argument of it forces a new CE (``ForceNew`` in
+    internal/service/batch/compute_environment.go)."""
+    if ce.eks is None:
+        return None
+    return {"eks_cluster_arn": ce.eks.cluster, "kubernetes_namespace": ce.eks.namespace}
 
 
 def _ssm_amis(env: Environment) -> list[SsmAmiEntry]:

@@ -453,17 +453,26 @@ class UpdatePolicyEntry(TypedDict):
     terminate_jobs_on_update: bool
 
 
+class EksConfigurationEntry(TypedDict):
+    """``eks_configuration`` (``.items()``, in this order) of an EKS compute environment;
+    verify and diff (both arguments force a new CE)."""
+
+    eks_cluster_arn: str
+    kubernetes_namespace: str
+
+
 class ComputeEnvironmentEntry(TypedDict):
     """``aws_batch_compute_environment`` in compute_environments.tf.j2; verify
     (``check_compute_environment``, ``candidates``, ``live.bind``) and diff (replacement rules
-    and notes)."""
+    and notes). ``compute_resources`` is ``None`` for an UNMANAGED CE (``type``)."""
 
     label: str
     name_prefix: str
     type: str
     state: str
     service_role: Ref | None
-    compute_resources: ComputeResourcesEntry
+    compute_resources: ComputeResourcesEntry | None
+    eks_configuration: EksConfigurationEntry | None
     update_policy: UpdatePolicyEntry | None
     tags: Tags
     depends_on: list[Expr]
@@ -561,19 +570,62 @@ class RetryStrategyEntry(TypedDict):
     evaluate_on_exit: list[EvaluateOnExitEntry]
 
 
+class EksEnvEntry(TypedDict):
+    """An ``env`` block of an EKS container; verify."""
+
+    name: str
+    value: str
+
+
+class EksResourcesEntry(TypedDict):
+    """The ``resources`` block of an EKS container (``.items()``): Kubernetes quantities by
+    resource name (``cpu``, ``memory``, ``nvidia.com/gpu``); verify."""
+
+    limits: dict[str, str]
+    requests: dict[str, str]
+
+
+class EksContainerEntry(TypedDict):
+    """A ``containers`` block of ``eks_properties.pod_properties`` (job_definitions.tf.j2
+    writes it with ``.items()``, in this order: ``env`` entries and the mapping values
+    ``resources`` and ``security_context`` become nested blocks); verify."""
+
+    name: str
+    image: str
+    command: NotRequired[list[str]]
+    env: list[EksEnvEntry]
+    resources: EksResourcesEntry
+    security_context: dict[str, int | bool]
+
+
+class EksPropertiesEntry(TypedDict):
+    """``eks_properties.pod_properties`` of an EKS job in job_definitions.tf.j2 (provider 5.x
+    takes blocks, not JSON); verify (``check_job_definition``)."""
+
+    host_network: bool
+    service_account_name: str | None
+    containers: list[EksContainerEntry]
+
+
 class JobDefinitionEntry(TypedDict):
     """``aws_batch_job_definition`` in job_definitions.tf.j2; verify
-    (``check_job_definition``), diff and the benchmarks (``create_with_boto3``)."""
+    (``check_job_definition``), diff and the benchmarks (``create_with_boto3``).
+    Exactly one of ``container_properties``, ``node_properties`` (``type`` multinode),
+    ``ecs_properties`` and ``eks_properties`` is set."""
 
     label: str
     name: str
+    type: str
     platform_capabilities: list[str]
     parameters: dict[str, str]
     propagate_tags: bool
     retry_strategy: RetryStrategyEntry | None
     scheduling_priority: int | None
     timeout: int | None
-    container_properties: JsonObject
+    container_properties: JsonObject | None
+    node_properties: JsonObject | None
+    ecs_properties: JsonObject | None
+    eks_properties: EksPropertiesEntry | None
     tags: Tags
     # false with keep_old_revisions: an update leaves the superseded revision ACTIVE
     deregister_on_new_revision: bool
@@ -773,6 +825,8 @@ class ReadmeContext(TypedDict):
     container_notes: list[str]
     """What a user of a job with container options must know (ECS Exec, kept revisions, swap,
     another log driver), one Markdown line each; empty for jobs without them."""
+    eks_notes: list[str]
+    """What an EKS cluster must allow before the first apply, one line per step (Markdown)."""
 
 
 # --- variables.tf, module.tf (compiler/batchform/plan/module.py): terraform.output: module ---

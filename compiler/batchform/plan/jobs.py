@@ -8,10 +8,14 @@ the verifier compares the deployed revision with this plan's copy of them.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from batchform import derive, naming, refs
 from batchform.derive import container_properties, is_fargate
 from batchform.model import Environment, JobDefinition
 from batchform.plan.contract import (
+    EksContainerEntry,
+    EksPropertiesEntry,
     EvaluateOnExitEntry,
     JobDefinitionEntry,
     JobQueueEntry,
@@ -39,18 +43,63 @@ def _retry_strategy(job: JobDefinition) -> RetryStrategyEntry | None:
     return {"attempts": job.retry.attempts, "evaluate_on_exit": rules}
 
 
+def _platform_capabilities(job: JobDefinition) -> list[str]:
+    """``platform_capabilities``; none for an EKS job (RegisterJobDefinition: EKS job
+    definitions take no platformCapabilities, the compute environment decides)."""
+    if derive.is_eks(job):
+        return []
+    return ["FARGATE" if is_fargate(job) else "EC2"]
+
+
+class _EksCommand(TypedDict, total=False):
+    """The optional ``command`` of an EKS container, written only when the job has one."""
+
+    command: list[str]
+
+
+def _eks_properties(job: JobDefinition) -> EksPropertiesEntry:
+    """``eks_properties.pod_properties`` of an EKS job. ``host_network`` is written as AWS's
+    own default (true), which the provider stores and compares."""
+    resources = derive.eks_resources(job)
+    command: _EksCommand = {"command": list(job.command)} if job.command else {}
+    container: EksContainerEntry = {
+        "name": "main",
+        "image": job.image or "",
+        **command,
+        "env": [
+            {"name": n, "value": v} for n, v in sorted((job.environment or {}).items()) if v != ""
+        ],
+        "resources": {"limits": resources, "requests": dict(resources)},
+        "security_context": derive.eks_security_context(job),
+    }
+    return {
+        "host_network": True,
+        "service_account_name": job.service_account,
+        "containers": [container],
+    }
+
+
 def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
     job = env.job(key)
+    multi_container = job.is_multi_container
+    eks = derive.is_eks(job) and not job.is_multinode and not multi_container
+    plain = not (job.is_multinode or multi_container or eks)
     return {
         "label": naming.label(key),
         "name": naming.aws_name(env.name, key),
-        "platform_capabilities": ["FARGATE" if is_fargate(job) else "EC2"],
+        "type": derive.job_type(job),
+        "platform_capabilities": _platform_capabilities(job),
         "parameters": dict(sorted(job.parameters.items())),
-        "propagate_tags": bool(job.propagate_tags),
+        # RegisterJobDefinition refuses propagateTags for a job on EKS (BF558 for the job's own
+        # key; a job_defaults true does not reach EKS jobs)
+        "propagate_tags": bool(job.propagate_tags) and not derive.is_eks(job),
         "retry_strategy": _retry_strategy(job),
         "scheduling_priority": job.scheduling_priority,
         "timeout": job.timeout,
-        "container_properties": container_properties(env, key),
+        "container_properties": container_properties(env, key) if plain else None,
+        "node_properties": derive.node_properties(env, key) if job.is_multinode else None,
+        "ecs_properties": derive.ecs_properties(env, key) if multi_container else None,
+        "eks_properties": _eks_properties(job) if eks else None,
         "tags": derive.tags(env, key, job.tags),
         "deregister_on_new_revision": not job.keep_old_revisions,
     }
@@ -120,5 +169,8 @@ def plan(env: Environment) -> PlanFiles:
     if env.job_definitions:
         keys = sorted(env.job_definitions)
         files["job_definitions.tf"] = {"jobs": [_job_definition(env, k) for k in keys]}
-        files["logs.tf"] = {"log_groups": [_log_group(env, k) for k in keys]}
+        # an EKS job's pods log where the cluster sends them: it gets no log group
+        logged = [k for k in keys if not derive.is_eks(env.job(k))]
+        if logged:
+            files["logs.tf"] = {"log_groups": [_log_group(env, k) for k in logged]}
     return files

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 
-from batchform import naming
+from batchform import derive, instance_types, naming
 from batchform.derive import expected_instance_types, required_parameters
-from batchform.model import ComputeEnvironment, Environment
+from batchform.model import ComputeEnvironment, Environment, JobDefinition
 from batchform.naming import aws_name, label
 from batchform.plan import compute, module, operations
 from batchform.plan.contract import (
@@ -68,6 +68,8 @@ def format_vcpus(vcpus: float) -> str:
 
 
 def _vcpu_range(ce: ComputeEnvironment) -> str:
+    if ce.is_unmanaged:
+        return "-"  # the instances its owner registers
     low = 0 if ce.is_fargate else ce.min_vcpus
     return f"{low}-{ce.max_vcpus}"
 
@@ -100,6 +102,8 @@ def _image(env: Environment, key: str) -> str:
     ce = env.compute_environments[key]
     if ce.is_fargate:
         return "Fargate"
+    if ce.is_unmanaged:
+        return "your own instances"
     if ce.ami is not None and ce.ami in env.amis:
         ami = env.amis[ce.ami]
         source = ami.id or ami.ssm_parameter or ami.image_type or ""
@@ -115,11 +119,12 @@ def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]
             {
                 "key": md_code(key),
                 "name_prefix": md_code(naming.ce_name_prefix(env.name, key)),
-                "type": ce.type,
-                "strategy": ce.allocation_strategy or ("-" if ce.is_fargate else "BEST_FIT"),
+                "type": f"{ce.type} on EKS" if ce.is_eks else ce.type,
+                "strategy": ce.allocation_strategy
+                or ("-" if ce.is_fargate or ce.is_unmanaged else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
                 "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
-                "image": md_code(_image(env, key)),
+                "image": md_code(_image(env, key)) if not ce.is_unmanaged else _image(env, key),
                 "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
                 "state": ce.state,
             }
@@ -167,11 +172,11 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
             {
                 "key": md_code(key),
                 "name": md_code(aws_name(env.name, key)),
-                "platform": job.platform or "EC2",
-                "image": md_code(job.image),
-                "vcpus": format_vcpus(job.vcpus),
-                "memory": format_memory(job.memory),
-                "gpus": job.gpus,
+                "platform": _platform(job),
+                "image": ", ".join(md_code(image) for _, image in derive.job_images(job, key)),
+                "vcpus": " / ".join(format_vcpus(d.vcpus) for d in derive.demands(env, key)),
+                "memory": " / ".join(format_memory(d.memory) for d in derive.demands(env, key)),
+                "gpus": max((d.gpus for d in derive.demands(env, key)), default=0),
                 "required": ", ".join(md_code(p) for p in required) or "-",
                 "submit": _submit_example(env, key, required),
             }
@@ -218,6 +223,18 @@ def _container_notes(env: Environment, key: str) -> list[str]:
     return notes
 
 
+def _platform(job: JobDefinition) -> str:
+    """The platform column: multi-node and multi-container jobs say so, with their node or
+    container count (their vCPU and memory columns hold one value per node range, or the
+    containers' sum)."""
+    platform = job.platform or "EC2"
+    if job.nodes is not None:
+        return f"{platform}, multi-node ({job.nodes.count} nodes)"
+    if job.containers is not None:
+        return f"{platform}, {len(job.containers)} containers"
+    return platform
+
+
 def share_identifier_example(env: Environment, policy_key: str) -> str:
     """A share identifier ``submit-job --share-identifier`` accepts on a queue with this policy.
 
@@ -253,8 +270,7 @@ def fair_share_notes(env: Environment) -> list[str]:
 
 def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     """An ``aws batch submit-job`` line for the job on the first queue that can run it."""
-    job = env.job(key)
-    queue = _queue_for(env, fargate=job.platform == "FARGATE")
+    queue = _queue_for(env, key)
     if queue is None:
         return ""
     parts = [
@@ -271,12 +287,30 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     return " ".join(parts)
 
 
-def _queue_for(env: Environment, fargate: bool) -> str | None:
-    for key in sorted(env.job_queues, key=lambda k: (-env.job_queues[k].priority, k)):
-        ces = [env.compute_environments.get(c) for c in env.job_queues[key].compute_environments]
-        if ces and all(ce is not None and ce.is_fargate == fargate for ce in ces):
-            return key
-    return None
+def _queue_for(env: Environment, job_key: str) -> str | None:
+    """The queue a job is best submitted to: one whose compute environments all run the job's
+    platform (and, for a multi-node job, none is SPOT or UNMANAGED: AWS runs no multi-node job
+    there); among those, one with GPU instances for a job that asks for GPUs (and one without
+    for a job that does not) first, then the highest priority."""
+    job = env.job(job_key)
+    wants_gpu = any(d.gpus > 0 for d in derive.demands(env, job_key))
+    fitting: list[tuple[bool, int, str]] = []
+    for key, queue in env.job_queues.items():
+        ces = [env.compute_environments.get(c) for c in queue.compute_environments]
+        if ces and all(
+            ce is not None
+            and derive.runs_on(job, ce)
+            and not (job.is_multinode and ce.type in derive.NO_MULTINODE_CE_TYPES)
+            for ce in ces
+        ):
+            gpu = any(
+                instance_types.is_gpu(t)
+                for ce in ces
+                if ce is not None
+                for t in expected_instance_types(ce)
+            )
+            fitting.append((gpu != wants_gpu, -queue.priority, key))
+    return min(fitting)[2] if fitting else None
 
 
 def _mermaid(env: Environment) -> list[str]:
@@ -400,5 +434,44 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "container_notes": [
                 n for k in sorted(env.job_definitions) for n in _container_notes(env, k)
             ],
+            "eks_notes": eks_notes(env),
         }
     }
+
+
+EKS_GETTING_STARTED = "https://docs.aws.amazon.com/batch/latest/userguide/getting-started-eks.html"
+EKS_NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+
+
+def eks_notes(env: Environment) -> list[str]:
+    """What each EKS cluster the compute environments join must allow, since batchform does not
+    manage the cluster: Batch's service-linked role needs Kubernetes RBAC access in the
+    namespace (AWS Batch "Getting started with Amazon EKS"), and the nodes' instance role must
+    be allowed to join the cluster and hold the EKS worker node policies."""
+    clusters: dict[str, list[str]] = {}
+    for key in sorted(env.compute_environments):
+        ce = env.compute_environments[key]
+        if ce.eks is not None:
+            namespaces = clusters.setdefault(ce.eks.cluster, [])
+            if ce.eks.namespace not in namespaces:
+                namespaces.append(ce.eks.namespace)
+    notes: list[str] = []
+    for cluster, namespaces in clusters.items():
+        where = ", ".join(md_code(n) for n in namespaces)
+        notes.append(
+            f"Cluster {md_code(cluster)}: give the role `AWSServiceRoleForBatch` access (an EKS "
+            "access entry, or an `aws-auth` mapping to the user `aws-batch`) and the Kubernetes "
+            f"RBAC permissions AWS Batch lists for the namespace {where}, which must exist: see "
+            f"{EKS_GETTING_STARTED}."
+        )
+        notes.append(
+            f"Cluster {md_code(cluster)}: the compute environments' instance role must be able "
+            "to join it (an access entry of type `EC2_LINUX`, or an `aws-auth` node mapping) "
+            "and hold " + ", ".join(md_code(p) for p in EKS_NODE_POLICIES) + "; the role "
+            "batchform generates carries the ECS instance policy only."
+        )
+    return notes

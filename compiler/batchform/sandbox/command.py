@@ -53,7 +53,11 @@ from batchform.sandbox.emulator import (
 )
 from batchform.sandbox.override import gaps_in, resource_blocks, verify_gaps, write_moto_module
 from batchform.sandbox.result import SandboxReport, Step, StepStatus
-from batchform.sandbox.standins import create_stand_ins, name_placement_groups
+from batchform.sandbox.standins import (
+    create_stand_ins,
+    name_placement_groups,
+    without_refused_jobs,
+)
 
 STEPS = (  # in order; every run reports each of them (passed, failed or skipped)
     "compile",
@@ -300,6 +304,8 @@ class Sandbox:
                 analyze_text(found.apply(text), self.options.config), "the file with stand-in ids"
             )
         self.env, unchecked = name_placement_groups(self.env)
+        self.env, refused = without_refused_jobs(self.env)
+        unchecked += refused
         if unchecked:
             self.files = render_environment(self.env, Path(self.options.config).name)
             self.report.not_checked += unchecked

@@ -231,6 +231,18 @@ MOTO_GAPS: tuple[MotoGap, ...] = (
         "moto 5.2 ignores schedulingPriority on RegisterJobDefinition and never returns it",
         only_with="scheduling_priority",
     ),
+    MotoGap(
+        "aws_batch_job_definition",
+        "node_properties",
+        "moto 5.2 stores nodeProperties but DescribeJobDefinitions never returns them",
+        only_with="node_properties",
+    ),
+    MotoGap(
+        "aws_batch_compute_environment",
+        "eks_configuration",
+        "moto 5.2 ignores eksConfiguration on CreateComputeEnvironment and never returns it",
+        only_with="eks_configuration",
+    ),
     *(
         MotoGap(
             f"aws_vpc_security_group_{direction}_rule",
@@ -251,6 +263,13 @@ _UPDATE_POLICY_GAP = (
 )
 _SCHEDULING_PRIORITY_GAP = (
     "moto 5.2 ignores schedulingPriority on RegisterJobDefinition and never returns it"
+)
+_NODE_PROPERTIES_GAP = (
+    "moto 5.2 stores nodeProperties on RegisterJobDefinition but DescribeJobDefinitions never "
+    "returns them"
+)
+_EKS_CONFIGURATION_GAP = (
+    "moto 5.2 ignores eksConfiguration on CreateComputeEnvironment and never returns it"
 )
 _TIME_LIMIT_GAP = (
     "moto 5.2 ignores jobStateTimeLimitActions on CreateJobQueue/UpdateJobQueue and never "
@@ -276,6 +295,15 @@ def verify_gaps(env: Environment) -> dict[tuple[str, str], str]:
     for key, job in sorted(env.job_definitions.items()):
         if job.scheduling_priority is not None:
             gaps[(f"job_definitions.{key}", "schedulingPriority")] = _SCHEDULING_PRIORITY_GAP
+        if job.nodes is not None:
+            gaps[(f"job_definitions.{key}", "nodeProperties")] = _NODE_PROPERTIES_GAP
+    for key, ce in sorted(env.compute_environments.items()):
+        if ce.eks is not None:
+            for attribute in (
+                "eksConfiguration.eksClusterArn",
+                "eksConfiguration.kubernetesNamespace",
+            ):
+                gaps[(f"compute_environments.{key}", attribute)] = _EKS_CONFIGURATION_GAP
     return gaps
 
 

@@ -18,6 +18,9 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - placement groups the file creates (``placement_group: {strategy: ...}``): moto has no
   ``CreatePlacementGroup``, so those compute environments name the group instead
   (:func:`name_placement_groups`).
+- multi-container job definitions (``containers:``, ``ecsProperties``): moto 5.2.5's
+  ``RegisterJobDefinition`` refuses a definition without ``containerProperties`` or
+  ``eksProperties``, so they are left out of what is applied (:func:`without_refused_jobs`).
 
 Every substitution is returned as a human-readable note; the sandbox prints it and lists what
 the stand-in means was not checked.
@@ -284,3 +287,30 @@ def name_placement_groups(env: Environment) -> tuple[Environment, list[str]]:
         "CreatePlacementGroup, so the compute environments name the group instead of creating it"
     ]
     return env.model_copy(update={"compute_environments": ces}), unchecked
+
+
+MOTO_REFUSES_ECS_PROPERTIES = (
+    "moto 5.2.5 RegisterJobDefinition refuses ecsProperties (it requires containerProperties or "
+    "eksProperties)"
+)
+
+
+def refused_jobs(env: Environment) -> list[str]:
+    """Keys of the job definitions moto refuses to register: the multi-container ones."""
+    return sorted(k for k, job in env.job_definitions.items() if job.containers is not None)
+
+
+def without_refused_jobs(env: Environment) -> tuple[Environment, list[str]]:
+    """``env`` without the job definitions moto refuses (:func:`refused_jobs`) and the
+    schedules that submit them, and what that leaves unchecked; the rest of the file still
+    deploys."""
+    refused = refused_jobs(env)
+    if not refused:
+        return env, []
+    jobs = {k: j for k, j in env.job_definitions.items() if k not in refused}
+    schedules = {k: s for k, s in env.schedules.items() if s.job_definition not in refused}
+    unchecked = [
+        f"multi-container job definition(s) {', '.join(refused)}: {MOTO_REFUSES_ECS_PROPERTIES}, "
+        "so they were not applied"
+    ]
+    return env.model_copy(update={"job_definitions": jobs, "schedules": schedules}), unchecked

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from batchform import naming
+from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import (
     ComputeEnvironmentEntry,
+    EksPropertiesEntry,
     JobDefinitionEntry,
     JobQueueEntry,
     RetryStrategyEntry,
@@ -137,7 +139,7 @@ def check_compute_environment(
         role_name_of(actual.get("serviceRole")),
     )
     resources = actual.get("computeResources", {}) or {}
-    attrs = live.resolve(ctx["compute_resources"]["attrs"])
+    attrs = live.resolve(compute_resources_of(ctx)["attrs"])
     for name, api in _CE_ATTRIBUTES.items():
         if name in attrs:
             check.compare(f"computeResources.{api}", attrs[name], resources.get(api))
@@ -161,7 +163,8 @@ def check_compute_environment(
     if "tags" in attrs:
         compare_tags(check, attrs["tags"], resources.get("tags") or {}, "computeResources.tags")
     _launch_template(check, live, ctx, resources)
-    image_config = live.resolve(ctx["compute_resources"]["ec2_configuration"])
+    _eks_configuration(check, ctx, actual)
+    image_config = live.resolve(compute_resources_of(ctx)["ec2_configuration"])
     if image_config:
         check.compare(
             "computeResources.ec2Configuration",
@@ -184,12 +187,32 @@ def check_compute_environment(
     return check
 
 
+def _eks_configuration(
+    check: ResourceCheck, ctx: ComputeEnvironmentEntry, actual: dict[str, Any]
+) -> None:
+    """The EKS cluster and namespace of an EKS CE (an ECS CE must have none)."""
+    wanted = ctx["eks_configuration"]
+    got = actual.get("eksConfiguration") or {}
+    if wanted is None and not got:
+        return
+    check.compare(
+        "eksConfiguration.eksClusterArn",
+        wanted["eks_cluster_arn"] if wanted else None,
+        got.get("eksClusterArn"),
+    )
+    check.compare(
+        "eksConfiguration.kubernetesNamespace",
+        wanted["kubernetes_namespace"] if wanted else None,
+        got.get("kubernetesNamespace"),
+    )
+
+
 def _launch_template(
     check: ResourceCheck, live: Live, ctx: ComputeEnvironmentEntry, resources: dict[str, Any]
 ) -> None:
     """The CE must pin its template's numeric latest version: Batch resolves ``$Latest`` only at
     create or update, so any other version means instances boot from a stale template."""
-    wanted = ctx["compute_resources"]["launch_template"]
+    wanted = compute_resources_of(ctx)["launch_template"]
     if wanted is None:
         return
     actual = resources.get("launchTemplate") or {}
@@ -439,14 +462,17 @@ def normalise_container(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare_container(
-    check: ResourceCheck, expected: dict[str, Any], actual: dict[str, Any]
+    check: ResourceCheck,
+    expected: dict[str, Any],
+    actual: dict[str, Any],
+    prefix: str = "containerProperties",
 ) -> None:
     want = normalise_container(expected)
     got = normalise_container(actual)
     for key in sorted(set(want) | set(got)):
         if key not in want and got[key] == AWS_CONTAINER_DEFAULTS.get(key):
             continue
-        check.compare(f"containerProperties.{key}", want.get(key), got.get(key))
+        check.compare(f"{prefix}.{key}", want.get(key), got.get(key))
 
 
 def _retry(ctx_retry: RetryStrategyEntry | None) -> dict[str, Any] | None:
@@ -497,11 +523,11 @@ def check_job_definition(live: Live, desired: Desired, ctx: JobDefinitionEntry) 
         check.differ("", ctx["name"], None, Kind.MISSING, "no ACTIVE revision")
         return check
     check.name = f"{actual['jobDefinitionName']}:{actual['revision']}"
-    check.compare("type", "container", actual.get("type"))
+    check.compare("type", ctx["type"], actual.get("type"))
     check.compare(
         "platformCapabilities",
-        ctx["platform_capabilities"],
-        actual.get("platformCapabilities") or ["EC2"],
+        ctx["platform_capabilities"] or None,
+        actual.get("platformCapabilities") or (["EC2"] if ctx["platform_capabilities"] else None),
     )
     check.compare("parameters", ctx["parameters"], actual.get("parameters") or {})
     check.compare("propagateTags", ctx["propagate_tags"], bool(actual.get("propagateTags")))
@@ -513,9 +539,13 @@ def check_job_definition(live: Live, desired: Desired, ctx: JobDefinitionEntry) 
     )
     timeout = (actual.get("timeout") or {}).get("attemptDurationSeconds")
     check.compare("timeout.attemptDurationSeconds", ctx["timeout"], timeout)
-    compare_container(
-        check, live.resolve(ctx["container_properties"]), actual.get("containerProperties") or {}
-    )
+    if ctx["container_properties"] is not None:
+        compare_container(
+            check,
+            live.resolve(ctx["container_properties"]),
+            actual.get("containerProperties") or {},
+        )
+    compare_properties(check, live, ctx, actual)
     compare_tags(check, desired.expected_tags(ctx["tags"]), tags_of(actual))
     return check
 
@@ -552,6 +582,124 @@ def older_active_revisions(live: Live, desired: Desired) -> list[ResourceCheck]:
             )
             checks.append(check)
     return checks
+
+
+# --- multi-node, multi-container and EKS job definitions (second release) -------------------
+
+
+def compare_properties(
+    check: ResourceCheck, live: Live, ctx: JobDefinitionEntry, actual: dict[str, Any]
+) -> None:
+    """``nodeProperties``, ``ecsProperties`` and ``eksProperties``: each container is compared
+    like ``containerProperties`` (same normalisation), named by its node range or container."""
+    if ctx["node_properties"] is not None:
+        _compare_nodes(check, live.resolve(ctx["node_properties"]), actual.get("nodeProperties"))
+    if ctx["ecs_properties"] is not None:
+        _compare_ecs(check, live.resolve(ctx["ecs_properties"]), actual.get("ecsProperties"))
+    if ctx["eks_properties"] is not None:
+        _compare_eks(check, ctx["eks_properties"], actual.get("eksProperties"))
+
+
+def _compare_nodes(check: ResourceCheck, want: dict[str, Any], got: Any) -> None:
+    if not isinstance(got, dict):
+        check.compare("nodeProperties", "set", None)
+        return
+    for name in ("numNodes", "mainNode"):
+        check.compare(f"nodeProperties.{name}", want[name], got.get(name))
+    ranges = got.get("nodeRangeProperties") or []
+    for i, wanted in enumerate(want["nodeRangeProperties"]):
+        prefix = f"nodeProperties.nodeRangeProperties[{i}]"
+        found = ranges[i] if i < len(ranges) else {}
+        check.compare(f"{prefix}.targetNodes", wanted["targetNodes"], found.get("targetNodes"))
+        compare_container(
+            check, wanted["container"], found.get("container") or {}, prefix + ".container"
+        )
+    if len(ranges) > len(want["nodeRangeProperties"]):
+        check.compare(
+            "nodeProperties.nodeRangeProperties",
+            len(want["nodeRangeProperties"]),
+            len(ranges),
+        )
+
+
+def _compare_ecs(check: ResourceCheck, want: dict[str, Any], got: Any) -> None:
+    tasks = got.get("taskProperties") if isinstance(got, dict) else None
+    if not tasks:
+        check.compare("ecsProperties", "set", None)
+        return
+    wanted_task, task = want["taskProperties"][0], tasks[0]
+    prefix = "ecsProperties.taskProperties[0]"
+    for key in sorted(set(wanted_task) | set(task)):
+        if key == "containers":
+            continue
+        if key not in wanted_task and task[key] in (None, [], {}):
+            continue
+        check.compare(f"{prefix}.{key}", wanted_task.get(key), task.get(key))
+    by_name = {c.get("name"): c for c in task.get("containers") or []}
+    for container in wanted_task["containers"]:
+        name = container["name"]
+        compare_container(check, container, by_name.pop(name, {}), f"{prefix}.containers[{name}]")
+    for name in sorted(str(n) for n in by_name):
+        check.compare(f"{prefix}.containers[{name}]", None, "present")
+
+
+_EKS_SECURITY = {
+    "privileged": "privileged",
+    "read_only_root_file_system": "readOnlyRootFilesystem",
+    "run_as_user": "runAsUser",
+    "run_as_group": "runAsGroup",
+}
+
+
+def _eks_api_container(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A planned ``containers`` block in the API's names (what DescribeJobDefinitions
+    returns), empty parts left out."""
+    out: dict[str, Any] = {"image": block["image"]}
+    for name in ("name", "command"):
+        if block.get(name):
+            out[name] = block[name]
+    if block.get("env"):
+        out["env"] = sorted(block["env"], key=lambda e: e["name"])
+    resources = {k: v for k, v in (block.get("resources") or {}).items() if v}
+    if resources:
+        out["resources"] = resources
+    security = {_EKS_SECURITY[k]: v for k, v in (block.get("security_context") or {}).items()}
+    if security:
+        out["securityContext"] = security
+    return out
+
+
+def _compare_eks(check: ResourceCheck, want: EksPropertiesEntry, got: Any) -> None:
+    pod = got.get("podProperties") if isinstance(got, dict) else None
+    if not isinstance(pod, dict):
+        check.compare("eksProperties", "set", None)
+        return
+    prefix = "eksProperties.podProperties"
+    check.compare(f"{prefix}.hostNetwork", want["host_network"], pod.get("hostNetwork", True))
+    check.compare(
+        f"{prefix}.serviceAccountName",
+        want["service_account_name"],
+        pod.get("serviceAccountName"),
+    )
+    containers = pod.get("containers") or []
+    for i, block in enumerate(want["containers"]):
+        wanted = _eks_api_container(block)
+        found = containers[i] if i < len(containers) else {}
+        for key in sorted(wanted):
+            value = _without_defaults(wanted[key], found.get(key))
+            if key == "env" and isinstance(value, list):
+                value = sorted(value, key=lambda e: e.get("name", ""))
+            check.compare(f"{prefix}.containers[{i}].{key}", wanted[key], value)
+
+
+def _without_defaults(wanted: Any, actual: Any) -> Any:
+    """``actual`` without the members ``wanted`` does not set whose value is a default
+    (``false``, empty): the provider sends every boolean of a 5.x block, so
+    ``securityContext`` comes back with ``privileged: false`` and ``runAsNonRoot: false``
+    that the file never set."""
+    if not isinstance(wanted, dict) or not isinstance(actual, dict):
+        return actual
+    return {k: v for k, v in actual.items() if k in wanted or v not in (False, None, "", [], {})}
 
 
 def check_job_definitions(live: Live, desired: Desired) -> list[ResourceCheck]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from batchform import derive
+from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import SecurityGroupRuleEntry
 from batchform.verify.batch import compare_tags, unmanaged
 from batchform.verify.desired import Desired, TaggedEntry, batchform_key
@@ -521,7 +522,7 @@ def check_compute_networks(live: Live, desired: Desired) -> list[ResourceCheck]:
         actual = pick_compute_environment(live, ctx, desired.name)
         if actual is None:
             continue
-        fargate = str(ctx["compute_resources"]["attrs"]["type"]).startswith("FARGATE")
+        fargate = str(compute_resources_of(ctx)["attrs"].get("type", "")).startswith("FARGATE")
         key = batchform_key(ctx) or ctx["label"]
         check = ResourceCheck(ROUTES, key, actual["computeEnvironmentName"])
         checks.append(check)
