@@ -165,6 +165,7 @@ IAM_POLICY_ACTIONS = (
     "elasticfilesystem:DescribeMountTargets",
     "events:DescribeRule",
     "events:ListTargetsByRule",
+    "iam:GetAccountAuthorizationDetails",
     "iam:GetInstanceProfile",
     "iam:GetRole",
     "iam:GetRolePolicy",

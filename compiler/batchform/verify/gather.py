@@ -23,7 +23,11 @@ takes tens of milliseconds and IAM throttles, that is what decides the wall time
 IAM reads per role are only those a check compares: ``GetRole`` (trust policy, tags, ARN)
 always, ``ListAttachedRolePolicies`` only for a generated role with a managed policy,
 ``ListRolePolicies`` only for one with an inline policy; a role the file names by ARN is only
-checked for existence.
+checked for existence. IAM throttles hard, and these calls add up (two for most job roles), so
+when they would be more than :data:`ROLE_CALLS_AT_ONCE` the roles are read instead in one
+listing, ``GetAccountAuthorizationDetails`` (:func:`batchform.verify.fetch.account_roles`: one
+call per 1000 roles of the account); when that is denied or fails, the per-role reads run as
+before, so a policy without that action still verifies, only with more calls.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ MAX_WORKERS = 32
 """Reads in flight at once. Most of a large environment's reads are per-role IAM calls, each
 a round trip of its own; 32 keeps ~100 roles to a few round trips while adaptive retries
 (:mod:`batchform.verify.clients`) keep IAM's rate limit in check."""
+
+ROLE_CALLS_AT_ONCE = 20
+"""Per-role IAM calls (``GetRole`` and the policy lists) above which the roles are read in one
+listing of the account instead. Up to this many go out side by side in one round trip, within
+the burst IAM answers before it throttles, and read only the roles the file names; beyond it
+they queue behind IAM's rate limit (at 20 requests/s, 200 calls take 10 s), while the listing
+takes one call per 1000 roles of the account (benchmarks/README.md measures both)."""
 
 VPC_READS = ("route_tables", "nat_gateways", "internet_gateways", "vpc_endpoints")
 
@@ -113,6 +124,11 @@ def role_reads(desired: Desired) -> dict[str, RoleReads]:
             inline=had.inline or bool(ctx["inline_policies"]),
         )
     return dict(sorted(out.items()))
+
+
+def role_calls(reads: dict[str, RoleReads]) -> int:
+    """The IAM calls :meth:`Gatherer._role` makes for ``reads``."""
+    return sum(1 + needs.attached + needs.inline for needs in reads.values())
 
 
 class Tasks:
@@ -336,9 +352,31 @@ class Gatherer:
                     self.live.instance_profiles[name] = got
 
             tasks.append(one_profile)
-        for name, reads in role_reads(self.desired).items():
-            tasks += self._role(name, reads)
+        reads = role_reads(self.desired)
+        if role_calls(reads) > ROLE_CALLS_AT_ONCE:
+            tasks.append(self._roles_at_once(reads))
+        else:
+            for name, needs in reads.items():
+                tasks += self._role(name, needs)
         return tasks
+
+    def _roles_at_once(self, reads: dict[str, RoleReads]) -> Callable[[], None]:
+        """Every role in one listing of the account's roles; the per-role reads instead when
+        the listing fails (most likely a policy without ``GetAccountAuthorizationDetails``),
+        which then record their own failures, if any."""
+
+        def listing() -> None:
+            found = self.reader.attempt("iam", lambda: fetch.account_roles(self.clients.iam, reads))
+            if found is None:
+                for name, needs in reads.items():
+                    for task in self._role(name, needs):
+                        self.tasks.start(task)
+                return
+            for name in reads:
+                self.live.roles[name] = found.get(name)
+            self._step("IAM roles")
+
+        return listing
 
     def _role(self, name: str, reads: RoleReads) -> list[Callable[[], None]]:
         """The role's calls side by side; the last to finish puts the role together."""
