@@ -708,17 +708,11 @@ def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
 def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
     """Deployed compute environments for one CE of the file: the name starts with its prefix
     (Terraform adds a suffix) and the batchform tags name this environment and key."""
-    key = batchform_key(ctx)
-    out = []
-    for ce in live.compute_environments or []:
-        tags = tags_of(ce)
-        if (
-            ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
-            and tags.get(naming.TAG_ENVIRONMENT) == env_name
-            and tags.get(naming.TAG_KEY) == key
-        ):
-            out.append(ce)
-    return out
+    return [
+        ce
+        for ce in live.tagged_compute_environments(env_name, batchform_key(ctx))
+        if ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
+    ]
 
 
 def pick_compute_environment(
