@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+import botocore.session
 import jsonschema
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -35,6 +36,7 @@ from batchform.verify.clients import (
     ReadOnlyViolation,
     is_read_only,
     make_clients,
+    use_plain_json,
 )
 from batchform.verify.command import VerifyOptions, run
 from batchform.verify.desired import Desired
@@ -835,3 +837,26 @@ def test_a_denied_listing_falls_back_to_per_role_reads(moto: MotoServer) -> None
     assert report.incomplete == []
     assert called[0] == "GetAccountAuthorizationDetails"
     assert sorted(called[1:]) == ["GetRole"] * 11 + ["ListRolePolicies"] * 11
+
+
+def test_clients_load_the_same_service_models_and_search_path_as_botocore(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """verify's clients decode botocore's model files into plain dicts (faster than
+    botocore's ``OrderedDict``s): same operations and shapes, same ``AWS_DATA_PATH``."""
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    clients = make_clients(region=REGION, endpoint_url="http://127.0.0.1:9")
+    reference = botocore.session.Session()
+    for service in ("ec2", "iam"):
+        ours = getattr(clients, service).meta.service_model
+        theirs = reference.get_service_model(service)
+        assert ours.operation_names == theirs.operation_names
+        assert list(ours.shape_names) == list(theirs.shape_names)
+        operation = "DescribeSubnets" if service == "ec2" else "GetAccountAuthorizationDetails"
+        assert (
+            ours.operation_model(operation).output_shape.members.keys()
+            == theirs.operation_model(operation).output_shape.members.keys()
+        )
+    session = botocore.session.Session()
+    use_plain_json(session)
+    assert str(tmp_path) in session.get_component("data_loader").search_paths

@@ -15,10 +15,12 @@ almost everything, so almost every read starts at once:
   a compute environment uses that the tagged ones did not include (and their VPCs' routes)
   once both are.
 
-So a run costs two round trips of latency however large the environment, plus what the
-thread pool and the service's rate limits make the calls wait. Against real AWS, where a call
-takes tens of milliseconds and IAM throttles, that is what decides the wall time
-(benchmarks/README.md measures it with a latency proxy).
+So a run costs two round trips of latency however large the environment, plus the pages of
+the longest listing, each asked for once the previous one answers (log groups, 50 to a page:
+20 round trips for 1000 job definitions), plus what the thread pool and the services' rate
+limits make the calls wait. Against real AWS, where a call takes tens of milliseconds and IAM
+throttles, that is what decides the wall time (benchmarks/README.md measures it with a latency
+proxy, and counts the sequential rounds).
 
 IAM reads per role are only those a check compares: ``GetRole`` (trust policy, tags, ARN)
 always, ``ListAttachedRolePolicies`` only for a generated role with a managed policy,
