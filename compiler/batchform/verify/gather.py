@@ -295,15 +295,24 @@ class Gatherer:
             for lt in live.launch_templates or []:
                 self.tasks.start(self._template_version(lt["LaunchTemplateId"]))
 
-        def network() -> None:
+        def vpcs() -> None:
+            if vpc.create is not None:
+                live.vpcs = read(
+                    "network",
+                    "ec2",
+                    "DescribeVpcs",
+                    lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
+                )
+            else:
+                assert vpc.existing is not None
+                vpc_id = vpc.existing.vpc_id
+                live.vpcs = read("network", "ec2", "DescribeVpcs", lambda: fetch_vpc(ec2, vpc_id))
+            self._step("VPC")
+
+        def subnets() -> None:
+            """Read beside the VPC (neither needs the other); the VPC's routes once known."""
             try:
                 if vpc.create is not None:
-                    live.vpcs = read(
-                        "network",
-                        "ec2",
-                        "DescribeVpcs",
-                        lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
-                    )
                     tagged = read(
                         "network",
                         "ec2",
@@ -317,22 +326,16 @@ class Gatherer:
                 else:
                     assert vpc.existing is not None
                     ids = [*vpc.existing.private_subnets, *vpc.existing.public_subnets]
-                    live.vpcs = read(
-                        "network",
-                        "ec2",
-                        "DescribeVpcs",
-                        lambda: fetch_vpc(ec2, vpc.existing.vpc_id if vpc.existing else ""),
-                    )
                     live.subnets = read(
                         "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, ids)
                     )
-                self._step("VPC and subnets")
+                self._step("subnets")
                 if live.subnets is not None:
                     self._read_vpcs(self._subnet_vpcs())
             finally:
                 needs_ces.done()
 
-        return [groups, templates, network]
+        return [groups, templates, vpcs, subnets]
 
     def _iam(self) -> list[Callable[[], None]]:
         tasks: list[Callable[[], None]] = []
