@@ -860,3 +860,25 @@ def test_clients_load_the_same_service_models_and_search_path_as_botocore(
     session = botocore.session.Session()
     use_plain_json(session)
     assert str(tmp_path) in session.get_component("data_loader").search_paths
+
+
+def test_the_live_indexes_follow_the_listing_they_were_built_from() -> None:
+    """``Live.revisions`` and ``Live.tagged_compute_environments`` are built once per listing;
+    a listing replaced (a second gather) or grown is indexed again, never answered stale."""
+    live = Live(job_definitions=[{"jobDefinitionName": "unit-a", "revision": 1}])
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [1]
+    live.job_definitions = [{"jobDefinitionName": "unit-a", "revision": 2}]
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [2]
+    live.job_definitions.append({"jobDefinitionName": "unit-a", "revision": 3})
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [2, 3]
+    assert live.revisions("unit-b") == []
+    tags = {naming.TAG_ENVIRONMENT: "unit", naming.TAG_KEY: "ec2"}
+    live.compute_environments = [
+        {"computeEnvironmentName": "unit-ec2-1", "tags": tags},
+        {"computeEnvironmentName": "other", "tags": {naming.TAG_ENVIRONMENT: "unit"}},
+    ]
+    found = live.tagged_compute_environments("unit", "ec2")
+    assert [ce["computeEnvironmentName"] for ce in found] == ["unit-ec2-1"]
+    assert [
+        c["computeEnvironmentName"] for c in live.tagged_compute_environments("unit", None)
+    ] == ["other"]
