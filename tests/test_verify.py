@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+import botocore.session
 import jsonschema
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -26,7 +27,7 @@ from batchform.build import analyze_text
 from batchform.model import Environment
 from batchform.report.verify import format_text
 from batchform.sandbox.emulator import MotoServer, free_port, moto_server
-from batchform.verify import Clients, verify
+from batchform.verify import Clients, gather, verify
 from batchform.verify import batch as batch_checks
 from batchform.verify.batch import normalise_container
 from batchform.verify.clients import (
@@ -35,9 +36,11 @@ from batchform.verify.clients import (
     ReadOnlyViolation,
     is_read_only,
     make_clients,
+    use_plain_json,
 )
 from batchform.verify.command import VerifyOptions, run
 from batchform.verify.desired import Desired
+from batchform.verify.gather import ROLE_CALLS_AT_ONCE, role_calls, role_reads
 from batchform.verify.infra import subnet_egress
 from batchform.verify.live import Live
 from batchform.verify.result import Report, ResourceCheck, Status
@@ -91,13 +94,14 @@ def clients_for(server: MotoServer, config: Config | None = None) -> Clients:
 # --- a small environment deployed with boto3 -------------------------------------------------
 
 
-def deploy_unit(server: MotoServer) -> Environment:
-    """The network (an existing VPC), the scheduling policy, the log group and the job
-    definition of ``UNIT_ENV``, created the way the generated Terraform would create them."""
+def deploy_unit(server: MotoServer, text: str = UNIT_ENV) -> Environment:
+    """The network (an existing VPC), the scheduling policy, the roles, log groups and job
+    definitions of ``text`` (``UNIT_ENV`` by default), created the way the generated Terraform
+    would create them."""
     ec2 = server.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    env = checked_env(UNIT_ENV.format(vpc=vpc, subnet=subnet))
+    env = checked_env(text.format(vpc=vpc, subnet=subnet))
     desired = Desired(env)
     for sg in desired.security_groups:
         group = ec2.create_security_group(
@@ -130,6 +134,7 @@ def deploy_unit(server: MotoServer) -> Environment:
         )
     logs = server.client("logs")
     values: aws.Values = {}
+    aws.create_roles(env, server, values)
     log_groups, job_definitions = aws.job_contexts(env)
     for group in log_groups:
         aws.create_log_group(logs, env, group, values)
@@ -752,3 +757,168 @@ def test_an_internet_gateway_route_needs_public_addresses_for_instances() -> Non
     assert subnet_egress(state, subnet, fargate=True, region=REGION) is None
     subnet["MapPublicIpOnLaunch"] = True
     assert subnet_egress(state, subnet, fargate=False, region=REGION) is None
+
+
+# --- IAM roles: each read on its own, or all in one listing --------------------------------------
+
+
+def with_job_roles(count: int) -> str:
+    """``UNIT_ENV`` plus ``count`` job definitions, each with a generated job role that has an
+    inline policy: two per-role IAM calls each (``GetRole``, ``ListRolePolicies``)."""
+    jobs = "".join(
+        f"  job{i}:\n"
+        "    image: public.ecr.aws/docker/library/busybox:1.36\n"
+        "    vcpus: 1\n"
+        "    memory: 512\n"
+        f"    job_role: {{{{s3_read: [inputs-{i}]}}}}\n"
+        for i in range(count)
+    )
+    return UNIT_ENV + jobs
+
+
+def record_iam_calls(clients: Clients) -> list[str]:
+    """The IAM operations ``clients`` will call, in order, whatever answers them (a
+    ``before-parameter-build`` hook runs for every call, before any ``before-call`` hook such
+    as :func:`deny`'s can answer it)."""
+    called: list[str] = []
+    clients.iam.meta.events.register(
+        "before-parameter-build",
+        lambda model, **_: called.append(model.name),
+        unique_id="test-iam-calls",
+    )
+    return called
+
+
+def role_checks(report: Report) -> dict[str, tuple[Status, list[str]]]:
+    return {
+        r.title: (r.status, sorted(d.attribute for d in r.differences))
+        for r in report.resources
+        if r.kind == "iam_roles"
+    }
+
+
+def test_a_few_roles_are_read_one_by_one(moto: MotoServer) -> None:
+    env = deploy_unit(moto, with_job_roles(2))
+    clients = clients_for(moto)
+    called = record_iam_calls(clients)
+    report = verify(env, clients)
+    assert report.exit_code == 0, format_text(report)
+    assert sorted(called) == ["GetRole", "GetRole", "ListRolePolicies", "ListRolePolicies"]
+
+
+def test_many_roles_are_read_in_one_listing(moto: MotoServer) -> None:
+    """11 job roles would need 22 per-role calls, past ``ROLE_CALLS_AT_ONCE``: one
+    ``GetAccountAuthorizationDetails`` reads them all, and every role is still compared."""
+    env = deploy_unit(moto, with_job_roles(11))
+    assert role_calls(role_reads(Desired(env))) == 22 > ROLE_CALLS_AT_ONCE
+    clients = clients_for(moto)
+    called = record_iam_calls(clients)
+    report = verify(env, clients)
+    assert called == ["GetAccountAuthorizationDetails"]
+    assert "iam:GetAccountAuthorizationDetails" in IAM_POLICY_ACTIONS
+    assert report.exit_code == 0, format_text(report)
+    roles = [r for r in report.resources if r.kind == "iam_roles"]
+    assert len(roles) == 11
+    for role in roles:
+        assert role.status == Status.IN_SYNC
+        assert {"AssumeRolePolicyDocument.Principal.Service", "RolePolicies.s3"} <= set(
+            role.checked
+        ), role.checked
+
+
+def test_the_listing_finds_the_same_drift_as_per_role_reads(
+    moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = deploy_unit(moto, with_job_roles(11))
+    iam = moto.client("iam")
+    desired = Desired(env)
+    roles = {desired.role_purpose(r): str(r["name"]) for r in desired.roles}
+    name = {i: roles[f"job-job{i}"] for i in range(4)}
+    iam.delete_role_policy(RoleName=name[0], PolicyName="s3")
+    iam.tag_role(RoleName=name[1], Tags=[{"Key": "team", "Value": "physics"}])
+    iam.delete_role_policy(RoleName=name[2], PolicyName="s3")
+    iam.delete_role(RoleName=name[2])
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.update_assume_role_policy(RoleName=name[3], PolicyDocument=json.dumps(trust))
+    listed = verify(env, clients_for(moto))
+    monkeypatch.setattr(gather, "ROLE_CALLS_AT_ONCE", 1000)
+    clients = clients_for(moto)
+    called = record_iam_calls(clients)
+    one_by_one = verify(env, clients)
+    assert "GetAccountAuthorizationDetails" not in called and called.count("GetRole") == 11
+    assert role_checks(listed) == role_checks(one_by_one)
+    assert {t: v for t, v in role_checks(listed).items() if v[0] != Status.IN_SYNC} == {
+        "iam_roles.job-job0": (Status.DRIFT, ["RolePolicies.s3"]),
+        "iam_roles.job-job1": (Status.DRIFT, ["tags.team"]),
+        "iam_roles.job-job2": (Status.MISSING, [""]),
+        "iam_roles.job-job3": (Status.DRIFT, ["AssumeRolePolicyDocument.Principal.Service"]),
+    }
+    assert listed.exit_code == one_by_one.exit_code == 2
+
+
+def test_a_denied_listing_falls_back_to_per_role_reads(moto: MotoServer) -> None:
+    """A policy without ``iam:GetAccountAuthorizationDetails`` (made before verify asked for
+    it) still verifies every role, with the per-role calls, and the run is complete."""
+    env = deploy_unit(moto, with_job_roles(11))
+    clients = clients_for(moto)
+    deny(clients.iam, "GetAccountAuthorizationDetails")
+    called = record_iam_calls(clients)
+    report = verify(env, clients)
+    assert report.exit_code == 0, format_text(report)
+    assert report.incomplete == []
+    assert called[0] == "GetAccountAuthorizationDetails"
+    assert sorted(called[1:]) == ["GetRole"] * 11 + ["ListRolePolicies"] * 11
+
+
+def test_clients_load_the_same_service_models_and_search_path_as_botocore(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """verify's clients decode botocore's model files into plain dicts (faster than
+    botocore's ``OrderedDict``s): same operations and shapes, same ``AWS_DATA_PATH``."""
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    clients = make_clients(region=REGION, endpoint_url="http://127.0.0.1:9")
+    reference = botocore.session.Session()
+    for service in ("ec2", "iam"):
+        ours = getattr(clients, service).meta.service_model
+        theirs = reference.get_service_model(service)
+        assert ours.operation_names == theirs.operation_names
+        assert list(ours.shape_names) == list(theirs.shape_names)
+        operation = "DescribeSubnets" if service == "ec2" else "GetAccountAuthorizationDetails"
+        assert (
+            ours.operation_model(operation).output_shape.members.keys()
+            == theirs.operation_model(operation).output_shape.members.keys()
+        )
+    session = botocore.session.Session()
+    use_plain_json(session)
+    assert str(tmp_path) in session.get_component("data_loader").search_paths
+
+
+def test_the_live_indexes_follow_the_listing_they_were_built_from() -> None:
+    """``Live.revisions`` and ``Live.tagged_compute_environments`` are built once per listing;
+    a listing replaced (a second gather) or grown is indexed again, never answered stale."""
+    live = Live(job_definitions=[{"jobDefinitionName": "unit-a", "revision": 1}])
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [1]
+    live.job_definitions = [{"jobDefinitionName": "unit-a", "revision": 2}]
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [2]
+    live.job_definitions.append({"jobDefinitionName": "unit-a", "revision": 3})
+    assert [jd["revision"] for jd in live.revisions("unit-a")] == [2, 3]
+    assert live.revisions("unit-b") == []
+    tags = {naming.TAG_ENVIRONMENT: "unit", naming.TAG_KEY: "ec2"}
+    live.compute_environments = [
+        {"computeEnvironmentName": "unit-ec2-1", "tags": tags},
+        {"computeEnvironmentName": "other", "tags": {naming.TAG_ENVIRONMENT: "unit"}},
+    ]
+    found = live.tagged_compute_environments("unit", "ec2")
+    assert [ce["computeEnvironmentName"] for ce in found] == ["unit-ec2-1"]
+    assert [
+        c["computeEnvironmentName"] for c in live.tagged_compute_environments("unit", None)
+    ] == ["other"]

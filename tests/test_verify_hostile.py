@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from batchform.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
+from batchform.verify import gather
 from batchform.verify.command import VerifyOptions, run
 from batchform.verify.fetch import Reader
 from tests.harness.cli import run_cli
@@ -238,3 +240,24 @@ def test_the_reason_kept_for_a_topic_does_not_depend_on_which_read_failed_first(
             reader.read("network", "ec2", operation, denied(operation))
         kept.add(reader.failed("network"))
     assert kept == {"ec2:DescribeNatGateways failed: AccessDenied: no DescribeNatGateways"}
+
+
+@pytest.mark.parametrize("garbage", ["html-ok", "json-for-xml", "missing-fields"], indirect=True)
+def test_a_garbage_role_listing_falls_back_to_per_role_reads_that_say_why(
+    garbage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``ROLE_CALLS_AT_ONCE`` the roles come from one ``GetAccountAuthorizationDetails``
+    listing (forced here for the example's few roles); a listing that cannot be read must not
+    make any role "missing": the per-role reads run instead and each says why it failed."""
+    monkeypatch.setattr(gather, "ROLE_CALLS_AT_ONCE", 0)
+    out, err = io.StringIO(), io.StringIO()
+    options = VerifyOptions(
+        config=str(CONFIG), endpoint_url=garbage, timeout_s=5, max_attempts=2, format="json"
+    )
+    code = run(options, out, err)
+    report = json.loads(out.getvalue())
+    assert code == 1, out.getvalue() + err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert any(item.startswith("iam:GetRole failed: ") for item in report["incomplete"])
+    roles = [r for r in report["resources"] if r["kind"] == "iam_roles"]
+    assert roles and all(r["status"] == "unchecked" for r in roles), roles

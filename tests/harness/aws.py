@@ -11,12 +11,14 @@ run in seconds instead of minutes (then imports them into the Terraform state).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from batchform import naming
 from batchform.hcl import Expr
 from batchform.model import Environment
+from batchform.plan import iam as plan_iam
 from batchform.plan import jobs as plan_jobs
 from batchform.plan.contract import JobDefinitionEntry, LogGroupEntry
 
@@ -127,3 +129,47 @@ def create_job_resources(env: Environment, server: Any, values: Values) -> dict[
             "jobDefinitionArn"
         ]
     return made
+
+
+# --- IAM roles ---------------------------------------------------------------------------------
+
+PARTITION = "data.aws_partition.current.partition"
+"""The reference policies interpolate into their ARNs (``arn:${...}:s3:::bucket``)."""
+
+_INTERPOLATION = re.compile(r"\$\{([^}]+)\}")
+
+
+def interpolate(text: str, values: Values) -> str:
+    """``text`` with every ``${reference}`` replaced by its applied value."""
+    return _INTERPOLATION.sub(lambda m: str(values[m.group(1)]), text)
+
+
+def create_roles(env: Environment, server: Any, values: Values) -> list[str]:
+    """Every role of ``env``'s ``iam.tf`` as the generated Terraform creates it: trust policy
+    and tags, its managed policy attached (the AWS-managed ARN in the ``aws`` partition), its
+    inline policies. Records each role's ARN and name in ``values`` (job definitions refer to
+    them). Returns the role names."""
+    iam = server.client("iam", env.region)
+    values.setdefault(PARTITION, "aws")
+    iam_file = plan_iam.plan(env).get("iam.tf")
+    names: list[str] = []
+    for role in iam_file["roles"] if iam_file else []:
+        name = role["name"]
+        made = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(role["assume_role_policy"], default=str),
+            Tags=[{"Key": k, "Value": v} for k, v in {**env.tags, **role["tags"]}.items()],
+        )["Role"]
+        if role["managed_policy_arn"] is not None:
+            policy = str(role["managed_policy_arn"]).split(":policy/", 1)[1].strip('"')
+            iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+        for inline in role["inline_policies"]:
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=inline["name"],
+                PolicyDocument=interpolate(json.dumps(inline["policy"], default=str), values),
+            )
+        values[f"aws_iam_role.{role['label']}.arn"] = made["Arn"]
+        values[f"aws_iam_role.{role['label']}.name"] = name
+        names.append(name)
+    return names

@@ -507,11 +507,7 @@ def _actual_retry(actual: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def latest_active(live: Live, name: str) -> dict[str, Any] | None:
     """The live revision: the highest ACTIVE one."""
-    revisions = [
-        jd
-        for jd in live.job_definitions or []
-        if jd["jobDefinitionName"] == name and jd.get("status", "ACTIVE") == "ACTIVE"
-    ]
+    revisions = [jd for jd in live.revisions(name) if jd.get("status", "ACTIVE") == "ACTIVE"]
     return max(revisions, key=lambda jd: int(jd["revision"])) if revisions else None
 
 

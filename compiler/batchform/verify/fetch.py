@@ -122,6 +122,23 @@ class Reader:
             if kept is None or _precedence(message) < _precedence(kept):
                 self.failures[topic] = message
 
+    def attempt(self, service: str, call: Callable[[], T]) -> T | None:
+        """``call()``, or ``None`` when it failed, recording nothing: for a read that only
+        saves calls, whose caller falls back to reads that record their own failures. An
+        unreachable endpoint still marks the service down, so the fallback does not wait for
+        it again."""
+        with self._lock:
+            if service in self._down:
+                return None
+        try:
+            return call()
+        except UNREACHABLE as exc:
+            with self._lock:
+                self._down.setdefault(service, f"the {service} endpoint is unreachable ({exc})")
+        except Exception:  # denied, throttled past the retries, or a garbled answer
+            pass
+        return None
+
     def read(self, topic: str, service: str, operation: str, call: Callable[[], T]) -> T | None:
         """``call()``, or ``None`` after recording why it could not be made.
 
@@ -164,6 +181,13 @@ def unreadable(exc: Exception) -> str:
     if len(detail) > 200:
         detail = detail[:197] + "..."
     return f"the answer could not be read ({type(exc).__name__}: {detail})"
+
+
+def _optional_items(container: dict[str, Any], key: str, *text: str) -> list[dict[str, Any]]:
+    """:func:`_items` of a list AWS may leave out when it is empty."""
+    if container.get(key) is None:
+        return []
+    return _items(container, key, *text)
 
 
 def _pages(client: Any, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -330,7 +354,13 @@ class RoleInfo:
 def role_details(iam: Any, name: str) -> dict[str, Any]:
     """``GetRole``: name, ARN, trust policy and tags; ``NotFound`` when it does not exist."""
     got = _not_found_as(["NoSuchEntity"], lambda: iam.get_role(RoleName=name))
-    role = dict(_required(_field(got, "Role", dict), "RoleName", "Arn"))
+    return _role_fields(_field(got, "Role", dict))
+
+
+def _role_fields(item: Any) -> dict[str, Any]:
+    """A role as ``GetRole`` and ``GetAccountAuthorizationDetails`` both describe it (a
+    ``Role`` or a ``RoleDetail``), with the trust policy decoded and the tags as a mapping."""
+    role = dict(_required(item, "RoleName", "Arn"))
     trust = role.get("AssumeRolePolicyDocument") or {}
     if isinstance(trust, str):  # the raw API URL-encodes it; boto3 usually decodes it already
         trust = json.loads(unquote(trust))
@@ -378,6 +408,37 @@ def role_info(got: dict[str, Any], attached: tuple[str, ...], inline: tuple[str,
         inline_policies=inline,
         tags=got["Tags"],
     )
+
+
+ACCOUNT_ROLES_PAGE = 1000
+"""The most roles one ``GetAccountAuthorizationDetails`` answer holds (``MaxItems``: 1-1000,
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html)."""
+
+
+def account_roles(iam: Any, names: Iterable[str]) -> dict[str, RoleInfo]:
+    """The roles among ``names`` that exist, read in one listing of the account's roles:
+    ``GetAccountAuthorizationDetails`` with ``Filter=["Role"]`` returns each role's trust
+    policy, tags, attached managed policies and inline policies (a ``RoleDetail``:
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_RoleDetail.html), so one call per
+    1000 roles of the account answers what ``GetRole``, ``ListAttachedRolePolicies`` and
+    ``ListRolePolicies`` answer per role. A name missing from the result does not exist."""
+    wanted = set(names)
+    found: dict[str, RoleInfo] = {}
+    pages = iam.get_paginator("get_account_authorization_details").paginate(
+        Filter=["Role"], PaginationConfig={"PageSize": ACCOUNT_ROLES_PAGE}
+    )
+    for page in pages:
+        for item in _items(page, "RoleDetailList", "RoleName", "Arn"):
+            if item["RoleName"] not in wanted:
+                continue
+            attached = _optional_items(item, "AttachedManagedPolicies", "PolicyArn")
+            inline = _optional_items(item, "RolePolicyList", "PolicyName")
+            found[item["RoleName"]] = role_info(
+                _role_fields(item),
+                tuple(sorted(p["PolicyArn"] for p in attached)),
+                tuple(sorted(p["PolicyName"] for p in inline)),
+            )
+    return found
 
 
 def instance_profile(iam: Any, name: str) -> dict[str, Any]:

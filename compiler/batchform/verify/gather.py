@@ -15,15 +15,21 @@ almost everything, so almost every read starts at once:
   a compute environment uses that the tagged ones did not include (and their VPCs' routes)
   once both are.
 
-So a run costs two round trips of latency however large the environment, plus what the
-thread pool and the service's rate limits make the calls wait. Against real AWS, where a call
-takes tens of milliseconds and IAM throttles, that is what decides the wall time
-(benchmarks/README.md measures it with a latency proxy).
+So a run costs two round trips of latency however large the environment, plus the pages of
+the longest listing, each asked for once the previous one answers (log groups, 50 to a page:
+20 round trips for 1000 job definitions), plus what the thread pool and the services' rate
+limits make the calls wait. Against real AWS, where a call takes tens of milliseconds and IAM
+throttles, that is what decides the wall time (benchmarks/README.md measures it with a latency
+proxy, and counts the sequential rounds).
 
 IAM reads per role are only those a check compares: ``GetRole`` (trust policy, tags, ARN)
 always, ``ListAttachedRolePolicies`` only for a generated role with a managed policy,
 ``ListRolePolicies`` only for one with an inline policy; a role the file names by ARN is only
-checked for existence.
+checked for existence. IAM throttles hard, and these calls add up (two for most job roles), so
+when they would be more than :data:`ROLE_CALLS_AT_ONCE` the roles are read instead in one
+listing, ``GetAccountAuthorizationDetails`` (:func:`batchform.verify.fetch.account_roles`: one
+call per 1000 roles of the account); when that is denied or fails, the per-role reads run as
+before, so a policy without that action still verifies, only with more calls.
 """
 
 from __future__ import annotations
@@ -47,6 +53,13 @@ MAX_WORKERS = 32
 """Reads in flight at once. Most of a large environment's reads are per-role IAM calls, each
 a round trip of its own; 32 keeps ~100 roles to a few round trips while adaptive retries
 (:mod:`batchform.verify.clients`) keep IAM's rate limit in check."""
+
+ROLE_CALLS_AT_ONCE = 20
+"""Per-role IAM calls (``GetRole`` and the policy lists) above which the roles are read in one
+listing of the account instead. Up to this many go out side by side in one round trip, within
+the burst IAM answers before it throttles, and read only the roles the file names; beyond it
+they queue behind IAM's rate limit (at 20 requests/s, 200 calls take 10 s), while the listing
+takes one call per 1000 roles of the account (benchmarks/README.md measures both)."""
 
 VPC_READS = ("route_tables", "nat_gateways", "internet_gateways", "vpc_endpoints")
 
@@ -113,6 +126,11 @@ def role_reads(desired: Desired) -> dict[str, RoleReads]:
             inline=had.inline or bool(ctx["inline_policies"]),
         )
     return dict(sorted(out.items()))
+
+
+def role_calls(reads: dict[str, RoleReads]) -> int:
+    """The IAM calls :meth:`Gatherer._role` makes for ``reads``."""
+    return sum(1 + needs.attached + needs.inline for needs in reads.values())
 
 
 class Tasks:
@@ -277,15 +295,24 @@ class Gatherer:
             for lt in live.launch_templates or []:
                 self.tasks.start(self._template_version(lt["LaunchTemplateId"]))
 
-        def network() -> None:
+        def vpcs() -> None:
+            if vpc.create is not None:
+                live.vpcs = read(
+                    "network",
+                    "ec2",
+                    "DescribeVpcs",
+                    lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
+                )
+            else:
+                assert vpc.existing is not None
+                vpc_id = vpc.existing.vpc_id
+                live.vpcs = read("network", "ec2", "DescribeVpcs", lambda: fetch_vpc(ec2, vpc_id))
+            self._step("VPC")
+
+        def subnets() -> None:
+            """Read beside the VPC (neither needs the other); the VPC's routes once known."""
             try:
                 if vpc.create is not None:
-                    live.vpcs = read(
-                        "network",
-                        "ec2",
-                        "DescribeVpcs",
-                        lambda: fetch.ec2_items(ec2.describe_vpcs(Filters=env_filter), "Vpcs"),
-                    )
                     tagged = read(
                         "network",
                         "ec2",
@@ -299,22 +326,16 @@ class Gatherer:
                 else:
                     assert vpc.existing is not None
                     ids = [*vpc.existing.private_subnets, *vpc.existing.public_subnets]
-                    live.vpcs = read(
-                        "network",
-                        "ec2",
-                        "DescribeVpcs",
-                        lambda: fetch_vpc(ec2, vpc.existing.vpc_id if vpc.existing else ""),
-                    )
                     live.subnets = read(
                         "network", "ec2", "DescribeSubnets", lambda: fetch.subnets_by_id(ec2, ids)
                     )
-                self._step("VPC and subnets")
+                self._step("subnets")
                 if live.subnets is not None:
                     self._read_vpcs(self._subnet_vpcs())
             finally:
                 needs_ces.done()
 
-        return [groups, templates, network]
+        return [groups, templates, vpcs, subnets]
 
     def _iam(self) -> list[Callable[[], None]]:
         tasks: list[Callable[[], None]] = []
@@ -336,9 +357,31 @@ class Gatherer:
                     self.live.instance_profiles[name] = got
 
             tasks.append(one_profile)
-        for name, reads in role_reads(self.desired).items():
-            tasks += self._role(name, reads)
+        reads = role_reads(self.desired)
+        if role_calls(reads) > ROLE_CALLS_AT_ONCE:
+            tasks.append(self._roles_at_once(reads))
+        else:
+            for name, needs in reads.items():
+                tasks += self._role(name, needs)
         return tasks
+
+    def _roles_at_once(self, reads: dict[str, RoleReads]) -> Callable[[], None]:
+        """Every role in one listing of the account's roles; the per-role reads instead when
+        the listing fails (most likely a policy without ``GetAccountAuthorizationDetails``),
+        which then record their own failures, if any."""
+
+        def listing() -> None:
+            found = self.reader.attempt("iam", lambda: fetch.account_roles(self.clients.iam, reads))
+            if found is None:
+                for name, needs in reads.items():
+                    for task in self._role(name, needs):
+                        self.tasks.start(task)
+                return
+            for name in reads:
+                self.live.roles[name] = found.get(name)
+            self._step("IAM roles")
+
+        return listing
 
     def _role(self, name: str, reads: RoleReads) -> list[Callable[[], None]]:
         """The role's calls side by side; the last to finish puts the role together."""
@@ -670,17 +713,11 @@ def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
 def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
     """Deployed compute environments for one CE of the file: the name starts with its prefix
     (Terraform adds a suffix) and the batchform tags name this environment and key."""
-    key = batchform_key(ctx)
-    out = []
-    for ce in live.compute_environments or []:
-        tags = tags_of(ce)
-        if (
-            ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
-            and tags.get(naming.TAG_ENVIRONMENT) == env_name
-            and tags.get(naming.TAG_KEY) == key
-        ):
-            out.append(ce)
-    return out
+    return [
+        ce
+        for ce in live.tagged_compute_environments(env_name, batchform_key(ctx))
+        if ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
+    ]
 
 
 def pick_compute_environment(

@@ -9,9 +9,11 @@ tags or their names), so ``expected`` holds real ARNs and ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from batchform import naming
 from batchform.hcl import Expr
 from batchform.verify.fetch import RoleInfo
 
@@ -53,6 +55,46 @@ class Live:
     event_rules: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     mount_targets: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _indexes: dict[str, tuple[list[dict[str, Any]], int, dict[Any, list[dict[str, Any]]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def revisions(self, name: str) -> list[dict[str, Any]]:
+        """The live revisions of job definition ``name``, in the order they were listed."""
+        return self._index(
+            "job_definitions", self.job_definitions, lambda jd: jd.get("jobDefinitionName")
+        ).get(name, [])
+
+    def tagged_compute_environments(self, env_name: str, key: str | None) -> list[dict[str, Any]]:
+        """The compute environments whose batchform tags name environment ``env_name`` and
+        key ``key`` (``None``: without a key tag), in the order they were listed."""
+
+        def tags(ce: dict[str, Any]) -> tuple[str | None, str | None]:
+            found = tags_of(ce)
+            return found.get(naming.TAG_ENVIRONMENT), found.get(naming.TAG_KEY)
+
+        return self._index("compute_environments", self.compute_environments, tags).get(
+            (env_name, key), []
+        )
+
+    def _index(
+        self,
+        topic: str,
+        items: list[dict[str, Any]] | None,
+        key_of: Callable[[dict[str, Any]], Any],
+    ) -> dict[Any, list[dict[str, Any]]]:
+        """``items`` grouped by ``key_of``, built once per listing: looking each of 1000 job
+        definitions up in the whole list made binding and comparing them quadratic (most of
+        verify's CPU time at that size). Rebuilt when the topic holds another list."""
+        source = items or []
+        cached = self._indexes.get(topic)
+        if cached is None or cached[0] is not source or cached[1] != len(source):
+            index: dict[Any, list[dict[str, Any]]] = {}
+            for item in source:
+                index.setdefault(key_of(item), []).append(item)
+            cached = (source, len(source), index)
+            self._indexes[topic] = cached
+        return cached[2]
 
     def bind(self, address: str, **attributes: Any) -> None:
         """Record the live attributes of the resource Terraform calls ``address``."""

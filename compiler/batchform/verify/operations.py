@@ -132,7 +132,7 @@ def bind(live: Live, desired: Desired) -> None:
                 live.bind(f"aws_batch_job_queue.{naming.label(key)}", arn=q["jobQueueArn"])
     for key in env.job_definitions:
         name = naming.aws_name(env.name, key)
-        revisions = [jd for jd in live.job_definitions or [] if jd.get("jobDefinitionName") == name]
+        revisions = live.revisions(name)
         if revisions:
             latest = max(revisions, key=lambda jd: int(jd.get("revision", 0)))
             live.bind(
