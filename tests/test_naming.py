@@ -307,3 +307,53 @@ def test_verify_finds_an_exact_ce_by_its_name_only() -> None:
 def test_the_example_validates_clean() -> None:
     adopted = analyze_text(ADOPTED.read_text(encoding="utf-8"), str(ADOPTED))
     assert adopted.env is not None and adopted.diagnostics == []
+
+
+# --- per-resource tags -------------------------------------------------------------------------
+
+
+def test_resource_tags_go_on_their_resource_only() -> None:
+    """A CE's ``tags`` tag the compute environment, not its instances (``instance_tags``)."""
+    extra = NAMED.replace("    aws_name: research-high\n", "    tags: {tier: gold}\n")
+    extra = extra.replace("    aws_name: research-fair\n", "    tags: {owner: lab-a}\n")
+    env = checked(extra, replace=_ce(tags={"tier": "ondemand"}))
+    files = rendered(env)
+    ce = blocks(files["compute_environments.tf"])["aws_batch_compute_environment"]["ondemand"]
+    assert ce["tags"]["tier"] == "ondemand"
+    assert "tier" not in ce["compute_resources"][0]["tags"]
+    queues = blocks(files["job_queues.tf"])["aws_batch_job_queue"]
+    assert queues["high"]["tags"]["tier"] == "gold" and "tier" not in queues["low"]["tags"]
+    policy = blocks(files["scheduling_policies.tf"])["aws_batch_scheduling_policy"]["fair"]
+    assert policy["tags"]["owner"] == "lab-a"
+
+
+def test_a_resource_tag_wins_over_the_files_tag_where_verify_looks() -> None:
+    """The provider merges ``default_tags`` under a resource's ``tags`` (its ``tags_all``), so
+    verify expects the resource's value."""
+    desired = Desired(_model(read_yaml(ADOPTED.read_text(encoding="utf-8"))))
+    queues = build_plan(desired.env, "adopted.yaml").files["job_queues.tf"]["queues"]
+    high = next(q for q in queues if q["label"] == "high")
+    assert desired.expected_tags(high["tags"])["team"] == "pipelines"
+
+
+def test_bad_resource_tags_are_located() -> None:
+    text = BASE + "    tags:\n      'aws:owner': me\n"
+    result = analyze_text(text, "names.yaml")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("BF230", _line(text, "aws:owner"))]
+    many = "".join(f"      t{i}: v\n" for i in range(49))
+    text = BASE + "    tags:\n" + many
+    result = analyze_text(text, "names.yaml")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("BF232", _line(text, "tags:"))]
+    assert "job_queues.main would carry 51 tags" in result.diagnostics[0].message
+
+
+def test_changing_a_resource_tag_updates_in_place() -> None:
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
+    new = copy.deepcopy(old)
+    new["compute_environments"]["ondemand"]["tags"] = {"tier": "on-demand"}
+    new["job_queues"]["high"]["tags"]["tier"] = "silver"
+    d = diff_environments(_model(old), _model(new))
+    ce = d.change("aws_batch_compute_environment.ondemand")
+    queue = d.change("aws_batch_job_queue.high")
+    assert ce is not None and ce.action == "update"
+    assert queue is not None and queue.action == "update"

@@ -18,6 +18,7 @@ import itertools
 import math
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from batchform.model import (
     Environment,
     JobDefinition,
     LaunchTemplate,
+    ResourceTags,
     ScratchVolume,
     Volume,
 )
@@ -40,6 +42,16 @@ def tags(env: Environment, key: str, extra: dict[str, str] | None = None) -> dic
     """The tags a resource carries besides the provider's ``default_tags``, sorted by key."""
     merged = {**(extra or {}), **naming.resource_tags(env.name, key)}
     return dict(sorted(merged.items()))
+
+
+def resource_tag_maps(env: Environment) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """``(section, key, tags)`` of every compute environment, queue and scheduling policy that
+    sets its own ``tags`` (job definitions keep theirs under the job settings)."""
+    for section in ("compute_environments", "job_queues", "scheduling_policies"):
+        entries: dict[str, ResourceTags] = getattr(env, section)
+        for key, entry in entries.items():
+            if entry.tags:
+                yield section, key, dict(entry.tags)
 
 
 def uses_lockfile(env: Environment) -> bool:

@@ -317,6 +317,14 @@ class AwsNamed(Strict):
     aws_name_prefix: Str | None = None
 
 
+class ResourceTags(Strict):
+    """Extra tags on one resource (compute environment, queue, scheduling policy), over the
+    file's ``tags`` (which the provider applies as ``default_tags``): a key set in both takes
+    this value on this resource."""
+
+    tags: dict[Str, Str] = {}
+
+
 # --- compute ---------------------------------------------------------------------------------
 
 CeType = Literal["EC2", "SPOT", "FARGATE", "FARGATE_SPOT"]
@@ -354,7 +362,7 @@ PlacementGroup = Annotated[
 ]
 
 
-class ComputeEnvironment(AwsNamed):
+class ComputeEnvironment(AwsNamed, ResourceTags):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
     bid_percentage: int | None = None
@@ -389,7 +397,7 @@ class Share(Strict):
     weight: float = 1.0
 
 
-class SchedulingPolicy(AwsNamed):
+class SchedulingPolicy(AwsNamed, ResourceTags):
     share_decay: Duration = 0
     compute_reservation: int = 0
     shares: list[Share] = []
@@ -402,7 +410,7 @@ class TimeLimitAction(Strict):
     state: Literal["RUNNABLE"] = "RUNNABLE"
 
 
-class JobQueue(AwsNamed):
+class JobQueue(AwsNamed, ResourceTags):
     priority: int
     compute_environments: list[Key] = Field(min_length=1)
     scheduling_policy: Key | None = None

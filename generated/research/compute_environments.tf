@@ -17,6 +17,7 @@ resource "aws_batch_compute_environment" "ondemand" {
     tags = {
       "batchform:environment" = "research"
       "batchform:key"         = "ondemand"
+      team                    = "research"
     }
 
     ec2_configuration {
@@ -49,6 +50,7 @@ resource "aws_batch_compute_environment" "spot" {
     tags = {
       "batchform:environment" = "research"
       "batchform:key"         = "spot"
+      team                    = "research"
     }
 
     ec2_configuration {
@@ -59,6 +61,7 @@ resource "aws_batch_compute_environment" "spot" {
   tags = {
     "batchform:environment" = "research"
     "batchform:key"         = "spot"
+    tier                    = "spot"
   }
 
   depends_on = [aws_iam_role_policy_attachment.ecs_instance]

@@ -19,6 +19,8 @@ resource "aws_batch_job_queue" "high" {
   tags = {
     "batchform:environment" = "research"
     "batchform:key"         = "high"
+    team                    = "pipelines"
+    tier                    = "gold"
   }
 }
 

@@ -2,4 +2,10 @@
 
 provider "aws" {
   region = "us-west-2"
+
+  default_tags {
+    tags = {
+      team = "research"
+    }
+  }
 }

@@ -16,5 +16,6 @@ resource "aws_batch_scheduling_policy" "fair" {
   tags = {
     "batchform:environment" = "research"
     "batchform:key"         = "fair"
+    owner                   = "lab-a"
   }
 }

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from batchform import regions as regions_data
 from batchform.checks import Finding, rule
-from batchform.derive import compute_resource_tags, user_data
+from batchform.derive import compute_resource_tags, resource_tag_maps, user_data
 from batchform.diagnostics import Level, Path
 from batchform.model import Environment, JobDefinition
 from batchform.naming import TAG_ENVIRONMENT, TAG_KEY
@@ -54,6 +54,15 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
             hint,
         )
         return
+    for section, key, tags in resource_tag_maps(env):
+        count = len(set(env.tags) | set(tags) | {TAG_ENVIRONMENT, TAG_KEY})
+        if count > MAX_TAGS_PER_RESOURCE:
+            yield Finding(
+                (section, key, "tags"),
+                f"{section}.{key} would carry {count} tags (the file's tags, its own tags and "
+                "batchform's two)",
+                hint,
+            )
     for key, ce in env.compute_environments.items():
         if ce.is_fargate:
             continue

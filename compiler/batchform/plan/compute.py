@@ -196,7 +196,7 @@ def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
         "service_role": refs.service_role_arn(env),
         "compute_resources": _compute_resources(env, key),
         "update_policy": update_policy,
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, ce.tags),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
         "replace_triggered_by": replace_triggers(env, key),
     }

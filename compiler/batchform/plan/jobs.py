@@ -76,7 +76,7 @@ def _scheduling_policy(env: Environment, key: str) -> SchedulingPolicyEntry:
         "shares": [
             {"share_identifier": s.identifier, "weight_factor": s.weight} for s in policy.shares
         ],
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, policy.tags),
     }
 
 
@@ -102,7 +102,7 @@ def _job_queue(env: Environment, key: str) -> JobQueueEntry:
             }
             for a in queue.time_limit_actions
         ],
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, queue.tags),
     }
 
 
