@@ -357,3 +357,95 @@ def test_changing_a_resource_tag_updates_in_place() -> None:
     queue = d.change("aws_batch_job_queue.high")
     assert ce is not None and ce.action == "update"
     assert queue is not None and queue.action == "update"
+
+
+# --- existing launch templates -----------------------------------------------------------------
+
+
+def test_an_existing_launch_template_by_id_or_name_is_pinned_as_written() -> None:
+    by_id = {"id": "lt-0123456789abcdef0", "version": 7}  # an unquoted number reads as "7"
+    text = rendered(checked(replace=_ce(launch_template=by_id)))["compute_environments.tf"]
+    ce = blocks(text)["aws_batch_compute_environment"]["ondemand"]
+    spec = ce["compute_resources"][0]["launch_template"][0]
+    assert spec == {"launch_template_id": "lt-0123456789abcdef0", "version": "7"}
+    assert "replace_triggered_by" not in text and "aws_launch_template" not in text
+    by_name = {"name": "research-base", "version": "3"}
+    text = rendered(checked(replace=_ce(launch_template=by_name)))["compute_environments.tf"]
+    ce = blocks(text)["aws_batch_compute_environment"]["ondemand"]
+    spec = ce["compute_resources"][0]["launch_template"][0]
+    assert spec == {"launch_template_name": "research-base", "version": "3"}
+
+
+LT_CE = """\
+compute_environments:
+  ec2:
+    type: EC2
+    allocation_strategy: BEST_FIT_PROGRESSIVE
+    max_vcpus: 16
+"""
+
+
+@pytest.mark.parametrize(
+    ("lt", "code", "needle"),
+    [
+        ("{id: lt-0123456789abcdef0, version: $Latest}", "BF561", "version: $Latest"),
+        ("{id: lt-0123456789abcdef0, version: $Default}", "BF561", "version: $Default"),
+        ("{id: lt-0123456789abcdef0}", "BF561", "launch_template:"),
+        ("{name: base, version: '0'}", "BF561", "version: '0'"),
+        ("{id: research-base, version: '3'}", "BF562", "id: research-base"),
+        ("{name: 'a b', version: '3'}", "BF562", "name: 'a b'"),
+    ],
+)
+def test_bad_existing_launch_templates_are_located(lt: str, code: str, needle: str) -> None:
+    """Each key of the mapping on its own line, so the finding's line says which key."""
+    head, _, _ = BASE.partition("compute_environments:\n")
+    keys = "".join(f"      {item}\n" for item in lt.strip("{}").split(", "))
+    text = head + LT_CE + "    launch_template:\n" + keys
+    text += "job_queues:\n" + BASE.partition("job_queues:\n")[2]
+    result = analyze_text(text, "lt.yaml")
+    found = [(d.code, d.line) for d in result.diagnostics if d.level.value == "error"]
+    assert found == [(code, _line(text, needle.split(",")[0].strip("{}")))], (text, found)
+
+
+def test_version_latest_explains_why() -> None:
+    text = BASE.replace(
+        "    max_vcpus: 16\n",
+        "    max_vcpus: 16\n    launch_template: {id: lt-0123456789abcdef0, version: $Latest}\n",
+    )
+    (diag,) = analyze_text(text, "lt.yaml").diagnostics
+    assert diag.code == "BF561" and "$Latest" in diag.message
+    assert diag.hint is not None and "only when the compute environment is created" in diag.hint
+
+
+def test_id_and_name_together_are_refused() -> None:
+    lt = "{id: lt-0123456789abcdef0, name: base, version: '3'}"
+    text = BASE.replace("    max_vcpus: 16\n", f"    max_vcpus: 16\n    launch_template: {lt}\n")
+    (diag,) = analyze_text(text, "lt.yaml").diagnostics
+    assert diag.code == "BF103" and "exactly one of `id`, `name`" in diag.message
+
+
+def test_an_lt_id_written_as_a_key_gets_the_mapping_as_hint() -> None:
+    lt = "lt-0123456789abcdef0"
+    text = BASE.replace("    max_vcpus: 16\n", f"    max_vcpus: 16\n    launch_template: {lt}\n")
+    (diag,) = analyze_text(text, "lt.yaml").diagnostics
+    assert diag.code == "BF202"
+    assert diag.hint == f'for an existing launch template write {{id: {lt}, version: "1"}} ' + (
+        "with the version number to use"
+    )
+
+
+def test_a_new_pinned_version_updates_an_updatable_ce_and_replaces_another() -> None:
+    """provider 5.x: launch_template changes replace a CE unless it is updatable
+    (resourceComputeEnvironmentCustomizeDiff, internal/service/batch/compute_environment.go);
+    ondemand is BEST_FIT_PROGRESSIVE with the service-linked role, spot
+    SPOT_CAPACITY_OPTIMIZED: both updatable."""
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
+    new = copy.deepcopy(old)
+    new["compute_environments"]["ondemand"]["launch_template"]["version"] = "8"
+    new["compute_environments"]["spot"]["launch_template"]["version"] = "4"
+    new["compute_environments"]["spot"]["allocation_strategy"] = "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    d = diff_environments(_model(old), _model(new))
+    ondemand = d.change("aws_batch_compute_environment.ondemand")
+    spot = d.change("aws_batch_compute_environment.spot")
+    assert ondemand is not None and ondemand.action == "update"
+    assert spot is not None and spot.action == "replace"

@@ -362,6 +362,32 @@ PlacementGroup = Annotated[
 ]
 
 
+class ExistingLaunchTemplate(Strict):
+    """A launch template that exists already (made elsewhere), by ``id`` or ``name``, pinned to
+    one numeric ``version`` (BF561: Batch resolves ``$Latest``/``$Default`` only when the CE is
+    created or updated, so they would never follow the template)."""
+
+    id: str | None = None
+    name: str | None = None
+    version: Str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ExistingLaunchTemplate:
+        _exactly_one(self, ("id", "name"), "an existing launch template")
+        return self
+
+
+def _launch_template_form(value: Any) -> str:
+    """A mapping is an existing template, a string the key of one batchform creates."""
+    return "{id|name, version}" if isinstance(value, Mapping | ExistingLaunchTemplate) else "key"
+
+
+LaunchTemplateRef = Annotated[
+    Annotated[ExistingLaunchTemplate, Tag("{id|name, version}")] | Annotated[Key, Tag("key")],
+    Discriminator(_launch_template_form),
+]
+
+
 class ComputeEnvironment(AwsNamed, ResourceTags):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
@@ -370,7 +396,8 @@ class ComputeEnvironment(AwsNamed, ResourceTags):
     max_vcpus: int
     instance_types: list[str] | None = None
     ami: Key | None = None
-    launch_template: Key | None = None
+    # a key under launch_templates, or {id: lt-..., version: "7"} / {name: ..., version: ...}
+    launch_template: LaunchTemplateRef | None = None
     subnets: Literal["private", "public"] | list[str] = "private"
     # keys under network.security_groups and/or ids of existing groups (sg-...); default: every
     # group under network.security_groups, or the `<name>-batch` group made when there is none
@@ -387,6 +414,17 @@ class ComputeEnvironment(AwsNamed, ResourceTags):
     @property
     def is_fargate(self) -> bool:
         return self.type in ("FARGATE", "FARGATE_SPOT")
+
+    @property
+    def launch_template_key(self) -> str | None:
+        """The key of the launch template batchform creates for this CE, if it uses one."""
+        return self.launch_template if isinstance(self.launch_template, str) else None
+
+    @property
+    def existing_launch_template(self) -> ExistingLaunchTemplate | None:
+        """The existing launch template this CE uses, if any."""
+        lt = self.launch_template
+        return lt if isinstance(lt, ExistingLaunchTemplate) else None
 
 
 # --- scheduling and queues -------------------------------------------------------------------

@@ -20,6 +20,11 @@ resource "aws_batch_compute_environment" "ondemand" {
       team                    = "research"
     }
 
+    launch_template {
+      launch_template_id = "lt-0123456789abcdef0"
+      version            = "7"
+    }
+
     ec2_configuration {
       image_type = "ECS_AL2023"
     }
@@ -51,6 +56,11 @@ resource "aws_batch_compute_environment" "spot" {
       "batchform:environment" = "research"
       "batchform:key"         = "spot"
       team                    = "research"
+    }
+
+    launch_template {
+      launch_template_name = "research-base"
+      version              = "3"
     }
 
     ec2_configuration {

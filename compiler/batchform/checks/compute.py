@@ -625,7 +625,7 @@ def unused_ami(env: Environment) -> Iterator[Finding]:
 
 @rule("BF332", Level.WARNING, "a launch template is used by no EC2/SPOT compute environment")
 def unused_launch_template(env: Environment) -> Iterator[Finding]:
-    used = {ce.launch_template for _, ce in _ec2_ces(env)}
+    used = {ce.launch_template_key for _, ce in _ec2_ces(env)}
     for key in env.launch_templates:
         if key not in used:
             yield Finding(

@@ -139,17 +139,29 @@ def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry:
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
 
-    launch_template: LaunchTemplateSpecEntry | None = None
-    if ce.launch_template is not None:
-        launch_template = {
-            "launch_template_id": refs.launch_template_id(ce.launch_template),
-            "version": refs.launch_template_version(ce.launch_template),
-        }
     return {
         "attrs": attrs,
-        "launch_template": launch_template,
+        "launch_template": launch_template_spec(ce),
         "ec2_configuration": ec2_configuration(env, key),
     }
+
+
+def launch_template_spec(ce: ComputeEnvironment) -> LaunchTemplateSpecEntry | None:
+    """The CE's ``launch_template`` block: a template batchform creates, pinned to its numeric
+    ``latest_version``, or an existing one by id or name at the version the file pins (a
+    number: BF561)."""
+    if ce.launch_template_key is not None:
+        return {
+            "launch_template_id": refs.launch_template_id(ce.launch_template_key),
+            "version": refs.launch_template_version(ce.launch_template_key),
+        }
+    existing = ce.existing_launch_template
+    if existing is None:
+        return None
+    version = existing.version or ""
+    if existing.id is not None:
+        return {"launch_template_id": existing.id, "version": version}
+    return {"launch_template_name": existing.name or "", "version": version}
 
 
 def is_service_linked_role(role: object) -> bool:
@@ -170,11 +182,11 @@ def replace_triggers(env: Environment, key: str) -> list[Expr]:
     """What replaces a CE the provider cannot update in place: a new version of its launch
     template, known only during apply (everything else the provider sees at plan time)."""
     ce = env.compute_environments[key]
-    if ce.is_fargate or ce.launch_template is None:
-        return []
+    if ce.is_fargate or ce.launch_template_key is None:
+        return []  # an existing template's version is the file's own, known at plan time
     if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
         return []
-    return [refs.launch_template_version(ce.launch_template)]
+    return [refs.launch_template_version(ce.launch_template_key)]
 
 
 def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:

@@ -425,10 +425,13 @@ class ComputeResourcesAttrs(TypedDict, total=False):
 
 
 class LaunchTemplateSpecEntry(TypedDict):
-    """``compute_resources.launch_template`` (``.items()``, in this order); verify and diff."""
+    """``compute_resources.launch_template`` (``.items()``, in this order); verify and diff.
+    A template batchform creates: its id and ``latest_version`` (``Expr``); an existing one:
+    its id or name and the version the file pins (text)."""
 
-    launch_template_id: Expr
-    version: Expr
+    launch_template_id: NotRequired[Ref]
+    launch_template_name: NotRequired[str]
+    version: Ref
 
 
 class Ec2ConfigurationEntry(TypedDict):

@@ -115,6 +115,14 @@ def _ce_name(env: Environment, key: str) -> str:
     return md_code(naming.compute_environment_prefix(env, key) or "")
 
 
+def _launch_template(ce: ComputeEnvironment) -> str:
+    """A key of the file, or an existing template with the version the CE pins."""
+    existing = ce.existing_launch_template
+    if existing is not None:
+        return f"{md_code(existing.id or existing.name or '')} version {existing.version}"
+    return md_code(ce.launch_template_key) if ce.launch_template_key else "-"
+
+
 def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]:
     rows: list[ReadmeComputeEnvironmentRow] = []
     for key in sorted(env.compute_environments):
@@ -128,7 +136,7 @@ def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]
                 "vcpus": _vcpu_range(ce),
                 "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
                 "image": md_code(_image(env, key)),
-                "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
+                "launch_template": _launch_template(ce),
                 "state": ce.state,
             }
         )
@@ -284,13 +292,12 @@ def _mermaid(env: Environment) -> list[str]:
     subnets: dict[str, str] = {}
     for key in sorted(env.compute_environments):
         ce = env.compute_environments[key]
-        if ce.launch_template is not None and ce.launch_template in env.launch_templates:
-            lt_id = f"lt_{label(ce.launch_template)}"
-            if ce.launch_template not in templates:
-                templates.add(ce.launch_template)
-                lines.append(
-                    "  " + node(lt_id, f"launch template {ce.launch_template}", ("[/", "/]"))
-                )
+        lt_key = ce.launch_template_key
+        if lt_key is not None and lt_key in env.launch_templates:
+            lt_id = f"lt_{label(lt_key)}"
+            if lt_key not in templates:
+                templates.add(lt_key)
+                lines.append("  " + node(lt_id, f"launch template {lt_key}", ("[/", "/]")))
             lines.append(f"  ce_{label(key)} --> {lt_id}")
         subnet_id, subnet_text = _subnet_group(env, ce)
         if subnet_id not in subnets:

@@ -15,6 +15,8 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it;
 - EFS file systems listed in ``network.efs`` (their mount targets are generated): created and
   their ids substituted, like the VPC's.
+- existing launch templates a compute environment pins (``{id|name, version}``): created with
+  that many versions, their ids substituted;
 - placement groups the file creates (``placement_group: {strategy: ...}``): moto has no
   ``CreatePlacementGroup``, so those compute environments name the group instead
   (:func:`name_placement_groups`).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -253,6 +256,43 @@ def _stand_in_efs(env: Environment, server: MotoServer, found: StandIns) -> None
     )
 
 
+def _stand_in_launch_templates(env: Environment, server: MotoServer, found: StandIns) -> None:
+    """Existing launch templates a compute environment names (``launch_template: {id|name,
+    version}``): made with as many versions as the CE pins; an id is substituted, since moto
+    cannot create a template with a chosen id."""
+    ec2 = server.client("ec2", env.region)
+    made: dict[str, str] = {}
+    for key in sorted(env.compute_environments):
+        lt = env.compute_environments[key].existing_launch_template
+        if lt is None:
+            continue
+        wanted = lt.id or lt.name or ""
+        versions = int(lt.version) if lt.version and lt.version.isdigit() else 1
+        if wanted not in made:
+            name = lt.name or f"batchform-stand-in-{wanted}"
+            answer = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={})
+            made[wanted] = answer["LaunchTemplate"]["LaunchTemplateId"]
+        for _ in range(_version_count(ec2, made[wanted]), versions):
+            ec2.create_launch_template_version(LaunchTemplateId=made[wanted], LaunchTemplateData={})
+        if lt.id is not None:
+            found.replacements[lt.id] = made[wanted]
+    if made:
+        found.made.append(f"{len(made)} launch template(s)")
+        found.notes.append(
+            f"launch template(s) {', '.join(sorted(made))}: stand-ins with the pinned "
+            "versions were created (ids substituted)"
+        )
+        found.not_checked.append(
+            f"launch template(s) {', '.join(sorted(made))}: that they exist in {env.region} "
+            "with the pinned versions, and what those versions hold"
+        )
+
+
+def _version_count(ec2: Any, template_id: str) -> int:
+    answer = ec2.describe_launch_templates(LaunchTemplateIds=[template_id])
+    return int(answer["LaunchTemplates"][0]["LatestVersionNumber"])
+
+
 def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     """Create in moto what ``env`` expects the account to have; say what was substituted."""
     found = StandIns()
@@ -262,6 +302,7 @@ def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     _stand_in_iam(env, server, found)
     _stand_in_amis(env, server, found)
     _stand_in_efs(env, server, found)
+    _stand_in_launch_templates(env, server, found)
     return found
 
 

@@ -194,12 +194,23 @@ def _launch_template(
     if wanted is None:
         return
     actual = resources.get("launchTemplate") or {}
-    template_id = live.resolve(wanted["launch_template_id"])
-    check.compare(
-        "computeResources.launchTemplate.launchTemplateId",
-        template_id,
-        actual.get("launchTemplateId"),
-    )
+    if "launch_template_name" in wanted:
+        check.compare(
+            "computeResources.launchTemplate.launchTemplateName",
+            wanted["launch_template_name"],
+            actual.get("launchTemplateName"),
+        )
+    else:
+        check.compare(
+            "computeResources.launchTemplate.launchTemplateId",
+            live.resolve(wanted.get("launch_template_id")),
+            actual.get("launchTemplateId"),
+        )
+    if isinstance(wanted["version"], str):  # an existing template: the version the file pins
+        check.compare(
+            "computeResources.launchTemplate.version", wanted["version"], actual.get("version")
+        )
+        return
     latest = live.resolve(wanted["version"])
     pinned = actual.get("version")
     check.compare(
