@@ -449,3 +449,136 @@ def test_a_new_pinned_version_updates_an_updatable_ce_and_replaces_another() -> 
     spot = d.change("aws_batch_compute_environment.spot")
     assert ondemand is not None and ondemand.action == "update"
     assert spot is not None and spot.action == "replace"
+
+
+# --- IAM: path, permissions boundary, managed policies -----------------------------------------
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/team-boundary"
+SSM = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+IAM_EXTRA = f"""\
+iam:
+  path: /batch/
+  permissions_boundary: {BOUNDARY}
+  instance_role:
+    managed_policies: [{SSM}]
+  service_role: generated
+job_definitions:
+  align:
+    image: busybox
+    vcpus: 1
+    memory: 2 GiB
+    job_role:
+      managed_policies: [arn:aws:iam::123456789012:policy/extra]
+"""
+
+
+def test_every_generated_role_gets_the_path_and_boundary() -> None:
+    text = rendered(checked(IAM_EXTRA))["iam.tf"]
+    found = blocks(text)
+    roles = found["aws_iam_role"]
+    assert set(roles) == {"batch_service", "ecs_instance", "job_align"}
+    for role in roles.values():
+        assert role["path"] == "/batch/" and role["permissions_boundary"] == BOUNDARY
+    assert found["aws_iam_instance_profile"]["ecs_instance"]["path"] == "/batch/"
+    attachments = {k: v["policy_arn"] for k, v in found["aws_iam_role_policy_attachment"].items()}
+    assert attachments["ecs_instance_AmazonSSMManagedInstanceCore"] == SSM
+    assert attachments["job_align_extra"] == "arn:aws:iam::123456789012:policy/extra"
+    # the ECS instance policy stays attached next to the extra one
+    assert "AmazonEC2ContainerServiceforEC2Role" in attachments["ecs_instance"]
+
+
+def test_without_iam_options_roles_are_written_as_before() -> None:
+    text = rendered(checked())["iam.tf"]
+    assert "path" not in text and "permissions_boundary" not in text
+
+
+def test_a_job_role_of_managed_policies_only_is_generated() -> None:
+    env = checked(IAM_EXTRA)
+    role = blocks(rendered(env)["iam.tf"])["aws_iam_role"]["job_align"]
+    assert role["name"] == "demo-job-align"
+    assert "aws_iam_role_policy" not in blocks(rendered(env)["iam.tf"])  # no inline policy
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "needle"),
+    [
+        ("  path: batch\n", "BF563", "path: batch"),
+        ("  path: /a b/\n", "BF563", "path: /a b/"),
+        ("  permissions_boundary: arn:aws:iam::123:policy/x\n", "BF564", "permissions_boundary"),
+        (
+            "  instance_role:\n    managed_policies: [arn:aws:iam::123456789012:role/r]\n",
+            "BF564",
+            "managed_policies",
+        ),
+    ],
+)
+def test_bad_iam_options_are_located(edit: str, code: str, needle: str) -> None:
+    text = BASE + "iam:\n" + edit
+    result = analyze_text(text, "iam.yaml")
+    assert [(d.code, d.line) for d in result.diagnostics] == [(code, _line(text, needle))]
+
+
+def test_too_many_managed_policies_warn_then_fail() -> None:
+    def policies(n: int) -> str:
+        listed = ", ".join(f"arn:aws:iam::123456789012:policy/p{i}" for i in range(n))
+        return BASE + f"iam:\n  instance_role:\n    managed_policies: [{listed}]\n"
+
+    assert [d.code for d in analyze_text(policies(9), "iam.yaml").diagnostics] == []
+    (warning,) = analyze_text(policies(10), "iam.yaml").diagnostics
+    assert (warning.code, warning.level.value) == ("BF565", "warning")
+    assert "11 managed policies (1 of batchform's own)" in warning.message
+    (error,) = analyze_text(policies(20), "iam.yaml").diagnostics
+    assert (error.code, error.level.value) == ("BF565", "error")
+
+
+def test_instance_role_policies_without_an_instance_role_warn() -> None:
+    fargate = BASE.replace(
+        "type: EC2\n    allocation_strategy: BEST_FIT_PROGRESSIVE", "type: FARGATE"
+    )
+    text = fargate + f"iam:\n  instance_role:\n    managed_policies: [{SSM}]\n"
+    (diag,) = analyze_text(text, "iam.yaml").diagnostics
+    assert (diag.code, diag.line) == ("BF566", _line(text, "managed_policies"))
+
+
+def test_an_instance_profile_arn_still_works() -> None:
+    arn = "arn:aws:iam::123456789012:instance-profile/ecs"
+    env = checked(f"iam:\n  instance_role: {arn}\n")
+    ce = blocks(rendered(env)["compute_environments.tf"])["aws_batch_compute_environment"]
+    assert ce["ondemand"]["compute_resources"][0]["instance_role"] == arn
+    assert "iam.tf" not in rendered(env) or "ecs_instance" not in rendered(env)["iam.tf"]
+
+
+def test_a_new_path_replaces_the_roles_and_a_boundary_updates_them() -> None:
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
+    new = copy.deepcopy(old)
+    new["iam"]["path"] = "/research/"
+    d = diff_environments(_model(old), _model(new))
+    role = d.change("aws_iam_role.ecs_instance")
+    assert role is not None and role.action == "replace"
+    new = copy.deepcopy(old)
+    new["iam"]["permissions_boundary"] = "arn:aws:iam::123456789012:policy/other"
+    d = diff_environments(_model(old), _model(new))
+    role = d.change("aws_iam_role.ecs_instance")
+    assert role is not None and role.action == "update"
+
+
+def test_verify_reports_a_removed_boundary_and_a_detached_policy() -> None:
+    from batchform.verify.fetch import RoleInfo
+    from batchform.verify.infra import _role_options
+    from batchform.verify.result import ResourceCheck
+
+    env = _model(read_yaml(ADOPTED.read_text(encoding="utf-8")))
+    roles = build_plan(env, "adopted.yaml").files["iam.tf"]["roles"]
+    ctx = next(r for r in roles if r["label"] == "ecs_instance")
+    trust: dict[str, Any] = {}
+    fine = RoleInfo("r", "arn", trust, (SSM,), (), {}, "/batch/", ctx["permissions_boundary"])
+    check = ResourceCheck("role", "ecs-instance", "r")
+    _role_options(check, ctx, fine)
+    assert check.differences == []
+    drifted = RoleInfo("r", "arn", trust, (), (), {}, "/batch/", None)
+    check = ResourceCheck("role", "ecs-instance", "r")
+    _role_options(check, ctx, drifted)
+    assert {d.attribute for d in check.differences} == {
+        "PermissionsBoundary",
+        f"AttachedPolicies.{SSM}",
+    }

@@ -514,7 +514,7 @@ def job_role_purpose(key: str) -> str:
 
 
 def needs_instance_role(env: Environment) -> bool:
-    return env.iam.instance_role == refs.GENERATED and any(
+    return env.iam.instance_role_value == refs.GENERATED and any(
         not ce.is_fargate for ce in env.compute_environments.values()
     )
 

@@ -294,12 +294,35 @@ class LaunchTemplate(Strict):
 # --- IAM -------------------------------------------------------------------------------------
 
 
+class InstanceRole(Strict):
+    """``iam.instance_role`` as a mapping: the generated instance role, with more managed
+    policies attached (the SSM agent's, for example)."""
+
+    managed_policies: list[str] = []
+
+
 class Iam(Strict):
     service_role: str = "service-linked"  # service-linked | generated | role ARN
-    instance_role: str = "generated"  # generated | instance-profile ARN
+    # generated | instance-profile ARN | {managed_policies: [...]} (generated, plus policies)
+    instance_role: str | InstanceRole = "generated"
     spot_fleet_role: str = "generated"  # generated | role ARN
     execution_role: str = "generated"  # generated | role ARN (Fargate jobs, secrets)
     execution_kms_keys: list[str] = []  # customer-managed keys of the jobs' secrets
+    # path and permissions boundary of every role (and the instance profile) batchform makes
+    path: str | None = None
+    permissions_boundary: str | None = None
+
+    @property
+    def instance_role_value(self) -> str:
+        """``generated`` (also for the mapping form) or the instance-profile ARN given."""
+        role = self.instance_role
+        return role if isinstance(role, str) else "generated"
+
+    @property
+    def instance_role_policies(self) -> list[str]:
+        """Managed policies to attach to the generated instance role besides ECS's own."""
+        role = self.instance_role
+        return [] if isinstance(role, str) else list(role.managed_policies)
 
 
 # --- AWS names and per-resource tags (compiler/batchform/naming.py) ---------------------------
@@ -492,16 +515,21 @@ class JobRole(Strict):
     s3_read: list[str] = []
     s3_write: list[str] = []
     kms_keys: list[str] = []  # customer-managed keys of SSE-KMS buckets (and other data)
+    managed_policies: list[str] = []  # policy ARNs attached to the generated role
 
     @model_validator(mode="after")
     def _shape(self) -> JobRole:
-        generated_from = self.s3_read or self.s3_write or self.kms_keys
+        generated_from = self.s3_read or self.s3_write or self.kms_keys or self.managed_policies
         if self.arn is not None and generated_from:
             raise ValueError(
-                "a job role is either `arn: ...` or generated from s3_read/s3_write/kms_keys"
+                "a job role is either `arn: ...` or generated from s3_read/s3_write/kms_keys/"
+                "managed_policies"
             )
         if self.arn is None and not generated_from:
-            raise ValueError("a job role needs `arn`, or at least one bucket in s3_read/s3_write")
+            raise ValueError(
+                "a job role needs `arn`, or at least one bucket in s3_read/s3_write or a "
+                "policy in managed_policies"
+            )
         return self
 
 

@@ -86,7 +86,7 @@ PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
     "aws_default_security_group": dict.fromkeys(("tags", "vpc_id"), PROVIDER_BASELINE),
     # `domain` replaced `vpc = true` in 5.0.0 (the v5 upgrade guide).
     "aws_eip": dict.fromkeys(("domain", "tags"), PROVIDER_BASELINE),
-    "aws_iam_instance_profile": dict.fromkeys(("name", "role", "tags"), PROVIDER_BASELINE),
+    "aws_iam_instance_profile": dict.fromkeys(("name", "path", "role", "tags"), PROVIDER_BASELINE),
     "aws_iam_role": dict.fromkeys(
         ("assume_role_policy", "description", "name", "path", "permissions_boundary", "tags"),
         PROVIDER_BASELINE,

@@ -3,8 +3,13 @@
 # aws, aws-us-gov or aws-cn: managed policy and S3 ARNs follow the account's partition.
 data "aws_partition" "current" {}
 
+# The account id: trust policies name it in aws:SourceAccount (confused-deputy protection),
+# and the ARNs of EFS file systems jobs mount with IAM authorization contain it.
+data "aws_caller_identity" "current" {}
+
 resource "aws_iam_role" "ecs_instance" {
   name        = "research-ecs-instance"
+  path        = "/batch/"
   description = "ECS container instances of AWS Batch compute environments"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
@@ -18,6 +23,7 @@ resource "aws_iam_role" "ecs_instance" {
       },
     ]
   })
+  permissions_boundary = "arn:aws:iam::123456789012:policy/research-boundary"
   tags = {
     "batchform:environment" = "research"
     "batchform:key"         = "role-ecs-instance"
@@ -29,11 +35,72 @@ resource "aws_iam_role_policy_attachment" "ecs_instance" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 }
 
+resource "aws_iam_role_policy_attachment" "ecs_instance_AmazonSSMManagedInstanceCore" {
+  role       = aws_iam_role.ecs_instance.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
 resource "aws_iam_instance_profile" "ecs_instance" {
   name = "research-ecs-instance"
+  path = "/batch/"
   role = aws_iam_role.ecs_instance.name
   tags = {
     "batchform:environment" = "research"
     "batchform:key"         = "role-ecs-instance"
   }
+}
+
+resource "aws_iam_role" "job_align" {
+  name        = "research-job-align"
+  path        = "/batch/"
+  description = "Job role of the align job definition"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect = "Allow"
+        Principal = {
+          Service = "ecs-tasks.amazonaws.com"
+        }
+        Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
+      },
+    ]
+  })
+  permissions_boundary = "arn:aws:iam::123456789012:policy/research-boundary"
+  tags = {
+    "batchform:environment" = "research"
+    "batchform:key"         = "role-job-align"
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "job_align_research_data_access" {
+  role       = aws_iam_role.job_align.name
+  policy_arn = "arn:aws:iam::123456789012:policy/research-data-access"
+}
+
+resource "aws_iam_role_policy" "job_align_s3" {
+  name = "s3"
+  role = aws_iam_role.job_align.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ListBuckets"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = ["arn:${data.aws_partition.current.partition}:s3:::research-references"]
+      },
+      {
+        Sid      = "ReadObjects"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["arn:${data.aws_partition.current.partition}:s3:::research-references/*"]
+      },
+    ]
+  })
 }

@@ -7,8 +7,9 @@ resource "aws_batch_job_definition" "align" {
   propagate_tags        = false
 
   container_properties = jsonencode({
-    command = ["echo", "aligned"]
-    image   = "public.ecr.aws/docker/library/busybox:1.36"
+    command    = ["echo", "aligned"]
+    image      = "public.ecr.aws/docker/library/busybox:1.36"
+    jobRoleArn = aws_iam_role.job_align.arn
     logConfiguration = {
       logDriver = "awslogs"
       options = {

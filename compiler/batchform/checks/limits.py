@@ -158,8 +158,9 @@ def iam_names_ascii(env: Environment) -> Iterator[Finding]:
     BF222/BF468 match any Unicode letter, so this is checked on its own."""
     places: list[tuple[Path, str]] = [
         (("iam", name), getattr(env.iam, name))
-        for name in ("service_role", "instance_role", "spot_fleet_role", "execution_role")
+        for name in ("service_role", "spot_fleet_role", "execution_role")
     ]
+    places.insert(1, (("iam", "instance_role"), env.iam.instance_role_value))
     for key, job in env.job_definitions.items():
         if job.job_role is not None and job.job_role.arn is not None:
             places.append((("job_definitions", key, "job_role", "arn"), job.job_role.arn))

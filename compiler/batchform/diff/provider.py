@@ -100,7 +100,10 @@ KINDS: tuple[_Kind, ...] = (
         "EFS mount target",
         ("file_system_id", "subnet_id"),
     ),
-    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name",)),
+    # aws_iam_role: name and path are ForceNew, permissions_boundary is updated in place
+    # (internal/service/iam/role.go); the instance profile's path is ForceNew as well
+    # (internal/service/iam/instance_profile.go)
+    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name", "path", "instance_profile.path")),
     _Kind(
         "launch_templates.tf",
         "launch_templates",

@@ -298,8 +298,17 @@ class InstanceProfileEntry(TypedDict):
 
     label: str
     name: str
+    path: str | None
     role: Expr
     tags: Tags
+
+
+class PolicyAttachmentEntry(TypedDict):
+    """A managed policy the file attaches to a generated role (``iam.instance_role``
+    ``managed_policies``, ``job_role.managed_policies``) in iam.tf.j2; verify."""
+
+    label: str
+    policy_arn: str
 
 
 class RoleEntry(TypedDict):
@@ -315,6 +324,11 @@ class RoleEntry(TypedDict):
     role_name_ref: Expr
     instance_profile: InstanceProfileEntry | None
     tags: Tags
+    path: str | None
+    """``iam.path``; None leaves AWS's ``/``."""
+    permissions_boundary: str | None
+    """``iam.permissions_boundary``, on every generated role."""
+    managed_policy_attachments: list[PolicyAttachmentEntry]
 
 
 class IamContext(TypedDict):

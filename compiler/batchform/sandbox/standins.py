@@ -15,6 +15,7 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it;
 - EFS file systems listed in ``network.efs`` (their mount targets are generated): created and
   their ids substituted, like the VPC's.
+- customer-managed policies (``iam.permissions_boundary``, ``managed_policies``): created;
 - existing launch templates a compute environment pins (``{id|name, version}``): created with
   that many versions, their ids substituted;
 - placement groups the file creates (``placement_group: {strategy: ...}``): moto has no
@@ -167,7 +168,7 @@ def _stand_in_iam(env: Environment, server: MotoServer, found: StandIns) -> None
     for arn, service in wanted.items():
         path, name = _arn_name(arn)
         iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=_trust(service))
-    profile = env.iam.instance_role
+    profile = env.iam.instance_role_value
     if profile.startswith("arn:") and ":instance-profile/" in profile:
         path, name = _arn_name(profile)
         iam.create_role(
@@ -293,6 +294,41 @@ def _version_count(ec2: Any, template_id: str) -> int:
     return int(answer["LaunchTemplates"][0]["LatestVersionNumber"])
 
 
+def _policy_arns(env: Environment) -> list[str]:
+    """Customer-managed policies the file attaches or sets as the permissions boundary."""
+    arns = list(env.iam.instance_role_policies)
+    if env.iam.permissions_boundary is not None:
+        arns.append(env.iam.permissions_boundary)
+    for job in env.job_definitions.values():
+        if job.job_role is not None:
+            arns += job.job_role.managed_policies
+    return [a for a in dict.fromkeys(arns) if a.split(":")[4:5] != ["aws"]]
+
+
+def _stand_in_policies(env: Environment, server: MotoServer, found: StandIns) -> None:
+    """Customer-managed policies (a boundary, extra role policies) exist in a real account;
+    made here with an allow-nothing-special document, the ARN substituted if moto's account
+    differs."""
+    arns = _policy_arns(env)
+    if not arns:
+        return
+    iam = server.client("iam", env.region)
+    document = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+    document += '"sts:GetCallerIdentity", "Resource": "*"}]}'
+    for arn in arns:
+        path, name = _arn_name(arn)
+        made = iam.create_policy(PolicyName=name, Path=path, PolicyDocument=document)
+        if made["Policy"]["Arn"] != arn:
+            found.replacements[arn] = made["Policy"]["Arn"]
+    names = ", ".join(_arn_name(a)[1] for a in arns)
+    found.made.append(f"{len(arns)} managed policy(ies)")
+    found.notes.append(f"created the customer-managed policies the file names: {names}")
+    found.not_checked.append(
+        f"managed policies ({names}): that they exist in your account and what they allow "
+        "(stand-ins were used)"
+    )
+
+
 def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     """Create in moto what ``env`` expects the account to have; say what was substituted."""
     found = StandIns()
@@ -303,6 +339,7 @@ def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     _stand_in_amis(env, server, found)
     _stand_in_efs(env, server, found)
     _stand_in_launch_templates(env, server, found)
+    _stand_in_policies(env, server, found)
     return found
 
 

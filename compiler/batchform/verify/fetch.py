@@ -326,6 +326,8 @@ class RoleInfo:
     managed_policies: tuple[str, ...]  # ARNs
     inline_policies: tuple[str, ...]  # names
     tags: dict[str, str]
+    path: str = "/"
+    permissions_boundary: str | None = None
 
 
 def role_details(iam: Any, name: str) -> dict[str, Any]:
@@ -378,6 +380,8 @@ def role_info(got: dict[str, Any], attached: tuple[str, ...], inline: tuple[str,
         managed_policies=attached,
         inline_policies=inline,
         tags=got["Tags"],
+        path=str(got.get("Path") or "/"),
+        permissions_boundary=(got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
     )
 
 

@@ -82,10 +82,10 @@ def instance_profile_name(desired: Desired) -> str | None:
     profile = desired.instance_profile
     if profile is not None:
         return str(profile["name"])
-    if desired.env.iam.instance_role.startswith("arn:") and any(
+    if desired.env.iam.instance_role_value.startswith("arn:") and any(
         not ce.is_fargate for ce in desired.env.compute_environments.values()
     ):
-        return arn_name(desired.env.iam.instance_role)
+        return arn_name(desired.env.iam.instance_role_value)
     return None
 
 
@@ -109,7 +109,9 @@ def role_reads(desired: Desired) -> dict[str, RoleReads]:
     for ctx in desired.roles:
         name, had = str(ctx["name"]), out.get(str(ctx["name"]), RoleReads())
         out[name] = RoleReads(
-            attached=had.attached or ctx["managed_policy_arn"] is not None,
+            attached=had.attached
+            or ctx["managed_policy_arn"] is not None
+            or bool(ctx["managed_policy_attachments"]),
             inline=had.inline or bool(ctx["inline_policies"]),
         )
     return dict(sorted(out.items()))
