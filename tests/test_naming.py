@@ -555,6 +555,12 @@ def test_a_new_path_replaces_the_roles_and_a_boundary_updates_them() -> None:
     d = diff_environments(_model(old), _model(new))
     role = d.change("aws_iam_role.ecs_instance")
     assert role is not None and role.action == "replace"
+    # the spot CE is create_before_destroy, which Terraform passes on to the instance role
+    fails = [n.text for n in role.notes if n.risk == Risk.FAILS]
+    assert len(fails) == 1 and "EntityAlreadyExists" in fails[0]
+    job_role = d.change("aws_iam_role.job_align")
+    assert job_role is not None and job_role.action == "replace"
+    assert not [n for n in job_role.notes if n.risk == Risk.FAILS]  # job definitions are not
     new = copy.deepcopy(old)
     new["iam"]["permissions_boundary"] = "arn:aws:iam::123456789012:policy/other"
     d = diff_environments(_model(old), _model(new))

@@ -303,3 +303,28 @@ def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> l
                 )
             )
     return notes
+
+
+COMPUTE_ROLE_LABELS = ("batch_service", "ecs_instance", "spot_fleet")
+"""Roles compute environments use (service role, instance profile, Spot Fleet role)."""
+
+
+def role_name_kept_note(
+    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment
+) -> Note | None:
+    """A generated role replaced under the same name (``iam.path`` changed) cannot be: role
+    names are unique in the account whatever their path (CreateRole: EntityAlreadyExists), and
+    the compute environments pass create_before_destroy on to the roles they use, so Terraform
+    creates the new role while the old one still holds the name
+    (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
+    if old.get("name") != new.get("name") or new.get("label") not in COMPUTE_ROLE_LABELS:
+        return None
+    if all(ce.aws_name is not None for ce in env.compute_environments.values()):
+        return None  # no compute environment is create_before_destroy
+    return Note(
+        Risk.FAILS,
+        f"role {new.get('name')} is replaced under the same name (its path changes): IAM "
+        "refuses a second role of that name (EntityAlreadyExists) while Terraform creates the "
+        "new one before destroying the old; choose iam.path when the environment is first "
+        "deployed",
+    )
