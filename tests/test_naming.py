@@ -588,3 +588,44 @@ def test_verify_reports_a_removed_boundary_and_a_detached_policy() -> None:
         "PermissionsBoundary",
         f"AttachedPolicies.{SSM}",
     }
+
+
+def _launch_template_differences(env: Environment, key: str, actual: dict[str, Any]) -> set[str]:
+    from batchform.verify.batch import _launch_template
+    from batchform.verify.result import ResourceCheck
+
+    ces = build_plan(env, "t.yaml").files["compute_environments.tf"]["compute_environments"]
+    ctx = next(c for c in ces if c["label"] == key)
+    live = Live()
+    live.bind("aws_launch_template.scratch", id="lt-0aaaaaaaaaaaaaaaa", latest_version="3")
+    check = ResourceCheck("compute environment", key, "x")
+    _launch_template(check, live, ctx, {"launchTemplate": actual})
+    return {d.attribute for d in check.differences}
+
+
+def test_verify_compares_the_pinned_version_of_either_kind_of_template() -> None:
+    """A template batchform makes is held to its live ``latest_version`` (an ``Expr`` the
+    verifier resolves), an existing one to the version the file wrote."""
+    own = checked(
+        "launch_templates:\n  scratch:\n    root_volume: {size: 50 GiB}\n",
+        replace=_ce(launch_template="scratch"),
+    )
+    pinned = {"launchTemplateId": "lt-0aaaaaaaaaaaaaaaa", "version": "3"}
+    assert _launch_template_differences(own, "ondemand", pinned) == set()
+    stale = {**pinned, "version": "2"}
+    assert _launch_template_differences(own, "ondemand", stale) == {
+        "computeResources.launchTemplate.version"
+    }
+    existing = checked(replace=_ce(launch_template={"name": "base", "version": "7"}))
+    assert (
+        _launch_template_differences(
+            existing, "ondemand", {"launchTemplateName": "base", "version": "7"}
+        )
+        == set()
+    )
+    assert _launch_template_differences(
+        existing, "ondemand", {"launchTemplateName": "other", "version": "8"}
+    ) == {
+        "computeResources.launchTemplate.launchTemplateName",
+        "computeResources.launchTemplate.version",
+    }

@@ -82,12 +82,6 @@ def compute_environment_prefix(env: Environment, key: str) -> str | None:
     return ce_name_prefix(env.name, key)
 
 
-def compute_environment_display(env: Environment, key: str) -> str:
-    """How people find a compute environment: its exact name, or ``<prefix>*``."""
-    exact = compute_environment_name(env, key)
-    return exact if exact is not None else f"{compute_environment_prefix(env, key)}*"
-
-
 def label(key: str) -> str:
     """The Terraform label of a keyed resource: the key with ``-`` replaced by ``_``."""
     return key.replace("-", "_")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from batchform import naming
+from batchform.hcl import Expr
 from batchform.plan.contract import (
     ComputeEnvironmentEntry,
     JobDefinitionEntry,
@@ -206,7 +207,7 @@ def _launch_template(
             live.resolve(wanted.get("launch_template_id")),
             actual.get("launchTemplateId"),
         )
-    if isinstance(wanted["version"], str):  # an existing template: the version the file pins
+    if not isinstance(wanted["version"], Expr):  # an existing template: the file's version
         check.compare(
             "computeResources.launchTemplate.version", wanted["version"], actual.get("version")
         )
