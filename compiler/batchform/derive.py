@@ -18,6 +18,7 @@ import itertools
 import math
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from batchform.model import (
     JobDefinition,
     LaunchTemplate,
     LogConfig,
+    ResourceTags,
     ScratchVolume,
     Volume,
 )
@@ -55,6 +57,16 @@ def written_tags(env: Environment, tags: dict[str, str]) -> dict[str, str]:
     if env.terraform.output == "module":
         return ModuleTags(ordered, env.tags)
     return ordered
+
+
+def resource_tag_maps(env: Environment) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """``(section, key, tags)`` of every compute environment, queue and scheduling policy that
+    sets its own ``tags`` (job definitions keep theirs under the job settings)."""
+    for section in ("compute_environments", "job_queues", "scheduling_policies"):
+        entries: dict[str, ResourceTags] = getattr(env, section)
+        for key, entry in entries.items():
+            if entry.tags:
+                yield section, key, dict(entry.tags)
 
 
 def uses_lockfile(env: Environment) -> bool:
@@ -956,7 +968,7 @@ def job_role_purpose(key: str) -> str:
 
 def needs_instance_role(env: Environment) -> bool:
     # an UNMANAGED CE's instances are launched, with their own profile, by its owner
-    return env.iam.instance_role == refs.GENERATED and any(
+    return env.iam.instance_role_value == refs.GENERATED and any(
         not ce.is_fargate and not ce.is_unmanaged for ce in env.compute_environments.values()
     )
 

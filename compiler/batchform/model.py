@@ -329,12 +329,58 @@ class LaunchTemplate(Strict):
 # --- IAM -------------------------------------------------------------------------------------
 
 
+class InstanceRole(Strict):
+    """``iam.instance_role`` as a mapping: the generated instance role, with more managed
+    policies attached (the SSM agent's, for example)."""
+
+    managed_policies: list[str] = []
+
+
 class Iam(Strict):
     service_role: str = "service-linked"  # service-linked | generated | role ARN
-    instance_role: str = "generated"  # generated | instance-profile ARN
+    # generated | instance-profile ARN | {managed_policies: [...]} (generated, plus policies)
+    instance_role: str | InstanceRole = "generated"
     spot_fleet_role: str = "generated"  # generated | role ARN
     execution_role: str = "generated"  # generated | role ARN (Fargate jobs, secrets)
     execution_kms_keys: list[str] = []  # customer-managed keys of the jobs' secrets
+    # path and permissions boundary of every role (and the instance profile) batchform makes
+    path: str | None = None
+    permissions_boundary: str | None = None
+
+    @property
+    def instance_role_value(self) -> str:
+        """``generated`` (also for the mapping form) or the instance-profile ARN given."""
+        role = self.instance_role
+        return role if isinstance(role, str) else "generated"
+
+    @property
+    def instance_role_policies(self) -> list[str]:
+        """Managed policies to attach to the generated instance role besides ECS's own."""
+        role = self.instance_role
+        return [] if isinstance(role, str) else list(role.managed_policies)
+
+
+# --- AWS names and per-resource tags (compiler/batchform/naming.py) ---------------------------
+
+
+class AwsNamed(Strict):
+    """The AWS name of a keyed Batch resource, when ``<name>-<key>`` will not do.
+
+    ``aws_name`` is the exact name (to adopt a resource other tools already use); on a compute
+    environment it replaces the Terraform name prefix. ``aws_name_prefix`` replaces the
+    ``<name>-`` every generated name starts with (``<prefix><key>``). Their AWS rules are
+    checks (BF321, BF400, BF493, BF560), so each error has its own code and line."""
+
+    aws_name: Str | None = None
+    aws_name_prefix: Str | None = None
+
+
+class ResourceTags(Strict):
+    """Extra tags on one resource (compute environment, queue, scheduling policy), over the
+    file's ``tags`` (which the provider applies as ``default_tags``): a key set in both takes
+    this value on this resource."""
+
+    tags: dict[Str, Str] = {}
 
 
 # --- compute ---------------------------------------------------------------------------------
@@ -382,7 +428,33 @@ class EksConfiguration(Strict):
     namespace: str
 
 
-class ComputeEnvironment(Strict):
+class ExistingLaunchTemplate(Strict):
+    """A launch template that exists already (made elsewhere), by ``id`` or ``name``, pinned to
+    one numeric ``version`` (BF561: Batch resolves ``$Latest``/``$Default`` only when the CE is
+    created or updated, so they would never follow the template)."""
+
+    id: str | None = None
+    name: str | None = None
+    version: Str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ExistingLaunchTemplate:
+        _exactly_one(self, ("id", "name"), "an existing launch template")
+        return self
+
+
+def _launch_template_form(value: Any) -> str:
+    """A mapping is an existing template, a string the key of one batchform creates."""
+    return "{id|name, version}" if isinstance(value, Mapping | ExistingLaunchTemplate) else "key"
+
+
+LaunchTemplateRef = Annotated[
+    Annotated[ExistingLaunchTemplate, Tag("{id|name, version}")] | Annotated[Key, Tag("key")],
+    Discriminator(_launch_template_form),
+]
+
+
+class ComputeEnvironment(AwsNamed, ResourceTags):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
     bid_percentage: int | None = None
@@ -391,7 +463,8 @@ class ComputeEnvironment(Strict):
     max_vcpus: int | None = None
     instance_types: list[str] | None = None
     ami: Key | None = None
-    launch_template: Key | None = None
+    # a key under launch_templates, or {id: lt-..., version: "7"} / {name: ..., version: ...}
+    launch_template: LaunchTemplateRef | None = None
     subnets: Literal["private", "public"] | list[str] = "private"
     # keys under network.security_groups and/or ids of existing groups (sg-...); default: every
     # group under network.security_groups, or the `<name>-batch` group made when there is none
@@ -436,6 +509,17 @@ class ComputeEnvironment(Strict):
         instances its owner registers (batchform cannot know it)."""
         return self.max_vcpus or 0
 
+    @property
+    def launch_template_key(self) -> str | None:
+        """The key of the launch template batchform creates for this CE, if it uses one."""
+        return self.launch_template if isinstance(self.launch_template, str) else None
+
+    @property
+    def existing_launch_template(self) -> ExistingLaunchTemplate | None:
+        """The existing launch template this CE uses, if any."""
+        lt = self.launch_template
+        return lt if isinstance(lt, ExistingLaunchTemplate) else None
+
 
 # --- scheduling and queues -------------------------------------------------------------------
 
@@ -445,7 +529,7 @@ class Share(Strict):
     weight: float = 1.0
 
 
-class SchedulingPolicy(Strict):
+class SchedulingPolicy(AwsNamed, ResourceTags):
     share_decay: Duration = 0
     compute_reservation: int = 0
     shares: list[Share] = []
@@ -458,7 +542,7 @@ class TimeLimitAction(Strict):
     state: Literal["RUNNABLE"] = "RUNNABLE"
 
 
-class JobQueue(Strict):
+class JobQueue(AwsNamed, ResourceTags):
     priority: int
     compute_environments: list[Key] = Field(min_length=1)
     scheduling_policy: Key | None = None
@@ -502,16 +586,21 @@ class JobRole(Strict):
     s3_read: list[str] = []
     s3_write: list[str] = []
     kms_keys: list[str] = []  # customer-managed keys of SSE-KMS buckets (and other data)
+    managed_policies: list[str] = []  # policy ARNs attached to the generated role
 
     @model_validator(mode="after")
     def _shape(self) -> JobRole:
-        generated_from = self.s3_read or self.s3_write or self.kms_keys
+        generated_from = self.s3_read or self.s3_write or self.kms_keys or self.managed_policies
         if self.arn is not None and generated_from:
             raise ValueError(
-                "a job role is either `arn: ...` or generated from s3_read/s3_write/kms_keys"
+                "a job role is either `arn: ...` or generated from s3_read/s3_write/kms_keys/"
+                "managed_policies"
             )
         if self.arn is None and not generated_from:
-            raise ValueError("a job role needs `arn`, or at least one bucket in s3_read/s3_write")
+            raise ValueError(
+                "a job role needs `arn`, or at least one bucket in s3_read/s3_write or a "
+                "policy in managed_policies"
+            )
         return self
 
 
@@ -663,7 +752,7 @@ class JobDefaults(JobSettings):
     pass
 
 
-class JobDefinition(JobSettings, ContainerOptions):
+class JobDefinition(JobSettings, ContainerOptions, AwsNamed):
     # required (a missing key is BF102) unless the job's containers are in `nodes` ranges or
     # under `containers` (see _plain_job_needs_container_keys)
     image: str | None = None

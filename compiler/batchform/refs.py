@@ -120,7 +120,7 @@ def service_role_arn(env: Environment) -> Expr | str | None:
 
 
 def instance_profile_arn(env: Environment) -> Expr | str:
-    role = env.iam.instance_role
+    role = env.iam.instance_role_value
     if role == GENERATED:
         return Expr("aws_iam_instance_profile.ecs_instance.arn")
     return role
@@ -239,7 +239,7 @@ def compute_environment_role_dependencies(env: Environment, key: str) -> list[Ex
     if env.iam.service_role == GENERATED:
         out.append(role_policy_attachment("batch_service"))
     if not ce.is_fargate and ce.type != "UNMANAGED":
-        if env.iam.instance_role == GENERATED:
+        if env.iam.instance_role_value == GENERATED:
             out.append(role_policy_attachment("ecs_instance"))
         if (
             ce.type == "SPOT"

@@ -83,7 +83,9 @@ IAM_SETTINGS = (
 @rule("BF222", Level.ERROR, "an iam setting is neither a keyword nor an ARN of the right kind")
 def iam_settings(env: Environment) -> Iterator[Finding]:
     for name, keywords, pattern, kind in IAM_SETTINGS:
-        value: str = getattr(env.iam, name)
+        value: str = (
+            env.iam.instance_role_value if name == "instance_role" else getattr(env.iam, name)
+        )
         if value in keywords or pattern.match(value):
             continue
         choices = " or ".join(f"'{k}'" for k in keywords)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from batchform import derive
 from batchform import regions as regions_data
 from batchform.checks import Finding, rule
-from batchform.derive import compute_resource_tags, user_data
+from batchform.derive import compute_resource_tags, resource_tag_maps, user_data
 from batchform.diagnostics import Level, Path
 from batchform.model import Environment, JobDefinition
 from batchform.naming import TAG_ENVIRONMENT, TAG_KEY
@@ -55,6 +55,15 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
             hint,
         )
         return
+    for section, key, tags in resource_tag_maps(env):
+        count = len(set(env.tags) | set(tags) | {TAG_ENVIRONMENT, TAG_KEY})
+        if count > MAX_TAGS_PER_RESOURCE:
+            yield Finding(
+                (section, key, "tags"),
+                f"{section}.{key} would carry {count} tags (the file's tags, its own tags and "
+                "batchform's two)",
+                hint,
+            )
     for key, ce in env.compute_environments.items():
         if ce.is_fargate:
             continue
@@ -150,8 +159,9 @@ def iam_names_ascii(env: Environment) -> Iterator[Finding]:
     BF222/BF468 match any Unicode letter, so this is checked on its own."""
     places: list[tuple[Path, str]] = [
         (("iam", name), getattr(env.iam, name))
-        for name in ("service_role", "instance_role", "spot_fleet_role", "execution_role")
+        for name in ("service_role", "spot_fleet_role", "execution_role")
     ]
+    places.insert(1, (("iam", "instance_role"), env.iam.instance_role_value))
     for key, job in env.job_definitions.items():
         if job.job_role is not None and job.job_role.arn is not None:
             places.append((("job_definitions", key, "job_role", "arn"), job.job_role.arn))

@@ -36,13 +36,19 @@ def ce_ami_defined(env: Environment) -> Iterator[Finding]:
 @rule("BF202", Level.ERROR, "a compute environment names a launch template that is not defined")
 def ce_launch_template_defined(env: Environment) -> Iterator[Finding]:
     for key, ce in env.compute_environments.items():
-        if ce.launch_template is not None:
-            yield from _dangling(
-                ("compute_environments", key, "launch_template"),
-                ce.launch_template,
-                env.launch_templates,
-                "launch_templates",
-            )
+        lt = ce.launch_template_key
+        if lt is None:
+            continue
+        path: Path = ("compute_environments", key, "launch_template")
+        for finding in _dangling(path, lt, env.launch_templates, "launch_templates"):
+            if lt.startswith("lt-"):  # an existing template's id, written as a key
+                finding = Finding(
+                    path,
+                    finding.message,
+                    f'for an existing launch template write {{id: {lt}, version: "1"}} with '
+                    "the version number to use",
+                )
+            yield finding
 
 
 @rule("BF203", Level.ERROR, "a compute environment names a security group that is not defined")

@@ -13,7 +13,13 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
-from batchform.diff.notes import _ce_notes, _env_notes, _job_notes, _queue_notes
+from batchform.diff.notes import (
+    _ce_notes,
+    _env_notes,
+    _job_notes,
+    _queue_notes,
+    role_name_kept_note,
+)
 from batchform.diff.provider import (
     KINDS,
     NEW_VERSION_SUFFIX,
@@ -225,6 +231,9 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names, versioned)
             if change.action in ("replace", "delete"):
                 replaced.add(address)
+            if any(c.path.startswith("instance_profile.path") for c in change.attributes):
+                # the role's instance profile (iam.tf) gets a new ARN, which the CEs name
+                replaced.add(f"aws_iam_instance_profile.{label}")
             result.changes.append(change)
     return result
 
@@ -294,6 +303,10 @@ def _annotate(
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
             change.notes.extend(_job_notes(old_env, new_env, change.name))
+    if tf_type == "aws_iam_role" and change.action == "replace" and old_ctx and new_ctx:
+        note = role_name_kept_note(old_ctx, new_ctx, new_env)
+        if note is not None:
+            change.notes.append(note)
     if tf_type == "aws_batch_job_definition" and change.action == "delete":
         kept = old_env is not None and old_env.job(change.name).keep_old_revisions
         change.notes.append(

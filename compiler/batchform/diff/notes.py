@@ -139,14 +139,7 @@ def _ce_replacement_notes(
     old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
 ) -> list[Note]:
     """A replaced CE terminates its running jobs; say why it could not be updated in place."""
-    notes = [
-        Note(
-            Risk.JOBS,
-            "a new compute environment is created and swapped into its queues first "
-            "(create_before_destroy); the old one is then disabled and deleted, which "
-            "terminates the jobs still running on it",
-        )
-    ]
+    notes = [_ce_destroy_first_note(new) if new["name"] is not None else _ce_swap_note()]
     if not _ce_updatable(old, new) and not _is_fargate(new):
         notes.append(
             Note(
@@ -166,6 +159,29 @@ def _ce_replacement_notes(
             )
         )
     return notes
+
+
+def _ce_swap_note() -> Note:
+    return Note(
+        Risk.JOBS,
+        "a new compute environment is created and swapped into its queues first "
+        "(create_before_destroy); the old one is then disabled and deleted, which "
+        "terminates the jobs still running on it",
+    )
+
+
+def _ce_destroy_first_note(new: ComputeEnvironmentEntry) -> Note:
+    """An exact name (``aws_name``) cannot be held by two CEs, so Terraform destroys the old one
+    first; AWS refuses to delete a CE a job queue still lists ("disassociate it from any job
+    queues", https://docs.aws.amazon.com/batch/latest/APIReference/API_DeleteComputeEnvironment.html)."""
+    return Note(
+        Risk.FAILS,
+        f"its exact name {new['name']} (aws_name) is destroyed first: Terraform deletes the old "
+        "compute environment, terminating its running jobs, before creating the new one, and "
+        "AWS refuses to delete a compute environment a job queue still uses; take it out of "
+        "its queues in an earlier apply, or use aws_name_prefix so the new one is created "
+        "beside it",
+    )
 
 
 def _ce_infrastructure_update_note(
@@ -344,3 +360,28 @@ def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> l
                 )
             )
     return notes
+
+
+COMPUTE_ROLE_LABELS = ("batch_service", "ecs_instance", "spot_fleet")
+"""Roles compute environments use (service role, instance profile, Spot Fleet role)."""
+
+
+def role_name_kept_note(
+    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment
+) -> Note | None:
+    """A generated role replaced under the same name (``iam.path`` changed) cannot be: role
+    names are unique in the account whatever their path (CreateRole: EntityAlreadyExists), and
+    the compute environments pass create_before_destroy on to the roles they use, so Terraform
+    creates the new role while the old one still holds the name
+    (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
+    if old.get("name") != new.get("name") or new.get("label") not in COMPUTE_ROLE_LABELS:
+        return None
+    if all(ce.aws_name is not None for ce in env.compute_environments.values()):
+        return None  # no compute environment is create_before_destroy
+    return Note(
+        Risk.FAILS,
+        f"role {new.get('name')} is replaced under the same name (its path changes): IAM "
+        "refuses a second role of that name (EntityAlreadyExists) while Terraform creates the "
+        "new one before destroying the old; choose iam.path when the environment is first "
+        "deployed",
+    )

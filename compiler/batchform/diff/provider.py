@@ -4,8 +4,8 @@
   :data:`SINGLETONS`), each from the provider's schema (``ForceNew``; source files cited next
   to the entries).
 - The compute environment rules of provider 5.x (``resourceComputeEnvironmentCustomizeDiff`` in
-  ``internal/service/batch/compute_environment.go`` of hashicorp/terraform-provider-aws): name
-  prefix, placement group and spot fleet role always replace; adding or removing the launch
+  ``internal/service/batch/compute_environment.go`` of hashicorp/terraform-provider-aws): name,
+  name prefix, placement group and spot fleet role always replace; adding or removing the launch
   template block always replaces; every other ``compute_resources`` change except the vCPU
   bounds replaces a CE that is not *updatable* (service-linked role and BEST_FIT_PROGRESSIVE or
   SPOT_CAPACITY_OPTIMIZED, before and after; subnets and security groups of Fargate CEs are
@@ -100,7 +100,10 @@ KINDS: tuple[_Kind, ...] = (
         "EFS mount target",
         ("file_system_id", "subnet_id"),
     ),
-    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name",)),
+    # aws_iam_role: name and path are ForceNew, permissions_boundary is updated in place
+    # (internal/service/iam/role.go); the instance profile's path is ForceNew as well
+    # (internal/service/iam/instance_profile.go)
+    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name", "path", "instance_profile.path")),
     _Kind(
         "launch_templates.tf",
         "launch_templates",
@@ -121,7 +124,8 @@ KINDS: tuple[_Kind, ...] = (
         "compute_environments",
         "aws_batch_compute_environment",
         "compute environment",
-        ("name_prefix", "type"),
+        # compute_environment_name(_prefix) and type are ForceNew (compute_environment.go)
+        ("name", "name_prefix", "type"),
         "compute_environments",
     ),
     _Kind(
@@ -242,7 +246,7 @@ def _mark_ce_replacements(
         in_resources = c.path.startswith("compute_resources.")
         # eks_configuration and both its arguments are ForceNew
         # (internal/service/batch/compute_environment.go)
-        forces = _top(c.path) in ("name_prefix", "type", "eks_configuration") or (
+        forces = _top(c.path) in ("name", "name_prefix", "type", "eks_configuration") or (
             in_resources
             and (
                 argument in CE_FORCE_NEW_ALWAYS

@@ -4,7 +4,9 @@ Decisions made here, and why:
 
 - Compute environments are created from a name *prefix* with ``create_before_destroy``: many
   changes replace a CE, and a CE attached to a queue cannot be deleted, so the replacement must
-  exist (and be swapped into the queues) before the old one goes.
+  exist (and be swapped into the queues) before the old one goes. A CE with an exact
+  ``aws_name`` cannot: the new one cannot take the name while the old one holds it, so it is
+  destroyed first (``diff`` says what that costs).
 - ``desired_vcpus`` is never written: Batch owns it, and setting it causes perpetual drift.
 - A CE pins its launch template's numeric ``latest_version``: Batch resolves ``$Latest`` only at
   create or infrastructure update, so a changed template would otherwise never reach the CE.
@@ -152,15 +154,9 @@ def _compute_resources(env: Environment, key: str) -> ComputeResourcesEntry | No
     attrs["security_group_ids"] = security_groups
     attrs["tags"] = compute_resource_tags(env, key)
 
-    launch_template: LaunchTemplateSpecEntry | None = None
-    if ce.launch_template is not None:
-        launch_template = {
-            "launch_template_id": refs.launch_template_id(ce.launch_template),
-            "version": refs.launch_template_version(ce.launch_template),
-        }
     return {
         "attrs": attrs,
-        "launch_template": launch_template,
+        "launch_template": launch_template_spec(ce),
         "ec2_configuration": ec2_configuration(env, key),
     }
 
@@ -172,6 +168,24 @@ def compute_resources_of(ce: ComputeEnvironmentEntry) -> ComputeResourcesEntry:
     if resources is None:
         return {"attrs": {}, "launch_template": None, "ec2_configuration": []}
     return resources
+
+
+def launch_template_spec(ce: ComputeEnvironment) -> LaunchTemplateSpecEntry | None:
+    """The CE's ``launch_template`` block: a template batchform creates, pinned to its numeric
+    ``latest_version``, or an existing one by id or name at the version the file pins (a
+    number: BF561)."""
+    if ce.launch_template_key is not None:
+        return {
+            "launch_template_id": refs.launch_template_id(ce.launch_template_key),
+            "version": refs.launch_template_version(ce.launch_template_key),
+        }
+    existing = ce.existing_launch_template
+    if existing is None:
+        return None
+    version = existing.version or ""
+    if existing.id is not None:
+        return {"launch_template_id": existing.id, "version": version}
+    return {"launch_template_name": existing.name or "", "version": version}
 
 
 def is_service_linked_role(role: object) -> bool:
@@ -192,11 +206,11 @@ def replace_triggers(env: Environment, key: str) -> list[Expr]:
     """What replaces a CE the provider cannot update in place: a new version of its launch
     template, known only during apply (everything else the provider sees at plan time)."""
     ce = env.compute_environments[key]
-    if ce.is_fargate or ce.is_unmanaged or ce.launch_template is None:
-        return []
+    if ce.is_fargate or ce.is_unmanaged or ce.launch_template_key is None:
+        return []  # an existing template's version is the file's own, known at plan time
     if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
         return []
-    return [refs.launch_template_version(ce.launch_template)]
+    return [refs.launch_template_version(ce.launch_template_key)]
 
 
 def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
@@ -211,14 +225,15 @@ def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
         }
     return {
         "label": naming.label(key),
-        "name_prefix": naming.ce_name_prefix(env.name, key),
+        "name": naming.compute_environment_name(env, key),
+        "name_prefix": naming.compute_environment_prefix(env, key),
         "type": UNMANAGED if ce.is_unmanaged else MANAGED,
         "state": ce.state,
         "service_role": refs.service_role_arn(env),
         "compute_resources": _compute_resources(env, key),
         "eks_configuration": _eks_configuration(ce),
         "update_policy": update_policy,
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, ce.tags),
         "depends_on": refs.compute_environment_role_dependencies(env, key),
         "replace_triggered_by": replace_triggers(env, key),
     }
@@ -347,6 +362,10 @@ def plan(env: Environment) -> PlanFiles:
             # (compiler/batchform/requirements.py)
             "name_prefix_argument": requirements.argument_name(
                 "aws_batch_compute_environment", "compute_environment_name_prefix", major
+            ),
+            # an exact name (aws_name): renamed in provider 6 as well
+            "name_argument": requirements.argument_name(
+                "aws_batch_compute_environment", "compute_environment_name", major
             ),
             "ssm_amis": _ssm_amis(env),
             "placement_groups": _placement_groups(env),

@@ -298,8 +298,17 @@ class InstanceProfileEntry(TypedDict):
 
     label: str
     name: str
+    path: str | None
     role: Expr
     tags: Tags
+
+
+class PolicyAttachmentEntry(TypedDict):
+    """A managed policy the file attaches to a generated role (``iam.instance_role``
+    ``managed_policies``, ``job_role.managed_policies``) in iam.tf.j2; verify."""
+
+    label: str
+    policy_arn: str
 
 
 class RoleEntry(TypedDict):
@@ -315,6 +324,11 @@ class RoleEntry(TypedDict):
     role_name_ref: Expr
     instance_profile: InstanceProfileEntry | None
     tags: Tags
+    path: str | None
+    """``iam.path``; None leaves AWS's ``/``."""
+    permissions_boundary: str | None
+    """``iam.permissions_boundary``, on every generated role."""
+    managed_policy_attachments: list[PolicyAttachmentEntry]
 
 
 class IamContext(TypedDict):
@@ -425,10 +439,13 @@ class ComputeResourcesAttrs(TypedDict, total=False):
 
 
 class LaunchTemplateSpecEntry(TypedDict):
-    """``compute_resources.launch_template`` (``.items()``, in this order); verify and diff."""
+    """``compute_resources.launch_template`` (``.items()``, in this order); verify and diff.
+    A template batchform creates: its id and ``latest_version`` (``Expr``); an existing one:
+    its id or name and the version the file pins (text)."""
 
-    launch_template_id: Expr
-    version: Expr
+    launch_template_id: NotRequired[Ref]
+    launch_template_name: NotRequired[str]
+    version: Ref
 
 
 class Ec2ConfigurationEntry(TypedDict):
@@ -467,7 +484,9 @@ class ComputeEnvironmentEntry(TypedDict):
     and notes). ``compute_resources`` is ``None`` for an UNMANAGED CE (``type``)."""
 
     label: str
-    name_prefix: str
+    name: str | None
+    """The exact name (``aws_name``); then no ``name_prefix`` and no create_before_destroy."""
+    name_prefix: str | None
     type: str
     state: str
     service_role: Ref | None
@@ -485,6 +504,8 @@ class ComputeEnvironmentsContext(TypedDict):
     name_prefix_argument: str
     """``compute_environment_name_prefix`` (provider 5) or ``name_prefix`` (provider 6):
     compiler/batchform/requirements.py ``argument_name``."""
+    name_argument: str
+    """``compute_environment_name`` (provider 5) or ``name`` (provider 6), for an exact name."""
     ssm_amis: list[SsmAmiEntry]
     placement_groups: list[PlacementGroupEntry]
     compute_environments: list[ComputeEnvironmentEntry]

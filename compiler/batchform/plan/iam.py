@@ -19,6 +19,11 @@ generated:
 - ``aws_iam_role.scheduler`` + ``aws_iam_role_policy.scheduler_submit``: when the file has
   ``schedules``; EventBridge Scheduler assumes it to call ``batch:SubmitJob``.
 
+Every generated role (and the instance profile) takes ``iam.path`` and every role
+``iam.permissions_boundary``; managed policies the file lists (``iam.instance_role``'s,
+``job_role.managed_policies``) are one ``aws_iam_role_policy_attachment`` each, labelled by the
+policy's name so adding one leaves the others' addresses alone.
+
 Managed policy ARNs are built from ``data.aws_partition.current`` so the module also works in
 GovCloud and China. Policies are Python data written through ``jsonencode``; no statement has a
 wildcard action, and none a ``*`` resource but ECS Exec's (``ECS_EXEC_ACTIONS``: ssmmessages has
@@ -54,6 +59,7 @@ secret by its partial ARN (``?`` matches one character, so no other secret name 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from batchform import derive, refs
@@ -61,7 +67,12 @@ from batchform.derive import RoleSpec, generated_job_roles, parse_kms_arn, role_
 from batchform.hcl import Expr, hcl_string
 from batchform.model import Environment
 from batchform.naming import role_name
-from batchform.plan.contract import InlinePolicyEntry, PlanFiles, RoleEntry
+from batchform.plan.contract import (
+    InlinePolicyEntry,
+    PlanFiles,
+    PolicyAttachmentEntry,
+    RoleEntry,
+)
 
 PARTITION = "${data.aws_partition.current.partition}"
 POLICY_VERSION = "2012-10-17"
@@ -435,6 +446,7 @@ def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
     name = role_name(env.name, spec.purpose)
     tags = derive.tags(env, f"role-{spec.purpose}")
     name_ref = Expr(f"aws_iam_role.{spec.label}.name")
+    path = env.iam.path
     return {
         "label": spec.label,
         "name": name,
@@ -447,12 +459,44 @@ def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
         "role_name_ref": name_ref,
         # EC2 instances take a role through an instance profile of the same name
         "instance_profile": (
-            {"label": spec.label, "name": name, "role": name_ref, "tags": tags}
+            {"label": spec.label, "name": name, "path": path, "role": name_ref, "tags": tags}
             if spec.purpose == "ecs-instance"
             else None
         ),
         "tags": tags,
+        "path": path,
+        "permissions_boundary": env.iam.permissions_boundary,
+        "managed_policy_attachments": _attachments(spec, extra_managed_policies(env, spec)),
     }
+
+
+def extra_managed_policies(env: Environment, spec: RoleSpec) -> list[str]:
+    """Managed policies the file attaches to a generated role besides batchform's own: the
+    instance role's (``iam.instance_role.managed_policies``) and a job role's, each once."""
+    if spec.purpose == "ecs-instance":
+        arns = env.iam.instance_role_policies
+    elif spec.job_key is not None:
+        job_role = env.job_definitions[spec.job_key].job_role
+        arns = job_role.managed_policies if job_role is not None else []
+    else:
+        arns = []
+    return list(dict.fromkeys(arns))
+
+
+def _attachments(spec: RoleSpec, arns: list[str]) -> list[PolicyAttachmentEntry]:
+    """One ``aws_iam_role_policy_attachment`` per policy, labelled by the policy's name (so
+    adding or removing one leaves the others' addresses alone); a name used twice (two paths
+    or accounts) gets a number."""
+    out: list[PolicyAttachmentEntry] = []
+    seen: set[str] = set()
+    for arn in arns:
+        base = f"{spec.label}_{re.sub(r'[^A-Za-z0-9_]', '_', arn.rsplit('/', 1)[-1])}"
+        label, n = base, 2
+        while label in seen:
+            label, n = f"{base}_{n}", n + 1
+        seen.add(label)
+        out.append({"label": label, "policy_arn": arn})
+    return out
 
 
 def plan(env: Environment) -> PlanFiles:

@@ -86,7 +86,7 @@ def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
     plain = not (job.is_multinode or multi_container or eks)
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "job_definitions", key),
         "type": derive.job_type(job),
         "platform_capabilities": _platform_capabilities(job),
         "parameters": dict(sorted(job.parameters.items())),
@@ -120,13 +120,13 @@ def _scheduling_policy(env: Environment, key: str) -> SchedulingPolicyEntry:
     policy = env.scheduling_policies[key]
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "scheduling_policies", key),
         "compute_reservation": policy.compute_reservation,
         "share_decay_seconds": policy.share_decay,
         "shares": [
             {"share_identifier": s.identifier, "weight_factor": s.weight} for s in policy.shares
         ],
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, policy.tags),
     }
 
 
@@ -135,7 +135,7 @@ def _job_queue(env: Environment, key: str) -> JobQueueEntry:
     policy = queue.scheduling_policy
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "job_queues", key),
         "state": queue.state,
         "priority": queue.priority,
         "compute_environment_order": [
@@ -152,7 +152,7 @@ def _job_queue(env: Environment, key: str) -> JobQueueEntry:
             }
             for a in queue.time_limit_actions
         ],
-        "tags": derive.tags(env, key),
+        "tags": derive.tags(env, key, queue.tags),
     }
 
 

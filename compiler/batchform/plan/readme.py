@@ -111,6 +111,22 @@ def _image(env: Environment, key: str) -> str:
     return ", ".join(str(c["image_type"]) for c in compute.ec2_configuration(env, key))
 
 
+def _ce_name(env: Environment, key: str) -> str:
+    """The name prefix column: the prefix Terraform completes, or an exact ``aws_name``."""
+    exact = naming.compute_environment_name(env, key)
+    if exact is not None:
+        return f"{md_code(exact)} (exact name)"
+    return md_code(naming.compute_environment_prefix(env, key) or "")
+
+
+def _launch_template(ce: ComputeEnvironment) -> str:
+    """A key of the file, or an existing template with the version the CE pins."""
+    existing = ce.existing_launch_template
+    if existing is not None:
+        return f"{md_code(existing.id or existing.name or '')} version {existing.version}"
+    return md_code(ce.launch_template_key) if ce.launch_template_key else "-"
+
+
 def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]:
     rows: list[ReadmeComputeEnvironmentRow] = []
     for key in sorted(env.compute_environments):
@@ -118,14 +134,14 @@ def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]
         rows.append(
             {
                 "key": md_code(key),
-                "name_prefix": md_code(naming.ce_name_prefix(env.name, key)),
+                "name_prefix": _ce_name(env, key),
                 "type": f"{ce.type} on EKS" if ce.is_eks else ce.type,
                 "strategy": ce.allocation_strategy
                 or ("-" if ce.is_fargate or ce.is_unmanaged else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
                 "instance_types": ", ".join(md_code(t) for t in expected_instance_types(ce)) or "-",
                 "image": md_code(_image(env, key)) if not ce.is_unmanaged else _image(env, key),
-                "launch_template": md_code(ce.launch_template) if ce.launch_template else "-",
+                "launch_template": _launch_template(ce),
                 "state": ce.state,
             }
         )
@@ -145,7 +161,7 @@ def _queues(env: Environment) -> list[ReadmeQueueRow]:
         rows.append(
             {
                 "key": md_code(key),
-                "name": md_code(aws_name(env.name, key)),
+                "name": md_code(naming.resource_name(env, "job_queues", key)),
                 "priority": queue.priority,
                 "state": queue.state,
                 "scheduling": (
@@ -171,7 +187,7 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
         rows.append(
             {
                 "key": md_code(key),
-                "name": md_code(aws_name(env.name, key)),
+                "name": md_code(naming.resource_name(env, "job_definitions", key)),
                 "platform": _platform(job),
                 "image": ", ".join(md_code(image) for _, image in derive.job_images(job, key)),
                 "vcpus": " / ".join(format_vcpus(d.vcpus) for d in derive.demands(env, key)),
@@ -276,8 +292,8 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     parts = [
         "aws batch submit-job",
         f"--job-name {key}-1",
-        f"--job-queue {aws_name(env.name, queue)}",
-        f"--job-definition {aws_name(env.name, key)}",
+        f"--job-queue {naming.resource_name(env, 'job_queues', queue)}",
+        f"--job-definition {naming.resource_name(env, 'job_definitions', key)}",
     ]
     policy = env.job_queues[queue].scheduling_policy
     if policy is not None:
@@ -349,13 +365,12 @@ def _mermaid(env: Environment) -> list[str]:
     subnets: dict[str, str] = {}
     for key in sorted(env.compute_environments):
         ce = env.compute_environments[key]
-        if ce.launch_template is not None and ce.launch_template in env.launch_templates:
-            lt_id = f"lt_{label(ce.launch_template)}"
-            if ce.launch_template not in templates:
-                templates.add(ce.launch_template)
-                lines.append(
-                    "  " + node(lt_id, f"launch template {ce.launch_template}", ("[/", "/]"))
-                )
+        lt_key = ce.launch_template_key
+        if lt_key is not None and lt_key in env.launch_templates:
+            lt_id = f"lt_{label(lt_key)}"
+            if lt_key not in templates:
+                templates.add(lt_key)
+                lines.append("  " + node(lt_id, f"launch template {lt_key}", ("[/", "/]")))
             lines.append(f"  ce_{label(key)} --> {lt_id}")
         subnet_id, subnet_text = _subnet_group(env, ce)
         if subnet_id not in subnets:

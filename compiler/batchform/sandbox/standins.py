@@ -15,6 +15,9 @@ empty and cannot create a VPC, subnet or AMI with a chosen id, so:
 - ``AWSServiceRoleForBatch``: created as an account that has used Batch would have it;
 - EFS file systems listed in ``network.efs`` (their mount targets are generated): created and
   their ids substituted, like the VPC's.
+- customer-managed policies (``iam.permissions_boundary``, ``managed_policies``): created;
+- existing launch templates a compute environment pins (``{id|name, version}``): created with
+  that many versions, their ids substituted;
 - placement groups the file creates (``placement_group: {strategy: ...}``): moto has no
   ``CreatePlacementGroup``, so those compute environments name the group instead
   (:func:`name_placement_groups`).
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -167,7 +171,7 @@ def _stand_in_iam(env: Environment, server: MotoServer, found: StandIns) -> None
     for arn, service in wanted.items():
         path, name = _arn_name(arn)
         iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=_trust(service))
-    profile = env.iam.instance_role
+    profile = env.iam.instance_role_value
     if profile.startswith("arn:") and ":instance-profile/" in profile:
         path, name = _arn_name(profile)
         iam.create_role(
@@ -256,6 +260,78 @@ def _stand_in_efs(env: Environment, server: MotoServer, found: StandIns) -> None
     )
 
 
+def _stand_in_launch_templates(env: Environment, server: MotoServer, found: StandIns) -> None:
+    """Existing launch templates a compute environment names (``launch_template: {id|name,
+    version}``): made with as many versions as the CE pins; an id is substituted, since moto
+    cannot create a template with a chosen id."""
+    ec2 = server.client("ec2", env.region)
+    made: dict[str, str] = {}
+    for key in sorted(env.compute_environments):
+        lt = env.compute_environments[key].existing_launch_template
+        if lt is None:
+            continue
+        wanted = lt.id or lt.name or ""
+        versions = int(lt.version) if lt.version and lt.version.isdigit() else 1
+        if wanted not in made:
+            name = lt.name or f"batchform-stand-in-{wanted}"
+            answer = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={})
+            made[wanted] = answer["LaunchTemplate"]["LaunchTemplateId"]
+        for _ in range(_version_count(ec2, made[wanted]), versions):
+            ec2.create_launch_template_version(LaunchTemplateId=made[wanted], LaunchTemplateData={})
+        if lt.id is not None:
+            found.replacements[lt.id] = made[wanted]
+    if made:
+        found.made.append(f"{len(made)} launch template(s)")
+        found.notes.append(
+            f"launch template(s) {', '.join(sorted(made))}: stand-ins with the pinned "
+            "versions were created (ids substituted)"
+        )
+        found.not_checked.append(
+            f"launch template(s) {', '.join(sorted(made))}: that they exist in {env.region} "
+            "with the pinned versions, and what those versions hold"
+        )
+
+
+def _version_count(ec2: Any, template_id: str) -> int:
+    answer = ec2.describe_launch_templates(LaunchTemplateIds=[template_id])
+    return int(answer["LaunchTemplates"][0]["LatestVersionNumber"])
+
+
+def _policy_arns(env: Environment) -> list[str]:
+    """Customer-managed policies the file attaches or sets as the permissions boundary."""
+    arns = list(env.iam.instance_role_policies)
+    if env.iam.permissions_boundary is not None:
+        arns.append(env.iam.permissions_boundary)
+    for job in env.job_definitions.values():
+        if job.job_role is not None:
+            arns += job.job_role.managed_policies
+    return [a for a in dict.fromkeys(arns) if a.split(":")[4:5] != ["aws"]]
+
+
+def _stand_in_policies(env: Environment, server: MotoServer, found: StandIns) -> None:
+    """Customer-managed policies (a boundary, extra role policies) exist in a real account;
+    made here with an allow-nothing-special document, the ARN substituted if moto's account
+    differs."""
+    arns = _policy_arns(env)
+    if not arns:
+        return
+    iam = server.client("iam", env.region)
+    document = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+    document += '"sts:GetCallerIdentity", "Resource": "*"}]}'
+    for arn in arns:
+        path, name = _arn_name(arn)
+        made = iam.create_policy(PolicyName=name, Path=path, PolicyDocument=document)
+        if made["Policy"]["Arn"] != arn:
+            found.replacements[arn] = made["Policy"]["Arn"]
+    names = ", ".join(_arn_name(a)[1] for a in arns)
+    found.made.append(f"{len(arns)} managed policy(ies)")
+    found.notes.append(f"created the customer-managed policies the file names: {names}")
+    found.not_checked.append(
+        f"managed policies ({names}): that they exist in your account and what they allow "
+        "(stand-ins were used)"
+    )
+
+
 def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     """Create in moto what ``env`` expects the account to have; say what was substituted."""
     found = StandIns()
@@ -265,6 +341,8 @@ def create_stand_ins(env: Environment, server: MotoServer) -> StandIns:
     _stand_in_iam(env, server, found)
     _stand_in_amis(env, server, found)
     _stand_in_efs(env, server, found)
+    _stand_in_launch_templates(env, server, found)
+    _stand_in_policies(env, server, found)
     return found
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from batchform import naming
+from batchform.hcl import Expr
 from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import (
     ComputeEnvironmentEntry,
@@ -126,7 +127,8 @@ def check_compute_environment(
     check = ResourceCheck(CE, key)
     actual = pick_compute_environment(live, ctx, desired.name)
     if actual is None:
-        check.differ("", f"a compute environment named {ctx['name_prefix']}*", None, Kind.MISSING)
+        wanted = ctx["name"] if ctx["name"] is not None else f"{ctx['name_prefix']}*"
+        check.differ("", f"a compute environment named {wanted}", None, Kind.MISSING)
         return check
     check.name = actual["computeEnvironmentName"]
     check.compare("type", ctx["type"], actual.get("type"))
@@ -216,12 +218,23 @@ def _launch_template(
     if wanted is None:
         return
     actual = resources.get("launchTemplate") or {}
-    template_id = live.resolve(wanted["launch_template_id"])
-    check.compare(
-        "computeResources.launchTemplate.launchTemplateId",
-        template_id,
-        actual.get("launchTemplateId"),
-    )
+    if "launch_template_name" in wanted:
+        check.compare(
+            "computeResources.launchTemplate.launchTemplateName",
+            wanted["launch_template_name"],
+            actual.get("launchTemplateName"),
+        )
+    else:
+        check.compare(
+            "computeResources.launchTemplate.launchTemplateId",
+            live.resolve(wanted.get("launch_template_id")),
+            actual.get("launchTemplateId"),
+        )
+    if not isinstance(wanted["version"], Expr):  # an existing template: the file's version
+        check.compare(
+            "computeResources.launchTemplate.version", wanted["version"], actual.get("version")
+        )
+        return
     latest = live.resolve(wanted["version"])
     pinned = actual.get("version")
     check.compare(

@@ -225,9 +225,10 @@ def job_queues(batch: Any) -> list[dict[str, Any]]:
     ]
 
 
-def active_job_definitions(batch: Any, name_prefix: str) -> list[dict[str, Any]]:
-    """Every ACTIVE revision whose name starts with ``name_prefix`` (see the module docstring
-    for why this is the fewest calls)."""
+def active_job_definitions(batch: Any, name_prefix: str | tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every ACTIVE revision whose name starts with ``name_prefix`` (or one of several: the
+    environment's prefix and the names chosen with ``aws_name``; see the module docstring for
+    why this is the fewest calls)."""
     return [
         jd
         for page in _pages(batch, "describe_job_definitions", status="ACTIVE")
@@ -349,6 +350,8 @@ class RoleInfo:
     managed_policies: tuple[str, ...]  # ARNs
     inline_policies: tuple[str, ...]  # names
     tags: dict[str, str]
+    path: str = "/"
+    permissions_boundary: str | None = None
 
 
 def role_details(iam: Any, name: str) -> dict[str, Any]:
@@ -407,6 +410,8 @@ def role_info(got: dict[str, Any], attached: tuple[str, ...], inline: tuple[str,
         managed_policies=attached,
         inline_policies=inline,
         tags=got["Tags"],
+        path=str(got.get("Path") or "/"),
+        permissions_boundary=(got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
     )
 
 

@@ -95,10 +95,10 @@ def instance_profile_name(desired: Desired) -> str | None:
     profile = desired.instance_profile
     if profile is not None:
         return str(profile["name"])
-    if desired.env.iam.instance_role.startswith("arn:") and any(
+    if desired.env.iam.instance_role_value.startswith("arn:") and any(
         not ce.is_fargate for ce in desired.env.compute_environments.values()
     ):
-        return arn_name(desired.env.iam.instance_role)
+        return arn_name(desired.env.iam.instance_role_value)
     return None
 
 
@@ -122,7 +122,9 @@ def role_reads(desired: Desired) -> dict[str, RoleReads]:
     for ctx in desired.roles:
         name, had = str(ctx["name"]), out.get(str(ctx["name"]), RoleReads())
         out[name] = RoleReads(
-            attached=had.attached or ctx["managed_policy_arn"] is not None,
+            attached=had.attached
+            or ctx["managed_policy_arn"] is not None
+            or bool(ctx["managed_policy_attachments"]),
             inline=had.inline or bool(ctx["inline_policies"]),
         )
     return dict(sorted(out.items()))
@@ -223,7 +225,6 @@ class Gatherer:
         batch = self.clients.batch
         read = self.reader.read
         live = self.live
-        prefix = self.desired.prefix
 
         def ces() -> None:
             try:
@@ -249,7 +250,7 @@ class Gatherer:
                 "job_definitions",
                 "batch",
                 "DescribeJobDefinitions",
-                lambda: fetch.active_job_definitions(batch, prefix),
+                lambda: fetch.active_job_definitions(batch, self.desired.job_definition_prefixes),
             )
             self._step("job definitions")
 
@@ -258,7 +259,7 @@ class Gatherer:
                 "scheduling_policies",
                 "batch",
                 "ListSchedulingPolicies/DescribeSchedulingPolicies",
-                lambda: fetch.scheduling_policies(batch, [prefix]),
+                lambda: fetch.scheduling_policies(batch, self.desired.policy_prefixes),
             )
             self._step("scheduling policies")
 
@@ -498,7 +499,7 @@ class Gatherer:
     def _ce_subnet_ids(self) -> set[str]:
         ids: set[str] = set()
         for ce in self.live.compute_environments or []:
-            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+            if ce["computeEnvironmentName"].startswith(self.desired.compute_environment_prefixes):
                 ids.update(ce.get("computeResources", {}).get("subnets", []))
         for wanted in self.desired.env.compute_environments.values():
             if isinstance(wanted.subnets, list):
@@ -592,7 +593,7 @@ class Gatherer:
         ids = {a.id for a in self.desired.env.amis.values() if a.id is not None}
         ids |= {v for v in live.ssm_parameters.values() if v}
         for ce in live.compute_environments or []:
-            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+            if ce["computeEnvironmentName"].startswith(self.desired.compute_environment_prefixes):
                 for c in ce.get("computeResources", {}).get("ec2Configuration", []) or []:
                     if c.get("imageIdOverride"):
                         ids.add(c["imageIdOverride"])
@@ -710,13 +711,21 @@ def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
     return vpcs
 
 
+def _named_as(name: str, ctx: ComputeEnvironmentEntry) -> bool:
+    """A deployed CE's name fits the plan's: the exact ``aws_name``, or the prefix."""
+    if ctx["name"] is not None:
+        return name == ctx["name"]
+    return name.startswith(ctx["name_prefix"] or "")
+
+
 def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
     """Deployed compute environments for one CE of the file: the name starts with its prefix
-    (Terraform adds a suffix) and the batchform tags name this environment and key."""
+    (Terraform adds a suffix), or is its exact ``aws_name``, and the batchform tags name this
+    environment and key."""
     return [
         ce
         for ce in live.tagged_compute_environments(env_name, batchform_key(ctx))
-        if ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
+        if _named_as(ce["computeEnvironmentName"], ctx)
     ]
 
 

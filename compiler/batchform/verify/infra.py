@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 from batchform import derive
 from batchform.plan.compute import compute_resources_of
-from batchform.plan.contract import SecurityGroupRuleEntry
+from batchform.plan.contract import RoleEntry, SecurityGroupRuleEntry
 from batchform.verify.batch import compare_tags, unmanaged
 from batchform.verify.desired import Desired, TaggedEntry, batchform_key
+from batchform.verify.fetch import RoleInfo
 from batchform.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
 from batchform.verify.live import Live, tags_of
 from batchform.verify.result import Kind, ResourceCheck
@@ -281,6 +282,7 @@ def check_roles(live: Live, desired: Desired) -> list[ResourceCheck]:
                 Kind.MISSING if wanted not in attached else Kind.CHANGED,
                 f"attached: {', '.join(attached) or 'none'}",
             )
+        _role_options(check, ctx, role)
         for policy in ctx["inline_policies"]:
             wanted = policy["name"]
             check.compare(
@@ -297,11 +299,27 @@ def check_roles(live: Live, desired: Desired) -> list[ResourceCheck]:
     return checks
 
 
+def _role_options(check: ResourceCheck, ctx: RoleEntry, role: RoleInfo) -> None:
+    """``iam.path``, ``iam.permissions_boundary`` and the managed policies the file attaches:
+    a boundary removed (or added) out of band, or a policy detached, is drift."""
+    check.compare("Path", ctx["path"] or "/", role.path)
+    check.compare("PermissionsBoundary", ctx["permissions_boundary"], role.permissions_boundary)
+    attached = set(role.managed_policies)
+    for attachment in ctx["managed_policy_attachments"]:
+        wanted = attachment["policy_arn"]
+        check.compare(
+            f"AttachedPolicies.{wanted}",
+            wanted,
+            wanted if wanted in attached else None,
+            Kind.MISSING,
+        )
+
+
 def check_instance_profile(live: Live, desired: Desired) -> list[ResourceCheck]:
     ctx = desired.instance_profile
     if ctx is not None:
         name, role = str(ctx["name"]), live.resolve(ctx["role"])
-    elif desired.env.iam.instance_role.startswith("arn:") and live.instance_profiles:
+    elif desired.env.iam.instance_role_value.startswith("arn:") and live.instance_profiles:
         name, role = next(iter(live.instance_profiles)), None
     else:
         return []
@@ -311,6 +329,8 @@ def check_instance_profile(live: Live, desired: Desired) -> list[ResourceCheck]:
         check.differ("", name, None, Kind.MISSING)
         return [check]
     roles = sorted(r["RoleName"] for r in profile.get("Roles", []))
+    if ctx is not None and ctx["path"] is not None:
+        check.compare("Path", ctx["path"], profile.get("Path"))
     if role is not None:
         check.compare("Roles", [str(role)], roles)
     else:
