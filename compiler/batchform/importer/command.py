@@ -1,0 +1,219 @@
+"""``batchform import``: read, map, check exactness, write the file and its imports file.
+
+Exit codes: 0 the adoption is exact (the first apply only imports, and adds batchform's own
+tags); 2 something was left out (listed at the end of the file, at its place in it, and on
+standard output) or the written file does not validate; 1 nothing was written (the account
+could not be read, an output exists without ``--force``, a symbolic link was in the way).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from batchform.diagnostics import Level
+from batchform.hcl import comment_safe
+from batchform.importer import blocks, exactness, yamltext
+from batchform.importer.assemble import adopt
+from batchform.importer.read import Progress, ReadError, Snapshot, read_account
+from batchform.importer.result import Adoption
+from batchform.verify.clients import ReadOnlyViolation, make_clients
+
+EXIT_EXACT = 0
+EXIT_FAILED = 1
+EXIT_LEFT_OUT = 2
+
+
+class WriteRefused(Exception):
+    """An output path that must not be written (exists without --force, a symlink)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the command line asked for."""
+
+    region: str
+    output: Path
+    profile: str | None = None
+    endpoint_url: str | None = None
+    queues: Sequence[str] = ()
+    job_definitions: Sequence[str] = ()
+    name: str | None = None
+    force: bool = False
+
+
+@dataclass
+class Outcome:
+    """What was written and what the user must know."""
+
+    adoption: Adoption
+    files: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_EXACT if self.adoption.exact and not self.errors else EXIT_LEFT_OUT
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def check_target(path: Path, force: bool) -> None:
+    """Refuse a symlink always (it would redirect the write), an existing file without
+    ``--force``, and a missing directory."""
+    if path.is_symlink():
+        raise WriteRefused(f"{path} is a symbolic link: batchform import never writes through one")
+    if path.exists() and not force:
+        raise WriteRefused(f"{path} exists: pass --force to replace it")
+    if path.exists() and not path.is_file():
+        raise WriteRefused(f"{path} is not a regular file")
+    if not path.parent.is_dir():
+        raise WriteRefused(f"the directory {path.parent} does not exist")
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to a new temporary beside ``path`` (``O_EXCL|O_NOFOLLOW``, never through
+    an existing name), then rename it over ``path``: a reader never sees half a file, and a
+    symlink planted after :func:`check_target` is replaced, not followed."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.batchform-tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temp, flags, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+# --- the file's text -------------------------------------------------------------------------
+
+
+def _comments(adoption: Adoption) -> dict[tuple[str | int, ...], list[str]]:
+    out: dict[tuple[str | int, ...], list[str]] = {}
+    for item in adoption.left_out:
+        out.setdefault(item.path, []).append(f"left out: {item.what}: {item.why}")
+    return out
+
+
+def _summary(snapshot: Snapshot) -> str:
+    return (
+        f"{len(snapshot.queues)} job queue(s), {len(snapshot.compute_environments)} compute "
+        f"environment(s), {len(snapshot.policies)} scheduling policy(ies), "
+        f"{len(snapshot.job_definitions)} job definition(s)"
+    )
+
+
+def environment_text(adoption: Adoption, snapshot: Snapshot, imports_name: str) -> str:
+    header = [
+        f"Imported by `batchform import` from {snapshot.region}: {_summary(snapshot)}.",
+        "Exact AWS names are kept in `aws_name`, so nothing is renamed. `batchform compile`",
+        f"copies the import blocks of {imports_name} into the module; `terraform plan` then",
+        "shows the imports (docs/importing.md says what to check before applying).",
+    ]
+    footer: list[str] = []
+    if adoption.left_out:
+        footer = [
+            f"Left out ({len(adoption.left_out)}): what this file cannot hold as deployed; the",
+            "first `terraform apply` changes it. Each is also written where it belongs above.",
+            *(f"- {item.line()}" for item in adoption.left_out),
+        ]
+    return yamltext.dump(adoption.document, header, _comments(adoption), footer)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def _progress(stream: TextIO) -> Progress | None:
+    if not stream.isatty():
+        return None
+
+    def say(message: str) -> None:
+        stream.write(f"batchform import: {message}...\n")
+        stream.flush()
+
+    return say
+
+
+def run(request: Request, out: TextIO, err: TextIO) -> int:
+    """Run the command; print the summary on ``out`` and problems on ``err``."""
+    imports_file = blocks.imports_path(request.output)
+    try:
+        check_target(request.output, request.force)
+        check_target(imports_file, request.force)
+    except WriteRefused as exc:
+        err.write(f"batchform import: error: {exc}; nothing was written\n")
+        return EXIT_FAILED
+    try:
+        clients = make_clients(request.profile, request.region, request.endpoint_url)
+        snapshot = read_account(
+            clients, request.region, request.queues, request.job_definitions, _progress(err)
+        )
+    except (ReadError, ReadOnlyViolation) as exc:
+        err.write(f"batchform import: error: {exc}; nothing was written\n")
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError, ValueError) as exc:
+        err.write(f"batchform import: error: reading the account failed: {exc}\n")
+        return EXIT_FAILED
+    if not snapshot.queues and not snapshot.job_definitions:
+        err.write(
+            f"batchform import: error: no job queue and no job definition in {request.region}\n"
+        )
+        return EXIT_FAILED
+    adoption = adopt(snapshot, request.name)
+    try:
+        env = exactness.fit_to_model(adoption)
+    except exactness.NotAdoptable as exc:
+        err.write(f"batchform import: error: {exc}; nothing was written\n")
+        return EXIT_FAILED
+    exactness.compare(env, snapshot, adoption)
+    outcome = Outcome(adoption)
+    write_file(request.output, environment_text(adoption, snapshot, imports_file.name))
+    write_file(imports_file, blocks.imports_text(env, adoption.adopted, request.output.name))
+    outcome.files = [request.output, imports_file]
+    outcome.errors = _validate(request.output, err)
+    _report(outcome, snapshot, out)
+    return outcome.exit_code
+
+
+def _validate(path: Path, err: TextIO) -> list[str]:
+    """Check the written file as ``batchform validate`` would; errors are printed and make
+    the import inexact (compile would refuse the file)."""
+    from batchform.build import analyze
+    from batchform.report import diagnostics as report
+
+    analysis = analyze(path)
+    shown = [d for d in analysis.diagnostics if d.level in (Level.ERROR, Level.WARNING)]
+    if shown:
+        err.write(report.format_text(shown))
+    return [d.message for d in analysis.diagnostics if d.level == Level.ERROR]
+
+
+def _report(outcome: Outcome, snapshot: Snapshot, out: TextIO) -> None:
+    adoption = outcome.adoption
+    out.write(f"imported {_summary(snapshot)}\n")
+    for path in outcome.files:
+        out.write(f"wrote {path}\n")
+    out.write(f"{len(adoption.adopted)} resource(s) to adopt with import blocks\n")
+    if adoption.left_out:
+        out.write(f"left out ({len(adoption.left_out)}): the first apply changes these\n")
+        for item in adoption.left_out:
+            out.write(f"  - {comment_safe(item.line())}\n")
+    if outcome.errors:
+        out.write(
+            f"the written file has {len(outcome.errors)} error(s): fix them before compiling\n"
+        )
+    if outcome.exit_code == EXIT_EXACT:
+        out.write("exact: terraform plan shows imports and batchform's tags, nothing else\n")
+
+
+def main(request: Request) -> int:
+    return run(request, sys.stdout, sys.stderr)
