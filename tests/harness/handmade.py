@@ -75,6 +75,13 @@ def network(client: Client, made: Made, cidr: str = "10.42.0.0/16") -> None:
         GroupName="batch-workers", Description="Batch workers", VpcId=made.vpc
     )
     made.security_group = group["GroupId"]
+    # a default route to an internet gateway: tasks reach ECR, ECS and CloudWatch Logs
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=made.vpc)
+    table = ec2.create_route_table(VpcId=made.vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    for subnet in made.subnets:
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
 
 
 def fargate_fair_share(client: Client, made: Made, queues: int = 3) -> None:
@@ -145,7 +152,7 @@ def container(index: int, fargate: bool) -> dict[str, Any]:
                 "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
             }
         ],
-        "executionRoleArn": "arn:aws:iam::123456789012:role/analytics-execution",
+        "executionRoleArn": f"arn:aws:iam::123456789012:role/{EXECUTION_ROLE}",
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -166,10 +173,16 @@ def container(index: int, fargate: bool) -> dict[str, Any]:
     return props
 
 
+EXECUTION_ROLE = "analytics-execution"
+TASKS_TRUST = TRUST.replace("batch.amazonaws.com", "ecs-tasks.amazonaws.com")
+
+
 def job_definitions(client: Client, made: Made, count: int = 32, fargate: bool = True) -> None:
     """``count`` job definitions with retries, a timeout, parameters, secrets and volumes (a
-    second revision of the first, so the latest ACTIVE one is what counts)."""
+    second revision of the first, so the latest ACTIVE one is what counts), and the execution
+    role they name."""
     batch = client("batch")
+    client("iam").create_role(RoleName=EXECUTION_ROLE, AssumeRolePolicyDocument=TASKS_TRUST)
     for index in range(count):
         name = f"analytics-step{index:02d}"
         for revision in (1, 2) if index == 0 else (1,):

@@ -126,7 +126,23 @@ def environment_text(adoption: Adoption, snapshot: Snapshot, imports_name: str) 
             "first `terraform apply` changes it. Each is also written where it belongs above.",
             *(f"- {item.line()}" for item in adoption.left_out),
         ]
+    if adoption.creates:
+        footer += [
+            *([""] if footer else []),
+            f"Created by the first apply ({len(adoption.creates)}): resources batchform manages",
+            "that no import block adopts:",
+            *_grouped(adoption.creates),
+        ]
     return yamltext.dump(adoption.document, header, _comments(adoption), footer)
+
+
+def _grouped(addresses: list[str]) -> list[str]:
+    """``- 3 aws_cloudwatch_log_group: job_a, job_b, job_c`` per resource type."""
+    by_type: dict[str, list[str]] = {}
+    for address in addresses:
+        tf_type, label = address.split(".", 1)
+        by_type.setdefault(tf_type, []).append(label)
+    return [f"- {len(labels)} {t}: {', '.join(labels)}" for t, labels in by_type.items()]
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -174,7 +190,8 @@ def run(request: Request, out: TextIO, err: TextIO) -> int:
     except exactness.NotAdoptable as exc:
         err.write(f"batchform import: error: {exc}; nothing was written\n")
         return EXIT_FAILED
-    exactness.compare(env, snapshot, adoption)
+    imported = {address for address, _ in blocks.addresses(env, adoption.adopted)}
+    exactness.compare(env, snapshot, adoption, imported)
     outcome = Outcome(adoption)
     write_file(request.output, environment_text(adoption, snapshot, imports_file.name))
     write_file(imports_file, blocks.imports_text(env, adoption.adopted, request.output.name))
@@ -207,6 +224,10 @@ def _report(outcome: Outcome, snapshot: Snapshot, out: TextIO) -> None:
         out.write(f"left out ({len(adoption.left_out)}): the first apply changes these\n")
         for item in adoption.left_out:
             out.write(f"  - {comment_safe(item.line())}\n")
+    if adoption.creates:
+        out.write(f"created by the first apply ({len(adoption.creates)}): no import adopts these\n")
+        for address in adoption.creates:
+            out.write(f"  + {address}\n")
     if outcome.errors:
         out.write(
             f"the written file has {len(outcome.errors)} error(s): fix them before compiling\n"

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from batchform import derive, naming, refs
@@ -245,7 +246,24 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
             )
 
 
-def compare(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+_RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_-]+)"', re.MULTILINE)
+
+
+def created_addresses(env: Environment, imported: set[str]) -> list[str]:
+    """Every resource of the compiled module no import block adopts, in file order: what the
+    first apply creates. Read from the rendered module itself, so nothing the templates add
+    escapes the list."""
+    from batchform.build import render_environment
+
+    found: list[str] = []
+    for name, text in sorted(render_environment(env, "import").items()):
+        if name.endswith(".tf"):
+            found += [f"{t}.{label}" for t, label in _RESOURCE.findall(text)]
+    return [address for address in found if address not in imported]
+
+
+def compare(env: Environment, snapshot: Snapshot, adoption: Adoption, imported: set[str]) -> None:
     """List every difference between what ``env`` compiles to and what is deployed."""
     _compare_compute(env, snapshot, adoption)
     _compare_jobs(env, snapshot, adoption)
+    adoption.creates = created_addresses(env, imported)

@@ -49,6 +49,9 @@ class Adoption:
     document: dict[str, Any]
     left_out: list[LeftOut] = field(default_factory=list)
     adopted: list[Adopted] = field(default_factory=list)
+    creates: list[str] = field(default_factory=list)
+    """Addresses of resources the compiled module has and no import block adopts: the first
+    apply creates them (a log group per job definition, a role batchform generates)."""
 
     def leave_out(self, path: DocPath, resource: str, what: str, why: str) -> None:
         entry = LeftOut(path, resource, what, why)
@@ -57,4 +60,4 @@ class Adoption:
 
     @property
     def exact(self) -> bool:
-        return not self.left_out
+        return not self.left_out and not self.creates
