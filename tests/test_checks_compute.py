@@ -434,13 +434,13 @@ def test_rule_stays_silent_on_the_fixed_file(case: Case) -> None:
 
 def test_every_compute_rule_has_a_case() -> None:
     codes = {r.code for r in all_rules() if "BF300" <= r.code <= "BF349"}
-    tested = {c.code for c in CASES} | {"BF321"}  # BF321: see the test below
+    tested = {c.code for c in CASES} | {"BF321"}  # BF321: below, and tests/test_naming.py
     assert codes == tested
 
 
-def test_ce_name_prefix_limit_cannot_be_reached_through_the_format() -> None:
-    """Names (<= 28) and keys (<= 32) keep every prefix far below 102 characters; the rule
-    guards a future change of those patterns."""
+def test_ce_name_prefix_limit_cannot_be_reached_by_default_names() -> None:
+    """Names (<= 28) and keys (<= 32) keep every ``<name>-<key>-`` prefix far below 102
+    characters; only ``aws_name_prefix`` can reach the limit (tests/test_naming.py)."""
     rule = next(r for r in all_rules() if r.code == "BF321")
     text = BASE.replace("name: demo", "name: " + "n" * 28) + ce(
         "type: FARGATE\nmax_vcpus: 8", key="k" * 32

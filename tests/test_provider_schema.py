@@ -34,6 +34,7 @@ from batchform.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, 
 from tests.harness import terraform as tf
 from tests.harness.every_argument import EVERYTHING, rendered_examples
 from tests.harness.provider_schema import aws_schemas, problems
+from tests.harness.small_env import blocks
 from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def test_provider6_breaks_exactly_the_renamed_arguments(schema_file: Path) -> No
         found += [f"{name}: {p}" for p in problems(files, schema)]
         for (rtype, argument), _new in PROVIDER6_RENAMED.items():
             for file_name, text in sorted(files.items()):
-                for label in _labels(text, rtype) if argument in text else ():
+                for label in _labels_with(text, rtype, argument):
                     expected.append(
                         f"{name}: {file_name}: resource {rtype}.{label}: "
                         f"unknown argument or block {argument}"
@@ -83,6 +84,15 @@ def _labels(text: str, rtype: str) -> list[str]:
     return [
         line[len(prefix) :].split('"')[0] for line in text.splitlines() if line.startswith(prefix)
     ]
+
+
+def _labels_with(text: str, rtype: str, argument: str) -> list[str]:
+    """Labels of the ``rtype`` resources whose body sets ``argument`` (a whole argument name:
+    ``compute_environment_name`` is no part of ``compute_environment_name_prefix``)."""
+    if argument not in text:
+        return []
+    resources = blocks(text).get(rtype, {})
+    return [label for label in _labels(text, rtype) if argument in resources.get(label, {})]
 
 
 @pytest.mark.parametrize("schema_file", PROVIDER6, ids=lambda p: p.stem)

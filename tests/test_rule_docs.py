@@ -64,13 +64,10 @@ def test_good_example_is_clean(code: str) -> None:
     )
 
 
-UNREACHABLE_RULES = {
-    "BF321": "a CE name prefix is <name>-<key>-: at most 28 + 1 + 32 + 1 characters, under 102",
-    "BF400": "<name>-<key> of a queue, job definition or policy always matches AWS's name pattern",
-}
-"""Rules no file can trigger today: AWS names are built from the environment name and a key,
-whose own patterns keep them valid. They guard the names the file will be able to choose
-exactly (``aws_name``, issue 12), so they stay, documented with ``trigger``."""
+UNREACHABLE_RULES: dict[str, str] = {}
+"""Rules no file can trigger, with the reason (documented with ``trigger``). Empty since
+``aws_name`` / ``aws_name_prefix`` (issue 12) let a file choose the names BF321 and BF400
+guard."""
 
 
 def test_only_codes_no_file_can_reach_go_without_examples() -> None:

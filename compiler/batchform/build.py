@@ -42,7 +42,7 @@ class Analysis:
 def analyze_document(doc: Document, ignore: tuple[str, ...] = ()) -> Analysis:
     env, diags = parse_environment(doc.data)
     if env is not None:
-        diags = run_checks(env, ignore)
+        diags = [*run_checks(env, ignore), *collisions_in_file(doc, env)]
     located = [with_location(d, doc.file, doc.positions) for d in diags]
     return Analysis(doc.file, doc, env, sort_diagnostics(located))
 
@@ -111,26 +111,85 @@ class _Named:
     what: str  # "job queue 'hello'"
 
 
-def _aws_names(env: Environment) -> dict[tuple[str, str, str], _Named]:
-    """{(kind, scope, AWS name): where it comes from} for every AWS name an environment makes."""
+def _aws_names(env: Environment) -> list[tuple[tuple[str, str, str], _Named]]:
+    """``((kind, scope, AWS name), where it comes from)`` for every AWS name an environment
+    makes, in file order; one name twice is a collision inside the file."""
     from batchform.derive import generated_role_names
     from batchform.naming import aws_name
 
-    out: dict[tuple[str, str, str], _Named] = {}
+    out: list[tuple[tuple[str, str, str], _Named]] = []
     for section, kind in NAMED_SECTIONS:
         for key in getattr(env, section):
-            name = aws_name(env.name, key)
-            out[(kind, env.region, name)] = _Named(
-                kind, env.region, (section, key), f"{kind} '{key}'"
+            name, path = _chosen_name(env, section, key)
+            # a CE's prefix never equals another CE's exact name: Terraform appends a suffix
+            prefixed = (
+                section == "compute_environments" and env.compute_environments[key].aws_name is None
             )
+            space = "compute environment name prefix" if prefixed else kind
+            what = f"{kind} '{key}'"
+            out.append(((space, env.region, name), _Named(space, env.region, path, what)))
     for key in env.network.security_groups:
         kind = "security group"
-        out[(kind, env.region, aws_name(env.name, key))] = _Named(
-            kind, env.region, ("network", "security_groups", key), f"{kind} '{key}'"
+        out.append(
+            (
+                (kind, env.region, aws_name(env.name, key)),
+                _Named(kind, env.region, ("network", "security_groups", key), f"{kind} '{key}'"),
+            )
         )
     for purpose, name in generated_role_names(env):
-        out[("IAM role", "global", name)] = _Named(
-            "IAM role", "global", ("name",), f"the generated IAM role for '{purpose}'"
+        out.append(
+            (
+                ("IAM role", "global", name),
+                _Named("IAM role", "global", ("name",), f"the generated IAM role for '{purpose}'"),
+            )
+        )
+    return out
+
+
+def _chosen_name(env: Environment, section: str, key: str) -> tuple[str, tuple[str | int, ...]]:
+    """The AWS name (a compute environment's exact name or prefix) of one keyed resource, and
+    the path of the key that made it: ``aws_name`` or ``aws_name_prefix`` where the file chose
+    it, else the resource's key."""
+    from batchform import naming
+
+    entry = getattr(env, section)[key]
+    path: tuple[str | int, ...] = (section, key)
+    for choice in ("aws_name", "aws_name_prefix"):
+        if getattr(entry, choice, None) is not None:
+            path = (section, key, choice)
+            break
+    if section == "compute_environments":
+        exact = naming.compute_environment_name(env, key)
+        return exact or naming.compute_environment_prefix(env, key) or "", path
+    if section in naming.NAMED_BATCH_SECTIONS:
+        return naming.resource_name(env, section, key), path
+    return naming.aws_name(env.name, key), path
+
+
+def collisions_in_file(doc: Document, env: Environment) -> list[Diagnostic]:
+    """Two resources of one kind in one file with one AWS name (``aws_name`` or
+    ``aws_name_prefix`` chosen so, or matching another's ``<name>-<key>``): the second would
+    fail to create or, for job definitions, register revisions over the first. Each later one
+    is in error at the key that makes its name, naming the first."""
+    from batchform.diagnostics import locate
+    from batchform.naming import CODE_NAME_COLLISION
+
+    seen: dict[tuple[str, str, str], _Named] = {}
+    out: list[Diagnostic] = []
+    for ident, named in _aws_names(env):
+        first = seen.setdefault(ident, named)
+        if first is named:
+            continue
+        pos = locate(first.path, doc.positions)
+        where = f" at {pos.file or doc.file}:{pos.line}:{pos.col}" if pos else ""
+        out.append(
+            Diagnostic(
+                CODE_NAME_COLLISION,
+                Level.ERROR,
+                f"{named.what} gets the AWS name '{ident[2]}', which {first.what}{where} also gets",
+                path=named.path,
+                hint="give each resource of a kind its own aws_name (or key)",
+            )
         )
     return out
 
@@ -206,7 +265,7 @@ def _colliding_aws_names(valid: list[Analysis]) -> Iterator[tuple[Analysis, Diag
     seen: dict[tuple[str, str, str], tuple[Analysis, _Named]] = {}
     for a in valid:
         assert a.env is not None
-        for ident, named in _aws_names(a.env).items():
+        for ident, named in _aws_names(a.env):
             other = seen.setdefault(ident, (a, named))
             if other[0] is a:
                 continue
@@ -219,7 +278,6 @@ def _colliding_aws_names(valid: list[Analysis]) -> Iterator[tuple[Analysis, Diag
                     f"{named.what} gets the AWS name '{ident[2]}', which {first_named.what} "
                     f"of {_where(first, first_named.path)} also gets",
                     path=named.path,
-                    hint="rename the key (or an environment name) so the <name>-<key> AWS "
-                    "names differ",
+                    hint="rename the key, the environment or the aws_name so the AWS names differ",
                 ),
             )

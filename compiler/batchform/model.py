@@ -302,6 +302,21 @@ class Iam(Strict):
     execution_kms_keys: list[str] = []  # customer-managed keys of the jobs' secrets
 
 
+# --- AWS names and per-resource tags (compiler/batchform/naming.py) ---------------------------
+
+
+class AwsNamed(Strict):
+    """The AWS name of a keyed Batch resource, when ``<name>-<key>`` will not do.
+
+    ``aws_name`` is the exact name (to adopt a resource other tools already use); on a compute
+    environment it replaces the Terraform name prefix. ``aws_name_prefix`` replaces the
+    ``<name>-`` every generated name starts with (``<prefix><key>``). Their AWS rules are
+    checks (BF321, BF400, BF493, BF560), so each error has its own code and line."""
+
+    aws_name: Str | None = None
+    aws_name_prefix: Str | None = None
+
+
 # --- compute ---------------------------------------------------------------------------------
 
 CeType = Literal["EC2", "SPOT", "FARGATE", "FARGATE_SPOT"]
@@ -339,7 +354,7 @@ PlacementGroup = Annotated[
 ]
 
 
-class ComputeEnvironment(Strict):
+class ComputeEnvironment(AwsNamed):
     type: CeType
     allocation_strategy: AllocationStrategy | None = None
     bid_percentage: int | None = None
@@ -374,7 +389,7 @@ class Share(Strict):
     weight: float = 1.0
 
 
-class SchedulingPolicy(Strict):
+class SchedulingPolicy(AwsNamed):
     share_decay: Duration = 0
     compute_reservation: int = 0
     shares: list[Share] = []
@@ -387,7 +402,7 @@ class TimeLimitAction(Strict):
     state: Literal["RUNNABLE"] = "RUNNABLE"
 
 
-class JobQueue(Strict):
+class JobQueue(AwsNamed):
     priority: int
     compute_environments: list[Key] = Field(min_length=1)
     scheduling_policy: Key | None = None
@@ -464,7 +479,7 @@ class JobDefaults(JobSettings):
     pass
 
 
-class JobDefinition(JobSettings):
+class JobDefinition(JobSettings, AwsNamed):
     image: str
     command: list[Str] = []
     parameters: dict[str, Str] = {}

@@ -6,8 +6,11 @@ deployed resources by them without reading Terraform state), so both always agre
 
 from __future__ import annotations
 
+from typing import Literal
+
 # Two environment files compiled together whose AWS names collide (compiler/batchform/build.py).
 from batchform.codes import CODE_NAME_COLLISION as CODE_NAME_COLLISION
+from batchform.model import AwsNamed, Environment
 
 TAG_ENVIRONMENT = "batchform:environment"
 TAG_KEY = "batchform:key"
@@ -25,6 +28,63 @@ def ce_name_prefix(env_name: str, key: str) -> str:
     """Compute environments are created from a prefix so a replacement can exist beside the
     old one (``create_before_destroy``); the verifier matches deployed names by this prefix."""
     return f"{aws_name(env_name, key)}-"
+
+
+# --- names the file may choose (aws_name, aws_name_prefix) ----------------------------------
+
+NamedSection = Literal[
+    "compute_environments", "job_queues", "scheduling_policies", "job_definitions"
+]
+NAMED_BATCH_SECTIONS: tuple[NamedSection, ...] = (
+    "compute_environments",
+    "job_queues",
+    "scheduling_policies",
+    "job_definitions",
+)
+"""The sections whose resources take ``aws_name`` / ``aws_name_prefix``."""
+
+
+def named(env: Environment, section: NamedSection, key: str) -> AwsNamed:
+    """The entry of ``section`` at ``key`` (its naming keys)."""
+    entries: dict[str, AwsNamed] = {**getattr(env, section)}
+    return entries[key]
+
+
+def resource_name(env: Environment, section: NamedSection, key: str) -> str:
+    """The AWS name of a job queue, scheduling policy or job definition: its ``aws_name``,
+    else ``<aws_name_prefix><key>``, else ``<name>-<key>``. (A compute environment's exact
+    name or Terraform prefix: :func:`compute_environment_name`,
+    :func:`compute_environment_prefix`.)"""
+    entry = named(env, section, key)
+    if entry.aws_name is not None:
+        return entry.aws_name
+    if entry.aws_name_prefix is not None:
+        return f"{entry.aws_name_prefix}{key}"
+    return aws_name(env.name, key)
+
+
+def compute_environment_name(env: Environment, key: str) -> str | None:
+    """The exact name of a compute environment with ``aws_name``, else None (it is created
+    from a prefix)."""
+    return env.compute_environments[key].aws_name
+
+
+def compute_environment_prefix(env: Environment, key: str) -> str | None:
+    """The Terraform name prefix of a compute environment: ``<aws_name_prefix><key>-``, or
+    ``<name>-<key>-``; None when it has an exact ``aws_name`` (no prefix, so no
+    ``create_before_destroy``: two environments cannot share one exact name)."""
+    ce = env.compute_environments[key]
+    if ce.aws_name is not None:
+        return None
+    if ce.aws_name_prefix is not None:
+        return f"{ce.aws_name_prefix}{key}-"
+    return ce_name_prefix(env.name, key)
+
+
+def compute_environment_display(env: Environment, key: str) -> str:
+    """How people find a compute environment: its exact name, or ``<prefix>*``."""
+    exact = compute_environment_name(env, key)
+    return exact if exact is not None else f"{compute_environment_prefix(env, key)}*"
 
 
 def label(key: str) -> str:

@@ -32,6 +32,7 @@ PROVIDER_BASELINE = "5.0.0"
 # entry adds it ("resource/aws_x: Add `arg` argument").
 PROVIDER_ARGUMENTS: dict[str, dict[str, str]] = {
     "aws_batch_compute_environment": {
+        "compute_environment_name": PROVIDER_BASELINE,
         "compute_environment_name_prefix": PROVIDER_BASELINE,
         "compute_resources": PROVIDER_BASELINE,
         "service_role": PROVIDER_BASELINE,
@@ -248,6 +249,9 @@ PROVIDER6_RENAMED: dict[tuple[str, str], str] = {
     # renamed to `name_prefix`" (website/docs/guides/version-6-upgrade.html.markdown in
     # hashicorp/terraform-provider-aws)
     ("aws_batch_compute_environment", "compute_environment_name_prefix"): "name_prefix",
+    # and `compute_environment_name` (an exact name, aws_name) to `name`: the 6.x schemas in
+    # compiler/batchform/data/aws_provider_schemas/ have `name` and `name_prefix` only
+    ("aws_batch_compute_environment", "compute_environment_name"): "name",
 }
 """(resource type, provider 5 argument) -> its provider 6 name, for every argument the
 generator writes that provider 6 renamed."""

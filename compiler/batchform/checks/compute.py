@@ -423,15 +423,19 @@ def compute_environment_quota(env: Environment) -> Iterator[Finding]:
 
 @rule("BF321", Level.ERROR, "a compute environment name prefix is longer than 102 characters")
 def ce_name_prefix_length(env: Environment) -> Iterator[Finding]:
-    for key in env.compute_environments:
-        prefix = naming.ce_name_prefix(env.name, key)
-        if len(prefix) > CE_NAME_PREFIX_MAX:
-            yield Finding(
-                _ce_path(key),
-                f"the name prefix '{prefix}' is {len(prefix)} characters; AWS allows "
-                f"{CE_NAME_PREFIX_MAX} before Terraform's unique suffix",
-                "use a shorter environment name or compute environment key",
-            )
+    for key, ce in env.compute_environments.items():
+        prefix = naming.compute_environment_prefix(env, key)
+        if prefix is None or len(prefix) <= CE_NAME_PREFIX_MAX:
+            continue
+        own = ce.aws_name_prefix is not None
+        yield Finding(
+            _ce_path(key, "aws_name_prefix") if own else _ce_path(key),
+            f"the name prefix '{prefix}' is {len(prefix)} characters; AWS allows "
+            f"{CE_NAME_PREFIX_MAX} before Terraform's 26-character unique suffix",
+            f"shorten aws_name_prefix to at most {CE_NAME_PREFIX_MAX - len(key) - 1} characters"
+            if own
+            else "use a shorter environment name or compute environment key",
+        )
 
 
 # --- launch template volumes -----------------------------------------------------------------

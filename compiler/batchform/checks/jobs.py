@@ -29,11 +29,19 @@ from batchform.diagnostics import Level, Path
 from batchform.hcl import Expr
 from batchform.instance_types import OPTIMAL, architectures
 from batchform.model import Environment, JobDefinition
-from batchform.naming import TAG_ENVIRONMENT, TAG_KEY, aws_name
+from batchform.naming import (
+    NAMED_BATCH_SECTIONS,
+    TAG_ENVIRONMENT,
+    TAG_KEY,
+    NamedSection,
+    aws_name,
+    named,
+)
 
 # --- limits ----------------------------------------------------------------------------------
 
 AWS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+AWS_NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 SHARE_IDENTIFIER = re.compile(r"^[A-Za-z0-9]{1,255}\*?\Z")
 
 MAX_QUEUE_COMPUTE_ENVIRONMENTS = 3
@@ -117,23 +125,52 @@ def _own(env: Environment, key: str) -> JobDefinition:
 # --- names -----------------------------------------------------------------------------------
 
 
-@rule("BF400", Level.ERROR, "an AWS name of a queue, job definition or policy is invalid")
+@rule(
+    "BF400",
+    Level.ERROR,
+    "an AWS name of a compute environment, queue, job definition or policy is invalid",
+)
 def aws_names_valid(env: Environment) -> Iterator[Finding]:
-    sections: dict[str, dict[str, Any]] = {
-        "job_queues": env.job_queues,
-        "job_definitions": env.job_definitions,
-        "scheduling_policies": env.scheduling_policies,
-    }
-    for section, items in sections.items():
-        for key in items:
-            name = aws_name(env.name, key)
-            if not AWS_NAME.match(name):
-                yield Finding(
-                    (section, key),
-                    f"AWS name '{name}' of {section}.{key} is not 1-128 letters, digits, "
-                    "'-' or '_' starting with a letter or digit",
-                    "shorten the environment name or the key",
-                )
+    for section in NAMED_BATCH_SECTIONS:
+        for key in getattr(env, section):
+            yield from _aws_name_findings(env, section, key)
+
+
+AWS_NAME_RULE = "1-128 letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def _aws_name_findings(env: Environment, section: NamedSection, key: str) -> Iterator[Finding]:
+    """The name a resource gets must match AWS's pattern; a compute environment's own prefix
+    only its characters (its length is BF321's)."""
+    entry = named(env, section, key)
+    if entry.aws_name is not None:
+        if not AWS_NAME.match(entry.aws_name):
+            yield Finding(
+                (section, key, "aws_name"),
+                f"aws_name '{entry.aws_name}' of {section}.{key} is not {AWS_NAME_RULE}",
+                "AWS Batch names take only A-Z, a-z, 0-9, '-' and '_' (no dots or spaces)",
+            )
+        return
+    if entry.aws_name_prefix is not None:
+        prefix = entry.aws_name_prefix
+        name = prefix if section == "compute_environments" else f"{prefix}{key}"
+        if not AWS_NAME_PREFIX.match(prefix) or not AWS_NAME.match(name):
+            yield Finding(
+                (section, key, "aws_name_prefix"),
+                f"aws_name_prefix '{prefix}' of {section}.{key} makes the AWS name "
+                f"'{name}', which is not {AWS_NAME_RULE}",
+                "start the prefix with a letter or digit and use only A-Z, a-z, 0-9, '-' and '_'",
+            )
+        return
+    if section == "compute_environments":
+        return  # <name>-<key>- is always valid; its length is BF321's
+    name = aws_name(env.name, key)
+    if not AWS_NAME.match(name):
+        yield Finding(
+            (section, key),
+            f"AWS name '{name}' of {section}.{key} is not {AWS_NAME_RULE}",
+            "shorten the environment name or the key",
+        )
 
 
 @rule(

@@ -108,14 +108,7 @@ def _ce_replacement_notes(
     old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
 ) -> list[Note]:
     """A replaced CE terminates its running jobs; say why it could not be updated in place."""
-    notes = [
-        Note(
-            Risk.JOBS,
-            "a new compute environment is created and swapped into its queues first "
-            "(create_before_destroy); the old one is then disabled and deleted, which "
-            "terminates the jobs still running on it",
-        )
-    ]
+    notes = [_ce_destroy_first_note(new) if new["name"] is not None else _ce_swap_note()]
     if not _ce_updatable(old, new) and not _is_fargate(new):
         notes.append(
             Note(
@@ -135,6 +128,29 @@ def _ce_replacement_notes(
             )
         )
     return notes
+
+
+def _ce_swap_note() -> Note:
+    return Note(
+        Risk.JOBS,
+        "a new compute environment is created and swapped into its queues first "
+        "(create_before_destroy); the old one is then disabled and deleted, which "
+        "terminates the jobs still running on it",
+    )
+
+
+def _ce_destroy_first_note(new: ComputeEnvironmentEntry) -> Note:
+    """An exact name (``aws_name``) cannot be held by two CEs, so Terraform destroys the old one
+    first; AWS refuses to delete a CE a job queue still lists ("disassociate it from any job
+    queues", https://docs.aws.amazon.com/batch/latest/APIReference/API_DeleteComputeEnvironment.html)."""
+    return Note(
+        Risk.FAILS,
+        f"its exact name {new['name']} (aws_name) is destroyed first: Terraform deletes the old "
+        "compute environment, terminating its running jobs, before creating the new one, and "
+        "AWS refuses to delete a compute environment a job queue still uses; take it out of "
+        "its queues in an earlier apply, or use aws_name_prefix so the new one is created "
+        "beside it",
+    )
 
 
 def _ce_infrastructure_update_note(

@@ -4,8 +4,8 @@
   :data:`SINGLETONS`), each from the provider's schema (``ForceNew``; source files cited next
   to the entries).
 - The compute environment rules of provider 5.x (``resourceComputeEnvironmentCustomizeDiff`` in
-  ``internal/service/batch/compute_environment.go`` of hashicorp/terraform-provider-aws): name
-  prefix, placement group and spot fleet role always replace; adding or removing the launch
+  ``internal/service/batch/compute_environment.go`` of hashicorp/terraform-provider-aws): name,
+  name prefix, placement group and spot fleet role always replace; adding or removing the launch
   template block always replaces; every other ``compute_resources`` change except the vCPU
   bounds replaces a CE that is not *updatable* (service-linked role and BEST_FIT_PROGRESSIVE or
   SPOT_CAPACITY_OPTIMIZED, before and after; subnets and security groups of Fargate CEs are
@@ -121,7 +121,8 @@ KINDS: tuple[_Kind, ...] = (
         "compute_environments",
         "aws_batch_compute_environment",
         "compute environment",
-        ("name_prefix", "type"),
+        # compute_environment_name(_prefix) and type are ForceNew (compute_environment.go)
+        ("name", "name_prefix", "type"),
         "compute_environments",
     ),
     _Kind(
@@ -240,7 +241,7 @@ def _mark_ce_replacements(
     for c in changes:
         argument = _resource_argument(c.path)
         in_resources = c.path.startswith("compute_resources.")
-        forces = _top(c.path) in ("name_prefix", "type") or (
+        forces = _top(c.path) in ("name", "name_prefix", "type") or (
             in_resources
             and (
                 argument in CE_FORCE_NEW_ALWAYS

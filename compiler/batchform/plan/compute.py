@@ -4,7 +4,9 @@ Decisions made here, and why:
 
 - Compute environments are created from a name *prefix* with ``create_before_destroy``: many
   changes replace a CE, and a CE attached to a queue cannot be deleted, so the replacement must
-  exist (and be swapped into the queues) before the old one goes.
+  exist (and be swapped into the queues) before the old one goes. A CE with an exact
+  ``aws_name`` cannot: the new one cannot take the name while the old one holds it, so it is
+  destroyed first (``diff`` says what that costs).
 - ``desired_vcpus`` is never written: Batch owns it, and setting it causes perpetual drift.
 - A CE pins its launch template's numeric ``latest_version``: Batch resolves ``$Latest`` only at
   create or infrastructure update, so a changed template would otherwise never reach the CE.
@@ -187,7 +189,8 @@ def _compute_environment(env: Environment, key: str) -> ComputeEnvironmentEntry:
         }
     return {
         "label": naming.label(key),
-        "name_prefix": naming.ce_name_prefix(env.name, key),
+        "name": naming.compute_environment_name(env, key),
+        "name_prefix": naming.compute_environment_prefix(env, key),
         "type": MANAGED,
         "state": ce.state,
         "service_role": refs.service_role_arn(env),
@@ -313,6 +316,10 @@ def plan(env: Environment) -> PlanFiles:
             # (compiler/batchform/requirements.py)
             "name_prefix_argument": requirements.argument_name(
                 "aws_batch_compute_environment", "compute_environment_name_prefix", major
+            ),
+            # an exact name (aws_name): renamed in provider 6 as well
+            "name_argument": requirements.argument_name(
+                "aws_batch_compute_environment", "compute_environment_name", major
             ),
             "ssm_amis": _ssm_amis(env),
             "placement_groups": _placement_groups(env),

@@ -459,7 +459,9 @@ class ComputeEnvironmentEntry(TypedDict):
     and notes)."""
 
     label: str
-    name_prefix: str
+    name: str | None
+    """The exact name (``aws_name``); then no ``name_prefix`` and no create_before_destroy."""
+    name_prefix: str | None
     type: str
     state: str
     service_role: Ref | None
@@ -476,6 +478,8 @@ class ComputeEnvironmentsContext(TypedDict):
     name_prefix_argument: str
     """``compute_environment_name_prefix`` (provider 5) or ``name_prefix`` (provider 6):
     compiler/batchform/requirements.py ``argument_name``."""
+    name_argument: str
+    """``compute_environment_name`` (provider 5) or ``name`` (provider 6), for an exact name."""
     ssm_amis: list[SsmAmiEntry]
     placement_groups: list[PlacementGroupEntry]
     compute_environments: list[ComputeEnvironmentEntry]

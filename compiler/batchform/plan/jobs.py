@@ -43,7 +43,7 @@ def _job_definition(env: Environment, key: str) -> JobDefinitionEntry:
     job = env.job(key)
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "job_definitions", key),
         "platform_capabilities": ["FARGATE" if is_fargate(job) else "EC2"],
         "parameters": dict(sorted(job.parameters.items())),
         "propagate_tags": bool(job.propagate_tags),
@@ -70,7 +70,7 @@ def _scheduling_policy(env: Environment, key: str) -> SchedulingPolicyEntry:
     policy = env.scheduling_policies[key]
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "scheduling_policies", key),
         "compute_reservation": policy.compute_reservation,
         "share_decay_seconds": policy.share_decay,
         "shares": [
@@ -85,7 +85,7 @@ def _job_queue(env: Environment, key: str) -> JobQueueEntry:
     policy = queue.scheduling_policy
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "job_queues", key),
         "state": queue.state,
         "priority": queue.priority,
         "compute_environment_order": [

@@ -107,6 +107,14 @@ def _image(env: Environment, key: str) -> str:
     return ", ".join(str(c["image_type"]) for c in compute.ec2_configuration(env, key))
 
 
+def _ce_name(env: Environment, key: str) -> str:
+    """The name prefix column: the prefix Terraform completes, or an exact ``aws_name``."""
+    exact = naming.compute_environment_name(env, key)
+    if exact is not None:
+        return f"{md_code(exact)} (exact name)"
+    return md_code(naming.compute_environment_prefix(env, key) or "")
+
+
 def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]:
     rows: list[ReadmeComputeEnvironmentRow] = []
     for key in sorted(env.compute_environments):
@@ -114,7 +122,7 @@ def _compute_environments(env: Environment) -> list[ReadmeComputeEnvironmentRow]
         rows.append(
             {
                 "key": md_code(key),
-                "name_prefix": md_code(naming.ce_name_prefix(env.name, key)),
+                "name_prefix": _ce_name(env, key),
                 "type": ce.type,
                 "strategy": ce.allocation_strategy or ("-" if ce.is_fargate else "BEST_FIT"),
                 "vcpus": _vcpu_range(ce),
@@ -140,7 +148,7 @@ def _queues(env: Environment) -> list[ReadmeQueueRow]:
         rows.append(
             {
                 "key": md_code(key),
-                "name": md_code(aws_name(env.name, key)),
+                "name": md_code(naming.resource_name(env, "job_queues", key)),
                 "priority": queue.priority,
                 "state": queue.state,
                 "scheduling": (
@@ -166,7 +174,7 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
         rows.append(
             {
                 "key": md_code(key),
-                "name": md_code(aws_name(env.name, key)),
+                "name": md_code(naming.resource_name(env, "job_definitions", key)),
                 "platform": job.platform or "EC2",
                 "image": md_code(job.image),
                 "vcpus": format_vcpus(job.vcpus),
@@ -221,8 +229,8 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     parts = [
         "aws batch submit-job",
         f"--job-name {key}-1",
-        f"--job-queue {aws_name(env.name, queue)}",
-        f"--job-definition {aws_name(env.name, key)}",
+        f"--job-queue {naming.resource_name(env, 'job_queues', queue)}",
+        f"--job-definition {naming.resource_name(env, 'job_definitions', key)}",
     ]
     policy = env.job_queues[queue].scheduling_policy
     if policy is not None:

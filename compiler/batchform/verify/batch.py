@@ -124,7 +124,8 @@ def check_compute_environment(
     check = ResourceCheck(CE, key)
     actual = pick_compute_environment(live, ctx, desired.name)
     if actual is None:
-        check.differ("", f"a compute environment named {ctx['name_prefix']}*", None, Kind.MISSING)
+        wanted = ctx["name"] if ctx["name"] is not None else f"{ctx['name_prefix']}*"
+        check.differ("", f"a compute environment named {wanted}", None, Kind.MISSING)
         return check
     check.name = actual["computeEnvironmentName"]
     check.compare("type", ctx["type"], actual.get("type"))

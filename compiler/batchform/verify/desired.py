@@ -116,8 +116,33 @@ class Desired:
 
     @property
     def prefix(self) -> str:
-        """Every AWS name of the environment starts with this."""
+        """Every AWS name the environment makes itself starts with this."""
         return f"{self.env.name}-"
+
+    def _prefixes(self, section: naming.NamedSection) -> tuple[str, ...]:
+        """The environment's prefix, and the names of ``section`` that do not start with it
+        (``aws_name``, ``aws_name_prefix``): what a listing of the section is filtered by."""
+        names = {naming.resource_name(self.env, section, k) for k in getattr(self.env, section)}
+        return (self.prefix, *sorted(n for n in names if not n.startswith(self.prefix)))
+
+    @property
+    def job_definition_prefixes(self) -> tuple[str, ...]:
+        return self._prefixes("job_definitions")
+
+    @property
+    def policy_prefixes(self) -> tuple[str, ...]:
+        return self._prefixes("scheduling_policies")
+
+    @property
+    def compute_environment_prefixes(self) -> tuple[str, ...]:
+        """What the names of this environment's CEs start with: its prefix, and the exact
+        names and own prefixes chosen with ``aws_name`` / ``aws_name_prefix``."""
+        env = self.env
+        chosen = {
+            naming.compute_environment_name(env, k) or naming.compute_environment_prefix(env, k)
+            for k in env.compute_environments
+        }
+        return (self.prefix, *sorted(n for n in chosen if n and not n.startswith(self.prefix)))
 
     # --- compute ------------------------------------------------------------------------------
 

@@ -201,9 +201,10 @@ def job_queues(batch: Any) -> list[dict[str, Any]]:
     ]
 
 
-def active_job_definitions(batch: Any, name_prefix: str) -> list[dict[str, Any]]:
-    """Every ACTIVE revision whose name starts with ``name_prefix`` (see the module docstring
-    for why this is the fewest calls)."""
+def active_job_definitions(batch: Any, name_prefix: str | tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every ACTIVE revision whose name starts with ``name_prefix`` (or one of several: the
+    environment's prefix and the names chosen with ``aws_name``; see the module docstring for
+    why this is the fewest calls)."""
     return [
         jd
         for page in _pages(batch, "describe_job_definitions", status="ACTIVE")

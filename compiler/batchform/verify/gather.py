@@ -205,7 +205,6 @@ class Gatherer:
         batch = self.clients.batch
         read = self.reader.read
         live = self.live
-        prefix = self.desired.prefix
 
         def ces() -> None:
             try:
@@ -231,7 +230,7 @@ class Gatherer:
                 "job_definitions",
                 "batch",
                 "DescribeJobDefinitions",
-                lambda: fetch.active_job_definitions(batch, prefix),
+                lambda: fetch.active_job_definitions(batch, self.desired.job_definition_prefixes),
             )
             self._step("job definitions")
 
@@ -240,7 +239,7 @@ class Gatherer:
                 "scheduling_policies",
                 "batch",
                 "ListSchedulingPolicies/DescribeSchedulingPolicies",
-                lambda: fetch.scheduling_policies(batch, [prefix]),
+                lambda: fetch.scheduling_policies(batch, self.desired.policy_prefixes),
             )
             self._step("scheduling policies")
 
@@ -455,7 +454,7 @@ class Gatherer:
     def _ce_subnet_ids(self) -> set[str]:
         ids: set[str] = set()
         for ce in self.live.compute_environments or []:
-            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+            if ce["computeEnvironmentName"].startswith(self.desired.compute_environment_prefixes):
                 ids.update(ce.get("computeResources", {}).get("subnets", []))
         for wanted in self.desired.env.compute_environments.values():
             if isinstance(wanted.subnets, list):
@@ -549,7 +548,7 @@ class Gatherer:
         ids = {a.id for a in self.desired.env.amis.values() if a.id is not None}
         ids |= {v for v in live.ssm_parameters.values() if v}
         for ce in live.compute_environments or []:
-            if ce["computeEnvironmentName"].startswith(self.desired.prefix):
+            if ce["computeEnvironmentName"].startswith(self.desired.compute_environment_prefixes):
                 for c in ce.get("computeResources", {}).get("ec2Configuration", []) or []:
                     if c.get("imageIdOverride"):
                         ids.add(c["imageIdOverride"])
@@ -667,15 +666,23 @@ def fetch_vpc(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
     return vpcs
 
 
+def _named_as(name: str, ctx: ComputeEnvironmentEntry) -> bool:
+    """A deployed CE's name fits the plan's: the exact ``aws_name``, or the prefix."""
+    if ctx["name"] is not None:
+        return name == ctx["name"]
+    return name.startswith(ctx["name_prefix"] or "")
+
+
 def candidates(live: Live, ctx: ComputeEnvironmentEntry, env_name: str) -> list[dict[str, Any]]:
     """Deployed compute environments for one CE of the file: the name starts with its prefix
-    (Terraform adds a suffix) and the batchform tags name this environment and key."""
+    (Terraform adds a suffix), or is its exact ``aws_name``, and the batchform tags name this
+    environment and key."""
     key = batchform_key(ctx)
     out = []
     for ce in live.compute_environments or []:
         tags = tags_of(ce)
         if (
-            ce["computeEnvironmentName"].startswith(ctx["name_prefix"])
+            _named_as(ce["computeEnvironmentName"], ctx)
             and tags.get(naming.TAG_ENVIRONMENT) == env_name
             and tags.get(naming.TAG_KEY) == key
         ):

@@ -126,12 +126,12 @@ def bind(live: Live, desired: Desired) -> None:
     """Addresses the schedules and rules refer to: queues, job definition revisions, topic."""
     env = desired.env
     for key in env.job_queues:
-        name = naming.aws_name(env.name, key)
+        name = naming.resource_name(env, "job_queues", key)
         for q in live.job_queues or []:
             if q.get("jobQueueName") == name:
                 live.bind(f"aws_batch_job_queue.{naming.label(key)}", arn=q["jobQueueArn"])
     for key in env.job_definitions:
-        name = naming.aws_name(env.name, key)
+        name = naming.resource_name(env, "job_definitions", key)
         revisions = [jd for jd in live.job_definitions or [] if jd.get("jobDefinitionName") == name]
         if revisions:
             latest = max(revisions, key=lambda jd: int(jd.get("revision", 0)))
