@@ -352,6 +352,24 @@ def test_the_written_file_compiles_with_the_import_blocks_in_the_module(
     assert not placed.exists()
 
 
+def test_an_account_the_format_holds_completely_is_exact(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    """Queues, a fair-share policy and Fargate compute environments with names people chose:
+    nothing is left out, nothing is created, the command exits 0."""
+    made = handmade.Made()
+    handmade.network(aws, made)
+    handmade.fargate_fair_share(aws, made)
+    out = tmp_path / "analytics.yaml"
+    code, stdout, _ = _import(out)
+    assert code == 0, stdout
+    assert "exact:" in stdout and "left out" not in out.read_text(encoding="utf-8")
+    env, _ = parse_environment(_loaded(out))
+    assert env is not None
+    assert env.compute_environments["fargate-spot"].aws_name == "analytics-fargate-spot"
+    assert blocks.imports_path(out).read_text(encoding="utf-8").count("import {") == 6
+
+
 def test_named_queues_and_job_definitions_limit_what_is_read(
     aws: handmade.Client, tmp_path: Path
 ) -> None:
@@ -360,7 +378,8 @@ def test_named_queues_and_job_definitions_limit_what_is_read(
     _import(out, queues=("analytics-q0",), job_definitions=("analytics-step01",), name="one")
     env, _ = parse_environment(_loaded(out))
     assert env is not None
-    assert list(env.job_queues) == ["analytics-q0"] or list(env.job_queues) == ["q0"]
+    assert list(env.job_queues) == ["analytics-q0"]
+    assert env.job_queues["analytics-q0"].aws_name == "analytics-q0"
     assert list(env.job_definitions) == ["analytics-step01"]
 
 

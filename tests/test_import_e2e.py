@@ -35,6 +35,11 @@ class Change:
     actions: tuple[str, ...]
     importing: bool
     changed: frozenset[str]
+    values: dict[str, tuple[Any, Any]]
+
+    @property
+    def detail(self) -> str:
+        return json.dumps(self.values)[:800]
 
 
 def plan_changes(module: Path, server: MotoServer) -> dict[str, Change]:
@@ -53,7 +58,10 @@ def plan_changes(module: Path, server: MotoServer) -> dict[str, Change]:
             and before.get(k) != after.get(k)
             and k not in (change.get("after_unknown") or {})
         )
-        found[item["address"]] = Change(tuple(change["actions"]), "importing" in change, changed)
+        values = {k: (before.get(k), after.get(k)) for k in sorted(changed)}
+        found[item["address"]] = Change(
+            tuple(change["actions"]), "importing" in change, changed, values
+        )
     return found
 
 
@@ -92,11 +100,21 @@ TAGS = frozenset({"tags", "tags_all"})
 """batchform tags everything it manages (``batchform:environment``, ``batchform:key``): the
 first apply adds them in place, which verify needs to find the resources."""
 
-PROVIDER_ON_IMPORT = {"aws_batch_job_queue": frozenset({"compute_environments"})}
-"""hashicorp/aws 5.x reads an imported queue's deprecated ``compute_environments`` list into
-the state beside ``compute_environment_order``; the configuration sets only the order, so the
-first plan clears the list in place (the update resends the same order:
-internal/service/batch/job_queue.go, Update). Nothing in the account changes."""
+QUEUE_ORDER = frozenset({"compute_environments", "compute_environment_order"})
+
+
+def same_queue_order(change: Change) -> bool:
+    """hashicorp/aws 5.x reads an imported queue's compute environments into the deprecated
+    ``compute_environments`` list, with ``compute_environment_order`` empty; batchform writes
+    only the order, so the first plan moves the list into it (an in-place update that sends
+    the same order: internal/service/batch/job_queue.go, Update). True when the order is
+    exactly the list's: nothing in the account changes."""
+    listed, _ = change.values.get("compute_environments", (None, None))
+    _, order = change.values.get("compute_environment_order", (None, None))
+    if listed is None and order is None:
+        return True
+    ordered = [o["compute_environment"] for o in sorted(order or [], key=lambda o: o["order"])]
+    return ordered == listed
 
 
 def listed(stdout: str, marker: str) -> set[str]:
@@ -131,11 +149,14 @@ def check_plan(imported: Imported, server: MotoServer) -> dict[str, Change]:
             continue
         if address in creates and change.actions == ("create",):
             continue
-        allowed = PROVIDER_ON_IMPORT.get(address.split(".")[0], frozenset()) | TAGS
-        if change.importing and change.actions == ("update",) and change.changed <= allowed:
+        queue = address.startswith("aws_batch_job_queue.")
+        allowed = TAGS | (QUEUE_ORDER if queue else frozenset())
+        in_place = change.importing and change.actions == ("update",)
+        if in_place and change.changed <= allowed and same_queue_order(change):
             continue
         unexpected[address] = change
-    assert not unexpected, (unexpected, imported.stdout)
+    shown = "\n".join(f"{a}: {c.actions} {c.detail}" for a, c in unexpected.items())
+    assert not unexpected, f"{shown}\n{imported.stdout}"
     assert set(creates) <= {a for a, c in plan.items() if c.actions == ("create",)}
     return plan
 
@@ -143,7 +164,8 @@ def check_plan(imported: Imported, server: MotoServer) -> dict[str, Change]:
 def apply_and_verify(imported: Imported, server: MotoServer) -> None:
     """Apply, re-plan (nothing left to do) and ``batchform verify`` (in sync)."""
     tf.apply(imported.module, server.env())
-    assert tf.plan_detailed_exitcode(imported.module, server.env()) == 0
+    replan = tf.plan(imported.module, server.env())
+    assert replan.returncode == 0, replan.stdout
     result = run_cli(
         "verify", imported.config, "--endpoint-url", server.url, env=server.process_env()
     )
@@ -160,4 +182,167 @@ def test_fargate_fair_share_and_32_job_definitions(
     handmade.job_definitions(client, made, count=32)
     imported = import_and_compile(moto, tmp_path)
     check_plan(imported, moto)
+    apply_and_verify(imported, moto)
+
+
+def test_an_exact_adoption_plans_imports_and_tags_only(
+    terraform_cli: Any, moto: MotoServer, tmp_path: Path
+) -> None:
+    """Queues, a fair-share policy and Fargate compute environments: the import exits 0, and
+    the plan adds nothing and destroys nothing."""
+    made = handmade.Made()
+    client = lambda service: moto.client(service, region=REGION)  # noqa: E731
+    handmade.network(client, made)
+    handmade.fargate_fair_share(client, made)
+    imported = import_and_compile(moto, tmp_path)
+    assert imported.code == 0, imported.stdout
+    plan = check_plan(imported, moto)
+    assert {c.actions for c in plan.values()} <= {("no-op",), ("update",)}
+    assert sum(c.importing for c in plan.values()) == 6
+    apply_and_verify(imported, moto)
+
+
+def test_ec2_and_spot_on_a_launch_template(
+    terraform_cli: Any, moto: MotoServer, tmp_path: Path
+) -> None:
+    made = handmade.Made()
+    client = lambda service: moto.client(service, region=REGION)  # noqa: E731
+    handmade.network(client, made)
+    handmade.ec2_spot_with_launch_template(client, made)
+    handmade.job_definitions(client, made, count=3, fargate=False)
+    imported = import_and_compile(moto, tmp_path, "--name", "render")
+    check_plan(imported, moto)
+    apply_and_verify(imported, moto)
+
+
+# --- --from-terraform ---------------------------------------------------------------------------
+
+OLD_MAIN = """\
+provider "aws" {
+  region = "us-east-1"
+}
+
+variable "team" {
+  default = "legacy"
+}
+
+variable "service_role" {}
+variable "subnets" {}
+variable "security_group" {}
+
+locals {
+  prefix = "${var.team}-batch"
+}
+
+resource "aws_batch_compute_environment" "fargate" {
+  compute_environment_name = "${local.prefix}-fargate"
+  type                     = "MANAGED"
+  service_role             = var.service_role
+
+  compute_resources {
+    type               = "FARGATE"
+    max_vcpus          = 16
+    subnets            = var.subnets
+    security_group_ids = [var.security_group]
+  }
+}
+
+resource "aws_batch_job_queue" "main" {
+  name     = "${local.prefix}-main"
+  state    = "ENABLED"
+  priority = 1
+
+  compute_environment_order {
+    order               = 1
+    compute_environment = aws_batch_compute_environment.fargate.arn
+  }
+}
+
+module "batch" {
+  source         = "./modules/batch"
+  prefix         = local.prefix
+  service_role   = var.service_role
+  subnets        = var.subnets
+  security_group = var.security_group
+}
+"""
+
+MODULE_MAIN = """\
+# The resource shapes of the terraform-aws-batch module (terraform-aws-modules/batch/aws):
+# for_each over maps, labelled `this`.
+variable "prefix" {}
+variable "service_role" {}
+variable "subnets" {}
+variable "security_group" {}
+
+resource "aws_batch_compute_environment" "this" {
+  for_each                 = toset(["spot"])
+  compute_environment_name = "${var.prefix}-${each.key}"
+  type                     = "MANAGED"
+  service_role             = var.service_role
+
+  compute_resources {
+    type               = "FARGATE_SPOT"
+    max_vcpus          = 32
+    subnets            = var.subnets
+    security_group_ids = [var.security_group]
+  }
+}
+
+resource "aws_batch_job_queue" "this" {
+  for_each = toset(["low"])
+  name     = "${var.prefix}-${each.key}"
+  state    = "ENABLED"
+  priority = 1
+
+  compute_environment_order {
+    order               = 1
+    compute_environment = aws_batch_compute_environment.this["spot"].arn
+  }
+}
+"""
+
+
+def test_from_terraform_adopts_what_the_old_configuration_manages(
+    terraform_cli: Any, moto: MotoServer, tmp_path: Path
+) -> None:
+    """An old configuration (variables, locals, a module of the terraform-aws-batch shapes)
+    applied on the emulator is imported with --from-terraform: the new module plans imports
+    only, and the old configuration, its Batch resources replaced by the removed blocks,
+    plans no destroy."""
+    made = handmade.Made()
+    client = lambda service: moto.client(service, region=REGION)  # noqa: E731
+    handmade.network(client, made)
+    role = handmade.service_linked_role(client)
+    source = tmp_path / "old-source"
+    (source / "modules" / "batch").mkdir(parents=True)
+    (source / "main.tf").write_text(OLD_MAIN, encoding="utf-8")
+    (source / "modules" / "batch" / "main.tf").write_text(MODULE_MAIN, encoding="utf-8")
+    (source / "terraform.tfvars.json").write_text(
+        json.dumps(
+            {"service_role": role, "subnets": made.subnets, "security_group": made.security_group}
+        ),
+        encoding="utf-8",
+    )
+    old = write_moto_copy(source, tmp_path / "old", moto.url, region=REGION)
+    tf.init(old, moto.env())
+    tf.apply(old, moto.env())
+
+    imported = import_and_compile(moto, tmp_path, "--from-terraform", str(old), "--name", "legacy")
+    check_plan(imported, moto)
+    removed = (tmp_path / "imported.removed.tf").read_text(encoding="utf-8")
+    for address in (
+        "aws_batch_compute_environment.fargate",
+        "aws_batch_job_queue.main",
+        "module.batch.aws_batch_compute_environment.this",
+        "module.batch.aws_batch_job_queue.this",
+    ):
+        assert f"from = {address}\n" in removed
+
+    # the old configuration lets go: its Batch resources are replaced by the removed blocks
+    main = OLD_MAIN[: OLD_MAIN.index('resource "aws_batch_compute_environment"')]
+    (old / "main.tf").write_text(main, encoding="utf-8")
+    (old / "removed.tf").write_text(removed, encoding="utf-8")
+    changes = plan_changes(old, moto)
+    assert changes and all("delete" not in c.actions for c in changes.values()), changes
     apply_and_verify(imported, moto)

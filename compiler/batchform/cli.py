@@ -546,6 +546,13 @@ def _add_import_parser(sub: Any) -> None:
         help="a job definition to import (repeatable; default: every ACTIVE one)",
     )
     p.add_argument("--name", help="the environment name (default: the queues' common prefix)")
+    p.add_argument(
+        "--from-terraform",
+        metavar="DIR",
+        help="adopt what the Terraform configuration in DIR manages (its aws_batch_* resources, "
+        "named by the configuration or by `terraform show -json` there), and write "
+        "<FILE stem>.removed.tf: removed blocks that make the old state forget them",
+    )
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     p.add_argument(
         "--force", action="store_true", help="replace FILE and its imports file if they exist"
@@ -575,6 +582,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         job_definitions=tuple(args.job_definition),
         name=args.name,
         force=args.force,
+        from_terraform=Path(args.from_terraform) if args.from_terraform else None,
     )
     return main(request)
 

@@ -24,7 +24,16 @@ from batchform.importer import blocks, exactness, yamltext
 from batchform.importer.assemble import adopt
 from batchform.importer.read import Progress, ReadError, Snapshot, read_account
 from batchform.importer.result import Adoption
+from batchform.importer.terraform import (
+    OldConfiguration,
+    TerraformReadError,
+    read_old,
+    removed_addresses,
+)
 from batchform.verify.clients import ReadOnlyViolation, make_clients
+
+REMOVED_SUFFIX = ".removed.tf"
+"""``research.removed.tf``: the ``removed`` blocks to paste into the old configuration."""
 
 EXIT_EXACT = 0
 EXIT_FAILED = 1
@@ -47,6 +56,7 @@ class Request:
     job_definitions: Sequence[str] = ()
     name: str | None = None
     force: bool = False
+    from_terraform: Path | None = None
 
 
 @dataclass
@@ -168,12 +178,27 @@ def run(request: Request, out: TextIO, err: TextIO) -> int:
     except WriteRefused as exc:
         err.write(f"batchform import: error: {exc}; nothing was written\n")
         return EXIT_FAILED
+    removed_file = request.output.with_name(f"{request.output.stem}{REMOVED_SUFFIX}")
+    old: OldConfiguration | None = None
+    queues, job_definitions = tuple(request.queues), tuple(request.job_definitions)
     try:
+        if request.from_terraform is not None:
+            check_target(removed_file, request.force)
+            old = read_old(request.from_terraform)
+            queues += tuple(old.names("aws_batch_job_queue"))
+            job_definitions += tuple(old.names("aws_batch_job_definition"))
+            if not queues and not job_definitions:
+                raise ReadError(f"{request.from_terraform} manages no job queue or job definition")
         clients = make_clients(request.profile, request.region, request.endpoint_url)
         snapshot = read_account(
-            clients, request.region, request.queues, request.job_definitions, _progress(err)
+            clients,
+            request.region,
+            queues,
+            job_definitions,
+            _progress(err),
+            every_job_definition=old is None,
         )
-    except (ReadError, ReadOnlyViolation) as exc:
+    except (ReadError, ReadOnlyViolation, TerraformReadError, WriteRefused) as exc:
         err.write(f"batchform import: error: {exc}; nothing was written\n")
         return EXIT_FAILED
     except (ClientError, BotoCoreError, ValueError) as exc:
@@ -190,15 +215,43 @@ def run(request: Request, out: TextIO, err: TextIO) -> int:
     except exactness.NotAdoptable as exc:
         err.write(f"batchform import: error: {exc}; nothing was written\n")
         return EXIT_FAILED
-    imported = {address for address, _ in blocks.addresses(env, adoption.adopted)}
-    exactness.compare(env, snapshot, adoption, imported)
+    pairs = blocks.addresses(env, adoption.adopted)
+    exactness.compare(env, snapshot, adoption, {address for address, _ in pairs})
+    removed = None
+    if old is not None:
+        adopted = {(item.tf_type, item.aws_name) for _, item in pairs}
+        removed = _removed(old, adoption, adopted, request.output.name)
     outcome = Outcome(adoption)
     write_file(request.output, environment_text(adoption, snapshot, imports_file.name))
     write_file(imports_file, blocks.imports_text(env, adoption.adopted, request.output.name))
     outcome.files = [request.output, imports_file]
+    if removed is not None:
+        write_file(removed_file, removed)
+        outcome.files.append(removed_file)
     outcome.errors = _validate(request.output, err)
     _report(outcome, snapshot, out)
     return outcome.exit_code
+
+
+def _removed(
+    old: OldConfiguration, adoption: Adoption, adopted: set[tuple[str, str]], source: str
+) -> str:
+    """The ``removed`` blocks for the old configuration; what it manages but this import did
+    not adopt (or cannot remove cleanly) is listed as left out."""
+    addresses, notes = removed_addresses(old, adopted)
+    for note in [*old.notes, *notes]:
+        resource, _, why = note.partition(": ")
+        adoption.leave_out((), resource, "in the old configuration", why)
+    for r in old.resources:
+        if r.name and (r.tf_type, r.name) not in adopted:
+            adoption.leave_out(
+                (),
+                r.address,
+                f"{r.tf_type} {r.name}",
+                "managed by the old configuration but not adopted (not found, or not "
+                "expressible); it stays there",
+            )
+    return blocks.removed_text(addresses, source)
 
 
 def _validate(path: Path, err: TextIO) -> list[str]:

@@ -112,8 +112,10 @@ def read_account(
     queue_names: Sequence[str] = (),
     job_definition_names: Sequence[str] = (),
     progress: Progress | None = None,
+    every_job_definition: bool = True,
 ) -> Snapshot:
-    """Read the queues (all, or those named), what they use, and the job definitions."""
+    """Read the queues (all, or those named), what they use, and the job definitions (all, or
+    those named; none when ``every_job_definition`` is false and none is named)."""
     say = progress or (lambda _message: None)
     batch, ec2 = clients.batch, clients.ec2
     snapshot = Snapshot(region)
@@ -131,11 +133,18 @@ def read_account(
     if policy_arns:
         say("reading scheduling policies")
         snapshot.policies = _policies(batch, policy_arns)
+    if not job_definition_names and not every_job_definition:
+        return _follow(ec2, snapshot, say)
     say("reading job definitions")
     every = latest_revisions(fetch.active_job_definitions(batch, ""))
     snapshot.job_definitions = _select(
         every, "jobDefinitionName", job_definition_names, "ACTIVE job definition"
     )
+    return _follow(ec2, snapshot, say)
+
+
+def _follow(ec2: Any, snapshot: Snapshot, say: Progress) -> Snapshot:
+    """The subnets and launch templates the compute environments name."""
     subnet_ids = [
         str(s)
         for ce in snapshot.compute_environments
