@@ -515,3 +515,122 @@ def test_the_command_line_rejects_a_bad_name_and_an_unreachable_endpoint(tmp_pat
     )
     assert down.returncode == 1 and "reading the account failed" in down.stderr
     assert not (tmp_path / "x.yaml").exists()
+
+
+# --- --from-terraform: reading the old configuration ---------------------------------------------
+
+OLD_CONFIG = """\
+variable "team" {
+  default = "legacy"
+}
+
+variable "computed" {}
+
+locals {
+  prefix = "${var.team}-batch"
+  queue  = "${local.prefix}-main"
+}
+
+resource "aws_batch_job_queue" "main" {
+  name     = local.queue
+  state    = "ENABLED"
+  priority = 1
+}
+
+resource "aws_batch_job_definition" "literal" {
+  name = "nightly-report"
+  type = "container"
+}
+
+resource "aws_batch_job_definition" "computed" {
+  name = "${var.computed}-x"
+  type = "container"
+}
+
+resource "aws_s3_bucket" "unrelated" {
+  bucket = "x"
+}
+
+module "batch" {
+  source = "terraform-aws-modules/batch/aws"
+}
+"""
+
+
+def test_the_old_configuration_names_its_batch_resources(tmp_path: Path) -> None:
+    """Names from literals, variable defaults and locals; what only the state could give is
+    said, never guessed; resources of other types are not touched."""
+    from batchform.importer.terraform import read_configuration
+
+    (tmp_path / "main.tf").write_text(OLD_CONFIG, encoding="utf-8")
+    old = read_configuration(tmp_path)
+    names = {r.address: r.name for r in old.resources}
+    assert names == {
+        "aws_batch_job_queue.main": "legacy-batch-main",
+        "aws_batch_job_definition.literal": "nightly-report",
+        "aws_batch_job_definition.computed": None,
+    }
+    assert any(note.startswith("module.batch:") for note in old.notes)
+
+
+def test_removed_blocks_name_whole_resources_only_when_every_instance_is_adopted() -> None:
+    from batchform.importer.terraform import OldConfiguration, OldResource, removed_addresses
+
+    queue = "aws_batch_job_queue"
+    old = OldConfiguration(
+        [
+            OldResource('module.batch.aws_batch_job_queue.this["high"]', queue, "b-high"),
+            OldResource('module.batch.aws_batch_job_queue.this["low"]', queue, "b-low"),
+            OldResource('aws_batch_job_queue.pair["a"]', queue, "p-a"),
+            OldResource('aws_batch_job_queue.pair["b"]', queue, "p-b"),
+            OldResource("aws_batch_job_queue.other", queue, "other"),
+        ]
+    )
+    adopted = {(queue, "b-high"), (queue, "b-low"), (queue, "p-a")}
+    addresses, notes = removed_addresses(old, adopted)
+    assert addresses == ["module.batch.aws_batch_job_queue.this"]
+    assert notes == [
+        "aws_batch_job_queue.pair: 1 of its 2 instances are adopted; a removed block would "
+        "forget all of them, so none is written for it"
+    ]
+    text = blocks.removed_text(addresses, "x.yaml")
+    assert "removed {\n  from = module.batch.aws_batch_job_queue.this\n" in text
+    assert "    destroy = false\n" in text
+
+
+def test_from_terraform_imports_what_the_configuration_names(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    """Without a state (no `terraform init` there), the configuration's names choose the queues
+    and job definitions; the rest of the account is not imported."""
+    _fargate_account(aws, jobs_count=3)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "main.tf").write_text(
+        'resource "aws_batch_job_queue" "q" {\n  name = "analytics-q1"\n}\n'
+        'resource "aws_batch_job_definition" "j" {\n  name = "analytics-step02"\n}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "adopted.yaml"
+    code, _, stderr = _import(out, from_terraform=old, name="analytics")
+    env, _ = parse_environment(_loaded(out))
+    assert env is not None, stderr
+    assert list(env.job_queues) == ["q1"] and list(env.job_definitions) == ["step02"]
+    removed = (tmp_path / "adopted.removed.tf").read_text(encoding="utf-8")
+    assert "from = aws_batch_job_queue.q\n" in removed
+    assert "from = aws_batch_job_definition.j\n" in removed
+    assert code == 2  # the job definition's log configuration is left out
+
+
+def test_from_terraform_errors_are_located_and_write_nothing(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "main.tf").write_text('resource "aws_batch_job_queue" "q" {\n', encoding="utf-8")
+    out = tmp_path / "x.yaml"
+    code, _, stderr = _import(out, from_terraform=old)
+    assert code == 1 and "main.tf: not HCL" in stderr
+    code, _, stderr = _import(out, from_terraform=tmp_path / "missing")
+    assert code == 1 and "is not a directory" in stderr
+    assert not out.exists()

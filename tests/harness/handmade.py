@@ -82,6 +82,8 @@ def network(client: Client, made: Made, cidr: str = "10.42.0.0/16") -> None:
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
     for subnet in made.subnets:
         ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+        # public subnets: instances get public IPv4 addresses to use the gateway
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
 
 
 def fargate_fair_share(client: Client, made: Made, queues: int = 3) -> None:
@@ -201,8 +203,7 @@ def job_definitions(client: Client, made: Made, count: int = 32, fargate: bool =
                 "timeout": {"attemptDurationSeconds": 7200},
                 "propagateTags": True,
             }
-            if fargate:
-                kwargs["platformCapabilities"] = ["FARGATE"]
+            kwargs["platformCapabilities"] = ["FARGATE" if fargate else "EC2"]
             batch.register_job_definition(**kwargs)
         made.job_definitions.append(name)
 

@@ -172,6 +172,19 @@ def _job_differences(
 def _compare_jobs(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
     by_name = {str(jd["jobDefinitionName"]): jd for jd in snapshot.job_definitions}
     for item in [a for a in adoption.adopted if a.section == "job_definitions"]:
+        if item.key not in env.job_definitions:
+            continue
+        # batchform always states the platform (plan/jobs.py); AWS describes a definition
+        # registered without one as it was registered
+        platform = ["FARGATE" if derive.is_fargate(env.job(item.key)) else "EC2"]
+        have_platform = list(by_name[item.aws_name].get("platformCapabilities") or [])
+        if have_platform != platform:
+            adoption.leave_out(
+                ("job_definitions", item.key),
+                f"job definition {item.key}",
+                f"platformCapabilities {_short(have_platform)}",
+                f"batchform writes {_short(platform)}; the first apply registers a new revision",
+            )
         live = by_name[item.aws_name].get("containerProperties") or {}
         for field, have, want in _job_differences(env, item.key, live):
             why = "batchform writes " + (_short(want) if want is not None else "nothing here")
@@ -180,7 +193,7 @@ def _compare_jobs(env: Environment, snapshot: Snapshot, adoption: Adoption) -> N
                 why = f"batchform sends the logs to the log group it creates, {group} (awslogs)"
             adoption.leave_out(
                 ("job_definitions", item.key),
-                f"job definition {item.aws_name}",
+                f"job definition {item.key}",
                 f"containerProperties.{field} {_short(have) if have is not None else 'unset'}",
                 why + "; the first apply registers a new revision",
             )
@@ -209,7 +222,7 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
             "compute resources in place only with the service-linked role and "
             "BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED)"
         )
-        resource = f"compute environment {item.aws_name}"
+        resource = f"compute environment {item.key}"
         where: DocPath = ("compute_environments", item.key)
         want_images = [
             {

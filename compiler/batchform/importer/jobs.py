@@ -192,7 +192,7 @@ def job_definition(
     """One job definition's entry and its execution role ARN (the file has one for all, under
     ``iam``), or ``None`` for a kind the format cannot hold."""
     name = str(jd["jobDefinitionName"])
-    resource = f"job definition {name}"
+    resource = f"job definition {key}"
     props = jd.get("containerProperties")
     other = [k for k in ("nodeProperties", "ecsProperties", "eksProperties") if jd.get(k)]
     if jd.get("type") != "container" or other or not props:

@@ -239,7 +239,7 @@ def compute_environment(
     """One compute environment's entry, or ``None`` for one the format cannot hold."""
     name = str(ce["computeEnvironmentName"])
     where = ("compute_environments", key)
-    resource = f"compute environment {name}"
+    resource = f"compute environment {key}"
     resources = ce.get("computeResources") or {}
     if ce.get("type") != "MANAGED" or not resources:
         adoption.leave_out(
@@ -438,7 +438,7 @@ def job_queue(
     common: dict[str, str],
 ) -> dict[str, Any] | None:
     name = str(queue["jobQueueName"])
-    resource = f"job queue {name}"
+    resource = f"job queue {key}"
     order = sorted(queue.get("computeEnvironmentOrder", []), key=lambda o: int(o["order"]))
     ces = [
         ce_keys[str(o["computeEnvironment"])]

@@ -15,8 +15,9 @@ class LeftOut:
     """A deployed value the file cannot hold as it is: the first apply would change it.
 
     ``path`` is where the comment goes in the file (the resource, or the key nearest to the
-    value); ``resource`` names the AWS resource, ``what`` the attribute and its live value,
-    ``why`` what batchform does instead.
+    value); ``resource`` names the resource by its kind and its key in the file (whose
+    Terraform label follows from it), ``what`` the attribute and its live value, ``why`` what
+    batchform does instead.
     """
 
     path: DocPath

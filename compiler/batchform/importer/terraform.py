@@ -190,7 +190,9 @@ def read_state(directory: Path) -> list[OldResource] | None:
         shown = json.loads(result.stdout)
     except json.JSONDecodeError:
         return None
-    root = (shown.get("values") or {}).get("root_module") or {}
+    if not isinstance(shown, dict) or not shown.get("values"):
+        return None  # no state yet (never applied, or a remote backend not initialised)
+    root = shown["values"].get("root_module") or {}
     found = []
     for item in _state_resources(root):
         tf_type = str(item.get("type"))
