@@ -370,6 +370,18 @@ def test_an_account_the_format_holds_completely_is_exact(
     assert blocks.imports_path(out).read_text(encoding="utf-8").count("import {") == 6
 
 
+def test_progress_is_shown_on_a_terminal_only(aws: handmade.Client, tmp_path: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    _fargate_account(aws, jobs_count=1)
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        out = tmp_path / f"{shown}.yaml"
+        run(Request(region=REGION, output=out), io.StringIO(), stream)
+        assert ("batchform import: reading job queues..." in stream.getvalue()) is shown
+
+
 def test_named_queues_and_job_definitions_limit_what_is_read(
     aws: handmade.Client, tmp_path: Path
 ) -> None:

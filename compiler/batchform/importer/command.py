@@ -286,7 +286,10 @@ def _report(outcome: Outcome, snapshot: Snapshot, out: TextIO) -> None:
             f"the written file has {len(outcome.errors)} error(s): fix them before compiling\n"
         )
     if outcome.exit_code == EXIT_EXACT:
-        out.write("exact: terraform plan shows imports and batchform's tags, nothing else\n")
+        out.write(
+            "exact: the first terraform plan only imports, adds batchform's tags and moves each "
+            "queue's compute environments into compute_environment_order (docs/importing.md)\n"
+        )
 
 
 def main(request: Request) -> int:
