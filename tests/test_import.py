@@ -71,6 +71,7 @@ def _loaded(path: Path) -> dict[str, Any]:
         ("2024-jobs", [], "x-2024-jobs"),
         ("high", ["high"], "high-2"),
         ("a" * 60, [], "a" * 32),
+        ("research-spot-20261130114438766300000002", [], "spot"),
     ],
 )
 def test_keys_are_readable_valid_and_unique(name: str, taken: list[str], key: str) -> None:

@@ -47,17 +47,21 @@ _CONTEXT_LABELS = {
     "aws_batch_scheduling_policy": ("scheduling_policies.tf", "policies"),
     "aws_batch_job_queue": ("job_queues.tf", "queues"),
     "aws_batch_job_definition": ("job_definitions.tf", "jobs"),
+    "aws_cloudwatch_log_group": ("logs.tf", "log_groups"),
 }
+BY_NAME = ("aws_cloudwatch_log_group",)
+"""Types whose plan label is not the key's (``job_<key>``): found by their name instead."""
 
 
-def _plan_labels(env: Environment) -> dict[str, set[str]]:
-    """Labels the plan gives each resource type (what ``import { to = ... }`` must name)."""
+def _plan_labels(env: Environment) -> dict[str, dict[str, str]]:
+    """``{type: {label: name}}`` of what the plan generates (``import { to = ... }`` must name
+    one of these labels)."""
     files = build_plan(env, "import").files
-    out: dict[str, set[str]] = {}
+    out: dict[str, dict[str, str]] = {}
     for tf_type, (file, key) in _CONTEXT_LABELS.items():
         context: Any = files.get(file)
         entries = context.get(key, []) if isinstance(context, dict) else []
-        out[tf_type] = {str(entry["label"]) for entry in entries}
+        out[tf_type] = {str(entry["label"]): str(entry.get("name", "")) for entry in entries}
     return out
 
 
@@ -68,8 +72,13 @@ def addresses(env: Environment, adopted: list[Adopted]) -> list[tuple[str, Adopt
     labels = _plan_labels(env)
     out: list[tuple[str, Adopted]] = []
     for item in adopted:
-        wanted = label(item.key)
-        if wanted in labels.get(item.tf_type, set()):
+        known = labels.get(item.tf_type, {})
+        if item.tf_type in BY_NAME:
+            found = [lab for lab, name in known.items() if name == item.aws_name]
+            wanted = found[0] if found else ""
+        else:
+            wanted = label(item.key)
+        if wanted in known:
             out.append((f"{item.tf_type}.{wanted}", item))
     return out
 

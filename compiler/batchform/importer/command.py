@@ -18,9 +18,10 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from batchform import naming
 from batchform.diagnostics import Level
 from batchform.hcl import comment_safe
-from batchform.importer import blocks, exactness, yamltext
+from batchform.importer import blocks, exactness, jobs, yamltext
 from batchform.importer.assemble import adopt
 from batchform.importer.read import Progress, ReadError, Snapshot, read_account
 from batchform.importer.result import Adoption
@@ -30,6 +31,7 @@ from batchform.importer.terraform import (
     read_old,
     removed_addresses,
 )
+from batchform.verify import fetch
 from batchform.verify.clients import ReadOnlyViolation, make_clients
 
 REMOVED_SUFFIX = ".removed.tf"
@@ -210,6 +212,14 @@ def run(request: Request, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_FAILED
     adoption = adopt(snapshot, request.name)
+    if adoption.document.get("job_definitions"):
+        try:
+            prefix = naming.log_group_name(str(adoption.document["name"]), "")
+            groups = fetch.log_groups(clients.logs, prefix)
+        except (ClientError, BotoCoreError) as exc:
+            err.write(f"batchform import: error: reading the log groups failed: {exc}\n")
+            return EXIT_FAILED
+        jobs.adopt_log_groups(adoption, str(adoption.document["name"]), groups)
     try:
         env = exactness.fit_to_model(adoption)
     except exactness.NotAdoptable as exc:

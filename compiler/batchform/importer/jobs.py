@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchform import naming
 from batchform.importer.mapping import own_tags, user_tags
 from batchform.importer.result import Adopted, Adoption
+from batchform.model import JOB_SETTING_DEFAULTS
 from batchform.units import format_duration
+
+LOG_RETENTION_DEFAULT = int(JOB_SETTING_DEFAULTS["log_retention_days"])
 
 SHARED_SETTINGS = (
     "platform",
@@ -273,3 +277,27 @@ def hoist_defaults(jobs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             for entry in entries:
                 del entry[setting]
     return defaults
+
+
+def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[str, Any]]) -> None:
+    """Log groups named as batchform names a job's group (``/aws/batch/<name>/<key>``, an
+    environment batchform made before) are adopted rather than created again, which would
+    fail (the name is taken); their retention becomes the job's ``log_retention_days``."""
+    jobs = adoption.document.get("job_definitions", {})
+    defaults = adoption.document.get("job_defaults", {})
+    for key, entry in jobs.items():
+        name = naming.log_group_name(env_name, key)
+        group = groups.get(name)
+        if group is None:
+            continue
+        days = group.get("retentionInDays")
+        if days is None:
+            adoption.leave_out(
+                ("job_definitions", key),
+                f"job definition {key}",
+                f"log group {name} keeps its events forever",
+                "batchform sets a retention (30 days unless log_retention_days says otherwise)",
+            )
+        elif int(days) != defaults.get("log_retention_days", LOG_RETENTION_DEFAULT):
+            entry["log_retention_days"] = int(days)
+        adoption.adopted.append(Adopted("log_groups", key, "aws_cloudwatch_log_group", name, name))

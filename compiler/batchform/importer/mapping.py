@@ -32,6 +32,10 @@ MANAGED_TAG_PREFIXES = ("aws:", "batchform:")
 ``batchform:`` tags are what batchform adds to everything it manages anyway."""
 
 _KEY_PATTERN = re.compile(KEY_PATTERN)
+TERRAFORM_SUFFIX = re.compile(r"-\d{26}\Z")
+"""The unique suffix Terraform appends to a ``name_prefix`` (a timestamp and a counter, 26
+digits): a compute environment batchform (or other Terraform) made from a prefix gets its key
+from the prefix alone."""
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -41,10 +45,11 @@ def key_for(name: str, env_name: str, taken: Iterable[str]) -> str:
     """A file key (``^[a-z][a-z0-9-]{0,31}$``) for an AWS name, unique among ``taken``.
 
     ``<env>-`` at the start is dropped (``research-high`` in environment ``research`` is
-    ``high``); other characters become ``-``; a clash gets ``-2``, ``-3``. The exact name
-    stays in ``aws_name``, so the key only has to be readable.
+    ``high``), and so is a Terraform name-prefix suffix; other characters become ``-``; a
+    clash gets ``-2``, ``-3``. The exact name stays in ``aws_name``, so the key only has to
+    be readable.
     """
-    text = name.lower()
+    text = TERRAFORM_SUFFIX.sub("", name.lower())
     prefix = f"{env_name}-"
     if text.startswith(prefix) and len(text) > len(prefix):
         text = text[len(prefix) :]
