@@ -160,7 +160,12 @@ def normalized(value: Any, key: str = "") -> Any:
 def _job_differences(
     env: Environment, key: str, live: dict[str, Any]
 ) -> list[tuple[str, Any, Any]]:
-    want = normalized(_plain(derive.container_properties(env, key)))
+    props = derive.container_properties(env, key)
+    options = (props.get("logConfiguration") or {}).get("options") or {}
+    if options.get("awslogs-group") == refs.log_group_name(key):
+        # the reference stands for the group batchform names: compare the name itself
+        options["awslogs-group"] = naming.log_group_name(env.name, key)
+    want = normalized(_plain(props))
     have = normalized(live)
     return [
         (field, have.get(field), want.get(field))

@@ -174,6 +174,18 @@ def _container_extras(props: dict[str, Any], entry: dict[str, Any]) -> None:
         entry["log"] = log
 
 
+def _batchform_log(adoption: Adoption, key: str) -> dict[str, Any]:
+    """The ``log`` batchform's default amounts to: awslogs into ``/aws/batch/<name>/<key>``
+    (compiler/batchform/derive.py, ``container_properties``)."""
+    document = adoption.document
+    options = {
+        "awslogs-group": naming.log_group_name(str(document.get("name")), key),
+        "awslogs-region": str(document.get("region")),
+        "awslogs-stream-prefix": key,
+    }
+    return {"driver": "awslogs", "options": options}
+
+
 def _log(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """``logConfiguration`` as the file's ``log``: driver, options, secret options. Unset stays
     unset (batchform then writes awslogs into its own group: a difference
@@ -241,6 +253,8 @@ def job_definition(
     if storage:
         entry["ephemeral_storage"] = disk_text(int(storage))
     _container_extras(props, entry)
+    if entry.get("log") == _batchform_log(adoption, key):
+        del entry["log"]  # what batchform writes without `log`: nothing to say
     retry = _retry(jd.get("retryStrategy"))
     if retry is not None:
         entry["retry"] = retry
