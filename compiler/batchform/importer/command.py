@@ -32,7 +32,7 @@ from batchform.importer.terraform import (
     removed_addresses,
 )
 from batchform.verify import fetch
-from batchform.verify.clients import ReadOnlyViolation, make_clients
+from batchform.verify.clients import Clients, ReadOnlyViolation, make_clients
 
 REMOVED_SUFFIX = ".removed.tf"
 """``research.removed.tf``: the ``removed`` blocks to paste into the old configuration."""
@@ -171,21 +171,30 @@ def _progress(stream: TextIO) -> Progress | None:
     return say
 
 
-def run(request: Request, out: TextIO, err: TextIO) -> int:
-    """Run the command; print the summary on ``out`` and problems on ``err``."""
+class Failed(Exception):
+    """Nothing was written; the message says why (exit 1)."""
+
+
+def _outputs(request: Request) -> tuple[Path, Path]:
+    """The imports file and the removed-blocks file beside ``-o``, checked like it."""
     imports_file = blocks.imports_path(request.output)
+    removed_file = request.output.with_name(f"{request.output.stem}{REMOVED_SUFFIX}")
     try:
         check_target(request.output, request.force)
         check_target(imports_file, request.force)
+        if request.from_terraform is not None:
+            check_target(removed_file, request.force)
     except WriteRefused as exc:
-        err.write(f"batchform import: error: {exc}; nothing was written\n")
-        return EXIT_FAILED
-    removed_file = request.output.with_name(f"{request.output.stem}{REMOVED_SUFFIX}")
+        raise Failed(f"{exc}; nothing was written") from None
+    return imports_file, removed_file
+
+
+def _read(request: Request, err: TextIO) -> tuple[Snapshot, OldConfiguration | None, Clients]:
+    """The old Terraform configuration (with --from-terraform), then the account."""
     old: OldConfiguration | None = None
     queues, job_definitions = tuple(request.queues), tuple(request.job_definitions)
     try:
         if request.from_terraform is not None:
-            check_target(removed_file, request.force)
             old = read_old(request.from_terraform)
             queues += tuple(old.names("aws_batch_job_queue"))
             job_definitions += tuple(old.names("aws_batch_job_definition"))
@@ -200,30 +209,40 @@ def run(request: Request, out: TextIO, err: TextIO) -> int:
             _progress(err),
             every_job_definition=old is None,
         )
-    except (ReadError, ReadOnlyViolation, TerraformReadError, WriteRefused) as exc:
-        err.write(f"batchform import: error: {exc}; nothing was written\n")
-        return EXIT_FAILED
+    except (ReadError, ReadOnlyViolation, TerraformReadError) as exc:
+        raise Failed(f"{exc}; nothing was written") from None
     except (ClientError, BotoCoreError, ValueError) as exc:
-        err.write(f"batchform import: error: reading the account failed: {exc}\n")
-        return EXIT_FAILED
+        raise Failed(f"reading the account failed: {exc}") from None
     if not snapshot.queues and not snapshot.job_definitions:
-        err.write(
-            f"batchform import: error: no job queue and no job definition in {request.region}\n"
-        )
-        return EXIT_FAILED
+        raise Failed(f"no job queue and no job definition in {request.region}")
+    return snapshot, old, clients
+
+
+def _adopt(request: Request, snapshot: Snapshot, clients: Clients) -> Adoption:
+    """The document, with the log groups batchform would name adopted too."""
     adoption = adopt(snapshot, request.name)
     if adoption.document.get("job_definitions"):
+        name = str(adoption.document["name"])
         try:
-            prefix = naming.log_group_name(str(adoption.document["name"]), "")
-            groups = fetch.log_groups(clients.logs, prefix)
+            groups = fetch.log_groups(clients.logs, naming.log_group_name(name, ""))
         except (ClientError, BotoCoreError) as exc:
-            err.write(f"batchform import: error: reading the log groups failed: {exc}\n")
-            return EXIT_FAILED
-        jobs.adopt_log_groups(adoption, str(adoption.document["name"]), groups)
+            raise Failed(f"reading the log groups failed: {exc}") from None
+        jobs.adopt_log_groups(adoption, name, groups)
+    return adoption
+
+
+def run(request: Request, out: TextIO, err: TextIO) -> int:
+    """Run the command; print the summary on ``out`` and problems on ``err``."""
     try:
-        env = exactness.fit_to_model(adoption)
-    except exactness.NotAdoptable as exc:
-        err.write(f"batchform import: error: {exc}; nothing was written\n")
+        imports_file, removed_file = _outputs(request)
+        snapshot, old, clients = _read(request, err)
+        adoption = _adopt(request, snapshot, clients)
+        try:
+            env = exactness.fit_to_model(adoption)
+        except exactness.NotAdoptable as exc:
+            raise Failed(f"{exc}; nothing was written") from None
+    except Failed as exc:
+        err.write(f"batchform import: error: {exc}\n")
         return EXIT_FAILED
     pairs = blocks.addresses(env, adoption.adopted)
     exactness.compare(env, snapshot, adoption, {address for address, _ in pairs})
