@@ -632,7 +632,7 @@ def test_from_terraform_imports_what_the_configuration_names(
     removed = (tmp_path / "adopted.removed.tf").read_text(encoding="utf-8")
     assert "from = aws_batch_job_queue.q\n" in removed
     assert "from = aws_batch_job_definition.j\n" in removed
-    assert code == 2  # the job definition's log configuration is left out
+    assert code == 2  # the job's log configuration or log group is not adopted as it is
 
 
 def test_from_terraform_errors_are_located_and_write_nothing(
