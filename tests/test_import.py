@@ -647,3 +647,39 @@ def test_from_terraform_errors_are_located_and_write_nothing(
     code, _, stderr = _import(out, from_terraform=tmp_path / "missing")
     assert code == 1 and "is not a directory" in stderr
     assert not out.exists()
+
+
+def test_hostile_values_from_aws_stay_values(aws: handmade.Client, tmp_path: Path) -> None:
+    """Whatever AWS holds (newlines, YAML and HCL syntax, bidirectional overrides) comes back
+    as the same text, never as structure or a comment that ends early."""
+    hostile = 'a: b\n# not a comment\n${file("/etc/passwd")} \u202eevil'
+    aws("batch").register_job_definition(
+        jobDefinitionName="odd",
+        type="container",
+        platformCapabilities=["EC2"],
+        containerProperties={
+            "image": "busybox",
+            "command": ["sh", "-c", hostile],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "512"},
+            ],
+            "environment": [{"name": "ODD", "value": hostile}],
+            "instanceType": hostile,  # no key in the format: a comment quotes it
+        },
+        tags={"note": "on", "time": "12:30", "at": "@x"},  # AWS allows no more in tags
+    )
+    out = tmp_path / "odd.yaml"
+    code, _, stderr = _import(out, name="odd")
+    assert code == 2 and "Traceback" not in stderr
+    env, diags = parse_environment(_loaded(out))
+    assert env is not None, diags
+    job = env.job("odd")
+    assert job.command == ["sh", "-c", hostile]
+    assert (job.environment or {})["ODD"] == hostile
+    assert {**env.tags, **(job.tags or {})} == {"note": "on", "time": "12:30", "at": "@x"}
+    comments = [
+        line for line in out.read_text(encoding="utf-8").splitlines() if line.lstrip()[:1] == "#"
+    ]
+    assert any("instanceType" in line for line in comments)
+    assert not any("\u202e" in line for line in comments)
