@@ -47,6 +47,7 @@ COMMANDS = {
     "rules": [],
     "schema": [],
     "show": [str(TINY)],
+    "import": ["--region", "us-east-1", "-o", "imported.yaml"],
 }
 
 

@@ -88,6 +88,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         assert a.env is not None
         try:
             files = render_environment(a.env, source_label(a))
+            files.update(_placed_imports(a.file))
             rendered.append((a, files, environment_directory(out_root, a.env.name)))
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
@@ -95,6 +96,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.check:
         return _check_outputs(rendered, args.format)
     return _write_outputs(rendered, args.format)
+
+
+def _placed_imports(config: str) -> dict[str, str]:
+    """``imports.tf`` when ``batchform import`` wrote import blocks beside the file
+    (compiler/batchform/importer/blocks.py says why and when)."""
+    from batchform.importer.blocks import placed_imports
+
+    return placed_imports(config)
 
 
 def _check_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
@@ -499,7 +508,83 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "junit"], default="text", help=FORMAT_HELP)
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     p.set_defaults(func=cmd_sandbox)
+    _add_import_parser(sub)
     return parser
+
+
+# --- batchform import (compiler/batchform/importer/) -----------------------------------------
+
+
+def _add_import_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "import",
+        help="write an environment file (and import blocks) from an existing AWS Batch setup",
+        description="Read an existing AWS Batch environment (Describe/List/Get calls only): "
+        "the job queues (all, or those named), their compute environments and scheduling "
+        "policies, and the latest ACTIVE revision of every job definition (or those named). "
+        "Write FILE in the format's own keys, with exact AWS names (aws_name), and beside it "
+        "<FILE stem>.imports.tf, Terraform import blocks `batchform compile` copies into the "
+        "module. What the file cannot hold is written as a comment where it belongs and listed "
+        "at the end. Exit code 0 when the adoption is exact, 2 when something was left out, 1 "
+        "when nothing was written. docs/importing.md is the guide.",
+    )
+    p.add_argument("--region", required=True, help="the Region to read")
+    p.add_argument("--profile", help="AWS profile to read with")
+    p.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint")
+    p.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a job queue to start from (repeatable; default: every queue in the Region)",
+    )
+    p.add_argument(
+        "--job-definition",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a job definition to import (repeatable; default: every ACTIVE one)",
+    )
+    p.add_argument("--name", help="the environment name (default: the queues' common prefix)")
+    p.add_argument(
+        "--from-terraform",
+        metavar="DIR",
+        help="adopt what the Terraform configuration in DIR manages (its aws_batch_* resources, "
+        "named by the configuration or by `terraform show -json` there), and write "
+        "<FILE stem>.removed.tf: removed blocks that make the old state forget them",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    p.add_argument(
+        "--force", action="store_true", help="replace FILE and its imports file if they exist"
+    )
+    p.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import re
+
+    from batchform.importer.command import Request, main
+    from batchform.model import NAME_PATTERN
+
+    if args.name is not None and not re.fullmatch(NAME_PATTERN, args.name):
+        print(
+            f"batchform import: error: --name {args.name!r} is no environment name "
+            "(2-28 lowercase letters, digits and '-', starting with a letter)",
+            file=sys.stderr,
+        )
+        return EXIT_ERRORS
+    request = Request(
+        region=args.region,
+        output=Path(args.output),
+        profile=args.profile,
+        endpoint_url=args.endpoint_url,
+        queues=tuple(args.queue),
+        job_definitions=tuple(args.job_definition),
+        name=args.name,
+        force=args.force,
+        from_terraform=Path(args.from_terraform) if args.from_terraform else None,
+    )
+    return main(request)
 
 
 def _print_io_error(where: str, what: str, exc: OSError) -> None:

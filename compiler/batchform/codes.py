@@ -169,6 +169,15 @@ CODE_NAME_COLLISION = register(
     Stage.BUILD,
 )
 
+# batchform import (compiler/batchform/importer/): the imports file compile copies
+CODE_IMPORTS_FILE = register(
+    "BF580",
+    E,
+    "the imports file beside an environment file (`<file>.imports.tf`, written by `batchform "
+    "import`) cannot be used: a symbolic link, not UTF-8, or more than import blocks",
+    Stage.EMIT,
+)
+
 del E
 
 

@@ -1,0 +1,287 @@
+"""Is the adoption exact? Two checks after the mapping:
+
+- :func:`fit_to_model`: the document must be a valid environment for *this* batchform's model.
+  A key the model does not have (a newer format key the mapping already writes, such as a
+  container option) or a form it does not accept is taken out again and listed, so the
+  written file always loads.
+- :func:`compare`: the environment is compiled in memory (the same functions the plan uses:
+  :func:`batchform.derive.container_properties`, :func:`batchform.plan.compute.ec2_configuration`,
+  :func:`batchform.derive.compute_resource_tags`) and what batchform would deploy is compared
+  with what is deployed. Every difference the first ``terraform apply`` would make is listed,
+  including those the mapping did not foresee (a container field AWS added, a volume named
+  otherwise than batchform names volumes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from batchform import derive, naming, refs
+from batchform.diagnostics import format_path
+from batchform.hcl import Expr
+from batchform.importer.read import Snapshot
+from batchform.importer.result import Adoption, DocPath
+from batchform.model import Environment, parse_environment
+from batchform.plan.compute import ec2_configuration, provider_updates_in_place
+
+MAX_ROUNDS = 500
+"""Each round removes at least one value; a document has far fewer values the model refuses."""
+
+
+class NotAdoptable(Exception):
+    """The document cannot be made valid by leaving values out (a bug: please report)."""
+
+
+def _remove(document: dict[str, Any], path: DocPath) -> DocPath | None:
+    """Delete the deepest existing value along ``path``; return its path (``None`` when only
+    the whole document is left, which cannot be removed)."""
+    node: Any = document
+    parents: list[tuple[Any, str | int]] = []
+    for part in path:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            parents.append((node, part))
+            node = node[part]  # type: ignore[index]
+        else:
+            break
+    if not parents:
+        return None
+    container, part = parents[-1]
+    del container[part]
+    return tuple(p for _, p in parents)
+
+
+def fit_to_model(adoption: Adoption) -> Environment:
+    """The environment model of the document, after taking out what the model refuses."""
+    for _ in range(MAX_ROUNDS):
+        env, diagnostics = parse_environment(adoption.document)
+        if env is not None:
+            return env
+        removed_any = False
+        for diag in diagnostics:
+            value = _value_at(adoption.document, diag.path)
+            removed = _remove(adoption.document, diag.path)
+            if removed is None or len(removed) < 2:
+                continue
+            removed_any = True
+            if _default_name(adoption.document, removed, value):
+                continue
+            what = f"{format_path(removed)}: {_short(value)}"
+            why = f"this batchform cannot write it ({diag.message})"
+            if removed[-1] == "aws_name":
+                why = (
+                    "this batchform cannot keep an exact AWS name (`aws_name`): the first "
+                    "apply would create the resource under batchform's name and destroy this one"
+                )
+            adoption.leave_out(removed[:-1], _resource_of(removed), what, why)
+        if not removed_any:
+            reasons = "; ".join(d.message for d in diagnostics)
+            raise NotAdoptable(f"the imported file does not fit the format: {reasons}")
+    raise NotAdoptable("the imported file does not fit the format")
+
+
+def _default_name(document: dict[str, Any], path: DocPath, value: Any) -> bool:
+    """An ``aws_name`` this batchform does not have, equal to the name it gives anyway
+    (``<name>-<key>``; never for a CE, whose name batchform only prefixes): nothing is lost."""
+    return (
+        len(path) == 3
+        and path[2] == "aws_name"
+        and path[0] in ("job_queues", "scheduling_policies", "job_definitions")
+        and value == naming.aws_name(str(document.get("name")), str(path[1]))
+    )
+
+
+def _value_at(document: dict[str, Any], path: DocPath) -> Any:
+    node: Any = document
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _resource_of(path: DocPath) -> str:
+    kinds = {
+        "compute_environments": "compute environment",
+        "job_queues": "job queue",
+        "scheduling_policies": "scheduling policy",
+        "job_definitions": "job definition",
+    }
+    if len(path) >= 2 and path[0] in kinds:
+        return f"{kinds[str(path[0])]} {path[1]}"
+    return str(path[0])
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    """A value in one line for a comment or the report (JSON, cut at ``limit``)."""
+    if isinstance(value, Expr):
+        return f"batchform's {value}"
+    text = json.dumps(_plain(value), sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Expr):
+        return f"${{{value}}}"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- container properties -----------------------------------------------------------------
+
+_SORT_BY = {"environment": "name", "secrets": "name", "resourceRequirements": "type"}
+"""Lists the provider compares as sets (``equivalentContainerPropertiesJSON`` in
+internal/service/batch/container_properties.go of hashicorp/terraform-provider-aws sorts
+environment variables and drops empty values), so their order is no difference."""
+
+
+def normalized(value: Any, key: str = "") -> Any:
+    """Empty values dropped (AWS answers with ``[]`` and ``{}`` for what was never set), and
+    the lists the provider treats as sets sorted."""
+    if isinstance(value, dict):
+        out = {k: normalized(v, k) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, [], {}, "")}
+    if isinstance(value, list):
+        items = [normalized(v) for v in value]
+        field = _SORT_BY.get(key)
+        if field is not None:
+            items.sort(key=lambda item: str(item.get(field, "")) if isinstance(item, dict) else "")
+        return items
+    return value
+
+
+def _job_differences(
+    env: Environment, key: str, live: dict[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    props = derive.container_properties(env, key)
+    options = (props.get("logConfiguration") or {}).get("options") or {}
+    if options.get("awslogs-group") == refs.log_group_name(key):
+        # the reference stands for the group batchform names: compare the name itself
+        options["awslogs-group"] = naming.log_group_name(env.name, key)
+    want = normalized(_plain(props))
+    have = normalized(live)
+    return [
+        (field, have.get(field), want.get(field))
+        for field in sorted(set(want) | set(have))
+        if want.get(field) != have.get(field)
+    ]
+
+
+def _compare_jobs(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    by_name = {str(jd["jobDefinitionName"]): jd for jd in snapshot.job_definitions}
+    for item in [a for a in adoption.adopted if a.section == "job_definitions"]:
+        if item.key not in env.job_definitions:
+            continue
+        # batchform always states the platform (plan/jobs.py); AWS describes a definition
+        # registered without one as it was registered
+        platform = ["FARGATE" if derive.is_fargate(env.job(item.key)) else "EC2"]
+        have_platform = list(by_name[item.aws_name].get("platformCapabilities") or [])
+        if have_platform != platform:
+            adoption.leave_out(
+                ("job_definitions", item.key),
+                f"job definition {item.key}",
+                f"platformCapabilities {_short(have_platform)}",
+                f"batchform writes {_short(platform)}; the first apply registers a new revision",
+            )
+        live = by_name[item.aws_name].get("containerProperties") or {}
+        for field, have, want in _job_differences(env, item.key, live):
+            why = "batchform writes " + (_short(want) if want is not None else "nothing here")
+            if field == "logConfiguration" and have is None:
+                group = naming.log_group_name(env.name, item.key)
+                why = f"batchform sends the logs to the log group it creates, {group} (awslogs)"
+            adoption.leave_out(
+                ("job_definitions", item.key),
+                f"job definition {item.key}",
+                f"containerProperties.{field} {_short(have) if have is not None else 'unset'}",
+                why + "; the first apply registers a new revision",
+            )
+
+
+# --- compute environments -------------------------------------------------------------------
+
+
+def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    by_name = {str(ce["computeEnvironmentName"]): ce for ce in snapshot.compute_environments}
+    for item in [a for a in adoption.adopted if a.section == "compute_environments"]:
+        if item.key not in env.compute_environments:
+            continue
+        live = by_name[item.aws_name]
+        ce = env.compute_environments[item.key]
+        if ce.is_fargate:
+            continue
+        resources = live.get("computeResources") or {}
+        in_place = provider_updates_in_place(
+            live.get("serviceRole"), resources.get("allocationStrategy")
+        )
+        how = (
+            "the provider updates the compute environment in place"
+            if in_place
+            else "the provider replaces the compute environment for it (provider 5.x updates "
+            "compute resources in place only with the service-linked role and "
+            "BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED)"
+        )
+        resource = f"compute environment {item.key}"
+        where: DocPath = ("compute_environments", item.key)
+        want_images = [
+            {
+                ("imageType" if k == "image_type" else "imageIdOverride"): _plain(v)
+                for k, v in e.items()
+            }
+            for e in ec2_configuration(env, item.key)
+        ]
+        have_images = normalized(resources.get("ec2Configuration") or [])
+        if normalized(want_images) != have_images:
+            adoption.leave_out(
+                where,
+                resource,
+                f"ec2Configuration {_short(have_images) if have_images else 'unset'}",
+                f"batchform writes {_short(want_images)}; {how}",
+            )
+        want_tags = derive.compute_resource_tags(env, item.key)
+        have_tags = {str(k): str(v) for k, v in (resources.get("tags") or {}).items()}
+        if want_tags != have_tags:
+            added = sorted(k for k in want_tags if have_tags.get(k) != want_tags[k])
+            adoption.leave_out(
+                where,
+                resource,
+                f"computeResources.tags {_short(have_tags) if have_tags else 'unset'}",
+                f"batchform tags the instances with {', '.join(added)} as well; {how}",
+            )
+        instance_role = refs.instance_profile_arn(env)
+        if resources.get("instanceRole") and instance_role != resources["instanceRole"]:
+            adoption.leave_out(
+                where,
+                resource,
+                f"instanceRole {resources['instanceRole']}",
+                f"batchform writes {_short(instance_role)}; {how}",
+            )
+
+
+_RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_-]+)"', re.MULTILINE)
+
+
+def created_addresses(env: Environment, imported: set[str]) -> list[str]:
+    """Every resource of the compiled module no import block adopts, in file order: what the
+    first apply creates. Read from the rendered module itself, so nothing the templates add
+    escapes the list."""
+    from batchform.build import render_environment
+
+    found: list[str] = []
+    for name, text in sorted(render_environment(env, "import").items()):
+        if name.endswith(".tf"):
+            found += [f"{t}.{label}" for t, label in _RESOURCE.findall(text)]
+    return [address for address in found if address not in imported]
+
+
+def compare(env: Environment, snapshot: Snapshot, adoption: Adoption, imported: set[str]) -> None:
+    """List every difference between what ``env`` compiles to and what is deployed."""
+    _compare_compute(env, snapshot, adoption)
+    _compare_jobs(env, snapshot, adoption)
+    adoption.creates = created_addresses(env, imported)
