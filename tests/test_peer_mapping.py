@@ -9,11 +9,6 @@ schema allows. A setting the page maps to no key ("—") must say why in its not
 
 The page also promises completeness: every input of the module version it cites and every
 property of the CDK props types must have a row (the names are copied below from those sources).
-
-Keys of the second release are written by several branches at once. Until a branch is merged,
-its keys are missing from this branch's model: ``LATER`` lists the roots of those keys, and a
-path under a root that is still missing is let through. Once the root exists in the model,
-every path under it must resolve too, so after the merge the page is held to what was built.
 """
 
 from __future__ import annotations
@@ -31,33 +26,6 @@ from batchform.schema import environment_schema
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "coming-from-other-tools.md"
 LINK = "coming-from-other-tools.md"
-
-# Roots of the second-release keys the page names (docs/environment.md documents each once
-# it is built). A value after ": " is a value the key must accept.
-LATER = (
-    "compute_environments.<key>.aws_name",
-    "compute_environments.<key>.aws_name_prefix",
-    "compute_environments.<key>.tags",
-    "compute_environments.<key>.eks",
-    "compute_environments.<key>.launch_template.id",
-    "compute_environments.<key>.launch_template.name",
-    "compute_environments.<key>.launch_template.version",
-    "compute_environments.<key>.type: UNMANAGED",
-    "job_queues.<key>.aws_name",
-    "job_queues.<key>.tags",
-    "scheduling_policies.<key>.aws_name",
-    "job_definitions.<key>.aws_name",
-    "job_definitions.<key>.type",
-    "job_definitions.<key>.nodes",
-    "job_definitions.<key>.containers",
-    "job_definitions.<key>.service_account",
-    "job_definitions.<key>.keep_old_revisions",
-    "job_definitions.<key>.platform: EKS",
-    "job_definitions.<key>.job_role.managed_policies",
-    "iam.path",
-    "iam.permissions_boundary",
-    "iam.instance_role.managed_policies",
-)
 
 SCHEMA = environment_schema()
 DEFS: dict[str, Any] = SCHEMA.get("$defs", {})
@@ -157,20 +125,6 @@ def key_paths(cell: str) -> list[str]:
     return paths
 
 
-def _later_root(path: str) -> str | None:
-    """The entry of LATER that ``path`` is under: a key root covers the paths below it, a root
-    with a value (``type: UNMANAGED``) only itself, so a wrong value of an existing key is
-    never let through."""
-    dotted = path.partition(": ")[0]
-    for root in LATER:
-        if ": " in root:
-            if path == root:
-                return root
-        elif dotted == root or dotted.startswith((root + ".", root + "[")):
-            return root
-    return None
-
-
 ROWS = list(_table_rows())
 PATHS = sorted({(path, number) for number, cells in ROWS for path in key_paths(cells[1])})
 
@@ -182,12 +136,8 @@ def test_the_page_has_its_tables() -> None:
 
 @pytest.mark.parametrize(("path", "line"), PATHS, ids=[p for p, _ in PATHS])
 def test_every_key_the_page_names_exists(path: str, line: int) -> None:
-    if resolves(path):
-        return
-    root = _later_root(path)
-    assert root is not None and not resolves(root), (
+    assert resolves(path), (
         f"docs/coming-from-other-tools.md:{line}: `{path}` is no key of the environment file"
-        + (f" although `{root}` now is" if root is not None else "")
     )
 
 
@@ -198,14 +148,6 @@ def test_every_row_has_three_cells_and_every_omission_says_why() -> None:
         assert peer and key, f"docs/coming-from-other-tools.md:{line}: an empty cell"
         if key == "—":
             assert notes, f"docs/coming-from-other-tools.md:{line}: `{peer}` has no key and no why"
-
-
-def test_every_later_root_is_on_the_page() -> None:
-    """An entry of LATER the page no longer names would let a wrong path through unnoticed."""
-    named = {path for path, _ in PATHS}
-    for root in LATER:
-        dotted = root.partition(": ")[0]
-        assert any(p == root or p.partition(": ")[0].startswith(dotted) for p in named), root
 
 
 def test_the_resolver_tells_keys_from_typos() -> None:
@@ -219,8 +161,6 @@ def test_the_resolver_tells_keys_from_typos() -> None:
     assert not resolves("job_definitions.<key>.retry.on_exit.status_reason")
     assert not resolves("job_definitions.<key>.ulimits.<name>.soft_limit")
     assert not resolves("compute_environments.<key>.type: SPOTTY")
-    assert _later_root("compute_environments.<key>.type: SPOTTY") is None
-    assert _later_root("compute_environments.<key>.eks.cluster") == "compute_environments.<key>.eks"
     assert resolves("job_definitions.<key>.platform: FARGATE")
     assert not resolves("job_definitions.<key>.platform: BATCH")
     assert resolves('job_definitions.<key>.retry.on_exit[].exit_code: "*"')
