@@ -797,3 +797,44 @@ job_definitions:
     assert "iam.tf" not in files and "security_groups.tf" not in files
     ce = blocks(files["compute_environments.tf"])["aws_batch_compute_environment"]["legacy"]
     assert "depends_on" not in ce and "compute_resources" not in ce
+
+
+def test_a_container_log_secret_gives_an_ec2_task_its_execution_role() -> None:
+    """The ECS agent reads a log driver's secret options with the execution role, as it reads
+    the containers' secrets (Batch User Guide, "Specifying sensitive data"): a multi-container
+    EC2 task whose only secret is a container's splunk token still needs the role, and the
+    role's policy may read exactly that secret."""
+    from batchform.derive import ecs_properties
+    from batchform.plan import iam
+
+    text = """\
+version: 1
+name: demo
+region: us-west-2
+network:
+  vpc:
+    create: {cidr: 10.0.0.0/16, availability_zones: [us-west-2a, us-west-2b]}
+compute_environments:
+  ec2: {type: EC2, allocation_strategy: BEST_FIT_PROGRESSIVE, max_vcpus: 16, instance_types: [c6i]}
+job_queues:
+  main: {priority: 1, compute_environments: [ec2]}
+job_definitions:
+  pair:
+    containers:
+      app: {image: busybox, vcpus: 1, memory: 1 GiB}
+      shipper:
+        image: busybox
+        vcpus: 1
+        memory: 1 GiB
+        essential: false
+        log:
+          driver: splunk
+          options: {splunk-url: "https://splunk.example.com:8088"}
+          secret_options: {splunk-token: SECRET}
+""".replace("SECRET", SECRET)
+    analysis = analyze_text(text, "pair.yaml")
+    assert analysis.env is not None, analysis.diagnostics
+    task = ecs_properties(analysis.env, "pair")["taskProperties"][0]
+    assert str(task["executionRoleArn"]) == "aws_iam_role.execution.arn"
+    policy = iam.execution_secrets_policy(analysis.env)
+    assert policy is not None and SECRET in str(policy)

@@ -716,8 +716,7 @@ def ecs_properties(env: Environment, key: str) -> dict[str, Any]:
     job_role = refs.job_role_arn(env, key)
     if job_role is not None:
         task["taskRoleArn"] = job_role
-    secrets = job.secrets or any(c.secrets for c in job.containers.values())
-    if fargate or secrets:
+    if fargate or job.all_secrets or job.all_log_secret_options:
         execution_role = refs.execution_role_arn(env)
         if execution_role is not None:
             task["executionRoleArn"] = execution_role

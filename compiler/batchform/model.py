@@ -812,6 +812,17 @@ class JobDefinition(JobSettings, ContainerOptions, AwsNamed):
             found.update(container.secrets)
         return found
 
+    @property
+    def all_log_secret_options(self) -> dict[str, str]:
+        """``log.secret_options`` of every container the job runs (its own, its node ranges',
+        its containers'), by name: the ECS agent reads them with the execution role too."""
+        found: dict[str, str] = {}
+        ranges = self.nodes.ranges if self.nodes is not None else []
+        for opts in [self, *ranges, *(self.containers or {}).values()]:
+            if opts.log is not None:
+                found.update(opts.log.secret_options)
+        return found
+
 
 MERGED_DICT_SETTINGS = ("environment", "tags")
 JOB_SETTING_DEFAULTS: dict[str, Any] = {

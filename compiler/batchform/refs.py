@@ -148,9 +148,7 @@ def needs_execution_role(env: Environment) -> bool:
     or their log driver's ``secret_options``)."""
     for key in env.job_definitions:
         job = env.job(key)
-        if job.platform == "FARGATE" or job.all_secrets:
-            return True
-        if job.log is not None and job.log.secret_options:  # read by the ECS agent, too
+        if job.platform == "FARGATE" or job.all_secrets or job.all_log_secret_options:
             return True
     return False
 

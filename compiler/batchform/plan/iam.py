@@ -151,13 +151,7 @@ def execution_secrets_policy(env: Environment) -> dict[str, Any] | None:
     parameters: set[str] = set()
     for key in env.job_definitions:
         job = env.job(key)
-        containers = [
-            job,
-            *(job.nodes.ranges if job.nodes else []),
-            *(job.containers or {}).values(),
-        ]
-        log_secrets = [v for c in containers for v in derive.log_secret_options(c).values()]
-        for value_from in [*job.all_secrets.values(), *log_secrets]:
+        for value_from in [*job.all_secrets.values(), *job.all_log_secret_options.values()]:
             service, arn = secret_resource(value_from)
             if service == "secretsmanager":
                 secrets.update({arn, arn + SECRETS_MANAGER_SUFFIX})
