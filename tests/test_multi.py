@@ -838,3 +838,56 @@ job_definitions:
     assert str(task["executionRoleArn"]) == "aws_iam_role.execution.arn"
     policy = iam.execution_secrets_policy(analysis.env)
     assert policy is not None and SECRET in str(policy)
+
+
+def test_nodes_of_an_eks_compute_environment_get_the_eks_node_policies() -> None:
+    """An EKS node joins the cluster, runs the VPC CNI and pulls images with its instance role
+    (https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html); the role batchform
+    generates carries those policies only when a compute environment joins an EKS cluster."""
+    from batchform.plan import iam
+
+    def attached(text: str) -> list[str]:
+        analysis = analyze_text(text, "eks.yaml")
+        assert analysis.env is not None, analysis.diagnostics
+        roles = iam.plan(analysis.env)["iam.tf"]["roles"]
+        instance = next(r for r in roles if r["label"] == "ecs_instance")
+        return [a["label"] for a in instance["managed_policy_attachments"]]
+
+    eks = attached(GOOD)
+    assert eks[:3] == [
+        "ecs_instance_AmazonEKSWorkerNodePolicy",
+        "ecs_instance_AmazonEKS_CNI_Policy",
+        "ecs_instance_AmazonEC2ContainerRegistryReadOnly",
+    ]
+    without = GOOD.replace(f"    {EKS_LINE}\n", "")
+    assert without != GOOD
+    assert not any("EKS" in label for label in attached(without))
+
+
+def test_verify_reports_a_detached_eks_node_policy() -> None:
+    """The EKS node policies are AWS managed, written as a template of the partition: verify
+    matches them by name and reports one detached out of band."""
+    from batchform.plan import build_plan
+    from batchform.verify.fetch import RoleInfo
+    from batchform.verify.infra import _role_options
+    from batchform.verify.result import ResourceCheck
+
+    analysis = analyze_text(GOOD, "eks.yaml")
+    assert analysis.env is not None
+    roles = build_plan(analysis.env, "eks.yaml").files["iam.tf"]["roles"]
+    ctx = next(r for r in roles if r["label"] == "ecs_instance")
+    arn = "arn:aws:iam::aws:policy/"
+    names = (
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    )
+    attached = tuple(arn + n for n in names)
+    check = ResourceCheck("role", "ecs-instance", "r")
+    _role_options(check, ctx, RoleInfo("r", "arn", {}, attached, (), {}, "/", None))
+    assert check.differences == []
+    check = ResourceCheck("role", "ecs-instance", "r")
+    _role_options(check, ctx, RoleInfo("r", "arn", {}, attached[1:], (), {}, "/", None))
+    assert [d.attribute for d in check.differences] == [
+        "AttachedPolicies.AmazonEKSWorkerNodePolicy"
+    ]

@@ -915,6 +915,21 @@ SPOT_FLEET_POLICY = "service-role/AmazonEC2SpotFleetTaggingRole"
 
 EXECUTION_POLICY = "service-role/AmazonECSTaskExecutionRolePolicy"
 
+# What the nodes of an EKS compute environment need on their instance role to join the cluster,
+# run the VPC CNI and pull images (AWS Batch User Guide, "Getting started with Amazon EKS":
+# https://docs.aws.amazon.com/batch/latest/userguide/getting-started-eks.html, and the Amazon
+# EKS node IAM role: https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html).
+EKS_NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+
+
+def has_eks_compute(env: Environment) -> bool:
+    return any(ce.eks is not None for ce in env.compute_environments.values())
+
+
 KMS_ARN = re.compile(
     r"^arn:(?P<partition>aws(?:-cn|-us-gov|-iso(?:-[a-z])?)?):kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
     r":(?P<account>\d{12}):(?P<kind>key|alias)/(?P<name>[^\s]+)\Z"

@@ -465,10 +465,17 @@ def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
 
 
 def extra_managed_policies(env: Environment, spec: RoleSpec) -> list[str]:
-    """Managed policies the file attaches to a generated role besides batchform's own: the
-    instance role's (``iam.instance_role.managed_policies``) and a job role's, each once."""
+    """Managed policies a generated role carries besides batchform's own: the instance role's
+    (the EKS node policies when a compute environment joins an EKS cluster, then
+    ``iam.instance_role.managed_policies``) and a job role's, each once."""
     if spec.purpose == "ecs-instance":
-        arns = env.iam.instance_role_policies
+        # nodes of an EKS compute environment join the cluster with this role
+        eks: list[str] = (
+            [managed_policy_arn(p) for p in derive.EKS_NODE_POLICIES]
+            if derive.has_eks_compute(env)
+            else []
+        )
+        arns = [*eks, *env.iam.instance_role_policies]
     elif spec.job_key is not None:
         job_role = env.job_definitions[spec.job_key].job_role
         arns = job_role.managed_policies if job_role is not None else []
@@ -484,7 +491,10 @@ def _attachments(spec: RoleSpec, arns: list[str]) -> list[PolicyAttachmentEntry]
     out: list[PolicyAttachmentEntry] = []
     seen: set[str] = set()
     for arn in arns:
-        base = f"{spec.label}_{re.sub(r'[^A-Za-z0-9_]', '_', arn.rsplit('/', 1)[-1])}"
+        name = arn.rsplit("/", 1)[-1]
+        if isinstance(arn, Expr):  # an AWS managed policy's ARN, written as an HCL template
+            name = name.removesuffix('"')
+        base = f"{spec.label}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
         label, n = base, 2
         while label in seen:
             label, n = f"{base}_{n}", n + 1

@@ -455,11 +455,6 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
 
 
 EKS_GETTING_STARTED = "https://docs.aws.amazon.com/batch/latest/userguide/getting-started-eks.html"
-EKS_NODE_POLICIES = (
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
-)
 
 
 def eks_notes(env: Environment) -> list[str]:
@@ -486,7 +481,7 @@ def eks_notes(env: Environment) -> list[str]:
         notes.append(
             f"Cluster {md_code(cluster)}: the compute environments' instance role must be able "
             "to join it (an access entry of type `EC2_LINUX`, or an `aws-auth` node mapping) "
-            "and hold " + ", ".join(md_code(p) for p in EKS_NODE_POLICIES) + "; the role "
-            "batchform generates carries the ECS instance policy only."
+            "and hold " + ", ".join(md_code(p) for p in derive.EKS_NODE_POLICIES) + " (the "
+            "role batchform generates holds them; one given by ARN must)."
         )
     return notes

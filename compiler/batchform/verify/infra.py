@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from batchform import derive
+from batchform.hcl import Expr
 from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import RoleEntry, SecurityGroupRuleEntry
 from batchform.verify.batch import compare_tags, unmanaged
@@ -305,8 +306,20 @@ def _role_options(check: ResourceCheck, ctx: RoleEntry, role: RoleInfo) -> None:
     check.compare("Path", ctx["path"] or "/", role.path)
     check.compare("PermissionsBoundary", ctx["permissions_boundary"], role.permissions_boundary)
     attached = set(role.managed_policies)
+    aws_managed = {_managed_policy_name(a) for a in role.managed_policies}
     for attachment in ctx["managed_policy_attachments"]:
         wanted = attachment["policy_arn"]
+        if isinstance(wanted, Expr):
+            # an AWS managed policy batchform attaches (the EKS node policies): its ARN is a
+            # template of the partition, so it is compared by the policy's name
+            name = _managed_policy_name(wanted)
+            check.compare(
+                f"AttachedPolicies.{name}",
+                name,
+                name if name in aws_managed else None,
+                Kind.MISSING,
+            )
+            continue
         check.compare(
             f"AttachedPolicies.{wanted}",
             wanted,
