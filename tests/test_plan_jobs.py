@@ -511,3 +511,33 @@ def test_a_log_driver_other_than_awslogs_takes_only_the_users_options() -> None:
     assert multiline["logDriver"] == "awslogs"
     assert multiline["options"]["awslogs-multiline-pattern"] == "^INFO"
     assert multiline["options"]["awslogs-stream-prefix"] == "multiline"
+
+
+def test_only_jobs_that_log_to_it_get_a_log_group() -> None:
+    """A job whose logs go to another driver, or to an awslogs group of its own, gets no log
+    group: it would hold nothing, and after `batchform import` its first apply would create it
+    for nobody."""
+    env = _env(
+        CONFIG
+        + """\
+  splunk:
+    image: busybox
+    vcpus: 1
+    memory: 1 GiB
+    log: {driver: splunk, options: {splunk-url: "https://splunk.example.com:8088"}}
+  own-group:
+    image: busybox
+    vcpus: 1
+    memory: 1 GiB
+    log: {options: {awslogs-group: /teams/analytics}}
+  prefix-only:
+    image: busybox
+    vcpus: 1
+    memory: 1 GiB
+    log: {options: {awslogs-stream-prefix: p}}
+"""
+    )
+    names = [g["label"] for g in jobs.plan(env)["logs.tf"]["log_groups"]]
+    assert "job_prefix_only" in names
+    assert "job_splunk" not in names and "job_own_group" not in names
+    assert len(names) == len(env.job_definitions) - 2

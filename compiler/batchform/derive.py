@@ -520,6 +520,27 @@ def log_configuration(env: Environment, key: str, log: LogConfig | None) -> dict
     return config
 
 
+def _logs_to_generated_group(log: LogConfig | None) -> bool:
+    """Whether a container with this ``log`` writes to the log group batchform generates."""
+    if log is None:
+        return True
+    return log.driver == LOG_DRIVER and "awslogs-group" not in log.options
+
+
+def uses_generated_log_group(job: JobDefinition) -> bool:
+    """Whether any container of ``job`` logs to the group batchform generates for it: not an
+    EKS job (its pods log where the cluster sends them), nor one whose every container uses
+    another driver or names its own ``awslogs-group`` (a group made for nobody would only hold
+    a retention and a KMS key, and a first apply after ``batchform import`` would create it)."""
+    if is_eks(job):
+        return False
+    if job.containers is not None:
+        return any(_logs_to_generated_group(c.log or job.log) for c in job.containers.values())
+    ranges = job.nodes.ranges if job.nodes is not None else []
+    logs = [job.log, *(r.log if "log" in r.model_fields_set else job.log for r in ranges)]
+    return any(_logs_to_generated_group(log) for log in logs)
+
+
 def log_secret_options(opts: ContainerOptions) -> dict[str, str]:
     """``log.secret_options`` of a container (name -> secret ARN), empty without them: like the
     job's ``secrets``, the ECS agent reads them with the execution role (Batch User Guide,

@@ -9,15 +9,6 @@ resource "aws_cloudwatch_log_group" "job_index" {
   }
 }
 
-resource "aws_cloudwatch_log_group" "job_notify" {
-  name              = "/aws/batch/hpc-tools/notify"
-  retention_in_days = 30
-  tags = {
-    "batchform:environment" = "hpc-tools"
-    "batchform:key"         = "notify"
-  }
-}
-
 resource "aws_cloudwatch_log_group" "job_report" {
   name              = "/aws/batch/hpc-tools/report"
   retention_in_days = 30

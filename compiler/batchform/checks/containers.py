@@ -476,8 +476,9 @@ def awslogs_keeps_generated_group(env: Environment) -> Iterator[Finding]:
                 yield Finding(
                     (*c.path, "log", "options", name),
                     f"{_where(c)} sets {name}, which batchform already sets for the log group "
-                    "it creates: the logs go elsewhere and that group (its retention, its "
-                    "KMS key) stays empty",
+                    "it creates: the logs go elsewhere, where log_retention_days and "
+                    "log_kms_key do not apply (with awslogs-group in every container, "
+                    "batchform creates no group for the job)",
                     "remove the option; log_retention_days and log_kms_key shape the group",
                 )
 

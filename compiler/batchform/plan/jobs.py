@@ -169,8 +169,8 @@ def plan(env: Environment) -> PlanFiles:
     if env.job_definitions:
         keys = sorted(env.job_definitions)
         files["job_definitions.tf"] = {"jobs": [_job_definition(env, k) for k in keys]}
-        # an EKS job's pods log where the cluster sends them: it gets no log group
-        logged = [k for k in keys if not derive.is_eks(env.job(k))]
+        # only jobs whose containers log to it get a log group (derive.uses_generated_log_group)
+        logged = [k for k in keys if derive.uses_generated_log_group(env.job(k))]
         if logged:
             files["logs.tf"] = {"log_groups": [_log_group(env, k) for k in logged]}
     return files

@@ -233,8 +233,12 @@ def _container_notes(env: Environment, key: str) -> list[str]:
         )
     if job.log is not None and job.log.driver != "awslogs":
         notes.append(
-            f"{name}: logs go to the {md_code(job.log.driver)} driver, not to the CloudWatch "
-            "log group batchform creates for it."
+            f"{name}: logs go to the {md_code(job.log.driver)} driver, not to CloudWatch Logs"
+            + (
+                " (batchform creates no log group for it)."
+                if not derive.uses_generated_log_group(job)
+                else "; its log group holds only what its other containers write."
+            )
         )
     return notes
 
