@@ -96,9 +96,7 @@ def test_botocore_reads_the_throttling_answer_as_iams_throttling(upstream: str) 
 
 
 def test_concurrent_requests_are_one_round_and_chained_ones_are_many(upstream: str) -> None:
-    # a delay long enough that four threads started together overlap on a busy machine
-    # (with 0.05 s, a loaded CI worker sometimes started them one round apart)
-    with LatencyProxy(upstream, delay_s=0.5, iam_rate=None) as proxy:
+    with LatencyProxy(upstream, delay_s=0.05, iam_rate=None) as proxy:
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(lambda _: _post(proxy.url, "batch"), range(4)))
         _, _, together = proxy.summary()

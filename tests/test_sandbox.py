@@ -97,6 +97,13 @@ def _env(tmpdir: Path) -> dict[str, str]:
     return env
 
 
+def _default_sigint() -> None:
+    """A shell starts a background job with SIGINT ignored, and children inherit that (so
+    ``make test &`` gave a sandbox that no Ctrl-C could stop); these tests send Ctrl-C as a
+    terminal would, so the sandbox starts with SIGINT as a foreground process has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sandbox(*args: str, tmpdir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "batchform", "sandbox", *args],
@@ -105,6 +112,7 @@ def _sandbox(*args: str, tmpdir: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
