@@ -172,9 +172,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, answer = self._throttling()
         else:
             status, headers, answer = self._upstream(body)
-        # The request ends before its answer is sent: a request the client chains on this one
-        # then always starts later, even when this thread is preempted right after sending.
-        end = time.monotonic()
+        # The request ends, and is recorded, before its answer is sent: a request the client
+        # chains on this one then always starts later, even when this thread is preempted right
+        # after sending, and a client that reads the summary once answered sees this request.
+        self.proxy.record(Request(service, start, time.monotonic(), throttled))
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -182,7 +183,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
         self.wfile.flush()
-        self.proxy.record(Request(service, start, end, throttled))
 
     def _throttling(self) -> tuple[int, list[tuple[str, str]], bytes]:
         request_id = str(uuid.uuid4())
