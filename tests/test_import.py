@@ -349,6 +349,15 @@ def test_the_written_file_compiles_with_the_import_blocks_in_the_module(
     assert placed.read_text(encoding="utf-8") == blocks.imports_path(out).read_text(
         encoding="utf-8"
     )
+    # every adopted job definition keeps its old revisions, so that the first apply registers
+    # none (hashicorp/aws 5.x imports deregister_on_new_revision as null, and any other value
+    # but false registers a revision: internal/service/batch/job_definition.go, Update; the
+    # e2e tests apply it on the emulator and count the revisions)
+    text = out.read_text(encoding="utf-8")
+    assert "Every job definition has `keep_old_revisions: true`" in text
+    module = (tmp_path / "generated" / "analytics" / "job_definitions.tf").read_text("utf-8")
+    assert module.count('resource "aws_batch_job_definition"') == 2
+    assert module.count("deregister_on_new_revision = false") == 2
     # deleting the imports file after the first apply takes the blocks out of the module again
     blocks.imports_path(out).unlink()
     assert cli_main(["compile", str(out), "-o", str(tmp_path / "generated")]) == 0

@@ -104,10 +104,11 @@ first apply adds them in place, which verify needs to find the resources."""
 
 QUEUE_ORDER = frozenset({"compute_environments", "compute_environment_order"})
 STATE_ONLY = {"aws_batch_job_definition": frozenset({"deregister_on_new_revision"})}
-"""Arguments only the provider keeps (no API field): an imported job definition has none in
-its state, and the first apply records the configuration's (hashicorp/aws 5.x
-internal/service/batch/job_definition.go registers a new revision only for changes except
-tags and ``deregister_on_new_revision``)."""
+"""Arguments only the provider keeps (no API field): hashicorp/aws 5.x imports a job
+definition with none in its state, and the first apply records the configuration's. The
+imported file says false (``keep_old_revisions: true``), which the provider's Update does not
+count as a change, so no revision is registered (internal/service/batch/job_definition.go;
+``apply_and_verify`` counts the revisions)."""
 
 
 def same_queue_order(change: Change, replaced_arn: set[str]) -> bool:
@@ -183,6 +184,12 @@ def check_plan(imported: Imported, server: MotoServer) -> dict[str, Change]:
     return plan
 
 
+def active_job_definitions(server: MotoServer) -> set[str]:
+    batch = server.client("batch", region=REGION)
+    pages = batch.get_paginator("describe_job_definitions").paginate(status="ACTIVE")
+    return {jd["jobDefinitionArn"] for page in pages for jd in page["jobDefinitions"]}
+
+
 def apply_and_verify(
     imported: Imported,
     server: MotoServer,
@@ -190,8 +197,11 @@ def apply_and_verify(
     known_drift: set[str] | None = None,
 ) -> None:
     """Apply, re-plan (no resource left to change, except the attributes ``moto_gaps`` names
-    per address) and ``batchform verify`` (in sync)."""
+    per address) and ``batchform verify`` (in sync). The apply registers no job definition
+    revision and deregisters none: the account's ACTIVE revisions are the same after it."""
+    before = active_job_definitions(server)
     tf.apply(imported.module, server.env())
+    assert active_job_definitions(server) == before
     replan = plan_changes(imported.module, server)
     changing = {a: c.changed for a, c in replan.items() if c.actions != ("no-op",)}
     assert changing == (moto_gaps or {}), {a: replan[a].detail for a in changing}
@@ -216,14 +226,9 @@ def test_fargate_fair_share_and_32_job_definitions(
     handmade.job_definitions(client, made, count=32)
     imported = import_and_compile(moto, tmp_path)
     check_plan(imported, moto)
-    # Known defect, left open (issue 13): the first apply registers a new revision of every
-    # adopted job definition (deregister_on_new_revision is only in the provider's state, and
-    # hashicorp/aws 5.x registers a revision for any change but tags:
-    # internal/service/batch/job_definition.go), so the job_definition_arns output is stale
-    # until the next refresh. No resource is left to change, which is what is asserted here.
-    # Also open: the revision before the imported one (the fixture registers step00 twice)
-    # stays ACTIVE, and verify reports it; import should keep the account's revisions.
-    apply_and_verify(imported, moto, known_drift={"job_definitions.step00 (older revision)"})
+    # the fixture registers step00 twice: both revisions stay ACTIVE, as they were, and verify
+    # accepts the older one (the file keeps old revisions)
+    apply_and_verify(imported, moto)
 
 
 def test_an_exact_adoption_plans_imports_and_tags_only(
@@ -264,7 +269,6 @@ def test_ec2_and_spot_on_a_launch_template(
         known_drift={
             "compute_environments.ondemand",  # the moto gap above, seen by verify
             "compute_environments.spot",
-            "job_definitions.analytics-step00 (older revision)",  # as in the Fargate case
         },
     )
 
@@ -437,3 +441,5 @@ def test_a_bundled_example_round_trips(
         # what is lost: batchform's own network and roles are now "existing"
         assert env.network.vpc.existing is not None and original.network.vpc.create is not None
         assert env.iam.instance_role.startswith("arn:aws:iam::")
+        # and the job keeps its old revisions, so that the first apply registers none
+        assert env.job("hello").keep_old_revisions and not original.job("hello").keep_old_revisions

@@ -131,6 +131,8 @@ def environment_text(adoption: Adoption, snapshot: Snapshot, imports_name: str) 
         f"copies the import blocks of {imports_name} into the module; `terraform plan` then",
         "shows the imports (docs/importing.md says what to check before applying).",
     ]
+    if adoption.document.get("job_definitions"):
+        header += ["", *jobs.KEEP_OLD_REVISIONS]
     footer: list[str] = []
     if adoption.left_out:
         footer = [

@@ -34,6 +34,18 @@ SHARED_SETTINGS = (
 are moved there when every job definition has the same value."""
 
 
+KEEP_OLD_REVISIONS = (
+    "Every job definition has `keep_old_revisions: true`, as the account behaves today: AWS",
+    "keeps every revision ACTIVE until someone deregisters it. It also keeps the first apply",
+    "from registering a new revision of each job definition: hashicorp/aws 5.x imports one",
+    "without `deregister_on_new_revision`, and any value there but false is a change that",
+    "registers a revision (internal/service/batch/job_definition.go, Update). Remove it after",
+    "the first apply to have an update deregister the revision it replaces; that apply then",
+    "registers one new revision of each job definition.",
+)
+"""Why an imported job definition keeps its old revisions: said once, in the file's header."""
+
+
 def memory_text(mib: int) -> str | int:
     """``4 GiB`` when whole GiB, else ``512 MiB``."""
     if mib and mib % 1024 == 0:
@@ -265,6 +277,7 @@ def job_definition(
         entry["propagate_tags"] = True
     if jd.get("schedulingPriority") is not None:
         entry["scheduling_priority"] = int(jd["schedulingPriority"])
+    entry["keep_old_revisions"] = True  # KEEP_OLD_REVISIONS says why
     tags = own_tags(user_tags(jd.get("tags")), common)
     if tags:
         entry["tags"] = tags
