@@ -181,6 +181,7 @@ def _queues(env: Environment) -> list[ReadmeQueueRow]:
 
 def _jobs(env: Environment) -> list[ReadmeJobRow]:
     rows: list[ReadmeJobRow] = []
+    chooser = _QueueChooser(env)
     for key in sorted(env.job_definitions):
         job = env.job(key)
         required = required_parameters(job)
@@ -194,7 +195,7 @@ def _jobs(env: Environment) -> list[ReadmeJobRow]:
                 "memory": " / ".join(format_memory(d.memory) for d in derive.demands(env, key)),
                 "gpus": max((d.gpus for d in derive.demands(env, key)), default=0),
                 "required": ", ".join(md_code(p) for p in required) or "-",
-                "submit": _submit_example(env, key, required),
+                "submit": _submit_example(env, key, required, chooser),
             }
         )
     return rows
@@ -288,9 +289,9 @@ def fair_share_notes(env: Environment) -> list[str]:
     return notes
 
 
-def _submit_example(env: Environment, key: str, required: list[str]) -> str:
+def _submit_example(env: Environment, key: str, required: list[str], chooser: _QueueChooser) -> str:
     """An ``aws batch submit-job`` line for the job on the first queue that can run it."""
-    queue = _queue_for(env, key)
+    queue = chooser.queue_for(key)
     if queue is None:
         return ""
     parts = [
@@ -307,30 +308,44 @@ def _submit_example(env: Environment, key: str, required: list[str]) -> str:
     return " ".join(parts)
 
 
-def _queue_for(env: Environment, job_key: str) -> str | None:
+class _QueueChooser:
     """The queue a job is best submitted to: one whose compute environments all run the job's
     platform (and, for a multi-node job, none is SPOT or UNMANAGED: AWS runs no multi-node job
     there); among those, one with GPU instances for a job that asks for GPUs (and one without
-    for a job that does not) first, then the highest priority."""
-    job = env.job(job_key)
-    wants_gpu = any(d.gpus > 0 for d in derive.demands(env, job_key))
-    fitting: list[tuple[bool, int, str]] = []
-    for key, queue in env.job_queues.items():
-        ces = [env.compute_environments.get(c) for c in queue.compute_environments]
-        if ces and all(
-            ce is not None
-            and derive.runs_on(job, ce)
-            and not (job.is_multinode and ce.type in derive.NO_MULTINODE_CE_TYPES)
-            for ce in ces
-        ):
-            gpu = any(
-                instance_types.is_gpu(t)
-                for ce in ces
-                if ce is not None
-                for t in expected_instance_types(ce)
-            )
-            fitting.append((gpu != wants_gpu, -queue.priority, key))
-    return min(fitting)[2] if fitting else None
+    for a job that does not) first, then the highest priority.
+
+    The choice depends only on the job's platform, whether it is multi-node and whether it
+    wants GPUs, so each queue's compute environments and GPU instances are looked at once per
+    environment and each answer once per kind of job, not once per job."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.queues: list[tuple[str, int, list[ComputeEnvironment], bool]] = []
+        for key, queue in env.job_queues.items():
+            found = [env.compute_environments.get(c) for c in queue.compute_environments]
+            ces = [ce for ce in found if ce is not None]
+            if not ces or len(ces) != len(found):
+                continue  # a queue naming an unknown compute environment runs nothing
+            gpu = any(instance_types.is_gpu(t) for ce in ces for t in expected_instance_types(ce))
+            self.queues.append((key, queue.priority, ces, gpu))
+        self.answers: dict[tuple[bool, bool, bool, bool], str | None] = {}
+
+    def queue_for(self, job_key: str) -> str | None:
+        job = self.env.job(job_key)
+        wants_gpu = any(d.gpus > 0 for d in derive.demands(self.env, job_key))
+        kind = (derive.is_eks(job), derive.is_fargate(job), job.is_multinode, wants_gpu)
+        if kind not in self.answers:
+            fitting = [
+                (gpu != wants_gpu, -priority, key)
+                for key, priority, ces, gpu in self.queues
+                if all(
+                    derive.runs_on(job, ce)
+                    and not (job.is_multinode and ce.type in derive.NO_MULTINODE_CE_TYPES)
+                    for ce in ces
+                )
+            ]
+            self.answers[kind] = min(fitting)[2] if fitting else None
+        return self.answers[kind]
 
 
 def _mermaid(env: Environment) -> list[str]:
