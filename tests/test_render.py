@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from batchform import hclfmt
 from batchform.hcl import Expr, hcl, hcl_key, hcl_string
 from batchform.hclfmt import format_hcl
 
@@ -69,6 +70,22 @@ def test_format_is_idempotent_and_aligns_like_terraform() -> None:
     once = format_hcl(text)
     assert format_hcl(once) == once
     assert '  name          = "x"\n  instance_type = "y"\n  tags = {\n    k = "v"\n  }' in once
+
+
+def test_large_texts_are_laid_out_in_pieces_exactly_as_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """format_hcl reads its input a piece at a time and joins its output a run of lines at a
+    time (to bound memory on large files); with tiny pieces and runs, so that boundaries fall
+    inside aligned chains, blank lines and nested blocks, the text is the same as in one go."""
+    generated = Path(__file__).parent.parent / "generated"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(generated.glob("*/*.tf"))]
+    whole = "\n\n\n".join(texts) + "locals {\na = 1\r\nbb = 2\n\n\n}\n"
+    expected = format_hcl(whole)
+    monkeypatch.setattr(hclfmt, "_PIECE_CHARS", 7)
+    monkeypatch.setattr(hclfmt, "_PART_LINES", 3)
+    assert format_hcl(whole) == expected
+    assert expected.count("\n") > 1000  # the sample crosses many boundaries
 
 
 FMT_CASES = {
