@@ -14,7 +14,7 @@ from batchform import checks, loader
 from batchform.build import analyze_text
 from batchform.checks import Finding, Rule
 from batchform.diagnostics import BatchformError, Diagnostic, Level
-from batchform.model import parse_environment
+from batchform.model import Environment, parse_environment
 from batchform.report.diagnostics import format_diagnostic
 from batchform.units import parse_disk_gib, parse_duration, parse_memory_mib
 from tests.harness.cli import run_cli
@@ -494,3 +494,21 @@ def test_the_frozen_environment_carries_no_state_that_fills_up() -> None:
         env.job_definitions[k].log_retention_days for k in env.job_definitions
     }
     assert any(retained.job(k).log_retention_days == 7 for k in env.job_definitions)
+
+
+def test_a_value_derived_from_the_environment_is_computed_once_per_environment() -> None:
+    """``Environment.derived`` (the checks' list of containers, for one): computed once for an
+    environment, and again for a copy, which may have other job definitions."""
+    env = analyze_text(GENOMICS.read_text(encoding="utf-8"), "genomics.yaml").env
+    assert env is not None
+    calls: list[int] = []
+
+    def count(e: Environment) -> int:
+        calls.append(1)
+        return len(e.job_definitions)
+
+    assert env.derived("test.count", count) == env.derived("test.count", count)
+    assert len(calls) == 1
+    copy = env.model_copy(update={"job_definitions": {}})
+    assert copy.derived("test.count", count) == 0 != env.derived("test.count", count)
+    assert len(calls) == 2

@@ -16,7 +16,7 @@ import ipaddress
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -142,6 +142,7 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...], where: str) -> None:
 
 
 _M = typing.TypeVar("_M", bound=BaseModel)
+_D = typing.TypeVar("_D")
 
 
 def _require_keys(
@@ -921,6 +922,7 @@ class Environment(Strict):
     alerts: Alerts | None = None
 
     _merged_jobs: Mapping[str, JobDefinition] = PrivateAttr()
+    _derived: dict[str, Any] = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
         """Merge ``job_defaults`` into every job definition once, when the model is validated.
@@ -931,6 +933,18 @@ class Environment(Strict):
         """
         defaults = self.job_defaults
         self._merged_jobs = {k: effective_job(defaults, j) for k, j in self.job_definitions.items()}
+        self._derived = {}
+
+    def derived(self, name: str, compute: Callable[[Environment], _D]) -> _D:
+        """``compute(self)``, once per environment: for a value a later stage derives from the
+        whole file and asks for many times (the checks' list of every container, walked by
+        each container rule). It lives and dies with this object, never in a module global, and
+        a copy starts empty (:meth:`model_copy`). ``name`` must say what ``compute`` computes:
+        one name, one function."""
+        if name not in self._derived:
+            self._derived[name] = compute(self)
+        value: _D = self._derived[name]
+        return value
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy (pydantic does not validate it) whose derived values follow its fields:
