@@ -548,6 +548,28 @@ def log_secret_options(opts: ContainerOptions) -> dict[str, str]:
     return dict(opts.log.secret_options) if opts.log is not None else {}
 
 
+def _environment_and_secrets(job: JobDefinition) -> dict[str, Any]:
+    """A container's ``environment`` and ``secrets``, sorted by name, each only when it has
+    entries. An empty value is left out (BF442 warns about it): Batch drops it, and the
+    provider removes it with a warning (``removeEmptyEnvironmentVariables`` in
+    internal/service/batch/job_definition.go), so writing it would only show as drift. Both
+    a plain job's container and each container of a multi-container job are written here."""
+    out: dict[str, Any] = {}
+    environment = [
+        {"name": name, "value": value}
+        for name, value in sorted((job.environment or {}).items())
+        if value != ""
+    ]
+    if environment:
+        out["environment"] = environment
+    if job.secrets:
+        out["secrets"] = [
+            {"name": name, "valueFrom": value_from}
+            for name, value_from in sorted(job.secrets.items())
+        ]
+    return out
+
+
 def container_properties(
     env: Environment, key: str, job: JobDefinition | None = None
 ) -> dict[str, Any]:
@@ -565,18 +587,7 @@ def container_properties(
     }
     if job.command:
         props["command"] = list(job.command)
-    environment = [
-        {"name": name, "value": value}
-        for name, value in sorted((job.environment or {}).items())
-        if value != ""
-    ]
-    if environment:
-        props["environment"] = environment
-    if job.secrets:
-        props["secrets"] = [
-            {"name": name, "valueFrom": value_from}
-            for name, value_from in sorted(job.secrets.items())
-        ]
+    props.update(_environment_and_secrets(job))
     job_role = refs.job_role_arn(env, key)
     if job_role is not None:
         props["jobRoleArn"] = job_role
@@ -703,13 +714,7 @@ def _task_container(env: Environment, key: str, name: str) -> dict[str, Any]:
             {"condition": condition, "containerName": other}
             for other, condition in sorted(c.depends_on.items())
         ]
-    environment = [
-        {"name": n, "value": v} for n, v in sorted((merged.environment or {}).items()) if v != ""
-    ]
-    if environment:
-        props["environment"] = environment
-    if merged.secrets:
-        props["secrets"] = [{"name": n, "valueFrom": v} for n, v in sorted(merged.secrets.items())]
+    props.update(_environment_and_secrets(merged))
     _, mounts = _volumes(job)
     if mounts:
         props["mountPoints"] = mounts
