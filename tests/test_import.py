@@ -72,6 +72,8 @@ def _loaded(path: Path) -> dict[str, Any]:
         ("high", ["high"], "high-2"),
         ("a" * 60, [], "a" * 32),
         ("research-spot-20261130114438766300000002", [], "spot"),
+        # the counter is hex: the eleventh name of an apply (PrefixedUniqueId)
+        ("research-spot-2026113015040076590000000b", [], "spot"),
     ],
 )
 def test_keys_are_readable_valid_and_unique(name: str, taken: list[str], key: str) -> None:

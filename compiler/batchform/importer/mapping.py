@@ -32,10 +32,12 @@ MANAGED_TAG_PREFIXES = ("aws:", "batchform:")
 ``batchform:`` tags are what batchform adds to everything it manages anyway."""
 
 _KEY_PATTERN = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")
-TERRAFORM_SUFFIX = re.compile(r"-\d{26}\Z")
-"""The unique suffix Terraform appends to a ``name_prefix`` (a timestamp and a counter, 26
-digits): a compute environment batchform (or other Terraform) made from a prefix gets its key
-from the prefix alone."""
+TERRAFORM_SUFFIX = re.compile(r"-\d{18}[0-9a-f]{8}\Z")
+"""The unique suffix Terraform appends to a ``name_prefix``: a UTC timestamp to the 1/10000 s
+(18 digits) and a counter as 8 *hex* digits (``PrefixedUniqueId`` in
+helper/resource/id.go of hashicorp/terraform, helper/id in terraform-plugin-sdk), so the
+eleventh name one apply makes ends in ``0000000b``. A compute environment batchform (or other
+Terraform) made from a prefix gets its key from the prefix alone."""
 
 
 # --- names -----------------------------------------------------------------------------------
