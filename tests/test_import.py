@@ -80,6 +80,28 @@ def test_keys_are_readable_valid_and_unique(name: str, taken: list[str], key: st
     assert mapping.key_for(name, "research", taken) == key
 
 
+def test_a_resource_batchform_made_keeps_the_key_it_is_tagged_with() -> None:
+    """A re-import of an environment batchform made gives back its keys, even where the name
+    does not spell the key (``aws_name_prefix: lab-``, an exact ``aws_name``), so the
+    Terraform addresses and the ``batchform:key`` tags of the first apply stay as they are."""
+    tags = {"batchform:environment": "research", "batchform:key": "spot", "team": "x"}
+    assert mapping.key_for("lab-spot-20261130114438766300000002", "research", [], tags) == "spot"
+    assert mapping.key_for("align", "research", [], {**tags, "batchform:key": "align"}) == "align"
+    # another environment's tag, a taken key or an invalid one: the key comes from the name
+    assert mapping.key_for("lab-spot", "other", [], tags) == "lab-spot"
+    assert mapping.key_for("lab-spot", "research", ["spot"], tags) == "lab-spot"
+    bad = {**tags, "batchform:key": "Not A Key"}
+    assert mapping.key_for("lab-spot", "research", [], bad) == "lab-spot"
+
+
+def test_environment_name_is_the_tag_of_an_environment_batchform_made() -> None:
+    tagged = [{"batchform:environment": "research"}, {"batchform:environment": "research"}]
+    assert mapping.environment_name(["lab-low", "research-high"], None, tagged) == "research"
+    mixed = [*tagged, {"batchform:environment": "other"}]
+    assert mapping.environment_name(["team-x", "team-y", "team-z"], None, mixed) == "team"
+    assert mapping.environment_name(["lab-low"], "given", tagged) == "given"
+
+
 def test_environment_name_is_the_queues_common_prefix() -> None:
     assert mapping.environment_name(["research-high", "research-low"], None) == "research"
     assert mapping.environment_name(["research-high"], None) == "research"

@@ -15,9 +15,10 @@ https://docs.aws.amazon.com/batch/latest/APIReference/API_SchedulingPolicyDetail
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from batchform import naming
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adopted, Adoption
 from batchform.model import KEY_PATTERN, NAME_PATTERN
@@ -43,14 +44,27 @@ Terraform) made from a prefix gets its key from the prefix alone."""
 # --- names -----------------------------------------------------------------------------------
 
 
-def key_for(name: str, env_name: str, taken: Iterable[str]) -> str:
+def key_for(
+    name: str, env_name: str, taken: Iterable[str], tags: Mapping[str, Any] | None = None
+) -> str:
     """A file key (``^[a-z][a-z0-9-]{0,31}$``) for an AWS name, unique among ``taken``.
 
-    ``<env>-`` at the start is dropped (``research-high`` in environment ``research`` is
-    ``high``), and so is a Terraform name-prefix suffix; other characters become ``-``; a
-    clash gets ``-2``, ``-3``. The exact name stays in ``aws_name``, so the key only has to
-    be readable.
+    A resource batchform made carries its key in its ``batchform:key`` tag (beside
+    ``batchform:environment``, compiler/batchform/naming.py): when the environment is this one
+    and the key is free, it is kept, so a re-import gives back the file's keys and with them
+    the Terraform addresses and the tags batchform writes (a key read from the name would turn
+    ``spot`` with ``aws_name_prefix: lab-`` into ``lab-spot``). Otherwise ``<env>-`` at the
+    start is dropped (``research-high`` in environment ``research`` is ``high``), and so is a
+    Terraform name-prefix suffix; other characters become ``-``; a clash gets ``-2``, ``-3``.
+    The exact name stays in ``aws_name``, so the key only has to be readable.
     """
+    own = str((tags or {}).get(naming.TAG_KEY, ""))
+    if (
+        (tags or {}).get(naming.TAG_ENVIRONMENT) == env_name
+        and _KEY_PATTERN.match(own)
+        and own not in set(taken)
+    ):
+        return own
     text = TERRAFORM_SUFFIX.sub("", name.lower())
     prefix = f"{env_name}-"
     if text.startswith(prefix) and len(text) > len(prefix):
@@ -70,11 +84,18 @@ def key_for(name: str, env_name: str, taken: Iterable[str]) -> str:
     return candidate
 
 
-def environment_name(names: list[str], given: str | None) -> str:
-    """``--name``, or the dash-separated prefix every queue name shares (``research`` for
-    ``research-high`` and ``research-low``), or ``imported``."""
+def environment_name(
+    names: list[str], given: str | None, tagged: Sequence[Mapping[str, Any] | None] = ()
+) -> str:
+    """``--name``; or the ``batchform:environment`` tag every queue carries (an environment
+    batchform made: its own name, so its keys and AWS names line up again); or the
+    dash-separated prefix every queue name shares (``research`` for ``research-high`` and
+    ``research-low``); or ``imported``."""
     if given:
         return given
+    envs = {str((tags or {}).get(naming.TAG_ENVIRONMENT, "")) for tags in tagged}
+    if len(envs) == 1 and re.match(NAME_PATTERN, own := envs.pop()):
+        return own
     parts = [n.lower().split("-") for n in names if n]
     common: list[str] = []
     for words in zip(*parts, strict=False) if parts else ():
