@@ -158,6 +158,63 @@ def test_a_launch_template_version_is_pinned_to_its_number_and_listed() -> None:
     assert [item.what for item in adoption.left_out] == ["launch template version $Latest"]
 
 
+@pytest.mark.parametrize(
+    ("name", "naming"),
+    [
+        # batchform's own prefix, <name>-<key>-: nothing to write
+        ("render-spot-2026113015040076590000000b", {}),
+        # another prefix before the key (aws_name_prefix: lab-)
+        ("lab-spot-20261130150137467100000008", {"aws_name_prefix": "lab-"}),
+        # chosen by a person, or a suffix that is not before the key: kept exactly
+        ("render-spot", {"aws_name": "render-spot"}),
+        (
+            "render-gpu-20261130150137467100000008",
+            {"aws_name": "render-gpu-20261130150137467100000008"},
+        ),
+    ],
+)
+def test_a_compute_environment_terraform_named_from_a_prefix_keeps_the_prefix(
+    name: str, naming: dict[str, str]
+) -> None:
+    """An exact name would lose what the prefix gives: a later replacement that creates the
+    new compute environment before destroying the old (the plan's create_before_destroy); the
+    provider reads the prefix back from the imported name, so the first plan changes nothing
+    (tests/test_verify_e2e.py plans the round trip of every example)."""
+    adoption = Adoption({"name": "render"})
+    ce = {**_ce(), "computeEnvironmentName": name}
+    entry = mapping.compute_environment(ce, "spot", Snapshot(REGION), adoption, {}, {})
+    assert entry is not None
+    assert {k: v for k, v in entry.items() if k.startswith("aws_name")} == naming
+
+
+def test_a_launch_template_given_by_name_stays_named() -> None:
+    """Batch returns the template as the compute environment was given it; an id instead of
+    the name made the first plan an update of the compute environment (launch_template_name
+    "base" -> launch_template_id "lt-..."; hashicorp/aws 5.100, the planned round trip of
+    configs/adopted.yaml in tests/test_verify_e2e.py)."""
+    snapshot = Snapshot(
+        REGION,
+        launch_templates={
+            key: {
+                "LaunchTemplateId": "lt-1",
+                "LaunchTemplateName": "base",
+                "DefaultVersionNumber": 2,
+            }
+            for key in ("lt-1", "base")
+        },
+    )
+    adoption = Adoption({"name": "render"})
+    for spec, written in (
+        ({"launchTemplateName": "base", "version": "3"}, {"name": "base", "version": "3"}),
+        ({"launchTemplateName": "base", "version": "$Default"}, {"name": "base", "version": "2"}),
+        ({"launchTemplateId": "lt-1", "version": "3"}, {"id": "lt-1", "version": "3"}),
+    ):
+        entry = mapping.compute_environment(
+            _ce(launchTemplate=spec), "k", snapshot, adoption, {}, {}
+        )
+        assert entry is not None and entry["launch_template"] == written
+
+
 def test_an_unmanaged_compute_environment_is_left_out_not_dropped() -> None:
     adoption = Adoption({"name": "x"})
     ce = {**_ce(), "type": "UNMANAGED", "computeResources": {}}

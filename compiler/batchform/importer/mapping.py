@@ -84,6 +84,30 @@ def key_for(
     return candidate
 
 
+PREFIX_TEXT = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def compute_environment_naming(name: str, key: str, env_name: str) -> dict[str, str]:
+    """How the file names a compute environment called ``name`` under ``key``.
+
+    A name Terraform made from a prefix (``<prefix><key>-`` and its unique suffix, as
+    batchform names every compute environment it creates) is written as that prefix: nothing
+    for batchform's own ``<name>-``, else ``aws_name_prefix``. The provider sets the state's
+    ``compute_environment_name_prefix`` from the imported name, so the first plan changes
+    nothing, and later replacements still create the new compute environment before
+    destroying the old one (an exact name cannot: two cannot share it). Any other name is
+    kept exactly, as ``aws_name``.
+    """
+    stem = TERRAFORM_SUFFIX.sub("", name)
+    if stem != name and stem.endswith(key):
+        prefix = stem[: len(stem) - len(key)]
+        if prefix == naming.aws_name(env_name, ""):
+            return {}
+        if PREFIX_TEXT.match(prefix):
+            return {"aws_name_prefix": prefix}
+    return {"aws_name": name}
+
+
 def environment_name(
     names: list[str], given: str | None, tagged: Sequence[Mapping[str, Any] | None] = ()
 ) -> str:
@@ -286,7 +310,8 @@ def compute_environment(
         )
         return None
     kind = str(resources.get("type"))
-    entry: dict[str, Any] = {"aws_name": name, "type": kind}
+    env_name = str(adoption.document.get("name"))
+    entry: dict[str, Any] = {**compute_environment_naming(name, key, env_name), "type": kind}
     fargate = kind in FARGATE_TYPES
     if not fargate:
         if resources.get("allocationStrategy"):
@@ -419,9 +444,10 @@ def _launch_template(
             "an update of the compute environment",
         )
         version = str(number)
-    if template is not None:
-        entry["launch_template"] = {"id": str(template["LaunchTemplateId"]), "version": version}
-    elif spec.get("launchTemplateId"):
+    # The form the compute environment was given (Batch returns it as given): an id for a
+    # template given by name makes the first plan an update of the compute environment
+    # (launch_template_name -> launch_template_id, seen with hashicorp/aws 5.100).
+    if spec.get("launchTemplateId"):
         entry["launch_template"] = {"id": str(spec["launchTemplateId"]), "version": version}
     else:
         entry["launch_template"] = {"name": str(spec.get("launchTemplateName")), "version": version}
