@@ -316,6 +316,24 @@ def test_settings_every_job_shares_move_to_job_defaults() -> None:
     assert jobs.hoist_defaults({"only": {"timeout": "1h"}}) == {}
 
 
+def test_an_adopted_log_group_keeps_its_retention_and_its_kms_key() -> None:
+    """The group batchform named for a job (an environment batchform made, its state lost):
+    its retention and the key that encrypts it are the job's, or the first apply changes
+    them (configs/gpu.yaml's train job, round-tripped in tests/test_verify_e2e.py)."""
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    adoption = Adoption({"name": "vision", "job_definitions": {"train": {}, "eval": {}}})
+    groups = {
+        "/aws/batch/vision/train": {"retentionInDays": 180, "kmsKeyId": key},
+        "/aws/batch/vision/eval": {"retentionInDays": 30},
+    }
+    jobs.adopt_log_groups(adoption, "vision", groups)
+    assert adoption.document["job_definitions"] == {
+        "train": {"log_retention_days": 180, "log_kms_key": key},
+        "eval": {},
+    }
+    assert [a.aws_name for a in adoption.adopted] == list(groups)
+
+
 def test_the_latest_active_revision_is_taken() -> None:
     found = [
         {"jobDefinitionName": "a", "revision": 2},

@@ -309,7 +309,10 @@ def hoist_defaults(jobs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[str, Any]]) -> None:
     """Log groups named as batchform names a job's group (``/aws/batch/<name>/<key>``, an
     environment batchform made before) are adopted rather than created again, which would
-    fail (the name is taken); their retention becomes the job's ``log_retention_days``."""
+    fail (the name is taken); their retention becomes the job's ``log_retention_days``, and
+    the KMS key that encrypts them (``kmsKeyId`` of ``LogGroup``,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html)
+    its ``log_kms_key``: without it the first apply would take the key off the group."""
     jobs = adoption.document.get("job_definitions", {})
     defaults = adoption.document.get("job_defaults", {})
     for key, entry in jobs.items():
@@ -327,4 +330,6 @@ def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[s
             )
         elif int(days) != defaults.get("log_retention_days", LOG_RETENTION_DEFAULT):
             entry["log_retention_days"] = int(days)
+        if group.get("kmsKeyId"):
+            entry["log_kms_key"] = str(group["kmsKeyId"])
         adoption.adopted.append(Adopted("log_groups", key, "aws_cloudwatch_log_group", name, name))
