@@ -306,6 +306,42 @@ def test_a_job_definition_uses_the_formats_units_and_keys() -> None:
     assert adoption.adopted[0].import_id.endswith("align:4")
 
 
+def _logged(log: dict[str, Any]) -> dict[str, Any] | None:
+    jd = {
+        "jobDefinitionName": "research-simulate",
+        "jobDefinitionArn": f"{ARN}:job-definition/research-simulate:1",
+        "type": "container",
+        "containerProperties": {"image": "x:1", "logConfiguration": log},
+    }
+    adoption = Adoption({"name": "research", "region": REGION})
+    entry, _ = jobs.job_definition(jd, "simulate", adoption, {})
+    assert entry is not None
+    logged: dict[str, Any] | None = entry.get("log")
+    return logged
+
+
+def test_a_log_into_batchforms_group_leaves_the_group_to_batchform() -> None:
+    """awslogs into the group batchform names, with options of the job's own: only those are
+    written, so the compiled job still logs to the group batchform manages (a file naming
+    ``awslogs-group`` itself gets no group: configs/hpc-tools.yaml's simulate job)."""
+    ours = {
+        "awslogs-group": "/aws/batch/research/simulate",
+        "awslogs-region": REGION,
+        "awslogs-stream-prefix": "simulate",
+    }
+    assert _logged({"logDriver": "awslogs", "options": ours}) is None
+    assert _logged({"logDriver": "awslogs", "options": {**ours, "mode": "non-blocking"}}) == {
+        "driver": "awslogs",
+        "options": {"mode": "non-blocking"},
+    }
+    other = {**ours, "awslogs-group": "/team/simulate"}
+    assert _logged({"logDriver": "awslogs", "options": other}) == {
+        "driver": "awslogs",
+        "options": {"awslogs-group": "/team/simulate"},
+    }
+    assert _logged({"logDriver": "syslog"}) == {"driver": "syslog"}
+
+
 def test_settings_every_job_shares_move_to_job_defaults() -> None:
     entries = {
         "a": {"image": "x", "timeout": "1h", "retry": {"attempts": 2}, "platform": "FARGATE"},

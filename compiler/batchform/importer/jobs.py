@@ -198,6 +198,22 @@ def _batchform_log(adoption: Adoption, key: str) -> dict[str, Any]:
     return {"driver": "awslogs", "options": options}
 
 
+def _own_log(log: dict[str, Any] | None, generated: dict[str, Any]) -> dict[str, Any] | None:
+    """``log`` without what batchform writes anyway. With awslogs, batchform lays the file's
+    options over its own group, Region and stream prefix (compiler/batchform/derive.py,
+    ``log_configuration``): an option equal to batchform's is left to it, so the job still
+    logs to the group batchform manages (a file naming ``awslogs-group`` gets none); ``None``
+    when nothing else is left."""
+    if log is None or log.get("driver") != generated["driver"]:
+        return log
+    ours = generated["options"]
+    options = {k: v for k, v in log.get("options", {}).items() if ours.get(k) != v}
+    rest = {k: v for k, v in log.items() if k not in ("driver", "options")}
+    if not options and not rest:
+        return None
+    return {"driver": log["driver"], **({"options": options} if options else {}), **rest}
+
+
 def _log(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """``logConfiguration`` as the file's ``log``: driver, options, secret options. Unset stays
     unset (batchform then writes awslogs into its own group: a difference
@@ -265,8 +281,11 @@ def job_definition(
     if storage:
         entry["ephemeral_storage"] = disk_text(int(storage))
     _container_extras(props, entry)
-    if entry.get("log") == _batchform_log(adoption, key):
-        del entry["log"]  # what batchform writes without `log`: nothing to say
+    own = _own_log(entry.get("log"), _batchform_log(adoption, key))
+    if own is None:
+        entry.pop("log", None)  # what batchform writes without `log`: nothing to say
+    else:
+        entry["log"] = own
     retry = _retry(jd.get("retryStrategy"))
     if retry is not None:
         entry["retry"] = retry
