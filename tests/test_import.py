@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from batchform.cli import main as cli_main
 from batchform.importer import blocks, jobs, mapping, yamltext
+from batchform.importer.assemble import adopt
 from batchform.importer.command import Request, run
 from batchform.importer.read import Snapshot, latest_revisions
 from batchform.importer.result import Adoption
@@ -340,6 +341,23 @@ def test_a_log_into_batchforms_group_leaves_the_group_to_batchform() -> None:
         "options": {"awslogs-group": "/team/simulate"},
     }
     assert _logged({"logDriver": "syslog"}) == {"driver": "syslog"}
+
+
+def test_a_job_with_ecs_exec_gets_the_provider_that_sends_it() -> None:
+    """A provider older than 5.100 drops enableExecuteCommand without a word (BF538): the
+    imported file must not admit one, or the first apply registers the job without ECS Exec
+    (configs/hpc-tools.yaml, round-tripped in tests/test_verify_e2e.py)."""
+    jd = {
+        "jobDefinitionName": "research-debug",
+        "jobDefinitionArn": f"{ARN}:job-definition/research-debug:1",
+        "type": "container",
+        "containerProperties": {"image": "x:1", "enableExecuteCommand": True},
+    }
+    document = adopt(Snapshot(REGION, job_definitions=[jd]), "research").document
+    assert document["terraform"] == {"aws_provider": ">= 5.100.0, < 6.0.0"}
+    assert list(document)[:4] == ["version", "name", "region", "terraform"]
+    plain = {**jd, "containerProperties": {"image": "x:1"}}
+    assert "terraform" not in adopt(Snapshot(REGION, job_definitions=[plain])).document
 
 
 def test_settings_every_job_shares_move_to_job_defaults() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchform.checks.containers import ECS_EXEC_PROVIDER
 from batchform.importer import jobs, mapping
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adoption
@@ -85,4 +86,18 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
         document["job_defaults"] = defaults
     if job_entries:
         document["job_definitions"] = job_entries
+    _provider_floor(document, [*job_entries.values(), defaults])
     return adoption
+
+
+def _provider_floor(document: dict[str, Any], jobs: list[dict[str, Any]]) -> None:
+    """``terraform.aws_provider`` from the first release that sends what the file uses: a
+    provider older than 5.100 drops ``enableExecuteCommand`` without a word (BF538,
+    compiler/batchform/checks/containers.py), so a job with ECS Exec needs that floor, or the
+    first apply registers it without ECS Exec. Placed after ``tags``, where a person writes it."""
+    if not any(job.get("execute_command") for job in jobs):
+        return
+    after = list(document)[list(document).index("tags" if "tags" in document else "region") + 1 :]
+    moved = {key: document.pop(key) for key in after}
+    document["terraform"] = {"aws_provider": f">= {ECS_EXEC_PROVIDER}, < 6.0.0"}
+    document.update(moved)
