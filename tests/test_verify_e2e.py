@@ -7,6 +7,11 @@ The drift tests use the genomics example without those settings, so verify must 
 then each drift a person could cause in the console, injected through boto3, must give exit 2
 and name exactly the resource and the attribute. Every drift test starts from that clean
 baseline and undoes its change, so one apply serves them all.
+
+The same deployment of each example is read back by ``batchform import`` (issue 13's round
+trip): the imported file plans imports only, and what it says differently from the example is
+held to tests/import_roundtrip/<example>.lost (docs/importing.md, "Round trip of the bundled
+examples").
 """
 
 from __future__ import annotations
