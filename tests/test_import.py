@@ -388,6 +388,20 @@ def test_an_adopted_log_group_keeps_its_retention_and_its_kms_key() -> None:
     assert [a.aws_name for a in adoption.adopted] == list(groups)
 
 
+def test_a_log_setting_every_job_shares_moves_to_job_defaults() -> None:
+    """As configs/fargate.yaml writes it: one ``log_retention_days`` in ``job_defaults``, not
+    one per job; a job whose group was not read keeps the default, so nothing is hoisted."""
+    adoption = Adoption({"name": "etl", "job_definitions": {"a": {}, "b": {}}})
+    groups = {f"/aws/batch/etl/{k}": {"retentionInDays": 14} for k in ("a", "b")}
+    jobs.adopt_log_groups(adoption, "etl", groups)
+    assert list(adoption.document) == ["name", "job_defaults", "job_definitions"]
+    assert adoption.document["job_defaults"] == {"log_retention_days": 14}
+    assert adoption.document["job_definitions"] == {"a": {}, "b": {}}
+    partly = Adoption({"name": "etl", "job_definitions": {"a": {}, "b": {}}})
+    jobs.adopt_log_groups(partly, "etl", {"/aws/batch/etl/a": {"retentionInDays": 14}})
+    assert partly.document["job_definitions"] == {"a": {"log_retention_days": 14}, "b": {}}
+
+
 def test_the_latest_active_revision_is_taken() -> None:
     found = [
         {"jobDefinitionName": "a", "revision": 2},

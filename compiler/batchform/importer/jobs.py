@@ -352,3 +352,31 @@ def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[s
         if group.get("kmsKeyId"):
             entry["log_kms_key"] = str(group["kmsKeyId"])
         adoption.adopted.append(Adopted("log_groups", key, "aws_cloudwatch_log_group", name, name))
+    _hoist_log_settings(adoption.document)
+
+
+LOG_SETTINGS = ("log_retention_days", "log_kms_key")
+
+
+def _hoist_log_settings(document: dict[str, Any]) -> None:
+    """A log setting every job has with the same value moves to ``job_defaults``, as
+    :func:`hoist_defaults` does for the others (the log groups are read after them): one
+    line instead of one per job, as a person writes it."""
+    jobs = document.get("job_definitions", {})
+    shared = {
+        setting: values.pop()
+        for setting in LOG_SETTINGS
+        if len(jobs) >= 2
+        and all(setting in entry for entry in jobs.values())
+        and len(values := {entry[setting] for entry in jobs.values()}) == 1
+    }
+    if not shared:
+        return
+    for entry in jobs.values():
+        for setting in shared:
+            del entry[setting]
+    if "job_defaults" not in document:
+        moved = {"job_definitions": document.pop("job_definitions")}
+        document["job_defaults"] = {}
+        document.update(moved)
+    document["job_defaults"].update(shared)
