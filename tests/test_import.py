@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from batchform.cli import main as cli_main
 from batchform.importer import blocks, jobs, mapping, yamltext
+from batchform.importer.assemble import adopt
 from batchform.importer.command import Request, run
 from batchform.importer.read import Snapshot, latest_revisions
 from batchform.importer.result import Adoption
@@ -72,10 +73,34 @@ def _loaded(path: Path) -> dict[str, Any]:
         ("high", ["high"], "high-2"),
         ("a" * 60, [], "a" * 32),
         ("research-spot-20261130114438766300000002", [], "spot"),
+        # the counter is hex: the eleventh name of an apply (PrefixedUniqueId)
+        ("research-spot-2026113015040076590000000b", [], "spot"),
     ],
 )
 def test_keys_are_readable_valid_and_unique(name: str, taken: list[str], key: str) -> None:
     assert mapping.key_for(name, "research", taken) == key
+
+
+def test_a_resource_batchform_made_keeps_the_key_it_is_tagged_with() -> None:
+    """A re-import of an environment batchform made gives back its keys, even where the name
+    does not spell the key (``aws_name_prefix: lab-``, an exact ``aws_name``), so the
+    Terraform addresses and the ``batchform:key`` tags of the first apply stay as they are."""
+    tags = {"batchform:environment": "research", "batchform:key": "spot", "team": "x"}
+    assert mapping.key_for("lab-spot-20261130114438766300000002", "research", [], tags) == "spot"
+    assert mapping.key_for("align", "research", [], {**tags, "batchform:key": "align"}) == "align"
+    # another environment's tag, a taken key or an invalid one: the key comes from the name
+    assert mapping.key_for("lab-spot", "other", [], tags) == "lab-spot"
+    assert mapping.key_for("lab-spot", "research", ["spot"], tags) == "lab-spot"
+    bad = {**tags, "batchform:key": "Not A Key"}
+    assert mapping.key_for("lab-spot", "research", [], bad) == "lab-spot"
+
+
+def test_environment_name_is_the_tag_of_an_environment_batchform_made() -> None:
+    tagged = [{"batchform:environment": "research"}, {"batchform:environment": "research"}]
+    assert mapping.environment_name(["lab-low", "research-high"], None, tagged) == "research"
+    mixed = [*tagged, {"batchform:environment": "other"}]
+    assert mapping.environment_name(["team-x", "team-y", "team-z"], None, mixed) == "team"
+    assert mapping.environment_name(["lab-low"], "given", tagged) == "given"
 
 
 def test_environment_name_is_the_queues_common_prefix() -> None:
@@ -132,6 +157,63 @@ def test_a_launch_template_version_is_pinned_to_its_number_and_listed() -> None:
     }
     assert entry["aws_name"] == "render-spot"
     assert [item.what for item in adoption.left_out] == ["launch template version $Latest"]
+
+
+@pytest.mark.parametrize(
+    ("name", "naming"),
+    [
+        # batchform's own prefix, <name>-<key>-: nothing to write
+        ("render-spot-2026113015040076590000000b", {}),
+        # another prefix before the key (aws_name_prefix: lab-)
+        ("lab-spot-20261130150137467100000008", {"aws_name_prefix": "lab-"}),
+        # chosen by a person, or a suffix that is not before the key: kept exactly
+        ("render-spot", {"aws_name": "render-spot"}),
+        (
+            "render-gpu-20261130150137467100000008",
+            {"aws_name": "render-gpu-20261130150137467100000008"},
+        ),
+    ],
+)
+def test_a_compute_environment_terraform_named_from_a_prefix_keeps_the_prefix(
+    name: str, naming: dict[str, str]
+) -> None:
+    """An exact name would lose what the prefix gives: a later replacement that creates the
+    new compute environment before destroying the old (the plan's create_before_destroy); the
+    provider reads the prefix back from the imported name, so the first plan changes nothing
+    (tests/test_verify_e2e.py plans the round trip of every example)."""
+    adoption = Adoption({"name": "render"})
+    ce = {**_ce(), "computeEnvironmentName": name}
+    entry = mapping.compute_environment(ce, "spot", Snapshot(REGION), adoption, {}, {})
+    assert entry is not None
+    assert {k: v for k, v in entry.items() if k.startswith("aws_name")} == naming
+
+
+def test_a_launch_template_given_by_name_stays_named() -> None:
+    """Batch returns the template as the compute environment was given it; an id instead of
+    the name made the first plan an update of the compute environment (launch_template_name
+    "base" -> launch_template_id "lt-..."; hashicorp/aws 5.100, the planned round trip of
+    configs/adopted.yaml in tests/test_verify_e2e.py)."""
+    snapshot = Snapshot(
+        REGION,
+        launch_templates={
+            key: {
+                "LaunchTemplateId": "lt-1",
+                "LaunchTemplateName": "base",
+                "DefaultVersionNumber": 2,
+            }
+            for key in ("lt-1", "base")
+        },
+    )
+    adoption = Adoption({"name": "render"})
+    for spec, written in (
+        ({"launchTemplateName": "base", "version": "3"}, {"name": "base", "version": "3"}),
+        ({"launchTemplateName": "base", "version": "$Default"}, {"name": "base", "version": "2"}),
+        ({"launchTemplateId": "lt-1", "version": "3"}, {"id": "lt-1", "version": "3"}),
+    ):
+        entry = mapping.compute_environment(
+            _ce(launchTemplate=spec), "k", snapshot, adoption, {}, {}
+        )
+        assert entry is not None and entry["launch_template"] == written
 
 
 def test_an_unmanaged_compute_environment_is_left_out_not_dropped() -> None:
@@ -225,6 +307,59 @@ def test_a_job_definition_uses_the_formats_units_and_keys() -> None:
     assert adoption.adopted[0].import_id.endswith("align:4")
 
 
+def _logged(log: dict[str, Any]) -> dict[str, Any] | None:
+    jd = {
+        "jobDefinitionName": "research-simulate",
+        "jobDefinitionArn": f"{ARN}:job-definition/research-simulate:1",
+        "type": "container",
+        "containerProperties": {"image": "x:1", "logConfiguration": log},
+    }
+    adoption = Adoption({"name": "research", "region": REGION})
+    entry, _ = jobs.job_definition(jd, "simulate", adoption, {})
+    assert entry is not None
+    logged: dict[str, Any] | None = entry.get("log")
+    return logged
+
+
+def test_a_log_into_batchforms_group_leaves_the_group_to_batchform() -> None:
+    """awslogs into the group batchform names, with options of the job's own: only those are
+    written, so the compiled job still logs to the group batchform manages (a file naming
+    ``awslogs-group`` itself gets no group: configs/hpc-tools.yaml's simulate job)."""
+    ours = {
+        "awslogs-group": "/aws/batch/research/simulate",
+        "awslogs-region": REGION,
+        "awslogs-stream-prefix": "simulate",
+    }
+    assert _logged({"logDriver": "awslogs", "options": ours}) is None
+    assert _logged({"logDriver": "awslogs", "options": {**ours, "mode": "non-blocking"}}) == {
+        "driver": "awslogs",
+        "options": {"mode": "non-blocking"},
+    }
+    other = {**ours, "awslogs-group": "/team/simulate"}
+    assert _logged({"logDriver": "awslogs", "options": other}) == {
+        "driver": "awslogs",
+        "options": {"awslogs-group": "/team/simulate"},
+    }
+    assert _logged({"logDriver": "syslog"}) == {"driver": "syslog"}
+
+
+def test_a_job_with_ecs_exec_gets_the_provider_that_sends_it() -> None:
+    """A provider older than 5.100 drops enableExecuteCommand without a word (BF538): the
+    imported file must not admit one, or the first apply registers the job without ECS Exec
+    (configs/hpc-tools.yaml, round-tripped in tests/test_verify_e2e.py)."""
+    jd = {
+        "jobDefinitionName": "research-debug",
+        "jobDefinitionArn": f"{ARN}:job-definition/research-debug:1",
+        "type": "container",
+        "containerProperties": {"image": "x:1", "enableExecuteCommand": True},
+    }
+    document = adopt(Snapshot(REGION, job_definitions=[jd]), "research").document
+    assert document["terraform"] == {"aws_provider": ">= 5.100.0, < 6.0.0"}
+    assert list(document)[:4] == ["version", "name", "region", "terraform"]
+    plain = {**jd, "containerProperties": {"image": "x:1"}}
+    assert "terraform" not in adopt(Snapshot(REGION, job_definitions=[plain])).document
+
+
 def test_settings_every_job_shares_move_to_job_defaults() -> None:
     entries = {
         "a": {"image": "x", "timeout": "1h", "retry": {"attempts": 2}, "platform": "FARGATE"},
@@ -233,6 +368,38 @@ def test_settings_every_job_shares_move_to_job_defaults() -> None:
     assert jobs.hoist_defaults(entries) == {"platform": "FARGATE", "timeout": "1h"}
     assert entries["a"] == {"image": "x", "retry": {"attempts": 2}}
     assert jobs.hoist_defaults({"only": {"timeout": "1h"}}) == {}
+
+
+def test_an_adopted_log_group_keeps_its_retention_and_its_kms_key() -> None:
+    """The group batchform named for a job (an environment batchform made, its state lost):
+    its retention and the key that encrypts it are the job's, or the first apply changes
+    them (configs/gpu.yaml's train job, round-tripped in tests/test_verify_e2e.py)."""
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+    adoption = Adoption({"name": "vision", "job_definitions": {"train": {}, "eval": {}}})
+    groups = {
+        "/aws/batch/vision/train": {"retentionInDays": 180, "kmsKeyId": key},
+        "/aws/batch/vision/eval": {"retentionInDays": 30},
+    }
+    jobs.adopt_log_groups(adoption, "vision", groups)
+    assert adoption.document["job_definitions"] == {
+        "train": {"log_retention_days": 180, "log_kms_key": key},
+        "eval": {},
+    }
+    assert [a.aws_name for a in adoption.adopted] == list(groups)
+
+
+def test_a_log_setting_every_job_shares_moves_to_job_defaults() -> None:
+    """As configs/fargate.yaml writes it: one ``log_retention_days`` in ``job_defaults``, not
+    one per job; a job whose group was not read keeps the default, so nothing is hoisted."""
+    adoption = Adoption({"name": "etl", "job_definitions": {"a": {}, "b": {}}})
+    groups = {f"/aws/batch/etl/{k}": {"retentionInDays": 14} for k in ("a", "b")}
+    jobs.adopt_log_groups(adoption, "etl", groups)
+    assert list(adoption.document) == ["name", "job_defaults", "job_definitions"]
+    assert adoption.document["job_defaults"] == {"log_retention_days": 14}
+    assert adoption.document["job_definitions"] == {"a": {}, "b": {}}
+    partly = Adoption({"name": "etl", "job_definitions": {"a": {}, "b": {}}})
+    jobs.adopt_log_groups(partly, "etl", {"/aws/batch/etl/a": {"retentionInDays": 14}})
+    assert partly.document["job_definitions"] == {"a": {"log_retention_days": 14}, "b": {}}
 
 
 def test_the_latest_active_revision_is_taken() -> None:

@@ -7,14 +7,20 @@ The drift tests use the genomics example without those settings, so verify must 
 then each drift a person could cause in the console, injected through boto3, must give exit 2
 and name exactly the resource and the attribute. Every drift test starts from that clean
 baseline and undoes its change, so one apply serves them all.
+
+The same deployment of each example is read back by ``batchform import`` (issue 13's round
+trip): the imported file plans imports only, and what it says differently from the example is
+held to tests/import_roundtrip/<example>.lost (docs/importing.md, "Round trip of the bundled
+examples").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -24,15 +30,20 @@ import pytest
 import yaml
 from botocore.parsers import ResponseParserError
 
-from batchform.model import Environment
+from batchform.build import analyze
+from batchform.model import Environment, parse_environment
+from batchform.overlay import load_chain
 from batchform.plan.efs import plan as efs_plan
 from batchform.sandbox.emulator import MotoServer, moto_server
-from batchform.sandbox.override import verify_gaps
+from batchform.sandbox.override import verify_gaps, write_moto_copy
+from batchform.sandbox.standins import refused_jobs
 from tests.harness import terraform as tf
 from tests.harness.cli import run_cli
 from tests.harness.deploy import deployed_module
 from tests.harness.events import FAILED_EVENT, matches, transform
+from tests.harness.roundtrip import deployed_ids, differences, explain, golden_text
 from tests.harness.yaml_files import read_yaml
+from tests.test_import_e2e import Imported, check_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +67,9 @@ class Deployed:
     config: Path  # the file as applied (existing VPC ids replaced by moto's)
     env: Environment
     module: Path  # the applied root module, with its state
+    source: Path  # the example as written in configs/
+    # the ids the example wrote -> the stand-ins' ids that replaced them
+    replacements: Mapping[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.server.client(service, region=self.env.region)
@@ -91,7 +105,14 @@ class Deployed:
 def applied(server: MotoServer, config: Path, work: Path) -> Iterator[Deployed]:
     """``config`` deployed to ``server`` (see ``tests.harness.deploy``)."""
     with deployed_module(server, config, work) as deployment:
-        yield Deployed(server, deployment.config, deployment.env, deployment.module)
+        yield Deployed(
+            server,
+            deployment.config,
+            deployment.env,
+            deployment.module,
+            config,
+            deployment.replacements,
+        )
 
 
 @pytest.fixture(scope="module", params=CONFIGS, ids=lambda p: p.stem)
@@ -206,6 +227,75 @@ def test_json_and_sarif_reports_of_a_real_deployment_match_their_schemas(
     differences = [d for r in report["resources"] for d in r["differences"]]
     assert len(results) == len(differences)
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in results)
+
+
+# --- the round trip through `batchform import` ------------------------------------------------
+
+ROUND_TRIP = ROOT / "tests" / "import_roundtrip"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def imported(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Imported:
+    """The deployment read back by ``batchform import`` (the real command line, with the
+    example's name, as after losing the state), and compiled with its import blocks into a
+    module pointed at the same moto, initialised: no second apply of the example."""
+    work = tmp_path_factory.mktemp(f"import-{deployed.source.stem}")
+    config = work / f"{deployed.source.stem}.yaml"
+    env = deployed.env
+    result = run_cli(
+        "import",
+        "--region",
+        env.region,
+        "--endpoint-url",
+        deployed.server.url,
+        "--name",
+        env.name,
+        "-o",
+        config,
+        env=deployed.server.process_env(),
+    )
+    assert result.returncode in (0, 2), result.stdout + result.stderr
+    compiled = run_cli("compile", config, "-o", work / "generated")
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    directory = work / "generated" / env.name
+    module = write_moto_copy(directory, work / "module", deployed.server.url, region=env.region)
+    tf.init(module, deployed.server.env())
+    return Imported(result.returncode, result.stdout, config, module)
+
+
+def _environment(path: Path) -> Environment:
+    env, diagnostics = parse_environment(load_chain(str(path)).data)
+    assert env is not None, diagnostics
+    return env
+
+
+def test_import_round_trip_shows_what_is_lost(deployed: Deployed, imported: Imported) -> None:
+    """Issue 13's proof: each example, applied, is imported again, and the imported file is
+    compared with the applied one by what both *mean* (tests/harness/roundtrip.py). What
+    differs is written, by kind of loss, to tests/import_roundtrip/<example>.lost
+    (``UPDATE_GOLDEN=1`` rewrites it), and docs/importing.md says why each kind is lost. A
+    difference no kind explains is an importer defect: the test fails on it."""
+    original = deployed.env
+    ids = deployed_ids(deployed.client("ec2"), original.name, deployed.replacements)
+    found = explain(differences(original, _environment(imported.config), ids), original)
+    source = analyze(deployed.source).env
+    assert source is not None
+    text = golden_text(deployed.source.stem, found, refused_jobs(source))
+    golden = ROUND_TRIP / f"{deployed.source.stem}.lost"
+    if UPDATE:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), "UPDATE_GOLDEN=1 rewrites it"
+    unexplained = [d.line() for d in found if not d.kind]
+    assert not unexplained, "\n".join(unexplained)
+
+
+def test_the_imported_example_plans_imports_only(deployed: Deployed, imported: Imported) -> None:
+    """The imported file, compiled with its import blocks, adopts the deployment: every import
+    block is planned as an import, nothing is created, replaced or destroyed but what the
+    import listed, and an adopted resource changes at most batchform's tags
+    (tests/test_import_e2e.py, ``check_plan``)."""
+    check_plan(imported, deployed.server)
 
 
 # --- drift injected through boto3 (genomics) --------------------------------------------------

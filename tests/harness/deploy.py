@@ -8,9 +8,9 @@ calls it). Used by every test that needs a real deployment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -36,6 +36,8 @@ class Deployment:
     module: Path  # the applied copy, with its state; removed when the context exits
     config: Path  # the file as applied (stand-in ids substituted)
     env: Environment
+    # the ids the file wrote -> the stand-ins' ids that replaced them (sandbox/standins.py)
+    replacements: Mapping[str, str] = field(default_factory=dict)
 
 
 Apply = Callable[[Path, dict[str, str]], object]
@@ -73,7 +75,7 @@ def deployed_module(
     region = env.region if env.terraform.output == "module" else None
     with moto_copy(work / "source" / env.name, server.url, region=region) as module:
         apply(module, server.env())
-        yield Deployment(module, patched, env)
+        yield Deployment(module, patched, env, dict(stand_ins.replacements))
 
 
 def as_moto_holds_it(text: str, env: Environment) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchform.checks.containers import ECS_EXEC_PROVIDER
 from batchform.importer import jobs, mapping
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adoption
@@ -23,7 +24,11 @@ def _all_tags(snapshot: Snapshot) -> list[dict[str, str]]:
 def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
     """The document for ``snapshot`` (not yet checked against the model: see
     :func:`batchform.importer.exactness.fit_to_model`)."""
-    env_name = mapping.environment_name([str(q["jobQueueName"]) for q in snapshot.queues], name)
+    env_name = mapping.environment_name(
+        [str(q["jobQueueName"]) for q in snapshot.queues],
+        name,
+        [q.get("tags") for q in snapshot.queues],
+    )
     document: dict[str, Any] = {"version": 1, "name": env_name, "region": snapshot.region}
     adoption = Adoption(document)
     common = mapping.common_tags(_all_tags(snapshot))
@@ -35,7 +40,7 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
     ces: dict[str, Any] = {}
     ce_keys: dict[str, str] = {}
     for ce in snapshot.compute_environments:
-        key = mapping.key_for(str(ce["computeEnvironmentName"]), env_name, ces)
+        key = mapping.key_for(str(ce["computeEnvironmentName"]), env_name, ces, ce.get("tags"))
         entry = mapping.compute_environment(ce, key, snapshot, adoption, common, amis)
         if entry is not None:
             ces[key] = entry
@@ -44,13 +49,13 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
     policies: dict[str, Any] = {}
     policy_keys: dict[str, str] = {}
     for policy in sorted(snapshot.policies, key=lambda p: str(p["name"])):
-        key = mapping.key_for(str(policy["name"]), env_name, policies)
+        key = mapping.key_for(str(policy["name"]), env_name, policies, policy.get("tags"))
         policies[key] = mapping.scheduling_policy(policy, key, adoption, common)
         policy_keys[str(policy["arn"])] = key
 
     queues: dict[str, Any] = {}
     for queue in snapshot.queues:
-        key = mapping.key_for(str(queue["jobQueueName"]), env_name, queues)
+        key = mapping.key_for(str(queue["jobQueueName"]), env_name, queues, queue.get("tags"))
         entry = mapping.job_queue(queue, key, ce_keys, policy_keys, adoption, common)
         if entry is not None:
             queues[key] = entry
@@ -58,7 +63,7 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
     job_entries: dict[str, dict[str, Any]] = {}
     execution_roles: dict[str, str] = {}
     for jd in snapshot.job_definitions:
-        key = mapping.key_for(str(jd["jobDefinitionName"]), env_name, job_entries)
+        key = mapping.key_for(str(jd["jobDefinitionName"]), env_name, job_entries, jd.get("tags"))
         entry, role = jobs.job_definition(jd, key, adoption, common)
         if entry is not None:
             job_entries[key] = entry
@@ -81,4 +86,18 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
         document["job_defaults"] = defaults
     if job_entries:
         document["job_definitions"] = job_entries
+    _provider_floor(document, [*job_entries.values(), defaults])
     return adoption
+
+
+def _provider_floor(document: dict[str, Any], jobs: list[dict[str, Any]]) -> None:
+    """``terraform.aws_provider`` from the first release that sends what the file uses: a
+    provider older than 5.100 drops ``enableExecuteCommand`` without a word (BF538,
+    compiler/batchform/checks/containers.py), so a job with ECS Exec needs that floor, or the
+    first apply registers it without ECS Exec. Placed after ``tags``, where a person writes it."""
+    if not any(job.get("execute_command") for job in jobs):
+        return
+    after = list(document)[list(document).index("tags" if "tags" in document else "region") + 1 :]
+    moved = {key: document.pop(key) for key in after}
+    document["terraform"] = {"aws_provider": f">= {ECS_EXEC_PROVIDER}, < 6.0.0"}
+    document.update(moved)

@@ -127,9 +127,10 @@ def _summary(snapshot: Snapshot) -> str:
 def environment_text(adoption: Adoption, snapshot: Snapshot, imports_name: str) -> str:
     header = [
         f"Imported by `batchform import` from {snapshot.region}: {_summary(snapshot)}.",
-        "Exact AWS names are kept in `aws_name`, so nothing is renamed. `batchform compile`",
-        f"copies the import blocks of {imports_name} into the module; `terraform plan` then",
-        "shows the imports (docs/importing.md says what to check before applying).",
+        "AWS names are kept (`aws_name`, or the prefix Terraform made a name from), so nothing",
+        f"is renamed. `batchform compile` copies the import blocks of {imports_name} into the",
+        "module; `terraform plan` then shows the imports (docs/importing.md says what to check",
+        "before applying).",
     ]
     if adoption.document.get("job_definitions"):
         header += ["", *jobs.KEEP_OLD_REVISIONS]

@@ -198,6 +198,22 @@ def _batchform_log(adoption: Adoption, key: str) -> dict[str, Any]:
     return {"driver": "awslogs", "options": options}
 
 
+def _own_log(log: dict[str, Any] | None, generated: dict[str, Any]) -> dict[str, Any] | None:
+    """``log`` without what batchform writes anyway. With awslogs, batchform lays the file's
+    options over its own group, Region and stream prefix (compiler/batchform/derive.py,
+    ``log_configuration``): an option equal to batchform's is left to it, so the job still
+    logs to the group batchform manages (a file naming ``awslogs-group`` gets none); ``None``
+    when nothing else is left."""
+    if log is None or log.get("driver") != generated["driver"]:
+        return log
+    ours = generated["options"]
+    options = {k: v for k, v in log.get("options", {}).items() if ours.get(k) != v}
+    rest = {k: v for k, v in log.items() if k not in ("driver", "options")}
+    if not options and not rest:
+        return None
+    return {"driver": log["driver"], **({"options": options} if options else {}), **rest}
+
+
 def _log(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """``logConfiguration`` as the file's ``log``: driver, options, secret options. Unset stays
     unset (batchform then writes awslogs into its own group: a difference
@@ -265,8 +281,11 @@ def job_definition(
     if storage:
         entry["ephemeral_storage"] = disk_text(int(storage))
     _container_extras(props, entry)
-    if entry.get("log") == _batchform_log(adoption, key):
-        del entry["log"]  # what batchform writes without `log`: nothing to say
+    own = _own_log(entry.get("log"), _batchform_log(adoption, key))
+    if own is None:
+        entry.pop("log", None)  # what batchform writes without `log`: nothing to say
+    else:
+        entry["log"] = own
     retry = _retry(jd.get("retryStrategy"))
     if retry is not None:
         entry["retry"] = retry
@@ -309,7 +328,10 @@ def hoist_defaults(jobs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[str, Any]]) -> None:
     """Log groups named as batchform names a job's group (``/aws/batch/<name>/<key>``, an
     environment batchform made before) are adopted rather than created again, which would
-    fail (the name is taken); their retention becomes the job's ``log_retention_days``."""
+    fail (the name is taken); their retention becomes the job's ``log_retention_days``, and
+    the KMS key that encrypts them (``kmsKeyId`` of ``LogGroup``,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_LogGroup.html)
+    its ``log_kms_key``: without it the first apply would take the key off the group."""
     jobs = adoption.document.get("job_definitions", {})
     defaults = adoption.document.get("job_defaults", {})
     for key, entry in jobs.items():
@@ -327,4 +349,34 @@ def adopt_log_groups(adoption: Adoption, env_name: str, groups: dict[str, dict[s
             )
         elif int(days) != defaults.get("log_retention_days", LOG_RETENTION_DEFAULT):
             entry["log_retention_days"] = int(days)
+        if group.get("kmsKeyId"):
+            entry["log_kms_key"] = str(group["kmsKeyId"])
         adoption.adopted.append(Adopted("log_groups", key, "aws_cloudwatch_log_group", name, name))
+    _hoist_log_settings(adoption.document)
+
+
+LOG_SETTINGS = ("log_retention_days", "log_kms_key")
+
+
+def _hoist_log_settings(document: dict[str, Any]) -> None:
+    """A log setting every job has with the same value moves to ``job_defaults``, as
+    :func:`hoist_defaults` does for the others (the log groups are read after them): one
+    line instead of one per job, as a person writes it."""
+    jobs = document.get("job_definitions", {})
+    shared = {
+        setting: values.pop()
+        for setting in LOG_SETTINGS
+        if len(jobs) >= 2
+        and all(setting in entry for entry in jobs.values())
+        and len(values := {entry[setting] for entry in jobs.values()}) == 1
+    }
+    if not shared:
+        return
+    for entry in jobs.values():
+        for setting in shared:
+            del entry[setting]
+    if "job_defaults" not in document:
+        moved = {"job_definitions": document.pop("job_definitions")}
+        document["job_defaults"] = {}
+        document.update(moved)
+    document["job_defaults"].update(shared)

@@ -15,9 +15,10 @@ https://docs.aws.amazon.com/batch/latest/APIReference/API_SchedulingPolicyDetail
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from batchform import naming
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adopted, Adoption
 from batchform.model import KEY_PATTERN, NAME_PATTERN
@@ -32,23 +33,38 @@ MANAGED_TAG_PREFIXES = ("aws:", "batchform:")
 ``batchform:`` tags are what batchform adds to everything it manages anyway."""
 
 _KEY_PATTERN = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")
-TERRAFORM_SUFFIX = re.compile(r"-\d{26}\Z")
-"""The unique suffix Terraform appends to a ``name_prefix`` (a timestamp and a counter, 26
-digits): a compute environment batchform (or other Terraform) made from a prefix gets its key
-from the prefix alone."""
+TERRAFORM_SUFFIX = re.compile(r"-\d{18}[0-9a-f]{8}\Z")
+"""The unique suffix Terraform appends to a ``name_prefix``: a UTC timestamp to the 1/10000 s
+(18 digits) and a counter as 8 *hex* digits (``PrefixedUniqueId`` in
+helper/resource/id.go of hashicorp/terraform, helper/id in terraform-plugin-sdk), so the
+eleventh name one apply makes ends in ``0000000b``. A compute environment batchform (or other
+Terraform) made from a prefix gets its key from the prefix alone."""
 
 
 # --- names -----------------------------------------------------------------------------------
 
 
-def key_for(name: str, env_name: str, taken: Iterable[str]) -> str:
+def key_for(
+    name: str, env_name: str, taken: Iterable[str], tags: Mapping[str, Any] | None = None
+) -> str:
     """A file key (``^[a-z][a-z0-9-]{0,31}$``) for an AWS name, unique among ``taken``.
 
-    ``<env>-`` at the start is dropped (``research-high`` in environment ``research`` is
-    ``high``), and so is a Terraform name-prefix suffix; other characters become ``-``; a
-    clash gets ``-2``, ``-3``. The exact name stays in ``aws_name``, so the key only has to
-    be readable.
+    A resource batchform made carries its key in its ``batchform:key`` tag (beside
+    ``batchform:environment``, compiler/batchform/naming.py): when the environment is this one
+    and the key is free, it is kept, so a re-import gives back the file's keys and with them
+    the Terraform addresses and the tags batchform writes (a key read from the name would turn
+    ``spot`` with ``aws_name_prefix: lab-`` into ``lab-spot``). Otherwise ``<env>-`` at the
+    start is dropped (``research-high`` in environment ``research`` is ``high``), and so is a
+    Terraform name-prefix suffix; other characters become ``-``; a clash gets ``-2``, ``-3``.
+    The exact name stays in ``aws_name``, so the key only has to be readable.
     """
+    own = str((tags or {}).get(naming.TAG_KEY, ""))
+    if (
+        (tags or {}).get(naming.TAG_ENVIRONMENT) == env_name
+        and _KEY_PATTERN.match(own)
+        and own not in set(taken)
+    ):
+        return own
     text = TERRAFORM_SUFFIX.sub("", name.lower())
     prefix = f"{env_name}-"
     if text.startswith(prefix) and len(text) > len(prefix):
@@ -68,11 +84,42 @@ def key_for(name: str, env_name: str, taken: Iterable[str]) -> str:
     return candidate
 
 
-def environment_name(names: list[str], given: str | None) -> str:
-    """``--name``, or the dash-separated prefix every queue name shares (``research`` for
-    ``research-high`` and ``research-low``), or ``imported``."""
+PREFIX_TEXT = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def compute_environment_naming(name: str, key: str, env_name: str) -> dict[str, str]:
+    """How the file names a compute environment called ``name`` under ``key``.
+
+    A name Terraform made from a prefix (``<prefix><key>-`` and its unique suffix, as
+    batchform names every compute environment it creates) is written as that prefix: nothing
+    for batchform's own ``<name>-``, else ``aws_name_prefix``. The provider sets the state's
+    ``compute_environment_name_prefix`` from the imported name, so the first plan changes
+    nothing, and later replacements still create the new compute environment before
+    destroying the old one (an exact name cannot: two cannot share it). Any other name is
+    kept exactly, as ``aws_name``.
+    """
+    stem = TERRAFORM_SUFFIX.sub("", name)
+    if stem != name and stem.endswith(key):
+        prefix = stem[: len(stem) - len(key)]
+        if prefix == naming.aws_name(env_name, ""):
+            return {}
+        if PREFIX_TEXT.match(prefix):
+            return {"aws_name_prefix": prefix}
+    return {"aws_name": name}
+
+
+def environment_name(
+    names: list[str], given: str | None, tagged: Sequence[Mapping[str, Any] | None] = ()
+) -> str:
+    """``--name``; or the ``batchform:environment`` tag every queue carries (an environment
+    batchform made: its own name, so its keys and AWS names line up again); or the
+    dash-separated prefix every queue name shares (``research`` for ``research-high`` and
+    ``research-low``); or ``imported``."""
     if given:
         return given
+    envs = {str((tags or {}).get(naming.TAG_ENVIRONMENT, "")) for tags in tagged}
+    if len(envs) == 1 and re.match(NAME_PATTERN, own := envs.pop()):
+        return own
     parts = [n.lower().split("-") for n in names if n]
     common: list[str] = []
     for words in zip(*parts, strict=False) if parts else ():
@@ -263,7 +310,8 @@ def compute_environment(
         )
         return None
     kind = str(resources.get("type"))
-    entry: dict[str, Any] = {"aws_name": name, "type": kind}
+    env_name = str(adoption.document.get("name"))
+    entry: dict[str, Any] = {**compute_environment_naming(name, key, env_name), "type": kind}
     fargate = kind in FARGATE_TYPES
     if not fargate:
         if resources.get("allocationStrategy"):
@@ -396,9 +444,10 @@ def _launch_template(
             "an update of the compute environment",
         )
         version = str(number)
-    if template is not None:
-        entry["launch_template"] = {"id": str(template["LaunchTemplateId"]), "version": version}
-    elif spec.get("launchTemplateId"):
+    # The form the compute environment was given (Batch returns it as given): an id for a
+    # template given by name makes the first plan an update of the compute environment
+    # (launch_template_name -> launch_template_id, seen with hashicorp/aws 5.100).
+    if spec.get("launchTemplateId"):
         entry["launch_template"] = {"id": str(spec["launchTemplateId"]), "version": version}
     else:
         entry["launch_template"] = {"name": str(spec.get("launchTemplateName")), "version": version}
