@@ -33,6 +33,7 @@ from batchform import naming
 from batchform.derive import compute_resource_tags, default_image_type
 from batchform.model import Environment
 from batchform.sandbox.override import verify_gaps
+from batchform.verify.batch import prune
 
 ABSENT = "(none)"
 TERRAFORM_SUFFIX = re.compile(r"-\d{18}[0-9a-f]{8}\b")
@@ -72,17 +73,8 @@ class Ids:
 def _dump(model: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:
     """The model's values, without what is unset (``None``, ``[]``, ``{}``): an unset key and
     an empty one mean the same, and the lines stay short."""
-    dumped: dict[str, Any] = _compact(model.model_dump(mode="json", exclude=set(exclude)))
+    dumped: dict[str, Any] = prune(model.model_dump(mode="json", exclude=set(exclude)))
     return dumped
-
-
-def _compact(value: Any) -> Any:
-    if isinstance(value, dict):
-        kept = {k: _compact(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if not _empty(v)}
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return value
 
 
 def _ce_name(env: Environment, key: str) -> str:

@@ -417,13 +417,15 @@ def _empty(value: Any) -> bool:
     return value is None or value == [] or value == {}
 
 
-def _prune(value: Any) -> Any:
-    """``value`` without empty members at any depth (``{"devices": []}`` -> ``{}``)."""
+def prune(value: Any) -> Any:
+    """``value`` without empty members (``None``, ``[]``, ``{}``) at any depth
+    (``{"devices": []}`` -> ``{}``): how verify, and the import round-trip test, compare
+    values whose empty members mean nothing."""
     if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
+        pruned = {k: prune(v) for k, v in value.items()}
         return {k: v for k, v in pruned.items() if not _empty(v)}
     if isinstance(value, list):
-        return [_prune(v) for v in value]
+        return [prune(v) for v in value]
     return value
 
 
@@ -455,7 +457,7 @@ def normalise_container(props: dict[str, Any]) -> dict[str, Any]:
     by type, values of requirements as strings, mount points with AWS's ``readOnly`` default,
     ``linuxParameters`` without AWS's defaults."""
     out: dict[str, Any] = {}
-    for key, value in _prune(props).items():
+    for key, value in prune(props).items():
         if key in ("environment", "secrets", "ulimits"):
             value = _by_name(value)
         elif key == "linuxParameters":
