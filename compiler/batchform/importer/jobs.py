@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchform import naming
-from batchform.importer.mapping import own_tags, user_tags
+from batchform.importer.mapping import adopted_entry
 from batchform.importer.result import Adopted, Adoption
 from batchform.model import JOB_SETTING_DEFAULTS
 from batchform.units import format_duration
@@ -297,14 +297,9 @@ def job_definition(
     if jd.get("schedulingPriority") is not None:
         entry["scheduling_priority"] = int(jd["schedulingPriority"])
     entry["keep_old_revisions"] = True  # KEEP_OLD_REVISIONS says why
-    tags = own_tags(user_tags(jd.get("tags")), common)
-    if tags:
-        entry["tags"] = tags
-    adoption.adopted.append(
-        Adopted(
-            "job_definitions", key, "aws_batch_job_definition", str(jd["jobDefinitionArn"]), name
-        )
-    )
+    arn = str(jd["jobDefinitionArn"])
+    adopted = Adopted("job_definitions", key, "aws_batch_job_definition", arn, name)
+    adopted_entry(entry, jd.get("tags"), common, adoption, adopted)
     execution_role = props.get("executionRoleArn")
     return entry, str(execution_role) if execution_role else None
 

@@ -161,6 +161,23 @@ def own_tags(tags: dict[str, str], common: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if common.get(k) != v}
 
 
+def adopted_entry(
+    entry: dict[str, Any],
+    live_tags: dict[str, Any] | None,
+    common: dict[str, str],
+    adoption: Adoption,
+    adopted: Adopted,
+) -> dict[str, Any]:
+    """``entry`` finished the same way for every kind of resource: the tags it carries beyond
+    the file's ``tags`` (last, where a person writes them), and the ``import`` block that hands
+    it to the compiled module."""
+    tags = own_tags(user_tags(live_tags), common)
+    if tags:
+        entry["tags"] = tags
+    adoption.adopted.append(adopted)
+    return entry
+
+
 # --- network and IAM -------------------------------------------------------------------------
 
 
@@ -357,13 +374,13 @@ def compute_environment(
                 int(policy.get("jobExecutionTimeoutMinutes", 30)) * 60
             ),
         }
-    tags = own_tags(user_tags(ce.get("tags")), common)
-    if tags:
-        entry["tags"] = tags
-    adoption.adopted.append(
-        Adopted("compute_environments", key, "aws_batch_compute_environment", name, name)
+    return adopted_entry(
+        entry,
+        ce.get("tags"),
+        common,
+        adoption,
+        Adopted("compute_environments", key, "aws_batch_compute_environment", name, name),
     )
-    return entry
 
 
 def _file_vpc(snapshot: Snapshot) -> str | None:
@@ -474,13 +491,9 @@ def scheduling_policy(
     ]
     if shares:
         entry["shares"] = shares
-    tags = own_tags(user_tags(policy.get("tags")), common)
-    if tags:
-        entry["tags"] = tags
-    adoption.adopted.append(
-        Adopted("scheduling_policies", key, "aws_batch_scheduling_policy", str(policy["arn"]), name)
-    )
-    return entry
+    arn = str(policy["arn"])
+    adopted = Adopted("scheduling_policies", key, "aws_batch_scheduling_policy", arn, name)
+    return adopted_entry(entry, policy.get("tags"), common, adoption, adopted)
 
 
 def job_queue(
@@ -531,10 +544,10 @@ def job_queue(
             f"jobQueueType {queue['jobQueueType']}",
             "batchform writes ECS and Fargate queues only",
         )
-    tags = own_tags(user_tags(queue.get("tags")), common)
-    if tags:
-        entry["tags"] = tags
-    adoption.adopted.append(
-        Adopted("job_queues", key, "aws_batch_job_queue", str(queue["jobQueueArn"]), name)
+    return adopted_entry(
+        entry,
+        queue.get("tags"),
+        common,
+        adoption,
+        Adopted("job_queues", key, "aws_batch_job_queue", str(queue["jobQueueArn"]), name),
     )
-    return entry
