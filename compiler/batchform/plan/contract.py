@@ -843,6 +843,8 @@ class ReadmeContext(TypedDict):
     mermaid: list[str]
     module_block: list[str] | None
     """``terraform.output: module``: the HCL that calls the module (plan/module.py)."""
+    module_label: str | None
+    """The label of that ``module`` block (``naming.label`` of the environment's name)."""
     container_notes: list[str]
     """What a user of a job with container options must know (ECS Exec, kept revisions, swap,
     another log driver), one Markdown line each; empty for jobs without them."""

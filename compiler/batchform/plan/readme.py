@@ -465,6 +465,7 @@ def plan(env: Environment, source_name: str) -> PlanFiles:
             "alerts": _alerts(env),
             "mermaid": _mermaid(env),
             "module_block": module.module_block(env) if module.is_module(env) else None,
+            "module_label": label(env.name) if module.is_module(env) else None,
             "container_notes": [
                 n for k in sorted(env.job_definitions) for n in _container_notes(env, k)
             ],
