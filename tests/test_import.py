@@ -678,6 +678,16 @@ def test_compile_refuses_an_imports_file_that_is_more_than_import_blocks(
     assert not (tmp_path / "gen" / "tiny").exists()
 
 
+def test_validate_reports_an_unusable_imports_file_as_compile_does(tmp_path: Path) -> None:
+    """A CI that runs `batchform validate` before `compile` learns of a bad imports file
+    there, at its line, not only when compile refuses it."""
+    _compile(tmp_path, GOOD + 'resource "null_resource" "x" {}\n')
+    result = run_cli("validate", tmp_path / "tiny.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    shown = result.stdout + result.stderr
+    assert "tiny.imports.tf:7:1: error BF580" in shown, shown
+
+
 def test_compile_refuses_a_symlinked_imports_file(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere.tf"
     target.write_text(GOOD, encoding="utf-8")

@@ -34,6 +34,9 @@ class Analysis:
     document: Document | None = None
     env: Environment | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    placed: dict[str, str] = field(default_factory=dict)
+    """Files ``compile`` places in the module beside what it renders: ``imports.tf`` when
+    ``batchform import`` wrote one beside the environment file (importer/blocks.py)."""
 
     def failed(self, strict: bool = False) -> bool:
         return self.env is None or has_errors(self.diagnostics, strict)
@@ -53,7 +56,16 @@ def analyze(path: str | FsPath, ignore: tuple[str, ...] = ()) -> Analysis:
         doc = load_chain(str(path))
     except BatchformError as exc:
         return Analysis(str(path), diagnostics=sort_diagnostics(exc.diagnostics))
-    return analyze_document(doc, ignore)
+    analysis = analyze_document(doc, ignore)
+    # Read with the file, so that `validate` reports an unusable imports file (BF580) as
+    # `compile` does, and `compile` stops before it writes anything.
+    from batchform.importer.blocks import placed_imports
+
+    try:
+        analysis.placed = placed_imports(path)
+    except BatchformError as exc:
+        analysis.diagnostics = sort_diagnostics([*analysis.diagnostics, *exc.diagnostics])
+    return analysis
 
 
 def analyze_text(

@@ -88,7 +88,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         assert a.env is not None
         try:
             files = render_environment(a.env, source_label(a))
-            files.update(_placed_imports(a.file))
+            files.update(a.placed)
             rendered.append((a, files, environment_directory(out_root, a.env.name)))
         except BatchformError as exc:
             _print_diagnostics(exc.diagnostics, args.format, sys.stderr)
@@ -96,14 +96,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.check:
         return _check_outputs(rendered, args.format)
     return _write_outputs(rendered, args.format)
-
-
-def _placed_imports(config: str) -> dict[str, str]:
-    """``imports.tf`` when ``batchform import`` wrote import blocks beside the file
-    (compiler/batchform/importer/blocks.py says why and when)."""
-    from batchform.importer.blocks import placed_imports
-
-    return placed_imports(config)
 
 
 def _check_outputs(rendered: Sequence[tuple[Analysis, dict[str, str], Path]], fmt: str) -> int:
