@@ -175,7 +175,7 @@ CODE_IMPORTS_FILE = register(
     E,
     "the imports file beside an environment file (`<file>.imports.tf`, written by `batchform "
     "import`) cannot be used: a symbolic link, not UTF-8, or more than import blocks",
-    Stage.EMIT,
+    Stage.LOAD,  # read with the environment file (build.analyze), so validate reports it
 )
 
 del E
