@@ -54,6 +54,14 @@ Error: creating IAM Instance Profile (gpu-ecs-instance): operation error IAM: Cr
   on iam.tf line 58, in resource "aws_iam_instance_profile" "ecs_instance":
 """
 
+# Seen in CI: the provider's SDK sent CreateRoute (the NAT route of ml-training) twice.
+ROUTE_DUPLICATE = """
+Error: creating Route in Route Table (rtb-8d6b11df30817167b) with destination (0.0.0.0/0): operation error EC2: CreateRoute, https response error StatusCode: 400, RequestID: DctmnsOdgtbwTWeoykixMqL01qroZV8zctZ3ug4XOKh7BJl8j5T4, api error RouteAlreadyExists: The route identified by 0.0.0.0/0 already exists
+
+  with aws_route.private_us_west_2b_nat,
+  on network.tf line 143, in resource "aws_route" "private_us_west_2b_nat":
+"""
+
 REAL_FAILURE = """
 Error: creating EC2 Subnet: operation error EC2: CreateSubnet, InvalidParameterValue: Value (us-west-2e) for parameter availabilityZone is invalid.
 
@@ -67,6 +75,14 @@ def test_duplicates_name_the_address_and_the_import_id() -> None:
         ("aws_batch_compute_environment.ondemand", "genomics-prod-ondemand-2026"),
         ("aws_iam_role.execution", "demo-execution"),
     ]
+
+
+def test_a_route_sent_twice_is_imported_by_table_and_destination() -> None:
+    assert duplicate_creates(ROUTE_DUPLICATE) == [
+        ("aws_route.private_us_west_2b_nat", "rtb-8d6b11df30817167b_0.0.0.0/0")
+    ]
+    other = ROUTE_DUPLICATE.replace("RouteAlreadyExists", "InvalidRouteTableID.NotFound")
+    assert duplicate_creates(other) == []
 
 
 def test_a_real_failure_is_not_a_duplicate() -> None:

@@ -8,7 +8,8 @@ again (``terraform.apply_importing_duplicates``). Anything else stays a failure.
 
 Two kinds of duplicate answers:
 
-- the message names the import id (compute environments, queues, roles, instance profiles);
+- the message names the import id (compute environments, queues, roles, instance profiles,
+  routes);
 - it does not (security groups, their rules, launch templates, log groups): the id is looked up
   in the emulator from the resource's own arguments in the module, read-only, and only when
   exactly one resource there matches.
@@ -70,11 +71,24 @@ def duplicate_creates(output: str, lookup: Lookup | None = None) -> list[tuple[s
     return found
 
 
+_ROUTE_DUPLICATE = re.compile(
+    r"creating Route in Route Table \((rtb-[0-9a-f]+)\) with destination \(([^)\s]+)\)"
+    r".*?RouteAlreadyExists",
+    re.S,
+)
+"""A route sent twice: its import id is ``<route table id>_<destination>`` (the aws_route
+import format, https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/route#import);
+seen in CI for the NAT route of configs/ml-training.yaml."""
+
+
 def _id_in_message(block: str) -> str | None:
     for pattern in _DUPLICATE_ID:
         match = pattern.search(block)
         if match:
             return match.group(1)
+    route = _ROUTE_DUPLICATE.search(block)
+    if route:
+        return f"{route.group(1)}_{route.group(2)}"
     return None
 
 
