@@ -11,6 +11,7 @@ moto.
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -398,3 +399,23 @@ def test_a_caller_in_another_region_is_stopped_at_plan(
     text = " ".join((result.stdout + result.stderr).split())
     assert "compiled for us-east-1" in text and "provider is in eu-west-1" in text, text
     assert not moto.client("batch", region="eu-west-1").describe_job_queues()["jobQueues"]
+
+
+def test_diff_names_module_resources_as_the_calling_configuration_plans_them(
+    tmp_path: Path,
+) -> None:
+    """A reviewer holds ``batchform diff`` beside the caller's ``terraform plan``, which names
+    the module's resources ``module.<label>.<address>`` (the label the generated README's
+    ``module`` block uses)."""
+    base = EXAMPLE.parent / "fargate.yaml"  # the example extends it by a relative path
+    (tmp_path / base.name).write_text(base.read_text(encoding="utf-8"), encoding="utf-8")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(text, encoding="utf-8")
+    new.write_text(text + "job_queues: {etl: {priority: 7}}\n", encoding="utf-8")
+    result = run_cli("diff", old, new, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    addresses = [c["address"] for c in json.loads(result.stdout)["changes"]]
+    assert addresses == ["module.etl_module.aws_batch_job_queue.etl"]
+    readme = (GENERATED / "README.md").read_text(encoding="utf-8")
+    assert 'module "etl_module"' in readme

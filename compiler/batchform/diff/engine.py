@@ -39,6 +39,7 @@ from batchform.diff.result import (
 )
 from batchform.hcl import Expr
 from batchform.model import Environment
+from batchform.naming import label as terraform_label
 from batchform.plan import build_plan
 from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import (
@@ -47,6 +48,7 @@ from batchform.plan.contract import (
     PlanFiles,
     file_contexts,
 )
+from batchform.plan.module import is_module
 
 
 def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
@@ -203,7 +205,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             replaced.add(f"data.aws_ssm_parameter.{ami['label']}")
 
     ce_names = {
-        f"aws_batch_compute_environment.{k.replace('-', '_')}": k
+        f"aws_batch_compute_environment.{terraform_label(k)}": k
         for env in (old, new)
         if env is not None
         for k in env.compute_environments
@@ -235,7 +237,20 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 # the role's instance profile (iam.tf) gets a new ARN, which the CEs name
                 replaced.add(f"aws_iam_instance_profile.{label}")
             result.changes.append(change)
+    _address_in_caller(result, new)
     return result
+
+
+def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:
+    """With ``terraform.output: module`` the resources live in the calling configuration, where
+    ``terraform plan`` names them ``module.<label>.<address>`` (the label of the ``module`` block
+    the generated README gives): the diff names them the same way, so a reviewer can hold the two
+    side by side. Done last, because the comparison itself works on the module's own addresses."""
+    if not is_module(new):
+        return
+    prefix = f"module.{terraform_label(new.name)}."
+    for change in result.changes:
+        change.address = prefix + change.address
 
 
 def _annotate(

@@ -22,6 +22,7 @@ from batchform.diff.provider import (
 )
 from batchform.diff.result import Note, ResourceChange, Risk
 from batchform.model import Environment
+from batchform.naming import label as terraform_label
 from batchform.plan.compute import compute_resources_of
 from batchform.plan.contract import ComputeEnvironmentEntry, JobQueueEntry
 
@@ -77,7 +78,7 @@ def _output_note(old: Environment, new: Environment) -> Note | None:
     before, after = old.terraform.output, new.terraform.output
     if before == after:
         return None
-    label = new.name.replace("-", "_")
+    label = terraform_label(new.name)
     if after == "module":
         how = (
             f"the configuration that calls the module holds them, as module.{label}.<address>: "
