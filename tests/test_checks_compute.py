@@ -474,6 +474,27 @@ def test_ce_name_prefix_limit_cannot_be_reached_by_default_names() -> None:
     assert list(rule.function(analysis.env)) == []
 
 
+@pytest.mark.parametrize(
+    ("aws_provider", "reported"),
+    [("~> 6.0", True), ("~> 6.9", True), ("~> 6.10", False), (">= 6.10.0, < 7.0.0", False)],
+)
+def test_bf333_is_reported_only_where_an_admitted_provider_replaces(
+    aws_provider: str, reported: bool
+) -> None:
+    """Provider 6.10.0 updates SPOT_PRICE_CAPACITY_OPTIMIZED compute environments in place
+    (CHANGELOG.md 6.10.0, #40148); the info names the constraint that lets an older one in."""
+    text = (
+        BASE
+        + f"terraform: {{aws_provider: '{aws_provider}'}}\n"
+        + ce("type: SPOT\nmax_vcpus: 8\nallocation_strategy: SPOT_PRICE_CAPACITY_OPTIMIZED")
+    )
+    diags = [d for d in analyze_text(text, "demo.yaml").diagnostics if d.code == "BF333"]
+    assert bool(diags) is reported
+    if reported:
+        assert f'"{aws_provider}" admits' in diags[0].message
+        assert "before 6.10.0" in diags[0].message
+
+
 def test_levels_and_hints() -> None:
     text = BASE + ce("type: EC2\nmax_vcpus: 8\nallocation_strategy: BEST_FIT")
     (warning,) = [d for d in analyze_text(text, "demo.yaml").diagnostics if d.code == "BF301"]

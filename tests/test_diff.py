@@ -165,6 +165,53 @@ def test_launch_template_change_reaches_every_ce_using_it() -> None:
     assert any("infrastructure update" in t for t in notes_of(d, ONDEMAND, Risk.JOBS))
 
 
+def test_launch_template_change_updates_a_price_capacity_ce_in_place_on_provider_6_10() -> None:
+    """Provider 6.10.0 updates SPOT_PRICE_CAPACITY_OPTIMIZED CEs in place (CHANGELOG.md 6.10.0,
+    #40148): with a constraint that admits nothing older, the compiler writes no replace
+    trigger and the diff predicts the in-place update the provider plans."""
+
+    def on_6_10(data: dict[str, Any]) -> None:
+        data["terraform"]["aws_provider"] = "~> 6.10"
+
+    def edit(data: dict[str, Any]) -> None:
+        on_6_10(data)
+        data["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
+
+    old = raw()
+    on_6_10(old)
+    new = copy.deepcopy(raw())
+    edit(new)
+    d = diff_environments(model(old), model(new))
+    assert actions(d) == {
+        "aws_launch_template.scratch_1tb": "update",
+        ONDEMAND: "update",
+        SPOT: "update",
+    }
+    spot = d.change(SPOT)
+    assert spot is not None and not any(a.forces_replacement for a in spot.attributes)
+    assert not any("replace_triggered_by" in t for t in notes_of(d, SPOT, Risk.NOTE))
+
+
+def test_provider_6_8_replaces_a_non_updatable_ce_for_a_new_version_without_a_trigger() -> None:
+    """With a generated service role no provider updates a CE in place. From 6.8.0 the provider
+    itself replaces it for a template version unknown at plan time (CHANGELOG.md 6.8.0,
+    #43337): no trigger is written, and the diff still predicts the replacement."""
+
+    def setup(data: dict[str, Any]) -> None:
+        data["terraform"]["aws_provider"] = "~> 6.8"
+        data["iam"]["service_role"] = "generated"
+
+    old = raw()
+    setup(old)
+    new = copy.deepcopy(old)
+    new["launch_templates"]["scratch-1tb"]["scratch_volume"]["iops"] = 8000
+    d = diff_environments(model(old), model(new))
+    assert actions(d)[SPOT] == "replace" and actions(d)[ONDEMAND] == "replace"
+    texts = notes_of(d, SPOT, Risk.NOTE)
+    assert any("the provider plans it itself from release 6.8.0" in t for t in texts)
+    assert not any("replace_triggered_by" in t for t in texts)
+
+
 def test_attaching_a_launch_template_always_replaces() -> None:
     def edit(data: dict[str, Any]) -> None:
         data["compute_environments"]["ondemand"].pop("launch_template")

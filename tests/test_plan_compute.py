@@ -613,6 +613,49 @@ def test_ces_provider_5_cannot_update_are_replaced_by_a_new_template_version() -
     assert "replace_triggered_by" not in _lifecycle(ces["progressive"])
 
 
+@pytest.mark.parametrize(
+    ("aws_provider", "replaced"),
+    [
+        ("~> 6.0", True),  # admits 6.0-6.9, which still replace it
+        (">= 6.7.0, < 7.0.0", True),
+        ("~> 6.10", False),
+        ("= 6.10.0", False),
+    ],
+)
+def test_provider_6_10_updates_a_price_capacity_ce_in_place(
+    aws_provider: str, replaced: bool
+) -> None:
+    """Provider 6.10.0 counts SPOT_PRICE_CAPACITY_OPTIMIZED as updatable (CHANGELOG.md, 6.10.0:
+    "Allow in-place updates of compute environments that have the SPOT_PRICE_CAPACITY_OPTIMIZED
+    strategy", #40148). A constraint that admits no older release gets no replace trigger, so a
+    new template version is an in-place update; one that admits an older release keeps it, since
+    `terraform init` may pick that release."""
+    text = BASE + f"terraform: {{aws_provider: '{aws_provider}'}}\n" + SPOT_LT
+    ces = resources(env_of(text), "aws_batch_compute_environment")
+    trigger = ["${aws_launch_template.boot.latest_version}"]
+    assert (_lifecycle(ces["price"]).get("replace_triggered_by") == trigger) is replaced
+    assert "replace_triggered_by" not in _lifecycle(ces["progressive"])
+
+
+@pytest.mark.parametrize(("aws_provider", "trigger"), [("~> 6.7", True), ("~> 6.8", False)])
+def test_provider_6_8_plans_the_replacement_for_an_unknown_version_itself(
+    aws_provider: str, trigger: bool
+) -> None:
+    """A CE no provider updates in place (a generated service role): from 6.8.0 the provider
+    replaces it when the template's new version is unknown at plan time (CHANGELOG.md 6.8.0:
+    "Fix `inconsistent final plan` error when `compute_resource.launch_template.version` is
+    unknown during an update", #43337), so the compiler's replace_triggered_by is not needed."""
+    text = (
+        BASE
+        + f"terraform: {{aws_provider: '{aws_provider}'}}\n"
+        + "iam: {service_role: generated}\n"
+        + SPOT_LT
+    )
+    ces = resources(env_of(text), "aws_batch_compute_environment")
+    for key in ("progressive", "price"):
+        assert ("replace_triggered_by" in _lifecycle(ces[key])) is trigger, key
+
+
 PLACED = """\
 compute_environments:
   mpi:

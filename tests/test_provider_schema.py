@@ -32,13 +32,18 @@ from batchform.data import generate_provider_schema as generator
 from batchform.diagnostics import Level
 from batchform.sandbox.terraform import PROVIDER_SUBPATH, find_provider_mirror, mirror_versions
 from tests.harness import terraform as tf
-from tests.harness.every_argument import EVERYTHING, rendered_examples
+from tests.harness.every_argument import (
+    EVERYTHING,
+    PROVIDER5_CONFIGS,
+    PROVIDER6_CONFIGS,
+    rendered_examples,
+    rendered_provider6_examples,
+)
 from tests.harness.provider_schema import aws_schemas, problems
-from tests.harness.small_env import blocks
+from tests.harness.small_env import blocks, unquote
 from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 SCHEMA_DIR = generator.OUTPUT_DIR
 PROVIDER6 = sorted(SCHEMA_DIR.glob("6.*.json"))
 
@@ -184,9 +189,10 @@ def test_checker_refuses_a_repeated_single_block_and_an_unknown_type() -> None:
 
 @cache
 def rendered_for_provider6() -> dict[str, dict[str, str]]:
-    """Every example and the every-argument file, with ``terraform.aws_provider: "~> 6.0"``."""
+    """Every provider 5 example and the every-argument file, with
+    ``terraform.aws_provider: "~> 6.0"``."""
     out: dict[str, dict[str, str]] = {}
-    sources = {c.name: c.read_text("utf-8") for c in CONFIGS}
+    sources = {c.name: c.read_text("utf-8") for c in PROVIDER5_CONFIGS}
     sources["everything.yaml"] = EVERYTHING
     for name, text in sources.items():
         data = read_yaml(text)
@@ -201,8 +207,26 @@ def rendered_for_provider6() -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize("schema_file", PROVIDER6, ids=lambda p: p.stem)
 def test_provider6_output_matches_the_provider6_schema(schema_file: Path) -> None:
     schema = _schema(schema_file)
-    found = {name: problems(files, schema) for name, files in rendered_for_provider6().items()}
+    outputs = {**rendered_for_provider6(), **rendered_provider6_examples()}
+    found = {name: problems(files, schema) for name, files in outputs.items()}
     assert found == {name: [] for name in found}
+
+
+def test_there_is_a_provider6_example_and_it_is_written_for_6() -> None:
+    """configs/genomics-provider6.yaml: provider 6 names, and no workaround 6.10.0 made
+    unneeded (its Spot CE, SPOT_PRICE_CAPACITY_OPTIMIZED, has no replace trigger)."""
+    assert [c.name for c in PROVIDER6_CONFIGS] == ["genomics-provider6.yaml"]
+    ces = rendered_provider6_examples()["genomics-provider6.yaml"]["compute_environments.tf"]
+    resources = unquote(hcl2.loads(ces))["resource"]
+    spot = next(
+        b["aws_batch_compute_environment"]["spot"]
+        for b in resources
+        if "spot" in b.get("aws_batch_compute_environment", {})
+    )
+    assert "name_prefix" in spot and "compute_environment_name_prefix" not in spot
+    assert "replace_triggered_by" not in spot["lifecycle"][0]
+    base = rendered_examples()["genomics.yaml"]["compute_environments.tf"]
+    assert "replace_triggered_by" in base  # the provider 5 original keeps the workaround
 
 
 def test_provider6_output_differs_only_by_the_renamed_arguments() -> None:

@@ -233,3 +233,23 @@ def test_a_version_part_too_long_to_be_a_release_is_malformed_not_a_crash(name: 
     codes = {d.code for d in analyze_text(text, "t.yaml").diagnostics}
     assert "BF470" in codes
     assert "BF000" not in codes
+
+
+@pytest.mark.parametrize(
+    ("constraint", "price_capacity"),
+    [
+        (">= 5.63.1, < 6.0.0", False),
+        ("~> 6.0", False),
+        ("= 6.9.0", False),
+        ("~> 6.10", True),
+        (">= 6.10.0", True),
+        ("6.62.0", True),
+        ("not a constraint", False),  # BF35x reports it; plan for the oldest provider
+    ],
+)
+def test_updatable_strategies_follow_the_oldest_admitted_release(
+    constraint: str, price_capacity: bool
+) -> None:
+    strategies = requirements.updatable_strategies(constraint)
+    assert ("SPOT_PRICE_CAPACITY_OPTIMIZED" in strategies) is price_capacity
+    assert {"BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED"} <= set(strategies)

@@ -32,6 +32,7 @@ from batchform.sandbox.emulator import MotoServer
 from batchform.sandbox.override import resource_blocks, scan_resources
 from batchform.sandbox.result import SandboxReport, Step, StepStatus
 from batchform.sandbox.standins import create_stand_ins
+from tests.harness.every_argument import PROVIDER5_CONFIGS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -298,7 +299,7 @@ def test_existing_vpc_gets_stand_ins_that_the_checks_accept(moto: MotoServer) ->
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", PROVIDER5_CONFIGS, ids=lambda p: p.stem)
 def test_every_example_deploys_in_the_sandbox(config: Path, tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()

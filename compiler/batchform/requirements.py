@@ -332,6 +332,47 @@ def argument_name(resource_type: str, argument: str, major: int) -> str:
     return argument
 
 
+# "resource/aws_batch_compute_environment: Allow in-place updates of compute environments that
+# have the `SPOT_PRICE_CAPACITY_OPTIMIZED` strategy" (#40148): CHANGELOG.md of
+# hashicorp/terraform-provider-aws, 6.10.0 (August 21, 2025). Before it,
+# isUpdatableAllocationStrategy in internal/service/batch/compute_environment.go knows only
+# BEST_FIT_PROGRESSIVE and SPOT_CAPACITY_OPTIMIZED (5.x never got the fix; 5.100.0 is its last).
+PRICE_CAPACITY_UPDATABLE = "6.10.0"
+UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
+
+
+# "resource/aws_batch_compute_environment: Fix `inconsistent final plan` error when
+# `compute_resource.launch_template.version` is unknown during an update" (#43337): CHANGELOG.md,
+# 6.8.0 (August 7, 2025). From it on the provider itself plans the replacement of a CE it cannot
+# update when a new launch template version is still unknown while planning.
+UNKNOWN_VERSION_PLANNED = "6.8.0"
+
+
+def _admits_only_from(constraint: str, release: str) -> bool:
+    """Whether ``constraint`` admits no provider release older than ``release`` (an unreadable
+    constraint is reported by BF35x; plan for the oldest provider then)."""
+    try:
+        return allows_below(constraint, release) is None
+    except ConstraintError:
+        return False
+
+
+def plans_unknown_version_replacement(constraint: str) -> bool:
+    """Whether every release ``constraint`` admits replaces a CE it cannot update in place for
+    a launch template version unknown at plan time, so no ``replace_triggered_by`` is needed."""
+    return _admits_only_from(constraint, UNKNOWN_VERSION_PLANNED)
+
+
+def updatable_strategies(constraint: str) -> tuple[str, ...]:
+    """The allocation strategies every provider release ``constraint`` admits updates in place
+    (``isUpdatableAllocationStrategy``): SPOT_PRICE_CAPACITY_OPTIMIZED only when no admitted
+    release is older than :data:`PRICE_CAPACITY_UPDATABLE`, since the output must be right for
+    whichever admitted release ``terraform init`` picks."""
+    if _admits_only_from(constraint, PRICE_CAPACITY_UPDATABLE):
+        return (*UPDATABLE_STRATEGIES, "SPOT_PRICE_CAPACITY_OPTIMIZED")
+    return UPDATABLE_STRATEGIES
+
+
 def provider_default() -> str:
     """The constraint the generated module uses when the file sets none: the floor, and below
     the next major version (6.x changes resource schemas)."""

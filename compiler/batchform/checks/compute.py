@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 
 from batchform import derive as compute_plan
-from batchform import instance_types, naming, refs
+from batchform import instance_types, naming, refs, requirements
 from batchform.checks import Finding, rule
 from batchform.diagnostics import Level, Path
 from batchform.model import ComputeEnvironment, Environment, RootVolume, is_security_group_id
@@ -674,19 +674,28 @@ def unused_launch_template(env: Environment) -> Iterator[Finding]:
 @rule(
     "BF333",
     Level.INFO,
-    "Terraform provider 5.x replaces a SPOT_PRICE_CAPACITY_OPTIMIZED CE on compute changes",
+    "Terraform AWS provider before 6.10.0 replaces a SPOT_PRICE_CAPACITY_OPTIMIZED CE on "
+    "compute changes",
 )
 def provider_replaces_price_capacity_optimized(env: Environment) -> Iterator[Finding]:
     if env.iam.service_role != refs.SERVICE_LINKED:
         return  # BF302 already says every change replaces these
+    constraint = env.terraform.aws_provider
+    if "SPOT_PRICE_CAPACITY_OPTIMIZED" in requirements.updatable_strategies(constraint):
+        return  # every admitted provider updates it in place
+    fixed = requirements.PRICE_CAPACITY_UPDATABLE
+    minor = fixed.rsplit(".", 1)[0]
     for key, ce in _ec2_ces(env):
         if ce.allocation_strategy == "SPOT_PRICE_CAPACITY_OPTIMIZED":
             yield Finding(
                 _ce_path(key, "allocation_strategy"),
                 f"AWS can update compute environment '{key}' in place, but the Terraform AWS "
-                "provider 5.x does not treat SPOT_PRICE_CAPACITY_OPTIMIZED as updatable: a "
-                "change to its instance types, tags, subnets, AMI or launch template replaces it",
-                "run `batchform diff` before applying; SPOT_CAPACITY_OPTIMIZED is updated in place",
+                f'provider before {fixed}, which aws_provider "{constraint}" admits, does not '
+                "treat SPOT_PRICE_CAPACITY_OPTIMIZED as updatable: a change to its instance "
+                "types, tags, subnets, AMI or launch template replaces it",
+                "run `batchform diff` before applying; SPOT_CAPACITY_OPTIMIZED is updated in "
+                f'place, and so is this strategy with aws_provider "~> {minor}" (the '
+                "compiled module then updates it in place)",
             )
 
 

@@ -14,8 +14,9 @@ writes) resource by resource, and applying what the provider decides:
   template block always replaces; every other ``compute_resources`` change except the vCPU
   bounds replaces a CE that is not *updatable* (service-linked role and BEST_FIT_PROGRESSIVE or
   SPOT_CAPACITY_OPTIMIZED, before and after; subnets and security groups of Fargate CEs are
-  exempt). Note that the provider does **not** count SPOT_PRICE_CAPACITY_OPTIMIZED as updatable,
-  although AWS itself can update such a CE in place;
+  exempt). Note that the provider does **not** count SPOT_PRICE_CAPACITY_OPTIMIZED as updatable
+  before 6.10.0, although AWS itself can update such a CE in place (``requirements.
+  updatable_strategies`` follows the oldest release the file's constraint admits);
 - knock-on changes: a replaced subnet or security group gives the CEs that use it a new id, and
   a changed launch template gets a new version that every CE using it picks up (the CE pins
   ``latest_version``), so those CEs update or are replaced too. The provider itself cannot see

@@ -227,6 +227,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                     cast(ComputeEnvironmentEntry, olds[label]),
                     cast(ComputeEnvironmentEntry, new_ctx),
                     change.attributes,
+                    new.terraform.aws_provider,
                 )
                 if any(c.forces_replacement for c in change.attributes):
                     change.action = "replace"
@@ -284,6 +285,7 @@ def _annotate(
                     cast(ComputeEnvironmentEntry, old_ctx),
                     cast(ComputeEnvironmentEntry, new_ctx),
                     change,
+                    new_env.terraform.aws_provider,
                 )
             )
         elif change.action == "delete":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from batchform import requirements
 from batchform.derive import required_parameters
 from batchform.diff.provider import (
     CE_SCALING,
@@ -99,14 +100,17 @@ def _output_note(old: Environment, new: Environment) -> Note | None:
 
 
 def _ce_notes(
-    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+    old: ComputeEnvironmentEntry,
+    new: ComputeEnvironmentEntry,
+    change: ResourceChange,
+    aws_provider: str,
 ) -> list[Note]:
     """What an update or replacement of a compute environment means: capacity first, then
     either what the replacement does or what the in-place update does."""
     attrs_old, attrs_new = compute_resources_of(old)["attrs"], compute_resources_of(new)["attrs"]
     notes = _scaling_notes(attrs_old, attrs_new)
     if change.action == "replace":
-        return notes + _ce_replacement_notes(old, new, change)
+        return notes + _ce_replacement_notes(old, new, change, aws_provider)
     return notes + [
         note
         for note in (
@@ -137,26 +141,41 @@ def _scaling_notes(attrs_old: Mapping[str, Any], attrs_new: Mapping[str, Any]) -
 
 
 def _ce_replacement_notes(
-    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, change: ResourceChange
+    old: ComputeEnvironmentEntry,
+    new: ComputeEnvironmentEntry,
+    change: ResourceChange,
+    aws_provider: str,
 ) -> list[Note]:
     """A replaced CE terminates its running jobs; say why it could not be updated in place."""
     notes = [_ce_destroy_first_note(new) if new["name"] is not None else _ce_swap_note()]
-    if not _ce_updatable(old, new) and not _is_fargate(new):
+    if not _ce_updatable(old, new, aws_provider) and not _is_fargate(new):
+        strategies = " or ".join(requirements.updatable_strategies(aws_provider))
         notes.append(
             Note(
                 Risk.NOTE,
                 "this compute environment cannot be updated in place: the provider "
                 "replaces it on any instance change unless it uses the service-linked role "
-                "and allocation strategy BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED",
+                f"and allocation strategy {strategies}"
+                + (
+                    ""
+                    if "SPOT_PRICE_CAPACITY_OPTIMIZED" in strategies
+                    else " (SPOT_PRICE_CAPACITY_OPTIMIZED too from provider "
+                    f"{requirements.PRICE_CAPACITY_UPDATABLE})"
+                ),
             )
         )
     if any(_is_apply_time_version(c) and c.forces_replacement for c in change.attributes):
+        how = (
+            "lifecycle replace_triggered_by: the provider would otherwise plan an update and "
+            "fail the apply with 'Provider produced inconsistent final plan'"
+            if new.get("replace_triggered_by")
+            else "the provider plans it itself from release "
+            f"{requirements.UNKNOWN_VERSION_PLANNED} on"
+        )
         notes.append(
             Note(
                 Risk.NOTE,
-                "the launch template's new version replaces it in the same apply "
-                "(lifecycle replace_triggered_by: provider 5.x would otherwise plan an "
-                "update and fail the apply with 'Provider produced inconsistent final plan')",
+                f"the launch template's new version replaces it in the same apply ({how})",
             )
         )
     return notes

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from batchform import requirements
 from batchform.diff.result import AttributeChange
 from batchform.plan.compute import compute_resources_of, provider_updates_in_place
 from batchform.plan.contract import ComputeEnvironmentEntry
@@ -218,11 +219,16 @@ def _resource_argument(path: str) -> str:
     return parts[1].split("[", 1)[0]
 
 
-def _ce_updatable(old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry) -> bool:
-    """``isUpdatableComputeEnvironment`` of provider 5.x, on both sides of the change."""
+def _ce_updatable(
+    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, aws_provider: str
+) -> bool:
+    """``isUpdatableComputeEnvironment`` on both sides of the change, of the providers the new
+    file's constraint admits (they make the change)."""
     return all(
         provider_updates_in_place(
-            ce.get("service_role"), compute_resources_of(ce)["attrs"].get("allocation_strategy")
+            ce.get("service_role"),
+            compute_resources_of(ce)["attrs"].get("allocation_strategy"),
+            aws_provider,
         )
         for ce in (old, new)
     )
@@ -233,9 +239,12 @@ def _is_fargate(ce: ComputeEnvironmentEntry) -> bool:
 
 
 def _mark_ce_replacements(
-    old: ComputeEnvironmentEntry, new: ComputeEnvironmentEntry, changes: list[AttributeChange]
+    old: ComputeEnvironmentEntry,
+    new: ComputeEnvironmentEntry,
+    changes: list[AttributeChange],
+    aws_provider: str,
 ) -> list[AttributeChange]:
-    updatable = _ce_updatable(old, new)
+    updatable = _ce_updatable(old, new, aws_provider)
     fargate = _is_fargate(new)
     lt_block_changes = (compute_resources_of(old)["launch_template"] is None) != (
         compute_resources_of(new)["launch_template"] is None
@@ -259,7 +268,7 @@ def _mark_ce_replacements(
             )
         )
         if _is_apply_time_version(c):
-            forces = _replaced_by_trigger(new)
+            forces = _replaced_for_new_version(new, updatable, aws_provider)
         marked.append(AttributeChange(c.path, c.old, c.new, forces))
     return marked
 
@@ -268,8 +277,13 @@ def _is_apply_time_version(c: AttributeChange) -> bool:
     return c.path == LT_VERSION_PATH and c.new.endswith(NEW_VERSION_SUFFIX)
 
 
-def _replaced_by_trigger(new: ComputeEnvironmentEntry) -> bool:
-    """Whether a new launch template version replaces the CE: the provider cannot see that
-    version while planning (it is unknown until the template is updated), so only the
-    ``replace_triggered_by`` the compiler writes for a CE it cannot update in place does."""
-    return bool(new.get("replace_triggered_by"))
+def _replaced_for_new_version(
+    new: ComputeEnvironmentEntry, updatable: bool, aws_provider: str
+) -> bool:
+    """Whether a new launch template version replaces the CE. Before provider 6.8.0 the
+    provider cannot see that version while planning (it is unknown until the template is
+    updated), so only the ``replace_triggered_by`` the compiler writes for a CE it cannot update
+    in place does; from 6.8.0 on the provider plans that replacement itself (#43337)."""
+    if new.get("replace_triggered_by"):
+        return True
+    return not updatable and requirements.plans_unknown_version_replacement(aws_provider)

@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from batchform import derive, naming, refs
+from batchform import derive, naming, refs, requirements
 from batchform.diagnostics import format_path
 from batchform.hcl import Expr
 from batchform.importer.read import Snapshot
@@ -217,15 +217,18 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
         if ce.is_fargate:
             continue
         resources = live.get("computeResources") or {}
+        aws_provider = env.terraform.aws_provider
         in_place = provider_updates_in_place(
-            live.get("serviceRole"), resources.get("allocationStrategy")
+            live.get("serviceRole"), resources.get("allocationStrategy"), aws_provider
         )
         how = (
             "the provider updates the compute environment in place"
             if in_place
-            else "the provider replaces the compute environment for it (provider 5.x updates "
-            "compute resources in place only with the service-linked role and "
-            "BEST_FIT_PROGRESSIVE or SPOT_CAPACITY_OPTIMIZED)"
+            else "the provider replaces the compute environment for it (the providers "
+            f"{aws_provider} admits update compute resources in place only with the "
+            "service-linked role and "
+            + " or ".join(requirements.updatable_strategies(aws_provider))
+            + ")"
         )
         resource = f"compute environment {item.key}"
         where: DocPath = ("compute_environments", item.key)

@@ -64,10 +64,6 @@ from batchform.plan.contract import (
 
 MANAGED = "MANAGED"
 UNMANAGED = "UNMANAGED"
-# Allocation strategies hashicorp/aws 5.x updates in place: isUpdatableAllocationStrategy in
-# internal/service/batch/compute_environment.go (5.x has no SPOT_PRICE_CAPACITY_OPTIMIZED there,
-# although AWS itself updates such a CE in place; provider issue #38695).
-PROVIDER_UPDATABLE_STRATEGIES = ("BEST_FIT_PROGRESSIVE", "SPOT_CAPACITY_OPTIMIZED")
 SERVICE_LINKED_ROLE_MARKER = ":role/aws-service-role/batch.amazonaws.com/"
 
 
@@ -193,22 +189,32 @@ def is_service_linked_role(role: object) -> bool:
     return role is None or (isinstance(role, str) and SERVICE_LINKED_ROLE_MARKER in role)
 
 
-def provider_updates_in_place(service_role: object, allocation_strategy: object) -> bool:
-    """``isUpdatableComputeEnvironment`` of provider 5.x for a CE's planned ``service_role`` and
-    ``allocation_strategy``: anything else makes every compute change a replacement."""
-    return (
-        is_service_linked_role(service_role)
-        and allocation_strategy in PROVIDER_UPDATABLE_STRATEGIES
+def provider_updates_in_place(
+    service_role: object, allocation_strategy: object, aws_provider: str
+) -> bool:
+    """``isUpdatableComputeEnvironment`` of the providers ``aws_provider`` admits, for a CE's
+    planned ``service_role`` and ``allocation_strategy``: anything else makes every compute
+    change a replacement. SPOT_PRICE_CAPACITY_OPTIMIZED is updatable only from provider 6.10.0
+    (:func:`batchform.requirements.updatable_strategies`; AWS itself updates it in place,
+    provider issue #38695)."""
+    return is_service_linked_role(service_role) and allocation_strategy in (
+        requirements.updatable_strategies(aws_provider)
     )
 
 
 def replace_triggers(env: Environment, key: str) -> list[Expr]:
     """What replaces a CE the provider cannot update in place: a new version of its launch
-    template, known only during apply (everything else the provider sees at plan time)."""
+    template, known only during apply (everything else the provider sees at plan time).
+    Provider 6.8.0 plans that replacement itself, so a constraint admitting nothing older gets
+    no trigger (:func:`batchform.requirements.plans_unknown_version_replacement`)."""
     ce = env.compute_environments[key]
     if ce.is_fargate or ce.is_unmanaged or ce.launch_template_key is None:
         return []  # an existing template's version is the file's own, known at plan time
-    if provider_updates_in_place(refs.service_role_arn(env), ce.allocation_strategy):
+    if requirements.plans_unknown_version_replacement(env.terraform.aws_provider):
+        return []
+    if provider_updates_in_place(
+        refs.service_role_arn(env), ce.allocation_strategy, env.terraform.aws_provider
+    ):
         return []
     return [refs.launch_template_version(ce.launch_template_key)]
 
