@@ -224,8 +224,8 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
         how = (
             "the provider updates the compute environment in place"
             if in_place
-            else "the provider replaces the compute environment for it (the providers "
-            f"{aws_provider} admits update compute resources in place only with the "
+            else "the provider replaces the compute environment for it (with aws_provider "
+            f'"{aws_provider}" it updates compute resources in place only with the '
             "service-linked role and "
             + " or ".join(requirements.updatable_strategies(aws_provider))
             + ")"
