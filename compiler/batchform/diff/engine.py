@@ -19,6 +19,7 @@ from batchform.diff.notes import (
     _job_notes,
     _queue_notes,
     role_name_kept_note,
+    security_group_replaced_note,
 )
 from batchform.diff.provider import (
     KINDS,
@@ -303,6 +304,11 @@ def _annotate(
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
             change.notes.extend(_job_notes(old_env, new_env, change.name))
+    own_group = kind.file == "security_groups.tf" and tf_type == "aws_security_group"
+    if own_group and change.action == "replace" and old_ctx and new_ctx:
+        note = security_group_replaced_note(old_ctx, new_ctx, new_env, change.name)
+        if note is not None:
+            change.notes.append(note)
     if tf_type == "aws_iam_role" and change.action == "replace" and old_ctx and new_ctx:
         note = role_name_kept_note(old_ctx, new_ctx, new_env)
         if note is not None:
