@@ -20,6 +20,7 @@ from batchform.diff import Risk, diff_environments
 from batchform.model import Environment, parse_environment
 from batchform.sandbox.emulator import MotoServer
 from batchform.verify import verify
+from batchform.verify.operations import schedule_names
 from batchform.verify.result import Status
 from tests.harness.small_env import blocks, checked, rendered
 from tests.test_verify import checked_env, clients_for
@@ -98,6 +99,15 @@ def test_the_default_group_is_named_by_writing_its_key() -> None:
     assert ce["ondemand"]["compute_resources"][0]["security_group_ids"] == [
         "${aws_security_group.batch.id}"
     ]
+
+
+def test_a_group_name_with_terraform_template_characters_is_written_literally() -> None:
+    """EC2 allows ``$``, ``{`` and ``}`` in group names, which Terraform would read as an
+    interpolation: the name reaches AWS as written (``$${`` is a literal ``${`` in HCL)."""
+    env = checked(replace=_groups(aws_name="team ${x} [a]"))
+    text = rendered(env)["security_groups.tf"]
+    assert 'name        = "team $${x} [a]"' in text
+    assert "${x}" not in text.replace("$${x}", "")
 
 
 def test_schedule_names() -> None:
@@ -364,6 +374,12 @@ def test_renaming_a_schedule_replaces_it() -> None:
 
 
 # --- verify ------------------------------------------------------------------------------------
+
+
+def test_verify_reads_each_schedule_by_the_name_compile_gave_it() -> None:
+    env = checked(JOBS, replace={"schedules": {"nightly": {"aws_name": "nightly-run"}}})
+    assert schedule_names(env) == ["lab.hourly", "nightly-run"]
+
 
 VERIFY_ENV = """\
 version: 1
