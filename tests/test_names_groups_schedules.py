@@ -363,6 +363,31 @@ def test_a_group_only_exactly_named_ces_use_is_destroyed_first() -> None:
     assert "destroyed first" in fails and "ec2" in fails and "DependencyViolation" in fails
 
 
+def test_a_name_moving_to_another_key_says_the_apply_fails() -> None:
+    """A renamed key is a new resource: Terraform creates it (the compute environment's
+    update needs its id) before it deletes the old group, which still holds the name."""
+    old = _model(_with_group("      aws_name: workers\n"))
+    moved = _with_group("      aws_name: workers\n").replace("    batch:\n", "    nodes:\n")
+    new = _model(moved.replace("security_groups: [batch]", "security_groups: [nodes]"))
+    d = diff_environments(old, new)
+    created = d.change("aws_security_group.nodes")
+    assert created is not None and created.action == "create"
+    (fails,) = [n.text for n in created.notes if n.risk == Risk.FAILS]
+    assert "name workers moves here from 'batch'" in fails
+    deleted = d.change("aws_security_group.batch")
+    assert deleted is not None and deleted.action == "delete"
+    old = _model(LOCATED + SCHEDULE + "    aws_name: nightly\n")
+    new = _model(LOCATED + SCHEDULE.replace("nightly:", "night:") + "    aws_name: nightly\n")
+    created = diff_environments(old, new).change("aws_scheduler_schedule.night")
+    assert created is not None and [n.risk for n in created.notes] == [Risk.FAILS]
+    # without a chosen name the new key is a new name: nothing to say
+    plain = diff_environments(
+        _model(LOCATED + SCHEDULE), _model(LOCATED + SCHEDULE.replace("nightly:", "night:"))
+    )
+    created = plain.change("aws_scheduler_schedule.night")
+    assert created is not None and created.notes == []
+
+
 def test_renaming_a_schedule_replaces_it() -> None:
     old = _model(LOCATED + SCHEDULE)
     new = _model(LOCATED + SCHEDULE + "    aws_name: nightly-hello\n")

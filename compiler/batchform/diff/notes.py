@@ -420,3 +420,18 @@ def security_group_replaced_note(
         "refuses to delete a group that running instances still use (DependencyViolation); "
         "scale those compute environments to 0 vCPUs in an earlier apply",
     )
+
+
+def name_moved_note(kind: str, name: str, previous: str) -> Note:
+    """An ``aws_name`` moved to another key: Terraform creates the new resource while the old
+    one, which it deletes in the same apply, still holds the name (a security group is deleted
+    only after the compute environments moved off it; a schedule's delete is not ordered
+    before the create), and EC2 and Scheduler refuse a second resource of one name
+    (InvalidGroup.Duplicate, ConflictException)."""
+    return Note(
+        Risk.FAILS,
+        f"{kind} name {name} moves here from '{previous}', whose resource is "
+        "deleted in the same apply, after (or while) this one is created: AWS refuses a second "
+        f"{kind} of that name; keep the key (a renamed key is a new resource), or move the "
+        "name in two applies",
+    )
