@@ -245,7 +245,7 @@ def security_group_name_problem(name: str) -> str | None:
     if name.startswith("sg-"):
         return "it starts with 'sg-', which EC2 keeps for group ids"
     if name.lower() == RESERVED_SECURITY_GROUP_NAME:
-        return "it is the name of the VPC's own default group, which EC2 reserves"
+        return "it is the name of the VPC's own default group (names are unique per VPC)"
     return None
 
 
