@@ -1,5 +1,6 @@
 """What ``batchform diff`` says about the names, tags, launch templates and IAM options of issue
-12, held to ``terraform plan`` on the emulator, with the order of each replacement.
+12 (security groups and schedules included), held to ``terraform plan`` on the emulator, with
+the order of each replacement.
 
 OLD is applied once; each edit is planned against its state (``plan -out`` + ``show -json``,
 whose ``actions`` are ``["delete", "create"]`` for a replacement that destroys first and
@@ -38,6 +39,14 @@ network:
       cidr: 10.0.0.0/16
       availability_zones: [us-west-2a]
       nat_gateways: none
+  security_groups:
+    batch:
+      description: Batch compute
+      aws_name: nfe-workers
+      tags: {tier: compute}
+    solo:
+      description: only the exactly named compute environment uses it
+      aws_name: nfe-solo
 iam:
   path: /batch/
   permissions_boundary: arn:aws:iam::123456789012:policy/boundary
@@ -51,6 +60,7 @@ compute_environments:
     instance_types: [m6i]
     subnets: public
     aws_name: nfe-exact-ce
+    security_groups: [batch, solo]
     launch_template: {id: lt-0123456789abcdef0, version: "1"}
   prefixed:
     type: EC2
@@ -59,6 +69,7 @@ compute_environments:
     instance_types: [c6i]
     subnets: public
     aws_name_prefix: team-
+    security_groups: [batch]
 job_queues:
   main:
     priority: 10
@@ -72,10 +83,16 @@ job_definitions:
     vcpus: 1
     memory: 512 MiB
     aws_name: hello
+schedules:
+  nightly:
+    job_definition: hello
+    queue: main
+    rate: 1 day
+    aws_name: nfe-nightly
 """
 
 Edit = Callable[[dict[str, Any]], None]
-COMPARED = ("aws_batch_", "aws_iam_role.")
+COMPARED = ("aws_batch_", "aws_iam_role.", "aws_security_group.", "aws_scheduler_schedule.")
 
 
 def _set(path: str, value: Any) -> Edit:
@@ -92,6 +109,7 @@ def _set(path: str, value: Any) -> Edit:
 EXACT = "aws_batch_compute_environment.exact"
 PREFIXED = "aws_batch_compute_environment.prefixed"
 QUEUE = "aws_batch_job_queue.main"
+GROUP = "aws_security_group.batch"
 
 # edit -> {address: the actions terraform must plan}, for the resources whose order matters
 EDITS: dict[str, tuple[Edit, dict[str, list[str]]]] = {
@@ -119,6 +137,27 @@ EDITS: dict[str, tuple[Edit, dict[str, list[str]]]] = {
     "boundary": (
         _set("iam.permissions_boundary", "arn:aws:iam::123456789012:policy/other"),
         {"aws_iam_role.ecs_instance": ["update"]},
+    ),
+    # the prefixed compute environment passes create_before_destroy on to its group: a renamed
+    # group is created beside the old one, and so is one replaced under its name (a new
+    # description), which EC2 refuses (InvalidGroup.Duplicate): diff warns (FAILS)
+    "group-renamed": (
+        _set("network.security_groups.batch.aws_name", "nfe-nodes"),
+        {GROUP: ["create", "delete"]},
+    ),
+    "group-description": (
+        _set("network.security_groups.batch.description", "Batch nodes"),
+        {GROUP: ["create", "delete"]},
+    ),
+    # a group only the exactly named CE uses has no create_before_destroy: destroyed first
+    "solo-group-renamed": (
+        _set("network.security_groups.solo.aws_name", "nfe-solo-v2"),
+        {"aws_security_group.solo": ["delete", "create"]},
+    ),
+    "group-tags": (_set("network.security_groups.batch.tags", {"tier": "x"}), {GROUP: ["update"]}),
+    "schedule-renamed": (
+        _set("schedules.nightly.aws_name", "nfe-nightly-v2"),
+        {"aws_scheduler_schedule.nightly": ["delete", "create"]},
     ),
 }
 
@@ -183,3 +222,23 @@ def test_diff_warns_that_the_exact_ce_is_destroyed_first() -> None:
         n.risk == Risk.FAILS and "nfe-exact-ce (aws_name) is destroyed first" in n.text
         for n in change.notes
     )
+
+
+def test_diff_warns_that_a_group_replaced_under_its_name_fails() -> None:
+    """The premise is the plan order above (group-description: create before delete)."""
+    old_data: dict[str, Any] = read_yaml(OLD)
+    for edit, fails in (("group-description", True), ("group-renamed", False)):
+        new_data = copy.deepcopy(old_data)
+        EDITS[edit][0](new_data)
+        change = diff_environments(env_of(old_data), env_of(new_data)).change(GROUP)
+        assert change is not None and change.action == "replace"
+        warned = [n for n in change.notes if n.risk == Risk.FAILS]
+        assert bool(warned) == fails, edit
+        if fails:
+            assert "InvalidGroup.Duplicate" in warned[0].text and "prefixed" in warned[0].text
+    new_data = copy.deepcopy(old_data)
+    EDITS["solo-group-renamed"][0](new_data)
+    change = diff_environments(env_of(old_data), env_of(new_data)).change("aws_security_group.solo")
+    assert change is not None
+    (warned,) = [n.text for n in change.notes if n.risk == Risk.FAILS]
+    assert "destroyed first" in warned and "DependencyViolation" in warned

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import cast
 
 from batchform.checks import run_checks
 from batchform.diagnostics import (
@@ -121,13 +122,13 @@ class _Named:
     scope: str  # the region, or "global" for IAM
     path: tuple[str | int, ...]
     what: str  # "job queue 'hello'"
+    name: str = ""  # the name as written, where the identity compares it without case
 
 
 def _aws_names(env: Environment) -> list[tuple[tuple[str, str, str], _Named]]:
     """``((kind, scope, AWS name), where it comes from)`` for every AWS name an environment
     makes, in file order; one name twice is a collision inside the file."""
     from batchform.derive import generated_role_names
-    from batchform.naming import aws_name
 
     out: list[tuple[tuple[str, str, str], _Named]] = []
     for section, kind in NAMED_SECTIONS:
@@ -140,14 +141,7 @@ def _aws_names(env: Environment) -> list[tuple[tuple[str, str, str], _Named]]:
             space = "compute environment name prefix" if prefixed else kind
             what = f"{kind} '{key}'"
             out.append(((space, env.region, name), _Named(space, env.region, path, what)))
-    for key in env.network.security_groups:
-        kind = "security group"
-        out.append(
-            (
-                (kind, env.region, aws_name(env.name, key)),
-                _Named(kind, env.region, ("network", "security_groups", key), f"{kind} '{key}'"),
-            )
-        )
+    out += _security_group_names(env)
     for purpose, name in generated_role_names(env):
         out.append(
             (
@@ -158,23 +152,62 @@ def _aws_names(env: Environment) -> list[tuple[tuple[str, str, str], _Named]]:
     return out
 
 
+def _vpc_scope(env: Environment) -> str:
+    """Where security group names must be unique: the VPC. An existing VPC is one scope for
+    every file that names it; a VPC a file creates is its own."""
+    existing = env.network.vpc.existing
+    if existing is not None:
+        return f"{env.region}/{existing.vpc_id}"
+    return f"{env.region}/vpc of environment {env.name}"
+
+
+def _security_group_names(env: Environment) -> list[tuple[tuple[str, str, str], _Named]]:
+    """The groups the file creates (batchform's default one included) and the groups batchform
+    adds itself (VPC endpoints, EFS mount targets), by name. EC2 compares group names without
+    case ("Names are case-insensitive and must be unique within the VPC", CreateSecurityGroup),
+    so the name in the identity is lower-cased."""
+    from batchform.derive import ENDPOINTS_SG_KEY, MOUNT_TARGETS_SG_KEY, interface_endpoints
+    from batchform.naming import aws_name
+
+    kind, scope = "security group", _vpc_scope(env)
+    out: list[tuple[tuple[str, str, str], _Named]] = []
+    for key in env.security_group_definitions():
+        name, path = _chosen_name(env, "security_groups", key)
+        if key not in env.network.security_groups:
+            path = ("name",)  # batchform's default group, named after the environment
+        named = _Named(kind, scope, path, f"{kind} '{key}'", name)
+        out.append(((kind, scope, name.lower()), named))
+    own = [(ENDPOINTS_SG_KEY, bool(interface_endpoints(env)))]
+    own.append((MOUNT_TARGETS_SG_KEY, env.network.vpc.create is not None and bool(env.network.efs)))
+    for key, made in own:
+        if made and key not in env.network.security_groups:  # that key is BF218's or BF258's
+            name = aws_name(env.name, key)
+            what = f"batchform's security group '{key}'"
+            out.append(((kind, scope, name.lower()), _Named(kind, scope, ("name",), what, name)))
+    return out
+
+
 def _chosen_name(env: Environment, section: str, key: str) -> tuple[str, tuple[str | int, ...]]:
     """The AWS name (a compute environment's exact name or prefix) of one keyed resource, and
     the path of the key that made it: ``aws_name`` or ``aws_name_prefix`` where the file chose
     it, else the resource's key."""
     from batchform import naming
 
-    entry = getattr(env, section)[key]
-    path: tuple[str | int, ...] = (section, key)
+    named = section in naming.NAMED_SECTIONS
+    if named:
+        entry: object = naming.named(env, cast("naming.NamedSection", section), key)
+        path: tuple[str | int, ...] = naming.section_path(cast("naming.NamedSection", section), key)
+    else:
+        entry, path = getattr(env, section)[key], (section, key)
     for choice in ("aws_name", "aws_name_prefix"):
         if getattr(entry, choice, None) is not None:
-            path = (section, key, choice)
+            path = (*path, choice)
             break
     if section == "compute_environments":
         exact = naming.compute_environment_name(env, key)
         return exact or naming.compute_environment_prefix(env, key) or "", path
-    if section in naming.NAMED_BATCH_SECTIONS:
-        return naming.resource_name(env, section, key), path
+    if named:
+        return naming.resource_name(env, cast("naming.NamedSection", section), key), path
     return naming.aws_name(env.name, key), path
 
 
@@ -198,7 +231,13 @@ def collisions_in_file(doc: Document, env: Environment) -> list[Diagnostic]:
             Diagnostic(
                 CODE_NAME_COLLISION,
                 Level.ERROR,
-                f"{named.what} gets the AWS name '{ident[2]}', which {first.what}{where} also gets",
+                f"{named.what} gets the AWS name '{named.name or ident[2]}', which "
+                f"{first.what}{where} also gets"
+                + (
+                    f" ('{first.name}': EC2 compares group names without case)"
+                    if first.name != named.name
+                    else ""
+                ),
                 path=named.path,
                 hint="give each resource of a kind its own aws_name (or key)",
             )

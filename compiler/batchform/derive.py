@@ -59,14 +59,18 @@ def written_tags(env: Environment, tags: dict[str, str]) -> dict[str, str]:
     return ordered
 
 
-def resource_tag_maps(env: Environment) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """``(section, key, tags)`` of every compute environment, queue and scheduling policy that
-    sets its own ``tags`` (job definitions keep theirs under the job settings)."""
+def resource_tag_maps(env: Environment) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
+    """``(path of the resource, tags)`` of every compute environment, queue, scheduling policy
+    and security group that sets its own ``tags`` (job definitions keep theirs under the job
+    settings)."""
     for section in ("compute_environments", "job_queues", "scheduling_policies"):
         entries: dict[str, ResourceTags] = getattr(env, section)
         for key, entry in entries.items():
             if entry.tags:
-                yield section, key, dict(entry.tags)
+                yield (section, key), dict(entry.tags)
+    for key, group in env.network.security_groups.items():
+        if group.tags:
+            yield ("network", "security_groups", key), dict(group.tags)
 
 
 def uses_lockfile(env: Environment) -> bool:

@@ -199,6 +199,31 @@ class TerraformSettings(Strict):
     output: Literal["root", "module"] = "root"
 
 
+# --- AWS names and per-resource tags (compiler/batchform/naming.py) ---------------------------
+
+
+class AwsNamed(Strict):
+    """The AWS name of a keyed resource (Batch kinds, security groups, schedules), when
+    ``<name>-<key>`` will not do.
+
+    ``aws_name`` is the exact name (to adopt a resource other tools already use); on a compute
+    environment it replaces the Terraform name prefix. ``aws_name_prefix`` replaces the
+    ``<name>-`` every generated name starts with (``<prefix><key>``). Their AWS rules are
+    checks (BF321, BF400, BF493, BF560, BF567, BF568), so each error has its own code and
+    line."""
+
+    aws_name: Str | None = None
+    aws_name_prefix: Str | None = None
+
+
+class ResourceTags(Strict):
+    """Extra tags on one resource (compute environment, queue, scheduling policy, security
+    group), over the file's ``tags`` (which the provider applies as ``default_tags``): a key
+    set in both takes this value on this resource."""
+
+    tags: dict[Str, Str] = {}
+
+
 # --- network ---------------------------------------------------------------------------------
 
 
@@ -242,7 +267,10 @@ class SecurityGroupRule(Strict):
         return self
 
 
-class SecurityGroup(Strict):
+class SecurityGroup(AwsNamed, ResourceTags):
+    """A security group batchform creates. ``aws_name`` / ``aws_name_prefix`` follow EC2's
+    group name rules (BF567), ``tags`` are its own tags over the file's."""
+
     description: str | None = None
     egress: Literal["all", "none"] | list[SecurityGroupRule] = "all"
     ingress: list[SecurityGroupRule] = []
@@ -359,29 +387,6 @@ class Iam(Strict):
         """Managed policies to attach to the generated instance role besides ECS's own."""
         role = self.instance_role
         return [] if isinstance(role, str) else list(role.managed_policies)
-
-
-# --- AWS names and per-resource tags (compiler/batchform/naming.py) ---------------------------
-
-
-class AwsNamed(Strict):
-    """The AWS name of a keyed Batch resource, when ``<name>-<key>`` will not do.
-
-    ``aws_name`` is the exact name (to adopt a resource other tools already use); on a compute
-    environment it replaces the Terraform name prefix. ``aws_name_prefix`` replaces the
-    ``<name>-`` every generated name starts with (``<prefix><key>``). Their AWS rules are
-    checks (BF321, BF400, BF493, BF560), so each error has its own code and line."""
-
-    aws_name: Str | None = None
-    aws_name_prefix: Str | None = None
-
-
-class ResourceTags(Strict):
-    """Extra tags on one resource (compute environment, queue, scheduling policy), over the
-    file's ``tags`` (which the provider applies as ``default_tags``): a key set in both takes
-    this value on this resource."""
-
-    tags: dict[Str, Str] = {}
 
 
 # --- compute ---------------------------------------------------------------------------------
@@ -852,8 +857,11 @@ def effective_job(defaults: JobDefaults, job: JobDefinition) -> JobDefinition:
 # --- operations: schedules and alerts -------------------------------------------------------
 
 
-class Schedule(Strict):
-    """An EventBridge Scheduler schedule that submits one job definition to one queue."""
+class Schedule(AwsNamed):
+    """An EventBridge Scheduler schedule that submits one job definition to one queue.
+
+    Its name follows Scheduler's rules (BF568); a schedule takes no tags (CreateSchedule has
+    no Tags parameter), so ``tags`` is not a key here."""
 
     job_definition: Key
     queue: Key

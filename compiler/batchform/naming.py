@@ -6,6 +6,7 @@ deployed resources by them without reading Terraform state), so both always agre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 # Two environment files compiled together whose AWS names collide (compiler/batchform/build.py).
@@ -33,7 +34,12 @@ def ce_name_prefix(env_name: str, key: str) -> str:
 # --- names the file may choose (aws_name, aws_name_prefix) ----------------------------------
 
 NamedSection = Literal[
-    "compute_environments", "job_queues", "scheduling_policies", "job_definitions"
+    "compute_environments",
+    "job_queues",
+    "scheduling_policies",
+    "job_definitions",
+    "security_groups",
+    "schedules",
 ]
 NAMED_BATCH_SECTIONS: tuple[NamedSection, ...] = (
     "compute_environments",
@@ -41,20 +47,51 @@ NAMED_BATCH_SECTIONS: tuple[NamedSection, ...] = (
     "scheduling_policies",
     "job_definitions",
 )
-"""The sections whose resources take ``aws_name`` / ``aws_name_prefix``."""
+"""The Batch sections whose resources take ``aws_name`` / ``aws_name_prefix`` (one AWS Batch
+name pattern, BF400)."""
+NAMED_OTHER_SECTIONS: tuple[NamedSection, ...] = ("security_groups", "schedules")
+"""The other sections whose resources take them, each kind with its own service's name rules:
+``network.security_groups`` (EC2, BF567) and ``schedules`` (EventBridge Scheduler, BF568)."""
+NAMED_SECTIONS: tuple[NamedSection, ...] = NAMED_BATCH_SECTIONS + NAMED_OTHER_SECTIONS
+
+_UNNAMED = AwsNamed()
+"""The naming keys of batchform's default security group when the file writes none."""
+
+
+def section_entries(env: Environment, section: NamedSection) -> Mapping[str, AwsNamed]:
+    """The entries of a named section, by key (security groups live under ``network``)."""
+    if section == "security_groups":
+        return env.network.security_groups
+    entries: Mapping[str, AwsNamed] = getattr(env, section)
+    return entries
+
+
+def section_path(section: NamedSection, key: str) -> tuple[str, ...]:
+    """The path of one entry in the file, for located diagnostics."""
+    if section == "security_groups":
+        return ("network", "security_groups", key)
+    return (section, key)
 
 
 def named(env: Environment, section: NamedSection, key: str) -> AwsNamed:
     """The entry of ``section`` at ``key`` (its naming keys); a look-up, never a copy of the
-    section (called once per resource: a copy made compiling 5000 jobs quadratic)."""
+    section (called once per resource: a copy made compiling 5000 jobs quadratic). The
+    default security group batchform adds when the file writes none chooses no name."""
+    if section == "security_groups":
+        return env.network.security_groups.get(key, _UNNAMED)
     entry: AwsNamed = getattr(env, section)[key]
     return entry
 
 
+def chooses_name(entry: AwsNamed) -> bool:
+    """Whether the file chose the resource's name (``aws_name`` or ``aws_name_prefix``)."""
+    return entry.aws_name is not None or entry.aws_name_prefix is not None
+
+
 def resource_name(env: Environment, section: NamedSection, key: str) -> str:
-    """The AWS name of a job queue, scheduling policy or job definition: its ``aws_name``,
-    else ``<aws_name_prefix><key>``, else ``<name>-<key>``. (A compute environment's exact
-    name or Terraform prefix: :func:`compute_environment_name`,
+    """The AWS name of a job queue, scheduling policy, job definition, security group or
+    schedule: its ``aws_name``, else ``<aws_name_prefix><key>``, else ``<name>-<key>``. (A
+    compute environment's exact name or Terraform prefix: :func:`compute_environment_name`,
     :func:`compute_environment_prefix`.)"""
     entry = named(env, section, key)
     if entry.aws_name is not None:

@@ -50,6 +50,50 @@ resource "aws_iam_instance_profile" "ecs_instance" {
   }
 }
 
+resource "aws_iam_role" "scheduler" {
+  name        = "research-scheduler"
+  path        = "/batch/"
+  description = "EventBridge Scheduler: submits the scheduled jobs of this environment"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect = "Allow"
+        Principal = {
+          Service = "scheduler.amazonaws.com"
+        }
+        Action = "sts:AssumeRole"
+        Condition = {
+          StringEquals = {
+            "aws:SourceAccount" = data.aws_caller_identity.current.account_id
+          }
+        }
+      },
+    ]
+  })
+  permissions_boundary = "arn:aws:iam::123456789012:policy/research-boundary"
+  tags = {
+    "batchform:environment" = "research"
+    "batchform:key"         = "role-scheduler"
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler_submit" {
+  name = "submit-jobs"
+  role = aws_iam_role.scheduler.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "SubmitScheduledJobs"
+        Effect   = "Allow"
+        Action   = ["batch:SubmitJob"]
+        Resource = [aws_batch_job_queue.high.arn, aws_batch_job_definition.align.arn]
+      },
+    ]
+  })
+}
+
 resource "aws_iam_role" "job_align" {
   name        = "research-job-align"
   path        = "/batch/"

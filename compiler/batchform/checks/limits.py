@@ -55,13 +55,15 @@ def tags_per_resource(env: Environment) -> Iterator[Finding]:
             hint,
         )
         return
-    for section, key, tags in resource_tag_maps(env):
-        count = len(set(env.tags) | set(tags) | {TAG_ENVIRONMENT, TAG_KEY})
+    for path, tags in resource_tag_maps(env):
+        # a security group also carries a Name tag (compiler/batchform/plan/network.py)
+        named = {"Name"} if path[0] == "network" else set()
+        count = len(set(env.tags) | set(tags) | {TAG_ENVIRONMENT, TAG_KEY} | named)
         if count > MAX_TAGS_PER_RESOURCE:
             yield Finding(
-                (section, key, "tags"),
-                f"{section}.{key} would carry {count} tags (the file's tags, its own tags and "
-                "batchform's two)",
+                (*path, "tags"),
+                f"{'.'.join(path)} would carry {count} tags (the file's tags, its own tags and "
+                f"batchform's {'three' if named - set(tags) else 'two'})",
                 hint,
             )
     for key, ce in env.compute_environments.items():

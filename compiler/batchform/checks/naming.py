@@ -2,9 +2,9 @@
 (``aws_name``, ``aws_name_prefix``), existing launch templates, and IAM path, boundary and
 managed policies.
 
-The AWS name pattern of each kind is BF400, a compute environment prefix's length BF321, and
-two resources of one kind with one name BF493 (``compiler/batchform/build.py``, which also
-compares the files compiled together).
+The AWS name pattern of the Batch kinds is BF400, of security groups BF567, of schedules BF568;
+a compute environment prefix's length BF321, and two resources of one kind with one name
+BF493 (``compiler/batchform/build.py``, which also compares the files compiled together).
 """
 
 from __future__ import annotations
@@ -16,20 +16,27 @@ from batchform.checks import Finding, rule
 from batchform.derive import needs_instance_role
 from batchform.diagnostics import Level, Path
 from batchform.model import Environment
-from batchform.naming import NAMED_BATCH_SECTIONS, named
+from batchform.naming import (
+    NAMED_SECTIONS,
+    NamedSection,
+    named,
+    resource_name,
+    section_entries,
+    section_path,
+)
 
 
 @rule("BF560", Level.ERROR, "both aws_name and aws_name_prefix are set")
 def aws_name_or_prefix(env: Environment) -> Iterator[Finding]:
     """An exact name and a prefix contradict each other; rather than silently prefer one,
     ask for the one the author meant."""
-    for section in NAMED_BATCH_SECTIONS:
-        for key in getattr(env, section):
-            entry = named(env, section, key)
+    for section in NAMED_SECTIONS:
+        for key, entry in section_entries(env, section).items():
             if entry.aws_name is not None and entry.aws_name_prefix is not None:
+                path = section_path(section, key)
                 yield Finding(
-                    (section, key, "aws_name_prefix"),
-                    f"{section}.{key} sets both aws_name '{entry.aws_name}' and "
+                    (*path, "aws_name_prefix"),
+                    f"{'.'.join(path)} sets both aws_name '{entry.aws_name}' and "
                     f"aws_name_prefix '{entry.aws_name_prefix}'",
                     "keep aws_name for an exact name (to adopt an existing resource), or "
                     "aws_name_prefix for a name made from a prefix and the key",
@@ -197,4 +204,93 @@ def instance_role_policies_unused(env: Environment) -> Iterator[Finding]:
             "no EC2 or SPOT compute environment uses the generated instance role, so these "
             "policies are attached to nothing",
             "remove them, or add an EC2/SPOT compute environment",
+        )
+
+
+# --- names of security groups and schedules (their services' own rules) -----------------------
+
+
+def _name_and_path(env: Environment, section: NamedSection, key: str) -> tuple[str, Path, str]:
+    """The AWS name a resource gets, the path of the key that chose it (``aws_name``,
+    ``aws_name_prefix``, else the resource's key; the environment's ``name`` for batchform's
+    default security group, which the file does not write) and what to change."""
+    entry = named(env, section, key)
+    path: Path = section_path(section, key)
+    if entry.aws_name is not None:
+        return entry.aws_name, (*path, "aws_name"), "aws_name"
+    if entry.aws_name_prefix is not None:
+        return resource_name(env, section, key), (*path, "aws_name_prefix"), "aws_name_prefix"
+    if key not in section_entries(env, section):
+        return resource_name(env, section, key), ("name",), "the environment name"
+    return resource_name(env, section, key), path, "the environment name or the key"
+
+
+# EC2 CreateSecurityGroup, GroupName (VPC): up to 255 characters of a-z A-Z 0-9, spaces and
+# ._-:/()#,@[]+=&;{}!$*, not starting with sg- (a group id's form).
+SECURITY_GROUP_NAME = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}\Z")
+SECURITY_GROUP_NAME_MAX = 255
+SG_DOC = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html"
+RESERVED_SECURITY_GROUP_NAME = "default"
+
+
+def security_group_name_problem(name: str) -> str | None:
+    """Why EC2 would refuse ``name`` for a group in a VPC, or None."""
+    if not name:
+        return "it is empty"
+    if len(name) > SECURITY_GROUP_NAME_MAX:
+        return f"it is {len(name)} characters; EC2 allows at most {SECURITY_GROUP_NAME_MAX}"
+    if not SECURITY_GROUP_NAME.match(name):
+        bad = sorted({c for c in name if not SECURITY_GROUP_NAME.match(c)})
+        return "it contains characters EC2 refuses: " + ", ".join(repr(c) for c in bad)
+    if name.startswith("sg-"):
+        return "it starts with 'sg-', which EC2 keeps for group ids"
+    if name.lower() == RESERVED_SECURITY_GROUP_NAME:
+        return "it is the name of the VPC's own default group (names are unique per VPC)"
+    return None
+
+
+@rule("BF567", Level.ERROR, "a security group's AWS name is not one EC2 accepts")
+def security_group_names_valid(env: Environment) -> Iterator[Finding]:
+    """EC2 refuses the group at apply time (InvalidParameterValue), after the resources before
+    it were created; two groups with one name in one VPC are BF493."""
+    for key in env.security_group_definitions():
+        name, path, what = _name_and_path(env, "security_groups", key)
+        problem = security_group_name_problem(name)
+        if problem is not None:
+            yield Finding(
+                path,
+                f"the AWS name '{name}' of security group '{key}' is not one EC2 accepts: "
+                + problem,
+                f"change {what}: group names are 1-{SECURITY_GROUP_NAME_MAX} letters, digits, "
+                f"spaces and ._-:/()#,@[]+=&;{{}}!$*, not starting with sg- ({SG_DOC})",
+            )
+
+
+# EventBridge Scheduler CreateSchedule, Name: 1-64 characters of [0-9a-zA-Z-_.]
+SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}\Z")
+SCHEDULE_NAME_MAX = 64
+SCHEDULE_DOC = "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html"
+
+
+@rule("BF568", Level.ERROR, "a schedule's AWS name is not one EventBridge Scheduler accepts")
+def schedule_names_valid(env: Environment) -> Iterator[Finding]:
+    """Scheduler refuses the schedule at apply time (ValidationException); two schedules with
+    one name in the schedule group are BF493."""
+    for key in env.schedules:
+        name, path, what = _name_and_path(env, "schedules", key)
+        if SCHEDULE_NAME.match(name):
+            continue
+        problem = (
+            f"it is {len(name)} characters; Scheduler allows at most {SCHEDULE_NAME_MAX}"
+            if len(name) > SCHEDULE_NAME_MAX
+            else "it is empty"
+            if not name
+            else "it contains characters Scheduler refuses: "
+            + ", ".join(repr(c) for c in sorted({c for c in name if not SCHEDULE_NAME.match(c)}))
+        )
+        yield Finding(
+            path,
+            f"the AWS name '{name}' of schedule '{key}' is not one Scheduler accepts: {problem}",
+            f"change {what}: schedule names are 1-{SCHEDULE_NAME_MAX} letters, digits, '-', "
+            f"'_' and '.' ({SCHEDULE_DOC})",
         )

@@ -38,8 +38,8 @@ def _tag_maps(env: Environment) -> Iterator[tuple[Path, Mapping[str, str]]]:
     yield ("tags",), env.tags
     for key, ce in env.compute_environments.items():
         yield ("compute_environments", key, "instance_tags"), ce.instance_tags
-    for section, key, tags in resource_tag_maps(env):
-        yield (section, key, "tags"), tags
+    for path, tags in resource_tag_maps(env):
+        yield (*path, "tags"), tags
     if env.job_defaults.tags:
         yield ("job_defaults", "tags"), env.job_defaults.tags
     for key, job in env.job_definitions.items():

@@ -18,7 +18,9 @@ from batchform.diff.notes import (
     _env_notes,
     _job_notes,
     _queue_notes,
+    name_moved_note,
     role_name_kept_note,
+    security_group_replaced_note,
 )
 from batchform.diff.provider import (
     KINDS,
@@ -238,6 +240,8 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 # the role's instance profile (iam.tf) gets a new ARN, which the CEs name
                 replaced.add(f"aws_iam_instance_profile.{label}")
             result.changes.append(change)
+        if kind.tf_type in NAME_MOVES_CHECKED:
+            _mark_name_moves(result, kind, olds, news)
     _address_in_caller(result, new)
     return result
 
@@ -252,6 +256,34 @@ def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:
     prefix = f"module.{terraform_label(new.name)}."
     for change in result.changes:
         change.address = prefix + change.address
+
+
+NAME_MOVES_CHECKED = ("aws_security_group", "aws_scheduler_schedule")
+"""Kinds whose ``aws_name`` may move from one key to another in one change."""
+
+
+def _mark_name_moves(
+    result: EnvironmentDiff,
+    kind: _Kind,
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """A resource created under a name another key of its kind gives up in the same change."""
+    given_up = {
+        str(old["name"]).lower(): label
+        for label, old in olds.items()
+        if label not in news or str(news[label]["name"]).lower() != str(old["name"]).lower()
+    }
+    for label, new in news.items():
+        if label in olds and str(olds[label]["name"]).lower() == str(new["name"]).lower():
+            continue
+        previous = given_up.get(str(new["name"]).lower())
+        change = result.change(f"{kind.tf_type}.{label}")
+        if previous is None or change is None:
+            continue
+        old_change = result.change(f"{kind.tf_type}.{previous}")
+        key = old_change.name if old_change is not None else previous
+        change.notes.append(name_moved_note(kind.kind, str(new["name"]), key))
 
 
 def _annotate(
@@ -320,6 +352,11 @@ def _annotate(
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
             change.notes.extend(_job_notes(old_env, new_env, change.name))
+    own_group = kind.file == "security_groups.tf" and tf_type == "aws_security_group"
+    if own_group and change.action == "replace" and old_ctx and new_ctx:
+        note = security_group_replaced_note(old_ctx, new_ctx, new_env, change.name)
+        if note is not None:
+            change.notes.append(note)
     if tf_type == "aws_iam_role" and change.action == "replace" and old_ctx and new_ctx:
         note = role_name_kept_note(old_ctx, new_ctx, new_env)
         if note is not None:

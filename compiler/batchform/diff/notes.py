@@ -405,3 +405,53 @@ def role_name_kept_note(
         "new one before destroying the old; choose iam.path when the environment is first "
         "deployed",
     )
+
+
+def security_group_replaced_note(
+    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment, key: str
+) -> Note | None:
+    """What a replaced security group meets, decided by the compute environments using it.
+
+    A CE created from a name prefix is ``create_before_destroy``, which Terraform passes on to
+    the groups it uses (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle):
+    the new group is created while the old one still holds its name, and EC2 refuses a second
+    group of one name in a VPC (CreateSecurityGroup, InvalidGroup.Duplicate). With only exactly
+    named CEs using it (``aws_name``: no ``create_before_destroy``) the old group is deleted
+    first, which EC2 refuses while instances still use it (DependencyViolation)."""
+    users = [k for k in sorted(env.compute_environments) if key in env.ce_security_groups(k)]
+    if not users:
+        return None
+    swapped = [k for k in users if env.compute_environments[k].aws_name is None]
+    name = str(new.get("name"))
+    if swapped:
+        if str(old.get("name")).lower() != name.lower():
+            return None  # created beside the old group, which goes once the CEs moved off it
+        return Note(
+            Risk.FAILS,
+            f"security group {name} is replaced under the same name: compute environment "
+            f"{', '.join(swapped)} makes Terraform create the new group before deleting the old "
+            "(create_before_destroy) and EC2 refuses a second group of that name in the VPC "
+            "(InvalidGroup.Duplicate); give the group a new aws_name in the same change",
+        )
+    return Note(
+        Risk.FAILS,
+        f"security group {name} is destroyed first, as its compute environments "
+        f"({', '.join(users)}) have exact names (aws_name, no create_before_destroy): EC2 "
+        "refuses to delete a group that running instances still use (DependencyViolation); "
+        "scale those compute environments to 0 vCPUs in an earlier apply",
+    )
+
+
+def name_moved_note(kind: str, name: str, previous: str) -> Note:
+    """An ``aws_name`` moved to another key: Terraform creates the new resource while the old
+    one, which it deletes in the same apply, still holds the name (a security group is deleted
+    only after the compute environments moved off it; a schedule's delete is not ordered
+    before the create), and EC2 and Scheduler refuse a second resource of one name
+    (InvalidGroup.Duplicate, ConflictException)."""
+    return Note(
+        Risk.FAILS,
+        f"{kind} name {name} moves here from '{previous}', whose resource is "
+        "deleted in the same apply, after (or while) this one is created: AWS refuses a second "
+        f"{kind} of that name; keep the key (a renamed key is a new resource), or move the "
+        "name in two applies",
+    )

@@ -48,7 +48,7 @@ from batchform.model import (
     SecurityGroupRule,
     VpcCreate,
 )
-from batchform.naming import aws_name, label
+from batchform.naming import aws_name, label, resource_name
 from batchform.plan.contract import (
     AssociationEntry,
     EndpointEntry,
@@ -388,13 +388,15 @@ def _security_groups_file(env: Environment) -> SecurityGroupsContext | None:
     definitions = env.security_group_definitions()
     for key in sorted(definitions):
         sg = definitions[key]
+        name = resource_name(env, "security_groups", key)
         groups.append(
             {
                 "label": label(key),
-                "name": aws_name(env.name, key),
+                "name": name,
                 "description": sg.description or f"batchform {key} security group",
                 "vpc_id": refs.vpc_id(env),
-                "tags": _named_tags(env, key),
+                # the console Name is the group's name; the group's own tags may set another
+                "tags": derive.tags(env, key, {"Name": name, **sg.tags}),
             }
         )
         for i, r in enumerate(sg.ingress):

@@ -107,7 +107,7 @@ def _schedule(env: Environment, key: str) -> ScheduleEntry:
     schedule = env.schedules[key]
     return {
         "label": naming.label(key),
-        "name": naming.aws_name(env.name, key),
+        "name": naming.resource_name(env, "schedules", key),
         "description": (
             f"batchform {env.name}: submits {schedule.job_definition} to {schedule.queue}"
         ),

@@ -399,6 +399,15 @@ def _mermaid(env: Environment) -> list[str]:
     return lines
 
 
+def _schedule_key(env: Environment, key: str) -> str:
+    """The schedule's key, and its AWS name when the file chose one (``aws_name``,
+    ``aws_name_prefix``): what to look for in the Scheduler console."""
+    name = naming.resource_name(env, "schedules", key)
+    if name == naming.aws_name(env.name, key):
+        return md_code(key)
+    return f"{md_code(key)} ({md_code(name)})"
+
+
 def _schedules(env: Environment) -> list[ReadmeScheduleRow]:
     out: list[ReadmeScheduleRow] = []
     for key in sorted(env.schedules):
@@ -412,7 +421,7 @@ def _schedules(env: Environment) -> list[ReadmeScheduleRow]:
             given["share identifier"] = s.share_identifier
         out.append(
             {
-                "key": md_code(key),
+                "key": _schedule_key(env, key),
                 "when": md_code(operations.expression(s)) + " " + md_code(s.timezone),
                 "job": md_code(s.job_definition),
                 "queue": md_code(s.queue),

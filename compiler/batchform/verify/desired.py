@@ -195,6 +195,20 @@ class Desired:
             )
         return groups
 
+    @cached_property
+    def chosen_security_group_names(self) -> tuple[str, ...]:
+        """Names of the groups the file names itself (``aws_name``, ``aws_name_prefix``): verify
+        also looks these up by name, so a group adopted under its name, or one whose batchform
+        tags were removed, is found and its tags compared rather than reported missing."""
+        env = self.env
+        return tuple(
+            sorted(
+                naming.resource_name(env, "security_groups", key)
+                for key in env.security_group_definitions()
+                if naming.chooses_name(naming.named(env, "security_groups", key))
+            )
+        )
+
     def security_group_rules(
         self, label: str
     ) -> tuple[list[SecurityGroupRuleEntry], list[SecurityGroupRuleEntry]]:

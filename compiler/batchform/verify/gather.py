@@ -43,7 +43,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from batchform import naming
-from batchform.plan.contract import ComputeEnvironmentEntry
+from batchform.plan.contract import ComputeEnvironmentEntry, SecurityGroupEntry
 from batchform.verify import fetch, operations
 from batchform.verify.desired import Desired, batchform_key
 from batchform.verify.fetch import NotFound, Reader
@@ -203,6 +203,24 @@ def by_key(resources: list[dict[str, Any]], env_name: str) -> dict[str, dict[str
     return out
 
 
+def security_group_of(
+    live: Live, desired: Desired, group: SecurityGroupEntry, tagged: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The live group of one the plan creates: by its ``batchform:key`` tag (``tagged``, from
+    :func:`by_key`), else, for a group the file names itself, by that name (EC2 compares group
+    names without case), in the environment's VPC when several VPCs hold one."""
+    found = tagged.get(batchform_key(group) or "")
+    if found is not None or group["name"] not in desired.chosen_security_group_names:
+        return found
+    wanted = group["name"].lower()
+    named = [g for g in live.security_groups or [] if str(g.get("GroupName")).lower() == wanted]
+    vpc_ids = {v.get("VpcId") for v in live.vpcs or []}
+    in_vpc = [g for g in named if g.get("VpcId") in vpc_ids]
+    if len(in_vpc) == 1:
+        return in_vpc[0]
+    return named[0] if len(named) == 1 else None
+
+
 class Gatherer:
     def __init__(self, desired: Desired, reader: Reader, progress: Progress | None = None):
         self.desired = desired
@@ -272,14 +290,30 @@ class Gatherer:
         env_filter = [fetch.tag_filter(naming.TAG_ENVIRONMENT, self.desired.name)]
         vpc = self.desired.env.network.vpc
 
+        def tagged_or_named() -> list[dict[str, Any]]:
+            """The groups tagged with the environment, and those named as the file names its
+            groups (``aws_name``): found even before, or without, batchform's tags."""
+            found = fetch.ec2_list(
+                ec2, "describe_security_groups", "SecurityGroups", Filters=env_filter
+            )
+            names = self.desired.chosen_security_group_names
+            if names:
+                filters = [{"Name": "group-name", "Values": list(names)}]
+                if vpc.existing is not None:
+                    filters.append({"Name": "vpc-id", "Values": [vpc.existing.vpc_id]})
+                seen = {g["GroupId"] for g in found}
+                found += [
+                    g
+                    for g in fetch.ec2_list(
+                        ec2, "describe_security_groups", "SecurityGroups", Filters=filters
+                    )
+                    if g["GroupId"] not in seen
+                ]
+            return found
+
         def groups() -> None:
             live.security_groups = read(
-                "security_groups",
-                "ec2",
-                "DescribeSecurityGroups",
-                lambda: fetch.ec2_list(
-                    ec2, "describe_security_groups", "SecurityGroups", Filters=env_filter
-                ),
+                "security_groups", "ec2", "DescribeSecurityGroups", tagged_or_named
             )
             self._step("security groups")
 
@@ -615,7 +649,7 @@ class Gatherer:
         live, desired = self.live, self.desired
         groups = by_key(live.security_groups or [], desired.name)
         for group in desired.security_groups:
-            found = groups.get(batchform_key(group) or "")
+            found = security_group_of(live, desired, group, groups)
             if found:
                 live.bind(f"aws_security_group.{group['label']}", id=found["GroupId"])
         subnets = by_key(list((live.subnets or {}).values()), desired.name)

@@ -20,7 +20,13 @@ from batchform.plan.contract import RoleEntry, SecurityGroupRuleEntry
 from batchform.verify.batch import compare_tags, unmanaged
 from batchform.verify.desired import Desired, TaggedEntry, batchform_key
 from batchform.verify.fetch import RoleInfo
-from batchform.verify.gather import arn_name, by_key, pick_compute_environment, user_role_arns
+from batchform.verify.gather import (
+    arn_name,
+    by_key,
+    pick_compute_environment,
+    security_group_of,
+    user_role_arns,
+)
 from batchform.verify.live import Live, tags_of
 from batchform.verify.result import Kind, ResourceCheck
 
@@ -125,7 +131,12 @@ def _compare_rules(check: ResourceCheck, direction: str, want: set[Rule], got: s
 
 
 def check_security_groups(live: Live, desired: Desired) -> list[ResourceCheck]:
-    found = by_key(list(live.security_groups or []), desired.name)
+    tagged = by_key(list(live.security_groups or []), desired.name)
+    found = {
+        batchform_key(g) or g["label"]: group
+        for g in desired.security_groups
+        if (group := security_group_of(live, desired, g, tagged)) is not None
+    }
     checks: list[ResourceCheck] = []
     for ctx, check, actual in tagged_and_found(
         SG, desired.security_groups, found, checks, lambda g: g["name"]

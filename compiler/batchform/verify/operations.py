@@ -2,7 +2,8 @@
 
 Neither kind is tagged by batchform (Scheduler schedules take no tags, and a rule's tags need a
 call per rule), so both are found by their exact names, which the plan decides:
-``<name>-<schedule key>`` in the ``default`` schedule group and ``<name>-<event>`` on the
+``<name>-<schedule key>`` (or the schedule's ``aws_name``, ``<aws_name_prefix><key>``) in the
+``default`` schedule group and ``<name>-<event>`` on the
 default event bus. Calls: one ``GetSchedule`` per schedule, one ``DescribeRule`` and one
 ``ListTargetsByRule`` per alert rule, all read-only and all in the first round of reads.
 
@@ -58,7 +59,7 @@ def describe_rule(events: Any, name: str) -> dict[str, Any]:
 
 
 def schedule_names(env: Environment) -> list[str]:
-    return [naming.aws_name(env.name, key) for key in sorted(env.schedules)]
+    return [naming.resource_name(env, "schedules", key) for key in sorted(env.schedules)]
 
 
 def rule_names(env: Environment) -> list[str]:
