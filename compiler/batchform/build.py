@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import cast
 
 from batchform.checks import run_checks
 from batchform.diagnostics import (
@@ -173,8 +172,6 @@ def _security_group_names(env: Environment) -> list[tuple[tuple[str, str, str], 
     out: list[tuple[tuple[str, str, str], _Named]] = []
     for key in env.security_group_definitions():
         name, path = _chosen_name(env, "security_groups", key)
-        if key not in env.network.security_groups:
-            path = ("name",)  # batchform's default group, named after the environment
         named = _Named(kind, scope, path, f"{kind} '{key}'", name)
         out.append(((kind, scope, name.lower()), named))
     own = [(ENDPOINTS_SG_KEY, bool(interface_endpoints(env)))]
@@ -189,26 +186,17 @@ def _security_group_names(env: Environment) -> list[tuple[tuple[str, str, str], 
 
 def _chosen_name(env: Environment, section: str, key: str) -> tuple[str, tuple[str | int, ...]]:
     """The AWS name (a compute environment's exact name or prefix) of one keyed resource, and
-    the path of the key that made it: ``aws_name`` or ``aws_name_prefix`` where the file chose
-    it, else the resource's key."""
+    the path of what chose it (:func:`batchform.naming.name_source`); a launch template's name
+    is always ``<name>-<key>``."""
     from batchform import naming
 
-    named = section in naming.NAMED_SECTIONS
-    if named:
-        entry: object = naming.named(env, cast("naming.NamedSection", section), key)
-        path: tuple[str | int, ...] = naming.section_path(cast("naming.NamedSection", section), key)
-    else:
-        entry, path = getattr(env, section)[key], (section, key)
-    for choice in ("aws_name", "aws_name_prefix"):
-        if getattr(entry, choice, None) is not None:
-            path = (*path, choice)
-            break
+    if section not in naming.NAMED_SECTIONS:
+        return naming.aws_name(env.name, key), (section, key)
+    path = naming.name_source(env, section, key)
     if section == "compute_environments":
         exact = naming.compute_environment_name(env, key)
         return exact or naming.compute_environment_prefix(env, key) or "", path
-    if named:
-        return naming.resource_name(env, cast("naming.NamedSection", section), key), path
-    return naming.aws_name(env.name, key), path
+    return naming.resource_name(env, section, key), path
 
 
 def collisions_in_file(doc: Document, env: Environment) -> list[Diagnostic]:

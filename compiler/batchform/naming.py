@@ -83,6 +83,20 @@ def named(env: Environment, section: NamedSection, key: str) -> AwsNamed:
     return entry
 
 
+def name_source(env: Environment, section: NamedSection, key: str) -> tuple[str, ...]:
+    """Where the AWS name of one resource was chosen, for a located diagnostic: its
+    ``aws_name`` or ``aws_name_prefix`` where the file wrote one, else the resource's key; the
+    environment's ``name`` for batchform's default security group, which the file does not
+    write."""
+    entry, path = named(env, section, key), section_path(section, key)
+    for choice in ("aws_name", "aws_name_prefix"):
+        if getattr(entry, choice) is not None:
+            return (*path, choice)
+    if key not in section_entries(env, section):
+        return ("name",)
+    return path
+
+
 def chooses_name(entry: AwsNamed) -> bool:
     """Whether the file chose the resource's name (``aws_name`` or ``aws_name_prefix``)."""
     return entry.aws_name is not None or entry.aws_name_prefix is not None

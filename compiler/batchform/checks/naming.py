@@ -19,7 +19,7 @@ from batchform.model import Environment
 from batchform.naming import (
     NAMED_SECTIONS,
     NamedSection,
-    named,
+    name_source,
     resource_name,
     section_entries,
     section_path,
@@ -211,18 +211,16 @@ def instance_role_policies_unused(env: Environment) -> Iterator[Finding]:
 
 
 def _name_and_path(env: Environment, section: NamedSection, key: str) -> tuple[str, Path, str]:
-    """The AWS name a resource gets, the path of the key that chose it (``aws_name``,
-    ``aws_name_prefix``, else the resource's key; the environment's ``name`` for batchform's
-    default security group, which the file does not write) and what to change."""
-    entry = named(env, section, key)
-    path: Path = section_path(section, key)
-    if entry.aws_name is not None:
-        return entry.aws_name, (*path, "aws_name"), "aws_name"
-    if entry.aws_name_prefix is not None:
-        return resource_name(env, section, key), (*path, "aws_name_prefix"), "aws_name_prefix"
-    if key not in section_entries(env, section):
-        return resource_name(env, section, key), ("name",), "the environment name"
-    return resource_name(env, section, key), path, "the environment name or the key"
+    """The AWS name a resource gets, the path of what chose it (:func:`name_source`) and what
+    to change."""
+    path = name_source(env, section, key)
+    if path == ("name",):
+        what = "the environment name"
+    elif path == section_path(section, key):
+        what = "the environment name or the key"
+    else:
+        what = path[-1]  # aws_name or aws_name_prefix
+    return resource_name(env, section, key), path, what
 
 
 # EC2 CreateSecurityGroup, GroupName (VPC): up to 255 characters of a-z A-Z 0-9, spaces and
