@@ -11,6 +11,7 @@ import pytest
 from batchform.build import analyze, analyze_text
 from batchform.checks import all_rules
 from batchform.diagnostics import Level
+from tests.harness.small_env import line_of
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -432,13 +433,6 @@ def findings(text: str, code: str) -> list[tuple[str, int | None]]:
     analysis = analyze_text(text, "demo.yaml")
     assert analysis.env is not None, [d.message for d in analysis.diagnostics]
     return [(d.code, d.line) for d in analysis.diagnostics if d.code == code]
-
-
-def line_of(text: str, marker: str) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if marker in line:
-            return number
-    raise AssertionError(f"{marker!r} not in the test file")
 
 
 def case_id(case: Case) -> str:

@@ -22,7 +22,7 @@ from batchform.sandbox.emulator import MotoServer
 from batchform.verify import verify
 from batchform.verify.operations import schedule_names
 from batchform.verify.result import Status
-from tests.harness.small_env import blocks, checked, rendered
+from tests.harness.small_env import blocks, checked, line_of, rendered
 from tests.test_verify import checked_env, clients_for
 
 # --- what compile writes -----------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_schedule_names() -> None:
 def test_schedules_take_no_tags_key() -> None:
     text = LOCATED + SCHEDULE + "    tags: {a: b}\n"
     result = analyze_text(text, "names.yaml")
-    assert [(d.code, d.line) for d in result.diagnostics] == [("BF101", _line(text, "tags:"))]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("BF101", line_of(text, "tags:"))]
 
 
 # --- located errors ----------------------------------------------------------------------------
@@ -170,10 +170,6 @@ def _with_group(lines: str) -> str:
     return LOCATED.replace("      description: Batch compute\n", lines)
 
 
-def _line(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
-
-
 def _found(text: str, code: str) -> list[tuple[int, int, str]]:
     result = analyze_text(text, "names.yaml")
     return [(d.line or 0, d.col or 0, d.message) for d in result.diagnostics if d.code == code]
@@ -192,14 +188,14 @@ def _found(text: str, code: str) -> list[tuple[int, int, str]]:
 def test_a_name_ec2_refuses_is_bf567_at_its_line(name: str, why: str) -> None:
     text = _with_group(f"      aws_name: {name}\n")
     ((line, col, message),) = _found(text, "BF567")
-    assert (line, col) == (_line(text, "aws_name:"), 17)
+    assert (line, col) == (line_of(text, "aws_name:"), 17)
     assert why in message and "security group 'batch'" in message
 
 
 def test_a_group_prefix_making_an_sg_name_is_bf567_at_the_prefix() -> None:
     text = _with_group("      aws_name_prefix: sg-\n")
     ((line, _, message),) = _found(text, "BF567")
-    assert line == _line(text, "aws_name_prefix") and "'sg-batch'" in message
+    assert line == line_of(text, "aws_name_prefix") and "'sg-batch'" in message
 
 
 def test_an_environment_named_sg_makes_its_default_group_bf567_at_the_name() -> None:
@@ -209,14 +205,14 @@ def test_an_environment_named_sg_makes_its_default_group_bf567_at_the_name() -> 
     )
     text = text.replace("    security_groups: [batch]\n", "")
     ((line, _, message),) = _found(text, "BF567")
-    assert line == _line(text, "name: sg") and "'sg-batch'" in message
+    assert line == line_of(text, "name: sg") and "'sg-batch'" in message
 
 
 def test_a_name_and_prefix_on_a_group_or_schedule_are_bf560() -> None:
     text = _with_group("      aws_name: workers\n      aws_name_prefix: lab-\n")
     text += SCHEDULE + "    aws_name: nightly\n    aws_name_prefix: lab-\n"
     lines = [line for line, _, _ in _found(text, "BF560")]
-    assert lines == [_line(text, "aws_name_prefix: lab-"), len(text.splitlines())]
+    assert lines == [line_of(text, "aws_name_prefix: lab-"), len(text.splitlines())]
     assert "network.security_groups.batch sets both" in _found(text, "BF560")[0][2]
 
 
@@ -227,15 +223,15 @@ def test_two_groups_with_one_name_regardless_of_case_are_bf493() -> None:
         "      aws_name: Workers\n    other:\n      description: other\n      aws_name: workers\n"
     )
     ((line, col, message),) = _found(text, "BF493")
-    assert (line, col) == (_line(text, "aws_name: workers"), 17)
-    assert f"names.yaml:{_line(text, 'aws_name: Workers')}:17" in message
+    assert (line, col) == (line_of(text, "aws_name: workers"), 17)
+    assert f"names.yaml:{line_of(text, 'aws_name: Workers')}:17" in message
     assert "('Workers': EC2 compares group names without case)" in message
 
 
 def test_a_group_named_like_another_groups_default_name_is_bf493() -> None:
     text = _with_group("      aws_name: demo-other\n    other:\n      description: other\n")
     ((line, _, message),) = _found(text, "BF493")
-    assert line == _line(text, "    other:")
+    assert line == line_of(text, "    other:")
     assert "security group 'batch'" in message
 
 
@@ -249,11 +245,11 @@ def test_a_group_named_like_batchforms_endpoint_group_is_bf493() -> None:
 def test_a_schedule_name_scheduler_refuses_is_bf568_at_its_line() -> None:
     text = LOCATED + SCHEDULE + "    aws_name: nightly/align\n"
     ((line, col, message),) = _found(text, "BF568")
-    assert (line, col) == (_line(text, "aws_name: nightly"), 15)
+    assert (line, col) == (line_of(text, "aws_name: nightly"), 15)
     assert "characters Scheduler refuses: '/'" in message
     long = LOCATED + SCHEDULE + f"    aws_name_prefix: {'p' * 58}\n"  # + "nightly" = 65
     ((line, _, message),) = _found(long, "BF568")
-    assert line == _line(long, "aws_name_prefix") and "65 characters" in message
+    assert line == line_of(long, "aws_name_prefix") and "65 characters" in message
     fits = LOCATED + SCHEDULE + f"    aws_name_prefix: {'p' * 57}\n"
     assert _found(fits, "BF568") == []
 
@@ -266,16 +262,16 @@ def test_two_schedules_with_one_name_are_bf493() -> None:
         + SCHEDULE.replace("schedules:\n  nightly:", "  weekly:")
     )
     ((line, _, message),) = _found(text, "BF493")
-    assert line == _line(text, "  weekly:") and "schedule 'nightly'" in message
+    assert line == line_of(text, "  weekly:") and "schedule 'nightly'" in message
 
 
 def test_group_tags_are_checked_like_other_resource_tags() -> None:
     text = _with_group("      tags: {'aws:owner': me}\n")
-    assert [line for line, _, _ in _found(text, "BF230")] == [_line(text, "aws:owner")]
+    assert [line for line, _, _ in _found(text, "BF230")] == [line_of(text, "aws:owner")]
     many = "".join(f"        t{i}: v\n" for i in range(48))  # + batchform's two + Name = 51
     text = _with_group("      tags:\n" + many)
     ((line, _, message),) = _found(text, "BF232")
-    assert line == _line(text, "      tags:")
+    assert line == line_of(text, "      tags:")
     assert "network.security_groups.batch would carry 51 tags" in message
     assert "batchform's three" in message
 
@@ -297,7 +293,7 @@ def test_one_group_name_in_two_files_on_one_vpc_is_bf493_in_the_later(
     third.write_text(_on_vpc("vpc-0fedcba9876543210", "three"), encoding="utf-8")
     a, b, c = analyze_files([first, second, third])
     assert a.diagnostics == [] and c.diagnostics == []  # another VPC may hold the name
-    line = _line(second.read_text(encoding="utf-8"), "aws_name: shared")
+    line = line_of(second.read_text(encoding="utf-8"), "aws_name: shared")
     assert [(d.code, d.line) for d in b.diagnostics] == [("BF493", line)]
     assert main(["validate", str(first), str(second), str(third)]) == 1
     out = capsys.readouterr().out

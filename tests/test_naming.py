@@ -22,7 +22,7 @@ from batchform.plan import build_plan
 from batchform.verify.desired import Desired
 from batchform.verify.gather import candidates
 from batchform.verify.live import Live
-from tests.harness.small_env import blocks, checked, rendered
+from tests.harness.small_env import blocks, checked, line_of, rendered
 from tests.harness.yaml_files import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,10 +121,6 @@ def _at(text: str, code: str) -> list[tuple[int, str]]:
     return [(d.line or 0, d.message) for d in result.diagnostics if d.code == code]
 
 
-def _line(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
-
-
 BASE = """\
 version: 1
 name: demo
@@ -155,13 +151,13 @@ job_queues:
 )
 def test_an_invalid_queue_name_is_bf400_at_its_line(edit: str, needle: str) -> None:
     text = BASE + edit
-    assert [line for line, _ in _at(text, "BF400")] == [_line(text, needle)]
+    assert [line for line, _ in _at(text, "BF400")] == [line_of(text, needle)]
 
 
 def test_an_invalid_ce_name_is_bf400_at_its_line() -> None:
     text = BASE.replace("    max_vcpus: 16\n", "    max_vcpus: 16\n    aws_name: 'my ce'\n")
     ((line, message),) = _at(text, "BF400")
-    assert line == _line(text, "aws_name: 'my ce'")
+    assert line == line_of(text, "aws_name: 'my ce'")
     assert "compute_environments.ec2" in message
 
 
@@ -171,7 +167,7 @@ def test_a_long_ce_prefix_is_bf321_at_the_prefix() -> None:
     text = BASE.replace("    max_vcpus: 16\n", edit)
     result = analyze_text(text, "names.yaml")
     (diag,) = [d for d in result.diagnostics if d.code == "BF321"]
-    assert diag.line == _line(text, "aws_name_prefix")
+    assert diag.line == line_of(text, "aws_name_prefix")
     assert diag.hint == "shorten aws_name_prefix to at most 98 characters"
     ok = text.replace(prefix, "p" * 98)
     assert _at(ok, "BF321") == []
@@ -179,7 +175,7 @@ def test_a_long_ce_prefix_is_bf321_at_the_prefix() -> None:
 
 def test_name_and_prefix_together_are_bf560() -> None:
     text = BASE + "    aws_name: research-main\n    aws_name_prefix: lab-\n"
-    assert [line for line, _ in _at(text, "BF560")] == [_line(text, "aws_name_prefix")]
+    assert [line for line, _ in _at(text, "BF560")] == [line_of(text, "aws_name_prefix")]
 
 
 def test_two_queues_of_one_file_with_one_name_are_bf493_naming_the_first() -> None:
@@ -190,8 +186,8 @@ def test_two_queues_of_one_file_with_one_name_are_bf493_naming_the_first() -> No
     )
     ((line, message),) = _at(text, "BF493")
     # the queue `other` gets demo-other from <name>-<key>; `main` chose it with aws_name
-    assert line == _line(text, "  other:")
-    assert f"names.yaml:{_line(text, 'aws_name: demo-other')}:" in message
+    assert line == line_of(text, "  other:")
+    assert f"names.yaml:{line_of(text, 'aws_name: demo-other')}:" in message
     assert "job queue 'main'" in message and "'demo-other'" in message
 
 
@@ -339,11 +335,11 @@ def test_a_resource_tag_wins_over_the_files_tag_where_verify_looks() -> None:
 def test_bad_resource_tags_are_located() -> None:
     text = BASE + "    tags:\n      'aws:owner': me\n"
     result = analyze_text(text, "names.yaml")
-    assert [(d.code, d.line) for d in result.diagnostics] == [("BF230", _line(text, "aws:owner"))]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("BF230", line_of(text, "aws:owner"))]
     many = "".join(f"      t{i}: v\n" for i in range(49))
     text = BASE + "    tags:\n" + many
     result = analyze_text(text, "names.yaml")
-    assert [(d.code, d.line) for d in result.diagnostics] == [("BF232", _line(text, "tags:"))]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("BF232", line_of(text, "tags:"))]
     assert "job_queues.main would carry 51 tags" in result.diagnostics[0].message
 
 
@@ -404,7 +400,7 @@ def test_bad_existing_launch_templates_are_located(lt: str, code: str, needle: s
     text += "job_queues:\n" + BASE.partition("job_queues:\n")[2]
     result = analyze_text(text, "lt.yaml")
     found = [(d.code, d.line) for d in result.diagnostics if d.level.value == "error"]
-    assert found == [(code, _line(text, needle.split(",")[0].strip("{}")))], (text, found)
+    assert found == [(code, line_of(text, needle.split(",")[0].strip("{}")))], (text, found)
 
 
 def test_version_latest_explains_why() -> None:
@@ -515,7 +511,7 @@ def test_a_job_role_of_managed_policies_only_is_generated() -> None:
 def test_bad_iam_options_are_located(edit: str, code: str, needle: str) -> None:
     text = BASE + "iam:\n" + edit
     result = analyze_text(text, "iam.yaml")
-    assert [(d.code, d.line) for d in result.diagnostics] == [(code, _line(text, needle))]
+    assert [(d.code, d.line) for d in result.diagnostics] == [(code, line_of(text, needle))]
 
 
 def test_too_many_managed_policies_warn_then_fail() -> None:
@@ -537,7 +533,7 @@ def test_instance_role_policies_without_an_instance_role_warn() -> None:
     )
     text = fargate + f"iam:\n  instance_role:\n    managed_policies: [{SSM}]\n"
     (diag,) = analyze_text(text, "iam.yaml").diagnostics
-    assert (diag.code, diag.line) == ("BF566", _line(text, "managed_policies"))
+    assert (diag.code, diag.line) == ("BF566", line_of(text, "managed_policies"))
 
 
 def test_an_instance_profile_arn_still_works() -> None:

@@ -68,6 +68,15 @@ def codes(extra: str = "", replace: dict[str, Any] | None = None) -> set[str]:
     return {d.code for d in analysis(extra, replace).diagnostics}
 
 
+def line_of(text: str, needle: str) -> int:
+    """The 1-based number of the first line of ``text`` that contains ``needle``: where a
+    located diagnostic about that line must point."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} is not in the test file")
+
+
 def unquote(value: Any) -> Any:
     """python-hcl2's value with the quotes of its strings (and its block markers) removed."""
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
