@@ -62,6 +62,19 @@ Error: creating Route in Route Table (rtb-8d6b11df30817167b) with destination (0
   on network.tf line 143, in resource "aws_route" "private_us_west_2b_nat":
 """
 
+# Seen in CI (tests/test_import_e2e.py): CreateJobQueue sent twice, for a queue in a child module.
+QUEUE_DUPLICATE = """
+Error: creating Batch Job Queue (legacy-batch-low)
+
+  with module.batch.aws_batch_job_queue.this["low"],
+  on modules/batch/main.tf line 22, in resource "aws_batch_job_queue" "this":
+  22: resource "aws_batch_job_queue" "this" {
+
+operation error Batch: CreateJobQueue, https response error StatusCode: 400,
+RequestID: nH0kNhoacDzi6zby1bW0ZywsssjDc6eNvs1TcttqB20tofUu3FF5,
+ClientException: Job queue legacy-batch-low already exists
+"""
+
 REAL_FAILURE = """
 Error: creating EC2 Subnet: operation error EC2: CreateSubnet, InvalidParameterValue: Value (us-west-2e) for parameter availabilityZone is invalid.
 
@@ -112,6 +125,18 @@ def test_ids_the_message_lacks_come_from_the_lookup_for_that_resource() -> None:
     assert len(asked) == 1
 
 
+def test_a_queue_sent_twice_is_imported_by_the_arn_of_the_queue_the_message_names() -> None:
+    arns = {"legacy-batch-low": "arn:aws:batch:us-west-2:123456789012:job-queue/legacy-batch-low"}
+    assert duplicate_creates(QUEUE_DUPLICATE, queue_arn=arns.get) == [
+        ('module.batch.aws_batch_job_queue.this["low"]', arns["legacy-batch-low"])
+    ]
+    # Without the lookup, or when the emulator holds no such queue, it stays a failure.
+    assert duplicate_creates(QUEUE_DUPLICATE) == []
+    assert duplicate_creates(QUEUE_DUPLICATE, queue_arn=lambda name: None) == []
+    other = QUEUE_DUPLICATE.replace("already exists", "does not exist")
+    assert duplicate_creates(other, queue_arn=arns.get) == []
+
+
 @pytest.fixture(scope="module")
 def gpu_module(
     moto_session: MotoServer,
@@ -127,9 +152,13 @@ def gpu_module(
 
 
 def _state_ids(module: Path, env: dict[str, str]) -> dict[str, str]:
+    return _state_values(module, env, "id")
+
+
+def _state_values(module: Path, env: dict[str, str], key: str) -> dict[str, str]:
     shown = json.loads(tf.terraform(["show", "-json"], module, env).stdout)
     return {
-        resource["address"]: resource["values"]["id"]
+        resource["address"]: resource["values"].get(key)
         for resource in shown["values"]["root_module"]["resources"]
         if resource["mode"] == "managed"
     }
@@ -150,21 +179,28 @@ def test_lookup_finds_what_terraform_created(moto_session: MotoServer, gpu_modul
     found = {address: lookup(*address.split(".", 1)) for address in checked}
     assert found == checked
     assert {address.split(".")[0] for address in checked} == set(kinds)
+    queues = {a: i for a, i in ids.items() if a.startswith("aws_batch_job_queue.")}
+    assert queues
+    names = _state_values(gpu_module, moto_session.env(), "name")
+    assert {a: lookup.job_queue_arn(names[a]) for a in queues} == queues
+    assert lookup.job_queue_arn("no-such-queue") is None
 
 
 @pytest.mark.e2e
 def test_rules_created_twice_are_imported_and_the_apply_completes(
     moto_session: MotoServer, gpu_module: Path
 ) -> None:
-    """What an SDK retry leaves: rules in AWS that the state does not know. Creating them
-    again fails as duplicates; they are imported and the apply completes with nothing left."""
+    """What an SDK retry leaves: rules and queues in AWS that the state does not know. Creating
+    them again fails as duplicates; they are imported and the apply completes with nothing
+    left."""
     env = moto_session.env()
     rules = sorted(
         address
         for address in _state_ids(gpu_module, env)
-        if address.startswith("aws_vpc_security_group_")
+        if address.startswith(("aws_vpc_security_group_", "aws_batch_job_queue."))
     )
-    assert len(rules) >= 4
+    assert len([a for a in rules if a.startswith("aws_vpc")]) >= 4
+    assert any(a.startswith("aws_batch_job_queue.") for a in rules)
     for address in rules:
         tf.terraform(["state", "rm", address], gpu_module, env)
     _, imported = apply_importing_duplicates(tf.current(), gpu_module, env)

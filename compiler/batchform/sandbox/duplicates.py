@@ -8,11 +8,11 @@ again (``terraform.apply_importing_duplicates``). Anything else stays a failure.
 
 Two kinds of duplicate answers:
 
-- the message names the import id (compute environments, queues, roles, instance profiles,
-  routes);
-- it does not (security groups, their rules, launch templates, log groups): the id is looked up
-  in the emulator from the resource's own arguments in the module, read-only, and only when
-  exactly one resource there matches.
+- the message names the import id (compute environments, roles, instance profiles, routes);
+- it does not: the id is looked up in the emulator, read-only, and only when exactly one
+  resource there matches. Job queues are found by the name in the message (their import id is
+  the ARN); security groups, their rules, launch templates and log groups by the resource's own
+  arguments in the module.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ _DUPLICATE_ID = (
     re.compile(r"Role with name (\S+?)\.? already exists"),
     re.compile(r"Instance Profile (\S+?)\.? already exists"),
 )
+# A queue sent twice: moto names it, the import id is its ARN (looked up).
+_QUEUE_DUPLICATE = re.compile(r"ClientException: Job queue (\S+) already exists")
 # Messages (moto's error codes or texts) whose id is looked up, by the resource type they concern.
 _DUPLICATE_LOOKUP = {
     "aws_vpc_security_group_egress_rule": "InvalidPermission.Duplicate",
@@ -48,18 +50,27 @@ _REGION = re.compile(r'^  region\s*=\s*"([^"]+)"', re.M)
 
 # (resource type, label) -> import id, or None when the emulator holds no single match.
 Lookup = Callable[[str, str], "str | None"]
+# job queue name -> its ARN, or None when the emulator holds no such queue.
+QueueLookup = Callable[[str], "str | None"]
 
 
-def duplicate_creates(output: str, lookup: Lookup | None = None) -> list[tuple[str, str]]:
+def duplicate_creates(
+    output: str, lookup: Lookup | None = None, queue_arn: QueueLookup | None = None
+) -> list[tuple[str, str]]:
     """(resource address, import id) of each create in terraform's ``output`` that failed only
-    because the emulator already holds it. ``lookup`` finds ids the message does not carry;
-    without it only messages that name the id count."""
+    because the emulator already holds it. ``lookup`` and ``queue_arn`` find ids the message
+    does not carry; without them only messages that name the id count."""
     found = []
     for block in output.split("Error: ")[1:]:
         address = _ERROR_ADDRESS.search(block)
         if address is None:
             continue
         resource_id = _id_in_message(block)
+        queue = _QUEUE_DUPLICATE.search(block)
+        if queue is not None and queue_arn is not None:
+            # The provider's job queue id is the queue's ARN (job_queue.go: Create sets it from
+            # JobQueueArn; import docs: "import Batch Job Queue using the arn").
+            resource_id = queue_arn(queue.group(1))
         if resource_id is None and lookup is not None:
             # module.environment.<type>.<label> in a wrapped child module (override.py)
             rtype, _, label = _MODULE_PREFIX.sub("", address.group(1)).partition(".")
@@ -124,7 +135,7 @@ class EmulatorLookup:
         self.region = (
             module_region(module_dir) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         )
-        self._ec2: Any = None
+        self._clients: dict[str, Any] = {}
 
     def __call__(self, rtype: str, label: str) -> str | None:
         body = self.blocks.get(rtype, {}).get(label)
@@ -143,13 +154,26 @@ class EmulatorLookup:
             return None
         return None
 
-    def ec2(self) -> Any:
-        if self._ec2 is None:
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
             from batchform.sandbox.emulator import MotoServer  # boto3: only when a lookup runs
 
             server = MotoServer(url=self.env["AWS_ENDPOINT_URL"])
-            self._ec2 = server.client("ec2", region=self.region)
-        return self._ec2
+            self._clients[service] = server.client(service, region=self.region)
+        return self._clients[service]
+
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    def job_queue_arn(self, name: str) -> str | None:
+        """The ARN of the job queue called ``name`` in the emulator, else None."""
+        if not self.env.get("AWS_ENDPOINT_URL"):
+            return None
+        try:
+            found = self.client("batch").describe_job_queues(jobQueues=[name])["jobQueues"]
+        except Exception:
+            return None
+        return _single([q["jobQueueArn"] for q in found if q.get("jobQueueName") == name])
 
     def _launch_template(self, body: Mapping[str, str]) -> str | None:
         name = _literal(body.get("name"))
@@ -230,4 +254,4 @@ def _single(ids: list[str]) -> str | None:
     return ids[0] if len(ids) == 1 else None
 
 
-__all__ = ["EmulatorLookup", "Lookup", "duplicate_creates", "module_region"]
+__all__ = ["EmulatorLookup", "Lookup", "QueueLookup", "duplicate_creates", "module_region"]

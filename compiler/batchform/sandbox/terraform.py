@@ -329,7 +329,7 @@ def apply_importing_duplicates(
         if result.returncode == 0:
             return result, imported
         lookup = EmulatorLookup(cwd, env_extra or {})
-        duplicates = duplicate_creates(result.stdout + result.stderr, lookup)
+        duplicates = duplicate_creates(result.stdout + result.stderr, lookup, lookup.job_queue_arn)
         if attempt == retries or not duplicates or result.stderr.count("Error: ") > len(duplicates):
             raise TerraformError(["apply", "-auto-approve"], Path(cwd), result)
         for address, resource_id in duplicates:
