@@ -75,6 +75,26 @@ RequestID: nH0kNhoacDzi6zby1bW0ZywsssjDc6eNvs1TcttqB20tofUu3FF5,
 ClientException: Job queue legacy-batch-low already exists
 """
 
+# The shapes of moto's answers (moto/scheduler/exceptions.py, moto/efs/models.py) in the
+# provider's error format.
+SCHEDULE_DUPLICATE = """
+Error: creating EventBridge Scheduler Schedule (genomics-prod-nightly-align)
+
+  with aws_scheduler_schedule.nightly_align,
+  on schedules.tf line 1, in resource "aws_scheduler_schedule" "nightly_align":
+
+operation error Scheduler: CreateSchedule, https response error StatusCode: 409, ConflictException: Schedule genomics-prod-nightly-align already exists.
+"""
+
+MOUNT_TARGET_DUPLICATE = """
+Error: creating EFS Mount Target (fs-0a1b2c3d4e5f67890)
+
+  with aws_efs_mount_target.fs_0a1b2c3d4e5f67890_us_west_2a,
+  on efs.tf line 1, in resource "aws_efs_mount_target" "fs_0a1b2c3d4e5f67890_us_west_2a":
+
+operation error EFS: CreateMountTarget, https response error StatusCode: 409, MountTargetConflict: mount target already exists in this AZ
+"""
+
 REAL_FAILURE = """
 Error: creating EC2 Subnet: operation error EC2: CreateSubnet, InvalidParameterValue: Value (us-west-2e) for parameter availabilityZone is invalid.
 
@@ -117,6 +137,14 @@ def test_ids_the_message_lacks_come_from_the_lookup_for_that_resource() -> None:
         ("aws_iam_instance_profile.ecs_instance", "gpu-ecs-instance"),
     ]
     assert asked == [("aws_vpc_security_group_egress_rule", "etl_tasks_egress_3")]
+    assert [
+        address
+        for address, _ in duplicate_creates(SCHEDULE_DUPLICATE + MOUNT_TARGET_DUPLICATE, lookup)
+    ] == [
+        "aws_scheduler_schedule.nightly_align",
+        "aws_efs_mount_target.fs_0a1b2c3d4e5f67890_us_west_2a",
+    ]
+    del asked[1:]
     # Without a lookup, or when the emulator holds no single match, it stays a failure.
     assert duplicate_creates(RULE_DUPLICATE) == []
     assert duplicate_creates(RULE_DUPLICATE, lambda rtype, label: None) == []
@@ -174,6 +202,7 @@ def test_lookup_finds_what_terraform_created(moto_session: MotoServer, gpu_modul
         "aws_security_group",
         "aws_launch_template",
         "aws_cloudwatch_log_group",
+        "aws_efs_mount_target",
     )
     checked = {address: ids[address] for address in ids if address.startswith(kinds)}
     found = {address: lookup(*address.split(".", 1)) for address in checked}
@@ -184,6 +213,38 @@ def test_lookup_finds_what_terraform_created(moto_session: MotoServer, gpu_modul
     names = _state_values(gpu_module, moto_session.env(), "name")
     assert {a: lookup.job_queue_arn(names[a]) for a in queues} == queues
     assert lookup.job_queue_arn("no-such-queue") is None
+
+
+def test_lookup_names_a_schedule_by_its_group_and_name(
+    moto_session: MotoServer, tmp_path: Path
+) -> None:
+    """A schedule's import id is ``<group>/<name>``; the lookup answers only for a schedule the
+    emulator holds."""
+    (tmp_path / "schedules.tf").write_text(
+        'resource "aws_scheduler_schedule" "nightly" {\n'
+        '  name       = "retry-nightly"\n'
+        '  group_name = "default"\n'
+        "}\n"
+        'resource "aws_scheduler_schedule" "ungrouped" {\n'
+        '  name = "retry-ungrouped"\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    lookup = EmulatorLookup(tmp_path, moto_session.env())
+    assert lookup("aws_scheduler_schedule", "nightly") is None
+    scheduler = moto_session.client("scheduler", region=moto_session.region)
+    for name in ("retry-nightly", "retry-ungrouped"):
+        scheduler.create_schedule(
+            Name=name,
+            ScheduleExpression="rate(1 day)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": "arn:aws:sqs:us-west-2:123456789012:q",
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+            },
+        )
+    assert lookup("aws_scheduler_schedule", "nightly") == "default/retry-nightly"
+    assert lookup("aws_scheduler_schedule", "ungrouped") == "default/retry-ungrouped"
 
 
 @pytest.mark.e2e

@@ -11,8 +11,8 @@ Two kinds of duplicate answers:
 - the message names the import id (compute environments, roles, instance profiles, routes);
 - it does not: the id is looked up in the emulator, read-only, and only when exactly one
   resource there matches. Job queues are found by the name in the message (their import id is
-  the ARN); security groups, their rules, launch templates and log groups by the resource's own
-  arguments in the module.
+  the ARN); security groups, their rules, launch templates, log groups, schedules and EFS mount
+  targets by the resource's own arguments in the module.
 """
 
 from __future__ import annotations
@@ -40,11 +40,14 @@ _DUPLICATE_LOOKUP = {
     "aws_security_group": "InvalidGroup.Duplicate",
     "aws_launch_template": "InvalidLaunchTemplateName.AlreadyExistsException",
     "aws_cloudwatch_log_group": "The specified log group already exists",
+    "aws_scheduler_schedule": "ConflictException: Schedule ",
+    "aws_efs_mount_target": "mount target already exists in this AZ",
 }
 _ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
 _MODULE_PREFIX = re.compile(r"^(?:module\.[\w-]+\.)+")
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"\Z')
 _REFERENCE = re.compile(r"^aws_security_group\.(\w+)\.id\Z")
+_SUBNET_REFERENCE = re.compile(r"^aws_subnet\.(\w+)\.id\Z")
 _PROVIDER = re.compile(r'^provider "aws" \{\n(.*?)^\}', re.M | re.S)
 _REGION = re.compile(r'^  region\s*=\s*"([^"]+)"', re.M)
 
@@ -144,6 +147,10 @@ class EmulatorLookup:
         try:
             if rtype == "aws_cloudwatch_log_group":
                 return _literal(body.get("name"))
+            if rtype == "aws_scheduler_schedule":
+                return self._schedule(body)
+            if rtype == "aws_efs_mount_target":
+                return self._mount_target(body)
             if rtype == "aws_launch_template":
                 return self._launch_template(body)
             if rtype == "aws_security_group":
@@ -174,6 +181,35 @@ class EmulatorLookup:
         except Exception:
             return None
         return _single([q["jobQueueArn"] for q in found if q.get("jobQueueName") == name])
+
+    def _schedule(self, body: Mapping[str, str]) -> str | None:
+        """``<group>/<name>``, the aws_scheduler_schedule import id
+        (https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/scheduler_schedule#import);
+        a schedule without ``group_name`` is in the group ``default``."""
+        name = _literal(body.get("name"))
+        group = _literal(body.get("group_name")) if "group_name" in body else "default"
+        if name is None or group is None:
+            return None
+        found = self.client("scheduler").get_schedule(Name=name, GroupName=group)
+        return f"{group}/{name}" if found.get("Name") == name else None
+
+    def _mount_target(self, body: Mapping[str, str]) -> str | None:
+        """The mount target of the file system in the availability zone of the subnet the
+        resource references (EFS allows one per zone, which is the duplicate moto reports)."""
+        file_system = _literal(body.get("file_system_id"))
+        subnet = _SUBNET_REFERENCE.match(body.get("subnet_id") or "")
+        subnet_body = self.blocks.get("aws_subnet", {}).get(subnet.group(1)) if subnet else None
+        zone = _literal(subnet_body.get("availability_zone")) if subnet_body else None
+        if file_system is None or zone is None:
+            return None
+        found = self.client("efs").describe_mount_targets(FileSystemId=file_system)
+        return _single(
+            [
+                target["MountTargetId"]
+                for target in found["MountTargets"]
+                if target.get("AvailabilityZoneName") == zone
+            ]
+        )
 
     def _launch_template(self, body: Mapping[str, str]) -> str | None:
         name = _literal(body.get("name"))
