@@ -275,6 +275,76 @@ def test_renaming_a_queue_replaces_it() -> None:
     assert change is not None and change.action == "replace"
 
 
+def _rekeyed(data: dict[str, Any], section: str, old_key: str, new_key: str) -> dict[str, Any]:
+    """``data`` with one key of ``section`` renamed (its aws_name kept) and every reference
+    to it following."""
+    moved = copy.deepcopy(data)
+    moved[section] = {(new_key if k == old_key else k): v for k, v in moved[section].items()}
+    for queue in moved["job_queues"].values():
+        if section == "compute_environments":
+            queue["compute_environments"] = [
+                new_key if c == old_key else c for c in queue["compute_environments"]
+            ]
+        if section == "scheduling_policies" and queue.get("scheduling_policy") == old_key:
+            queue["scheduling_policy"] = new_key
+    for schedule in moved.get("schedules", {}).values():
+        if section == "job_queues" and schedule.get("queue") == old_key:
+            schedule["queue"] = new_key
+        if section == "job_definitions" and schedule.get("job_definition") == old_key:
+            schedule["job_definition"] = new_key
+    return moved
+
+
+@pytest.mark.parametrize(
+    ("section", "old_key", "new_key", "address", "name"),
+    [
+        (
+            "compute_environments",
+            "ondemand",
+            "steady",
+            "aws_batch_compute_environment.steady",
+            "research-ondemand",
+        ),
+        ("job_queues", "high", "urgent", "aws_batch_job_queue.urgent", "research-high"),
+        (
+            "scheduling_policies",
+            "fair",
+            "shared",
+            "aws_batch_scheduling_policy.shared",
+            "research-fair-share",
+        ),
+    ],
+)
+def test_an_exact_name_moving_to_another_key_says_the_apply_fails(
+    section: str, old_key: str, new_key: str, address: str, name: str
+) -> None:
+    """A renamed key is a new resource, created while the old one still holds the name; Batch
+    identifies compute environments, queues and policies by ARNs made of their names, so AWS
+    refuses the second one."""
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
+    d = diff_environments(_model(old), _model(_rekeyed(old, section, old_key, new_key)))
+    created = d.change(address)
+    assert created is not None and created.action == "create"
+    fails = [n.text for n in created.notes if n.risk == Risk.FAILS]
+    assert len(fails) == 1 and f"name {name} moves here from '{old_key}'" in fails[0]
+
+
+def test_prefixed_names_and_job_definitions_moving_keys_apply() -> None:
+    """A compute environment named by a prefix gets a new unique name; a job definition's name
+    registered again is the next revision of that definition (RegisterJobDefinition). Neither
+    move fails, so neither gets a note."""
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
+    d = diff_environments(
+        _model(old), _model(_rekeyed(old, "compute_environments", "spot", "spare"))
+    )
+    created = d.change("aws_batch_compute_environment.spare")
+    assert created is not None and not [n for n in created.notes if n.risk == Risk.FAILS]
+    d = diff_environments(_model(old), _model(_rekeyed(old, "job_definitions", "align", "aligner")))
+    created = d.change("aws_batch_job_definition.aligner")
+    assert created is not None and created.action == "create"
+    assert not [n for n in created.notes if n.risk == Risk.FAILS]
+
+
 # --- verify ------------------------------------------------------------------------------------
 
 

@@ -258,8 +258,17 @@ def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:
         change.address = prefix + change.address
 
 
-NAME_MOVES_CHECKED = ("aws_security_group", "aws_scheduler_schedule")
-"""Kinds whose ``aws_name`` may move from one key to another in one change."""
+NAME_MOVES_CHECKED = (
+    "aws_security_group",
+    "aws_scheduler_schedule",
+    "aws_batch_compute_environment",
+    "aws_batch_job_queue",
+    "aws_batch_scheduling_policy",
+)
+"""Kinds whose ``aws_name`` may move from one key to another in one change, and whose AWS
+API refuses a second resource of one name. Job definitions are left out on purpose: a name
+registered again becomes the next revision of that definition (RegisterJobDefinition), so the
+move applies."""
 
 
 def _mark_name_moves(
@@ -269,15 +278,21 @@ def _mark_name_moves(
     news: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """A resource created under a name another key of its kind gives up in the same change."""
+
+    def name(resource: Mapping[str, Any] | None) -> str | None:
+        # a compute environment named by a prefix has no exact name to collide with
+        value = resource.get("name") if resource is not None else None
+        return str(value).lower() if value is not None else None
+
     given_up = {
-        str(old["name"]).lower(): label
+        name(old): label
         for label, old in olds.items()
-        if label not in news or str(news[label]["name"]).lower() != str(old["name"]).lower()
+        if name(old) is not None and name(news.get(label)) != name(old)
     }
     for label, new in news.items():
-        if label in olds and str(olds[label]["name"]).lower() == str(new["name"]).lower():
+        if name(new) is None or name(olds.get(label)) == name(new):
             continue
-        previous = given_up.get(str(new["name"]).lower())
+        previous = given_up.get(name(new))
         change = result.change(f"{kind.tf_type}.{label}")
         if previous is None or change is None:
             continue

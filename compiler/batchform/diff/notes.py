@@ -444,10 +444,20 @@ def security_group_replaced_note(
 
 def name_moved_note(kind: str, name: str, previous: str) -> Note:
     """An ``aws_name`` moved to another key: Terraform creates the new resource while the old
-    one, which it deletes in the same apply, still holds the name (a security group is deleted
-    only after the compute environments moved off it; a schedule's delete is not ordered
-    before the create), and EC2 and Scheduler refuse a second resource of one name
-    (InvalidGroup.Duplicate, ConflictException)."""
+    one, which it deletes in the same apply, still holds the name, and AWS refuses a second
+    resource of one name.
+
+    - A security group is deleted only after the compute environments moved off it, a compute
+      environment only after its queues did, a scheduling policy only after its queues did:
+      the new one is created first.
+    - A queue's or a schedule's delete is not ordered before the create, and a queue is
+      disabled and drained before AWS deletes it.
+    - EC2 answers InvalidGroup.Duplicate, Scheduler ConflictException; a Batch compute
+      environment, queue or scheduling policy is identified by an ARN made of its name
+      (``.../compute-environment/<name>``, ``.../job-queue/<name>``,
+      ``.../scheduling-policy/<name>``; the ARN formats in the Batch API reference of
+      CreateComputeEnvironment, CreateJobQueue and CreateSchedulingPolicy), so two cannot
+      exist at once."""
     return Note(
         Risk.FAILS,
         f"{kind} name {name} moves here from '{previous}', whose resource is "
