@@ -329,20 +329,35 @@ def test_an_exact_name_moving_to_another_key_says_the_apply_fails(
     assert len(fails) == 1 and f"name {name} moves here from '{old_key}'" in fails[0]
 
 
-def test_prefixed_names_and_job_definitions_moving_keys_apply() -> None:
-    """A compute environment named by a prefix gets a new unique name; a job definition's name
-    registered again is the next revision of that definition (RegisterJobDefinition). Neither
-    move fails, so neither gets a note."""
+def test_a_prefixed_compute_environment_moving_keys_gets_a_new_name_and_no_note() -> None:
     old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
     d = diff_environments(
         _model(old), _model(_rekeyed(old, "compute_environments", "spot", "spare"))
     )
     created = d.change("aws_batch_compute_environment.spare")
-    assert created is not None and not [n for n in created.notes if n.risk == Risk.FAILS]
+    assert created is not None and created.action == "create"
+    assert not [n for n in created.notes if n.risk in (Risk.FAILS, Risk.JOBS)]
+
+
+def test_a_job_definition_name_moving_keys_warns_that_its_new_revision_may_go_too() -> None:
+    """Registering the name again is allowed (the next revision), but the provider deletes the
+    old key's resource by deregistering every ACTIVE revision of the name
+    (internal/service/batch/job_definition.go, resourceJobDefinitionDelete), unordered with the
+    new key's registration."""
+    old = read_yaml(ADOPTED.read_text(encoding="utf-8"))
     d = diff_environments(_model(old), _model(_rekeyed(old, "job_definitions", "align", "aligner")))
     created = d.change("aws_batch_job_definition.aligner")
     assert created is not None and created.action == "create"
-    assert not [n for n in created.notes if n.risk == Risk.FAILS]
+    assert [n.risk for n in created.notes] == [Risk.JOBS]
+    assert "name align moves here from 'align'" in created.notes[0].text
+    assert "every ACTIVE revision" in created.notes[0].text
+    # a new name on the new key: nothing to say
+    renamed = _rekeyed(old, "job_definitions", "align", "aligner")
+    renamed["job_definitions"]["aligner"]["aws_name"] = "aligner"
+    created = diff_environments(_model(old), _model(renamed)).change(
+        "aws_batch_job_definition.aligner"
+    )
+    assert created is not None and created.notes == []
 
 
 # --- verify ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from batchform.diff.notes import (
     _env_notes,
     _job_notes,
     _queue_notes,
+    job_definition_name_moved_note,
     name_moved_note,
     role_name_kept_note,
     security_group_replaced_note,
@@ -264,11 +265,11 @@ NAME_MOVES_CHECKED = (
     "aws_batch_compute_environment",
     "aws_batch_job_queue",
     "aws_batch_scheduling_policy",
+    "aws_batch_job_definition",
 )
-"""Kinds whose ``aws_name`` may move from one key to another in one change, and whose AWS
-API refuses a second resource of one name. Job definitions are left out on purpose: a name
-registered again becomes the next revision of that definition (RegisterJobDefinition), so the
-move applies."""
+"""Kinds whose ``aws_name`` may move from one key to another in one change: AWS refuses a
+second resource of one name, or (job definitions) the old key's delete takes the new one's
+revision with it."""
 
 
 def _mark_name_moves(
@@ -298,7 +299,10 @@ def _mark_name_moves(
             continue
         old_change = result.change(f"{kind.tf_type}.{previous}")
         key = old_change.name if old_change is not None else previous
-        change.notes.append(name_moved_note(kind.kind, str(new["name"]), key))
+        if kind.tf_type == "aws_batch_job_definition":
+            change.notes.append(job_definition_name_moved_note(str(new["name"]), key))
+        else:
+            change.notes.append(name_moved_note(kind.kind, str(new["name"]), key))
 
 
 def _annotate(

@@ -465,3 +465,20 @@ def name_moved_note(kind: str, name: str, previous: str) -> Note:
         f"{kind} of that name; keep the key (a renamed key is a new resource), or move the "
         "name in two applies",
     )
+
+
+def job_definition_name_moved_note(name: str, previous: str) -> Note:
+    """A job definition's ``aws_name`` moved to another key. Registering the name again is not
+    refused (it becomes the next revision), but the provider deletes the old key's resource by
+    deregistering every ACTIVE revision of the name (``resourceJobDefinitionDelete`` in
+    ``internal/service/batch/job_definition.go``), and nothing orders that delete after the new
+    key's registration: when it runs later, the new revision is deregistered too. Submissions
+    by name then fail until the next apply, which registers it again (its read finds the
+    revision INACTIVE and drops it from the state)."""
+    return Note(
+        Risk.JOBS,
+        f"job definition name {name} moves here from '{previous}', whose delete in the same "
+        "apply deregisters every ACTIVE revision of the name, this new one too if it is "
+        "registered first: submissions by name may fail until the next apply; keep the key, "
+        "or move the name in two applies",
+    )
