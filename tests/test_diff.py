@@ -302,6 +302,38 @@ def test_job_definition_change_is_a_new_revision() -> None:
     assert any("new revision" in n.text for n in change.notes)
 
 
+def test_changed_retry_rules_replace_the_job_definition_and_say_submissions_pause() -> None:
+    """``retry_strategy.evaluate_on_exit`` is ForceNew (internal/service/batch/job_definition.go),
+    and the delete deregisters every ACTIVE revision of the name before the new one registers;
+    tests/test_diff_e2e.py holds the action to terraform plan."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["job_definitions"]["align"]["retry"]["on_exit"][0]["status_reason"] = "Host EC2 *"
+
+    d = diff_after(edit)
+    address = "aws_batch_job_definition.align"
+    # the schedule submitting it names the new revision's ARN
+    assert actions(d) == {address: "replace", "aws_scheduler_schedule.nightly_align": "update"}
+    change = d.change(address)
+    assert change is not None
+    assert [a.path for a in change.attributes if a.forces_replacement] == [
+        "retry_strategy.evaluate_on_exit[0].on_status_reason"
+    ]
+    (jobs,) = notes_of(d, address, Risk.JOBS)
+    assert "replaced, not revised" in jobs and "submissions by name fail in between" in jobs
+    assert not any("new revision" in n.text for n in change.notes)
+
+
+def test_attempts_alone_are_a_new_revision() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_definitions"]["align"]["retry"]["attempts"] = 4
+        data["job_defaults"]["retry"] = {"attempts": 3}  # no rules before or after
+
+    d = diff_after(edit)
+    assert set(actions(d).values()) == {"update"}
+    assert "aws_batch_job_definition.align" in actions(d)
+
+
 def test_new_required_parameter_breaks_submitters() -> None:
     def edit(data: dict[str, Any]) -> None:
         data["job_definitions"]["call-variants"]["command"].append("Ref::sample")

@@ -119,6 +119,11 @@ EDITS: dict[str, Edit] = {
     "sg-description": _set("network.security_groups.batch.description", "Batch workers"),
     "new-ce-and-queue": _add_gpu_queue,
     "environment-tags": _set("tags", {"team": "diff", "owner": "ops"}),
+    "job-retry-attempts": _set("job_definitions.hello.retry", {"attempts": 3}),
+    "job-retry-rules": _set(
+        "job_definitions.hello.retry",
+        {"attempts": 3, "on_exit": [{"action": "RETRY", "status_reason": "Host EC2*"}]},
+    ),
 }
 
 

@@ -161,11 +161,28 @@ def _diff_resource(
     if not attributes:
         return None
     attributes = [
-        AttributeChange(c.path, c.old, c.new, c.forces_replacement or _top(c.path) in forces_new)
+        AttributeChange(c.path, c.old, c.new, c.forces_replacement or _forces_new(c, forces_new))
         for c in attributes
     ]
     action: Action = "replace" if any(c.forces_replacement for c in attributes) else "update"
     return ResourceChange(kind_name, name, address, action, attributes)
+
+
+_EMPTY = ("(none)", "[]")
+
+
+def _forces_new(change: AttributeChange, forces_new: tuple[str, ...]) -> bool:
+    """Whether a changed path is under a ForceNew argument: a top-level name, or a nested one
+    written as a dotted path (``retry_strategy.evaluate_on_exit``). An absent and an empty list
+    are the same to the provider (SDKv2 stores no empty list), so that is no change."""
+    if _top(change.path) in forces_new:
+        return True
+    return any(
+        "." in nested
+        and (change.path == nested or change.path.startswith((f"{nested}.", f"{nested}[")))
+        and not (change.old in _EMPTY and change.new in _EMPTY)
+        for nested in forces_new
+    )
 
 
 def diff_environments(old: Environment | None, new: Environment) -> EnvironmentDiff:
@@ -367,10 +384,13 @@ def _annotate(
                     "submissions to it fail",
                 )
             )
-    if tf_type == "aws_batch_job_definition" and change.action == "update":
+    if tf_type == "aws_batch_job_definition" and change.action in ("update", "replace"):
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
-        if content:
-            change.notes.extend(_job_notes(old_env, new_env, change.name))
+        replaced = change.action == "replace" and not any(
+            c.forces_replacement and _top(c.path) == "name" for c in change.attributes
+        )
+        if content and (change.action == "update" or replaced):
+            change.notes.extend(_job_notes(old_env, new_env, change.name, replaced=replaced))
     own_group = kind.file == "security_groups.tf" and tf_type == "aws_security_group"
     if own_group and change.action == "replace" and old_ctx and new_ctx:
         note = security_group_replaced_note(old_ctx, new_ctx, new_env, change.name)

@@ -332,6 +332,27 @@ def _queue_notes(
     return notes
 
 
+def _replaced_job_note(old_env: Environment | None, key: str) -> Note:
+    """A job definition the provider replaces rather than revises: its retry rules
+    (``retry_strategy.evaluate_on_exit``) are ForceNew, and its delete deregisters every ACTIVE
+    revision of the name before the create registers the new one
+    (internal/service/batch/job_definition.go). A ``create_before_destroy`` would not help:
+    the delete, run last, would deregister the new revision as well."""
+    kept = (
+        old_env is not None
+        and key in old_env.job_definitions
+        and old_env.job(key).keep_old_revisions
+    )
+    return Note(
+        Risk.JOBS,
+        "replaced, not revised (its retry rules are ForceNew in the provider): every ACTIVE "
+        "revision of the name is deregistered"
+        + (" (the ones keep_old_revisions kept too)" if kept else "")
+        + ", then the new one registered, so submissions by name fail in between; jobs "
+        "already submitted keep running",
+    )
+
+
 def _revision_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
     """What happens to revisions: the provider registers a new one on any change but tags, and
     deregisters the one it replaces unless ``deregister_on_new_revision`` is false
@@ -364,8 +385,12 @@ def _revision_notes(old_env: Environment | None, new_env: Environment, key: str)
     return notes
 
 
-def _job_notes(old_env: Environment | None, new_env: Environment, key: str) -> list[Note]:
-    notes = _revision_notes(old_env, new_env, key)
+def _job_notes(
+    old_env: Environment | None, new_env: Environment, key: str, *, replaced: bool = False
+) -> list[Note]:
+    notes = (
+        [_replaced_job_note(old_env, key)] if replaced else _revision_notes(old_env, new_env, key)
+    )
     if old_env is not None and key in old_env.job_definitions:
         before = required_parameters(old_env.job(key))
         after = required_parameters(new_env.job(key))

@@ -143,7 +143,9 @@ KINDS: tuple[_Kind, ...] = (
         "jobs",
         "aws_batch_job_definition",
         "job definition",
-        ("name",),
+        # name and retry_strategy.evaluate_on_exit are ForceNew (internal/service/batch/
+        # job_definition.go); every other change registers a new revision in place
+        ("name", "retry_strategy.evaluate_on_exit"),
         "job_definitions",
     ),
     _Kind("logs.tf", "log_groups", "aws_cloudwatch_log_group", "log group", ("name",)),
