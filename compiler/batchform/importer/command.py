@@ -120,7 +120,8 @@ def _summary(snapshot: Snapshot) -> str:
     return (
         f"{len(snapshot.queues)} job queue(s), {len(snapshot.compute_environments)} compute "
         f"environment(s), {len(snapshot.policies)} scheduling policy(ies), "
-        f"{len(snapshot.job_definitions)} job definition(s)"
+        f"{len(snapshot.job_definitions)} job definition(s), {len(snapshot.schedules)} "
+        "schedule(s)"
     )
 
 
@@ -195,11 +196,13 @@ def _outputs(request: Request) -> tuple[Path, Path]:
 def _read(request: Request, err: TextIO) -> tuple[Snapshot, OldConfiguration | None, Clients]:
     """The old Terraform configuration (with --from-terraform), then the account."""
     old: OldConfiguration | None = None
+    schedules: Sequence[str] | None = None  # every schedule submitting to what is read
     queues, job_definitions = tuple(request.queues), tuple(request.job_definitions)
     try:
         if request.from_terraform is not None:
             old = read_old(request.from_terraform)
             queues += tuple(old.names("aws_batch_job_queue"))
+            schedules = old.names("aws_scheduler_schedule")  # only those it manages
             job_definitions += tuple(old.names("aws_batch_job_definition"))
             if not queues and not job_definitions:
                 raise ReadError(f"{request.from_terraform} manages no job queue or job definition")
@@ -211,6 +214,7 @@ def _read(request: Request, err: TextIO) -> tuple[Snapshot, OldConfiguration | N
             job_definitions,
             _progress(err),
             every_job_definition=old is None,
+            schedule_names=schedules,
         )
     except (ReadError, ReadOnlyViolation, TerraformReadError) as exc:
         raise Failed(f"{exc}; nothing was written") from None
@@ -305,6 +309,13 @@ def _report(outcome: Outcome, snapshot: Snapshot, out: TextIO) -> None:
     for path in outcome.files:
         out.write(f"wrote {path}\n")
     out.write(f"{len(adoption.adopted)} resource(s) to adopt with import blocks\n")
+    if snapshot.skipped_schedules:
+        out.write(
+            f"not imported ({len(snapshot.skipped_schedules)}): SubmitJob schedules of other "
+            "queues or job definitions\n"
+        )
+        for line in snapshot.skipped_schedules:
+            out.write(f"  . {comment_safe(line)}\n")
     if adoption.left_out:
         out.write(f"left out ({len(adoption.left_out)}): the first apply changes these\n")
         for item in adoption.left_out:

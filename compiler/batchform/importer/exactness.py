@@ -24,6 +24,7 @@ from batchform.hcl import Expr
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adoption, DocPath
 from batchform.model import Environment, parse_environment
+from batchform.plan import operations as plan_operations
 from batchform.plan.compute import ec2_configuration, provider_updates_in_place
 
 MAX_ROUNDS = 500
@@ -110,6 +111,7 @@ def _resource_of(path: DocPath) -> str:
         "job_queues": "job queue",
         "scheduling_policies": "scheduling policy",
         "job_definitions": "job definition",
+        "schedules": "schedule",
     }
     if len(path) >= 2 and path[0] in kinds:
         return f"{kinds[str(path[0])]} {path[1]}"
@@ -267,6 +269,161 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
             )
 
 
+# --- schedules ------------------------------------------------------------------------------
+
+SCHEDULE_SOURCE = "internal/service/scheduler/schedule.go of hashicorp/terraform-provider-aws"
+RETRY_DEFAULTS = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+"""Scheduler's retry policy when none is given (the provider's defaults of ``retry_policy``,
+and https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html)."""
+TARGET_WRITTEN = ("Arn", "RoleArn", "Input", "RetryPolicy")
+CHANGES = "the first apply changes it"
+
+
+def _addresses_to_arns(adoption: Adoption) -> dict[str, str]:
+    """``{"aws_batch_job_queue.high.arn": <its ARN>, ...}`` of the adopted queues and job
+    definitions: what a schedule's ``Input`` refers to, as the deployed ARNs."""
+    kinds = {"job_queues": "aws_batch_job_queue", "job_definitions": "aws_batch_job_definition"}
+    return {
+        f"{kinds[a.section]}.{naming.label(a.key)}.arn": a.import_id
+        for a in adoption.adopted
+        if a.section in kinds
+    }
+
+
+def _resolved(value: Any, arns: dict[str, str]) -> Any:
+    if isinstance(value, Expr):
+        return arns.get(str(value), f"${{{value}}}")
+    if isinstance(value, dict):
+        return {k: _resolved(v, arns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, arns) for v in value]
+    return value
+
+
+def _schedule_settings(live: dict[str, Any], ctx: Any) -> list[tuple[str, str]]:
+    """``(what, why)`` for each setting of a schedule batchform writes otherwise or not at
+    all, as the provider's schema treats it (:data:`SCHEDULE_SOURCE`: ``end_date``,
+    ``start_date``, ``kms_key_arn``, ``description`` are optional and not computed, so the
+    update clears them; ``action_after_completion`` is computed, and a missing
+    ``retry_policy`` block is suppressed, so the update keeps those)."""
+    out: list[tuple[str, str]] = []
+    replaced = "the provider replaces the schedule for it (`group_name` is ForceNew)"
+    group = str(live.get("GroupName") or "default")
+    if group != ctx["group"]:
+        out.append(
+            (
+                f"group {group}",
+                f"batchform writes schedules in {ctx['group']}; {replaced}: the first apply "
+                f"creates it in {ctx['group']} and deletes this one",
+            )
+        )
+    for field, want in (
+        ("ScheduleExpression", ctx["expression"]),
+        ("ScheduleExpressionTimezone", ctx["timezone"]),
+        ("State", ctx["state"]),
+        ("Description", ctx["description"]),
+    ):
+        have = live.get(field) or ("UTC" if field == "ScheduleExpressionTimezone" else None)
+        if have != want:
+            shown = _short(have) if have is not None else "unset"
+            out.append((f"{field} {shown}", f"batchform writes {_short(want)}; {CHANGES}"))
+    window = live.get("FlexibleTimeWindow") or {}
+    if window.get("Mode", "OFF") != "OFF":
+        out.append(
+            (f"FlexibleTimeWindow {_short(window)}", f'batchform writes mode "OFF"; {CHANGES}')
+        )
+    for field, effect in (
+        ("StartDate", "the first apply removes it"),
+        ("EndDate", "the first apply removes it"),
+        ("KmsKeyArn", "the first apply removes it (Scheduler then uses an AWS owned key)"),
+    ):
+        if live.get(field):
+            out.append((f"{field} {_short(str(live[field]))}", f"batchform writes none; {effect}"))
+    if live.get("ActionAfterCompletion") not in (None, "NONE"):
+        out.append(
+            (
+                f"ActionAfterCompletion {live['ActionAfterCompletion']}",
+                "batchform writes none; the provider keeps it on update, but a schedule "
+                "created again (a replacement) does not have it",
+            )
+        )
+    return out
+
+
+def _target_settings(target: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    retry = target.get("RetryPolicy")
+    if retry and any(retry.get(k, v) != v for k, v in RETRY_DEFAULTS.items()):
+        out.append(
+            (
+                f"Target.RetryPolicy {_short(retry)}",
+                "batchform writes none; the provider keeps it on update (a missing "
+                "retry_policy block is no change), but a schedule created again gets "
+                "Scheduler's default (185 attempts, 24 hours)",
+            )
+        )
+    for field in sorted(set(target) - set(TARGET_WRITTEN)):
+        if target[field]:
+            out.append(
+                (
+                    f"Target.{field} {_short(target[field])}",
+                    "batchform writes none; the first apply removes it",
+                )
+            )
+    return out
+
+
+def _schedule_differences(
+    env: Environment, key: str, live: dict[str, Any], ctx: Any, adoption: Adoption
+) -> list[tuple[str, str]]:
+    """Every difference between the schedule batchform writes for ``key`` and ``live``."""
+    out = _schedule_settings(live, ctx)
+    target = live.get("Target") or {}
+    out += _target_settings(target)
+    role = naming.role_name(env.name, "scheduler")
+    adopted_role = any(
+        a.tf_type == "aws_iam_role" and a.import_id == role for a in adoption.adopted
+    )
+    if not (adopted_role and str(target.get("RoleArn", "")).endswith(f"/{role}")):
+        out.append(
+            (
+                f"Target.RoleArn {target.get('RoleArn')}",
+                f"batchform generates the role {role} (`aws_iam_role.scheduler`, allowed "
+                "batch:SubmitJob on the schedules' queues and job definitions) and the first "
+                "apply points the schedule at it",
+            )
+        )
+    want = _resolved(ctx["input"], _addresses_to_arns(adoption))
+    text = target.get("Input")
+    try:
+        have = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        have = {}
+    for field in sorted(set(want) | set(have if isinstance(have, dict) else {})):
+        if have.get(field) != want.get(field):
+            sends = _short(want[field]) if field in want else "nothing here"
+            got = _short(have[field]) if field in have else "unset"
+            out.append((f"Target.Input.{field} {got}", f"batchform sends {sends}; {CHANGES}"))
+    return out
+
+
+def _compare_schedules(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    file = plan_operations.plan(env).get("schedules.tf")
+    contexts = dict(zip(sorted(env.schedules), file["schedules"] if file else [], strict=True))
+    by_name = {str(s["Name"]): s for s in snapshot.schedules}
+    for item in [a for a in adoption.adopted if a.section == "schedules"]:
+        if item.key not in contexts:
+            continue
+        live = by_name[item.aws_name]
+        for what, why in _schedule_differences(env, item.key, live, contexts[item.key], adoption):
+            adoption.leave_out(
+                ("schedules", item.key),
+                f"schedule {item.key}",
+                what,
+                why,
+            )
+
+
 _RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_-]+)"', re.MULTILINE)
 
 
@@ -287,4 +444,5 @@ def compare(env: Environment, snapshot: Snapshot, adoption: Adoption, imported: 
     """List every difference between what ``env`` compiles to and what is deployed."""
     _compare_compute(env, snapshot, adoption)
     _compare_jobs(env, snapshot, adoption)
+    _compare_schedules(env, snapshot, adoption)
     adoption.creates = created_addresses(env, imported)
