@@ -187,33 +187,29 @@ ROLE_TRUST = json.dumps(
                 "Effect": "Allow",
                 "Principal": {"Service": "scheduler.amazonaws.com"},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
             }
         ],
     }
 )
+ROLE_DESCRIPTION = "EventBridge Scheduler: submits the scheduled jobs of this environment"
+
+
+def _submit_policy(*resources: str) -> str:
+    statement = {"Effect": "Allow", "Action": ["batch:SubmitJob"], "Resource": list(resources)}
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "SubmitScheduledJobs", **statement}]}
+    )
 
 
 def _account(aws: handmade.Client) -> dict[str, str]:
-    """The Fargate fair-share account of tests/test_import.py, a role named as batchform names
-    its scheduler role (at a path, with its ``submit-jobs`` policy) and the ARNs to submit to."""
+    """The Fargate fair-share account of tests/test_import.py, the role batchform generates for
+    schedules (compiler/batchform/plan/iam.py: name, description, trust, ``submit-jobs`` on the
+    queue and job definition revision the schedule below names; at a path), and the ARNs."""
     made = handmade.Made()
     handmade.network(aws, made)
     handmade.fargate_fair_share(aws, made)
     handmade.job_definitions(aws, made, count=2)
-    iam = aws("iam")
-    role = iam.create_role(
-        RoleName="analytics-scheduler", Path="/batch/", AssumeRolePolicyDocument=ROLE_TRUST
-    )["Role"]["Arn"]
-    iam.put_role_policy(
-        RoleName="analytics-scheduler",
-        PolicyName="submit-jobs",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "batch:SubmitJob", "Resource": "*"}],
-            }
-        ),
-    )
     batch = aws("batch")
     queues = {q["jobQueueName"]: q["jobQueueArn"] for q in batch.describe_job_queues()["jobQueues"]}
     latest = {
@@ -223,6 +219,18 @@ def _account(aws: handmade.Client) -> dict[str, str]:
             key=lambda jd: jd["revision"],
         )
     }
+    iam = aws("iam")
+    role = iam.create_role(
+        RoleName="analytics-scheduler",
+        Path="/batch/",
+        Description=ROLE_DESCRIPTION,
+        AssumeRolePolicyDocument=ROLE_TRUST,
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="analytics-scheduler",
+        PolicyName="submit-jobs",
+        PolicyDocument=_submit_policy(queues["analytics-q0"], latest["analytics-step00"]),
+    )
     return {"role": role, **queues, **latest}
 
 
@@ -327,6 +335,25 @@ def test_a_schedule_batchform_would_write_is_adopted_exactly_with_its_role(
     assert code == 0, stdout + stderr  # nothing left out, nothing created
     assert all(name.startswith(("List", "Get", "Describe")) for name in calls), calls
     assert calls.count("ListSchedules") == 1 and calls.count("GetSchedule") == 1
+
+
+def test_an_adopted_scheduler_role_that_differs_from_batchforms_is_listed(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    """A role named as batchform names its own is adopted (creating it again would fail: the
+    name is taken), and whatever the first apply changes on it is listed."""
+    arns = _account(aws)
+    _batchform_shaped(aws, arns)
+    aws("iam").put_role_policy(
+        RoleName="analytics-scheduler", PolicyName="submit-jobs", PolicyDocument=_submit_policy("*")
+    )
+    code, stdout, _ = _import(tmp_path / "analytics.yaml")
+    left = [line for line in stdout.splitlines() if line.startswith("  - ")]
+    assert len(left) == 1 and left[0].startswith(
+        '  - role analytics-scheduler: policy submit-jobs {"Statement": {'
+    ), left
+    assert '"Resource": "*"' in left[0] and "batchform writes" in left[0]
+    assert code == 2
 
 
 def test_what_batchform_cannot_write_is_listed_at_the_schedule(

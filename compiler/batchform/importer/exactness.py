@@ -21,11 +21,13 @@ from typing import Any
 from batchform import derive, naming, refs, requirements
 from batchform.diagnostics import format_path
 from batchform.hcl import Expr
-from batchform.importer.read import Snapshot
+from batchform.importer.read import SUBMIT_POLICY_NAME, Snapshot
 from batchform.importer.result import Adoption, DocPath
 from batchform.model import Environment, parse_environment
+from batchform.plan import build_plan
 from batchform.plan import operations as plan_operations
 from batchform.plan.compute import ec2_configuration, provider_updates_in_place
+from batchform.plan.iam import ACCOUNT_ID
 
 MAX_ROUNDS = 500
 """Each round removes at least one value; a document has far fewer values the model refuses."""
@@ -424,6 +426,68 @@ def _compare_schedules(env: Environment, snapshot: Snapshot, adoption: Adoption)
             )
 
 
+def _policy(value: Any) -> Any:
+    """A policy document as IAM compares it: a one-element list is its element, and the
+    lists of a statement (actions, resources, principals) are sets."""
+    if isinstance(value, dict):
+        return {k: _policy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_policy(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        if all(isinstance(v, str) for v in items):
+            return sorted(items)
+        return items
+    return value
+
+
+def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    """The adopted scheduler role (``<name>-scheduler``) against the role batchform writes:
+    description, trust policy (this account's ``aws:SourceAccount``), and the ``submit-jobs``
+    policy with the adopted queues' and job definitions' ARNs."""
+    role = next((a for a in adoption.adopted if a.tf_type == "aws_iam_role"), None)
+    live = next(
+        (r for r in snapshot.roles.values() if role and r.get("RoleName") == role.aws_name), None
+    )
+    iam_file = build_plan(env, "import").files.get("iam.tf")
+    ctx = (
+        next((r for r in iam_file["roles"] if r["label"] == "scheduler"), None)
+        if iam_file
+        else None
+    )
+    if role is None or live is None or ctx is None:
+        return
+    account = (
+        str(live.get("Arn", "")).split(":")[4] if str(live.get("Arn", "")).count(":") >= 5 else ""
+    )
+    arns = {**_addresses_to_arns(adoption), str(ACCOUNT_ID): account}
+    wanted: list[tuple[str, Any, Any]] = [
+        ("Description", ctx["description"], live.get("Description")),
+        (
+            "AssumeRolePolicyDocument",
+            _policy(_resolved(ctx["assume_role_policy"], arns)),
+            _policy(live.get("AssumeRolePolicyDocument")),
+        ),
+    ]
+    policy = next((p for p in ctx["inline_policies"] if p["name"] == SUBMIT_POLICY_NAME), None)
+    if policy is not None and "SubmitJobsPolicy" in live:
+        wanted.append(
+            (
+                f"policy {SUBMIT_POLICY_NAME}",
+                _policy(_resolved(policy["policy"], arns)),
+                _policy(live["SubmitJobsPolicy"]),
+            )
+        )
+    for field, want, have in wanted:
+        if want != have:
+            adoption.leave_out(
+                ("iam",),
+                f"role {role.aws_name}",
+                f"{field} {_short(have) if have is not None else 'unset'}",
+                f"batchform writes {_short(want)}; {CHANGES}",
+            )
+
+
 _RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_-]+)"', re.MULTILINE)
 
 
@@ -445,4 +509,5 @@ def compare(env: Environment, snapshot: Snapshot, adoption: Adoption, imported: 
     _compare_compute(env, snapshot, adoption)
     _compare_jobs(env, snapshot, adoption)
     _compare_schedules(env, snapshot, adoption)
+    _compare_scheduler_role(env, snapshot, adoption)
     adoption.creates = created_addresses(env, imported)

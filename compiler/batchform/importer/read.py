@@ -16,8 +16,9 @@ revision.
 EventBridge Scheduler schedules are read last (:func:`read_schedules`): ``ListSchedules`` over
 every schedule group, then ``GetSchedule`` only for those whose target is the AWS Batch
 SubmitJob universal target, and of those the ones that submit to a queue and a job definition
-read above are kept; ``GetRole`` and ``ListRolePolicies`` for the role they assume when it is
-named as batchform names its scheduler role (``<name>-scheduler``), to adopt it.
+read above are kept; ``GetRole``, ``ListRolePolicies`` and ``GetRolePolicy`` (its
+``submit-jobs`` policy) for the role they assume when it is named as batchform names its
+scheduler role (``<name>-scheduler``), to adopt it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from botocore.exceptions import ClientError
+from urllib.parse import unquote
 
 from batchform.verify import fetch
 from batchform.verify.clients import Clients
@@ -266,21 +266,26 @@ def read_schedules(
     _scheduler_roles(clients.iam, snapshot)
 
 
+SUBMIT_POLICY_NAME = "submit-jobs"
+"""The inline policy of batchform's scheduler role (compiler/batchform/plan/iam.py)."""
+
+
 def _scheduler_roles(iam: Any, snapshot: Snapshot) -> None:
-    """``GetRole`` + ``ListRolePolicies`` for each role the kept schedules assume that is
-    named like batchform's scheduler role (one role per environment)."""
+    """``GetRole`` + ``ListRolePolicies`` (+ ``GetRolePolicy`` of ``submit-jobs``) for each
+    role the kept schedules assume that is named like batchform's scheduler role (one per
+    environment), read as verify reads roles (:func:`batchform.verify.fetch.role_details`)."""
     arns = {str((s.get("Target") or {}).get("RoleArn") or "") for s in snapshot.schedules}
     for arn in sorted(a for a in arns if a.endswith(SCHEDULER_ROLE_SUFFIX) and ":role/" in a):
         name = arn.rsplit("/", 1)[-1]
         try:
-            role = dict(iam.get_role(RoleName=name)["Role"])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
-                continue  # deleted since: the schedule's role is then not batchform's
-            raise
-        role["InlinePolicyNames"] = [
-            str(policy)
-            for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
-            for policy in page.get("PolicyNames", [])
-        ]
+            role = fetch.role_details(iam, name)
+            role["InlinePolicyNames"] = list(fetch.inline_policy_names(iam, name))
+        except fetch.NotFound:
+            continue  # deleted since: the schedule's role is then not batchform's
+        if SUBMIT_POLICY_NAME in role["InlinePolicyNames"]:
+            got = iam.get_role_policy(RoleName=name, PolicyName=SUBMIT_POLICY_NAME)
+            document = got.get("PolicyDocument") or {}
+            if isinstance(document, str):  # the raw API URL-encodes it; boto3 decodes it
+                document = json.loads(unquote(document))
+            role["SubmitJobsPolicy"] = document
         snapshot.roles[arn] = role
