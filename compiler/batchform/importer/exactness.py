@@ -401,12 +401,36 @@ def _schedule_differences(
         have = json.loads(text) if isinstance(text, str) else {}
     except ValueError:
         have = {}
-    for field in sorted(set(want) | set(have if isinstance(have, dict) else {})):
-        if have.get(field) != want.get(field):
-            sends = _short(want[field]) if field in want else "nothing here"
-            got = _short(have[field]) if field in have else "unset"
-            out.append((f"Target.Input.{field} {got}", f"batchform sends {sends}; {CHANGES}"))
+    fields = [
+        field
+        for field in sorted(set(want) | set(have if isinstance(have, dict) else {}))
+        if have.get(field) != want.get(field)
+    ]
+    for field in fields:
+        sends = _short(want[field]) if field in want else "nothing here"
+        got = _short(have[field]) if field in have else "unset"
+        out.append((f"Target.Input.{field} {got}", f"batchform sends {sends}; {CHANGES}"))
+    if not fields and text != jsonencode(want):
+        out.append(
+            (
+                f"Target.Input written as {_short(text)}",
+                "batchform writes the same SubmitJob request as Terraform's jsonencode spells "
+                "it (minified, keys sorted); the provider compares `input` as text, so the "
+                "first apply rewrites it, submitting the same job",
+            )
+        )
     return out
+
+
+def jsonencode(value: Any) -> str:
+    """``value`` as Terraform's ``jsonencode`` writes it
+    (https://developer.hashicorp.com/terraform/language/functions/jsonencode): minified, object
+    keys in lexical order (cty keeps an object's attributes sorted), and ``<``, ``>``, ``&``,
+    U+2028 and U+2029 as ``\\u`` escapes."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def _compare_schedules(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
@@ -461,9 +485,10 @@ def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adop
         str(live.get("Arn", "")).split(":")[4] if str(live.get("Arn", "")).count(":") >= 5 else ""
     )
     arns = {**_addresses_to_arns(adoption), str(ACCOUNT_ID): account}
-    wanted: list[tuple[str, Any, Any]] = [
-        ("Description", ctx["description"], live.get("Description")),
+    wanted: list[tuple[str, str, Any, Any]] = [
+        ("role scheduler", "Description", ctx["description"], live.get("Description")),
         (
+            "role scheduler",
             "AssumeRolePolicyDocument",
             _policy(_resolved(ctx["assume_role_policy"], arns)),
             _policy(live.get("AssumeRolePolicyDocument")),
@@ -473,17 +498,18 @@ def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adop
     if policy is not None and "SubmitJobsPolicy" in live:
         wanted.append(
             (
+                "role policy scheduler-submit",
                 f"policy {SUBMIT_POLICY_NAME}",
                 _policy(_resolved(policy["policy"], arns)),
                 _policy(live["SubmitJobsPolicy"]),
             )
         )
-    for field, want, have in wanted:
+    for resource, field, want, have in wanted:
         if want != have:
             adoption.leave_out(
                 ("iam",),
-                f"role {role.aws_name}",
-                f"{field} {_short(have) if have is not None else 'unset'}",
+                resource,  # named by the label: aws_iam_role.scheduler, ..._policy.scheduler_submit
+                f"{field} of {role.aws_name} {_short(have) if have is not None else 'unset'}",
                 f"batchform writes {_short(want)}; {CHANGES}",
             )
 
