@@ -127,20 +127,15 @@ def adopt_schedules(snapshot: Snapshot, adoption: Adoption) -> dict[str, Any]:
     queue_keys = _written_names(adoption, "job_queues")
     job_keys = _written_names(adoption, "job_definitions")
     out: dict[str, Any] = {}
+    kept: list[dict[str, Any]] = []
     for live in sorted(snapshot.schedules, key=lambda s: str(s["Name"])):
         key = schedule_key(live, env_name, out)
         entry = schedule(live, key, queue_keys, job_keys, adoption)
         if entry is not None:
             out[key] = entry
-    if out:
-        adopt_role(
-            snapshot, adoption, [s for s in snapshot.schedules if s["Name"] in _names(adoption)]
-        )
+            kept.append(live)
+    adopt_role(snapshot, adoption, kept)
     return dict(sorted(out.items()))
-
-
-def _names(adoption: Adoption) -> set[str]:
-    return {a.aws_name for a in adoption.adopted if a.section == "schedules"}
 
 
 def _written_names(adoption: Adoption, section: str) -> dict[str, str]:
