@@ -393,10 +393,48 @@ def test_an_adopted_scheduler_role_that_differs_from_batchforms_is_listed(
     assert code == 2
 
 
+def test_a_scheduler_role_named_as_batchforms_is_adopted_even_when_no_schedule_uses_it(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    """``analytics-scheduler`` exists, the schedule assumes another role: the first apply
+    could not create batchform's role (the name is taken), so it is adopted, and the
+    schedule's move to it is what is listed."""
+    arns = _account(aws)
+    runner = aws("iam").create_role(RoleName="runner", AssumeRolePolicyDocument=ROLE_TRUST)
+    request = {
+        "JobName": "nightly",
+        "JobQueue": arns["analytics-q0"],
+        "JobDefinition": arns["analytics-step00"],
+    }
+    _schedule(
+        aws,
+        "analytics-nightly",
+        runner["Role"]["Arn"],
+        request,
+        Description="batchform analytics: submits step00 to q0",
+    )
+    code, stdout, _ = _import(tmp_path / "analytics.yaml")
+    imports = (tmp_path / "analytics.imports.tf").read_text(encoding="utf-8")
+    assert 'to = aws_iam_role.scheduler\n  id = "analytics-scheduler"' in imports
+    assert "aws_iam_role_policy.scheduler_submit" in imports
+    assert "  + aws_iam_role" not in stdout
+    left = [line for line in stdout.splitlines() if line.startswith("  - ")]
+    assert left == [
+        f"  - schedule nightly: Target.RoleArn arn:aws:iam::{ACCOUNT}:role/runner: batchform "
+        "adopts the role analytics-scheduler (`aws_iam_role.scheduler`, allowed "
+        "batch:SubmitJob on the schedules' queues and job definitions) and the first apply "
+        "points the schedule at it"
+    ], left
+    assert code == 2
+
+
 def test_what_batchform_cannot_write_is_listed_at_the_schedule(
     aws: handmade.Client, tmp_path: Path
 ) -> None:
     _account(aws)
+    iam = aws("iam")  # no role named as batchform's: the first apply creates it
+    iam.delete_role_policy(RoleName="analytics-scheduler", PolicyName="submit-jobs")
+    iam.delete_role(RoleName="analytics-scheduler")
     aws("scheduler").create_schedule_group(Name="pipelines")
     _schedule(
         aws,

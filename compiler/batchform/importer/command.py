@@ -21,9 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batchform import naming
 from batchform.diagnostics import Level
 from batchform.hcl import comment_safe
-from batchform.importer import blocks, exactness, jobs, yamltext
+from batchform.importer import blocks, exactness, jobs, schedules, yamltext
 from batchform.importer.assemble import adopt
-from batchform.importer.read import Progress, ReadError, Snapshot, read_account
+from batchform.importer.read import Progress, ReadError, Snapshot, read_account, scheduler_role
 from batchform.importer.result import Adoption
 from batchform.importer.terraform import (
     OldConfiguration,
@@ -235,7 +235,24 @@ def _adopt(request: Request, snapshot: Snapshot, clients: Clients) -> Adoption:
         except (ClientError, BotoCoreError) as exc:
             raise Failed(f"reading the log groups failed: {exc}") from None
         jobs.adopt_log_groups(adoption, name, groups)
+    if adoption.document.get("schedules") and not schedules.scheduler_role_adopted(adoption):
+        _adopt_named_scheduler_role(clients, snapshot, adoption)
     return adoption
+
+
+def _adopt_named_scheduler_role(clients: Clients, snapshot: Snapshot, adoption: Adoption) -> None:
+    """A role named as batchform names its scheduler role (``<name>-scheduler``, known only
+    now that the environment has its name) that no kept schedule assumes: adopted too, since
+    the first apply could not create it (the name is taken); the schedules' role change is
+    listed by exactness."""
+    name = naming.role_name(str(adoption.document["name"]), schedules.SCHEDULER_PURPOSE)
+    try:
+        role = scheduler_role(clients.iam, name)
+    except (ClientError, BotoCoreError) as exc:
+        raise Failed(f"reading the role {name} failed: {exc}") from None
+    if role is not None:
+        snapshot.roles[str(role["Arn"])] = role
+        schedules.adopt_role_record(adoption, role)
 
 
 def run(request: Request, out: TextIO, err: TextIO) -> int:

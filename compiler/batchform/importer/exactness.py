@@ -387,10 +387,11 @@ def _schedule_differences(
         a.tf_type == "aws_iam_role" and a.import_id == role for a in adoption.adopted
     )
     if not (adopted_role and str(target.get("RoleArn", "")).endswith(f"/{role}")):
+        how = "adopts" if adopted_role else "generates"
         out.append(
             (
                 f"Target.RoleArn {target.get('RoleArn')}",
-                f"batchform generates the role {role} (`aws_iam_role.scheduler`, allowed "
+                f"batchform {how} the role {role} (`aws_iam_role.scheduler`, allowed "
                 "batch:SubmitJob on the schedules' queues and job definitions) and the first "
                 "apply points the schedule at it",
             )

@@ -271,21 +271,28 @@ SUBMIT_POLICY_NAME = "submit-jobs"
 
 
 def _scheduler_roles(iam: Any, snapshot: Snapshot) -> None:
-    """``GetRole`` + ``ListRolePolicies`` (+ ``GetRolePolicy`` of ``submit-jobs``) for each
-    role the kept schedules assume that is named like batchform's scheduler role (one per
-    environment), read as verify reads roles (:func:`batchform.verify.fetch.role_details`)."""
+    """The role of each kept schedule that is named like batchform's scheduler role (one per
+    environment), by its ARN (:func:`scheduler_role`)."""
     arns = {str((s.get("Target") or {}).get("RoleArn") or "") for s in snapshot.schedules}
     for arn in sorted(a for a in arns if a.endswith(SCHEDULER_ROLE_SUFFIX) and ":role/" in a):
-        name = arn.rsplit("/", 1)[-1]
-        try:
-            role = fetch.role_details(iam, name)
-            role["InlinePolicyNames"] = list(fetch.inline_policy_names(iam, name))
-        except fetch.NotFound:
-            continue  # deleted since: the schedule's role is then not batchform's
-        if SUBMIT_POLICY_NAME in role["InlinePolicyNames"]:
-            got = iam.get_role_policy(RoleName=name, PolicyName=SUBMIT_POLICY_NAME)
-            document = got.get("PolicyDocument") or {}
-            if isinstance(document, str):  # the raw API URL-encodes it; boto3 decodes it
-                document = json.loads(unquote(document))
-            role["SubmitJobsPolicy"] = document
-        snapshot.roles[arn] = role
+        role = scheduler_role(iam, arn.rsplit("/", 1)[-1])
+        if role is not None:
+            snapshot.roles[arn] = role
+
+
+def scheduler_role(iam: Any, name: str) -> dict[str, Any] | None:
+    """``GetRole`` + ``ListRolePolicies`` (+ ``GetRolePolicy`` of ``submit-jobs``) of the role
+    ``name``, read as verify reads roles (:func:`batchform.verify.fetch.role_details`), with
+    ``InlinePolicyNames`` and ``SubmitJobsPolicy`` added; ``None`` when there is none."""
+    try:
+        role = fetch.role_details(iam, name)
+        role["InlinePolicyNames"] = list(fetch.inline_policy_names(iam, name))
+    except fetch.NotFound:
+        return None
+    if SUBMIT_POLICY_NAME in role["InlinePolicyNames"]:
+        got = iam.get_role_policy(RoleName=name, PolicyName=SUBMIT_POLICY_NAME)
+        document = got.get("PolicyDocument") or {}
+        if isinstance(document, str):  # the raw API URL-encodes it; boto3 decodes it
+            document = json.loads(unquote(document))
+        role["SubmitJobsPolicy"] = document
+    return role

@@ -148,29 +148,39 @@ def _written_names(adoption: Adoption, section: str) -> dict[str, str]:
 
 def adopt_role(snapshot: Snapshot, adoption: Adoption, schedules: list[dict[str, Any]]) -> None:
     """The role the schedules assume, when it is the one batchform generates for this
-    environment (``<name>-scheduler``): adopted with its ``submit-jobs`` policy, rather than
-    created again, which would fail (an IAM role name is unique in the account, whatever its
-    path); its path and permissions boundary become ``iam.path`` and
-    ``iam.permissions_boundary`` (the provider replaces a role whose path changes,
-    ``path`` is ForceNew in internal/service/iam/role.go). Any other role is left as it is
-    and the schedule's difference is listed by exactness."""
+    environment (``<name>-scheduler``): see :func:`adopt_role_record`. Any other role is left
+    as it is, and the schedule's difference is listed by exactness."""
     wanted = naming.role_name(str(adoption.document.get("name")), SCHEDULER_PURPOSE)
     arns = {str((s.get("Target") or {}).get("RoleArn") or "") for s in schedules}
     for arn in sorted(arns):
         role = snapshot.roles.get(arn)
-        if role is None or role.get("RoleName") != wanted:
-            continue
-        iam = adoption.document.setdefault("iam", {})
-        path = str(role.get("Path") or "/")
-        if path != "/" and "path" not in iam:
-            iam["path"] = path
-        boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        if boundary and "permissions_boundary" not in iam:
-            iam["permissions_boundary"] = str(boundary)
-        adoption.adopted.append(Adopted("iam", SCHEDULER_PURPOSE, "aws_iam_role", wanted, wanted))
-        label, policy = SUBMIT_POLICY
-        if policy in role.get("InlinePolicyNames", []):
-            adoption.adopted.append(
-                Adopted("iam", label, "aws_iam_role_policy", f"{wanted}:{policy}", policy)
-            )
-        return
+        if role is not None and role.get("RoleName") == wanted:
+            adopt_role_record(adoption, role)
+            return
+
+
+def adopt_role_record(adoption: Adoption, role: dict[str, Any]) -> None:
+    """Adopt ``role`` (``GetRole``'s answer, :func:`batchform.importer.read.scheduler_role`) as
+    ``aws_iam_role.scheduler``, with its ``submit-jobs`` policy, rather than have the first
+    apply create it again, which would fail (an IAM role name is unique in the account,
+    whatever its path); its path and permissions boundary become ``iam.path`` and
+    ``iam.permissions_boundary`` (the provider replaces a role whose path changes: ``path`` is
+    ForceNew in internal/service/iam/role.go)."""
+    name = str(role["RoleName"])
+    iam = adoption.document.setdefault("iam", {})
+    path = str(role.get("Path") or "/")
+    if path != "/" and "path" not in iam:
+        iam["path"] = path
+    boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    if boundary and "permissions_boundary" not in iam:
+        iam["permissions_boundary"] = str(boundary)
+    adoption.adopted.append(Adopted("iam", SCHEDULER_PURPOSE, "aws_iam_role", name, name))
+    label, policy = SUBMIT_POLICY
+    if policy in role.get("InlinePolicyNames", []):
+        adoption.adopted.append(
+            Adopted("iam", label, "aws_iam_role_policy", f"{name}:{policy}", policy)
+        )
+
+
+def scheduler_role_adopted(adoption: Adoption) -> bool:
+    return any(a.tf_type == "aws_iam_role" for a in adoption.adopted)
