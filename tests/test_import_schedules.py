@@ -499,12 +499,18 @@ def test_a_schedule_submitting_elsewhere_is_not_imported_and_said(
         arns["role"],
         {"JobName": "x", "JobQueue": "other-queue", "JobDefinition": "analytics-step00"},
     )
+    # hostile inputs: not JSON, and JSON of the wrong types, are skipped with the reason
+    _schedule(aws, "not-json", arns["role"], {}, text="{not json")
+    _schedule(aws, "odd-types", arns["role"], {}, text='{"JobQueue": 5, "JobDefinition": [1]}')
     out = tmp_path / "one.yaml"
-    code, stdout, _ = _import(out, queues=("analytics-q1",), name="analytics")
+    code, stdout, stderr = _import(out, queues=("analytics-q1",), name="analytics")
+    assert "Traceback" not in stderr
+    assert "  . default/not-json: its input is not a SubmitJob request (a JSON object)" in stdout
+    assert "  . default/odd-types: submits to job queue 5, which is not imported" in stdout
     assert code == 0  # what is not this import's is said, and is nothing left out
     env, _ = parse_environment(load_chain(str(out)).data)
     assert env is not None and not env.schedules  # nightly submits to q0, not imported here
-    assert "not imported (2): SubmitJob schedules of other queues or job definitions" in stdout
+    assert "not imported (4): SubmitJob schedules of other queues or job definitions" in stdout
     assert (
         "  . default/other-team: submits to job queue other-queue, which is not imported" in stdout
     )
