@@ -60,6 +60,7 @@ def test_cron_and_rate_expressions_become_the_formats_keys(
         ("step:3", "step"),
         (f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/step:3", "step"),
         (f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/step", "step"),
+        (f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/step", ""),  # not a job definition
     ],
 )
 def test_a_job_definition_is_recognised_by_name_revision_or_arn(reference: str, name: str) -> None:

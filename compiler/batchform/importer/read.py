@@ -209,7 +209,7 @@ def submit_input(schedule: dict[str, Any]) -> dict[str, Any] | None:
 def job_definition_name(reference: str) -> str:
     """The name in a SubmitJob ``jobDefinition``: a name, ``name:revision``, or an ARN with
     or without the revision (https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html)."""
-    text = reference.split(":job-definition/", 1)[1] if reference.startswith("arn:") else reference
+    text = reference.partition(":job-definition/")[2] if reference.startswith("arn:") else reference
     return text.split(":", 1)[0]
 
 
