@@ -549,3 +549,26 @@ def test_from_terraform_adopts_the_schedules_it_manages_and_removes_them(
     removed = (tmp_path / "analytics.removed.tf").read_text(encoding="utf-8")
     assert "from = aws_scheduler_schedule.nightly\n" in removed
     assert "unmanaged" not in stdout
+
+
+def test_two_groups_with_one_schedule_name_are_told_apart(
+    aws: handmade.Client, tmp_path: Path
+) -> None:
+    """Schedules are identified by group and name: each is compared with its own live
+    schedule, and since batchform writes both into ``default``, the written file reports the
+    name clash (BF493) rather than letting the apply fail on it."""
+    arns = _account(aws)
+    aws("scheduler").create_schedule_group(Name="pipelines")
+    request = {"JobName": "nightly", "JobQueue": arns["analytics-q0"]}
+    request["JobDefinition"] = arns["analytics-step00"]
+    _schedule(aws, "nightly", arns["role"], request)
+    _schedule(aws, "nightly", arns["role"], request, GroupName="pipelines")
+    code, stdout, stderr = _import(tmp_path / "analytics.yaml")
+    assert "Traceback" not in stderr
+    groups = [line for line in stdout.splitlines() if ": group " in line]
+    assert groups == [line for line in groups if line.startswith("  - schedule nightly-2: ")]
+    assert len(groups) == 1
+    assert "BF493" in stderr
+    imports = (tmp_path / "analytics.imports.tf").read_text(encoding="utf-8")
+    assert 'id = "default/nightly"' in imports and 'id = "pipelines/nightly"' in imports
+    assert code == 2

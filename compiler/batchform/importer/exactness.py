@@ -437,11 +437,12 @@ def jsonencode(value: Any) -> str:
 def _compare_schedules(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
     file = plan_operations.plan(env).get("schedules.tf")
     contexts = dict(zip(sorted(env.schedules), file["schedules"] if file else [], strict=True))
-    by_name = {str(s["Name"]): s for s in snapshot.schedules}
+    # by <group>/<name> (the import id): two groups may hold schedules of one name
+    by_id = {f"{s.get('GroupName') or 'default'}/{s['Name']}": s for s in snapshot.schedules}
     for item in [a for a in adoption.adopted if a.section == "schedules"]:
         if item.key not in contexts:
             continue
-        live = by_name[item.aws_name]
+        live = by_id[item.import_id]
         for what, why in _schedule_differences(env, item.key, live, contexts[item.key], adoption):
             adoption.leave_out(
                 ("schedules", item.key),
