@@ -513,7 +513,8 @@ def _add_import_parser(sub: Any) -> None:
         help="write an environment file (and import blocks) from an existing AWS Batch setup",
         description="Read an existing AWS Batch environment (Describe/List/Get calls only): "
         "the job queues (all, or those named), their compute environments and scheduling "
-        "policies, and the latest ACTIVE revision of every job definition (or those named). "
+        "policies, the latest ACTIVE revision of every job definition (or those named), and "
+        "the EventBridge Scheduler schedules that submit to them. "
         "Write FILE in the format's own keys, with exact AWS names (aws_name), and beside it "
         "<FILE stem>.imports.tf, Terraform import blocks `batchform compile` copies into the "
         "module. What the file cannot hold is written as a comment where it belongs and listed "

@@ -362,7 +362,6 @@ RULES: tuple[tuple[str, str], ...] = (
     ("launch_templates.*", "made"),
     ("terraform.*", "not read"),
     ("ignore", "not read"),
-    ("schedules.*", "not read"),
     ("alerts", "not read"),
 )
 """Path patterns (fnmatch) and the kind of loss at them; :func:`_kind` decides the rest."""

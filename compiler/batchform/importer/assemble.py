@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchform.checks.containers import ECS_EXEC_PROVIDER
-from batchform.importer import jobs, mapping
+from batchform.importer import jobs, mapping, schedules
 from batchform.importer.read import Snapshot
 from batchform.importer.result import Adoption
 
@@ -86,6 +86,9 @@ def adopt(snapshot: Snapshot, name: str | None = None) -> Adoption:
         document["job_defaults"] = defaults
     if job_entries:
         document["job_definitions"] = job_entries
+    adopted_schedules = schedules.adopt_schedules(snapshot, adoption)
+    if adopted_schedules:
+        document["schedules"] = adopted_schedules
     _provider_floor(document, [*job_entries.values(), defaults])
     return adoption
 

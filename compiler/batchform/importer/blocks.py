@@ -6,7 +6,9 @@
   contexts so the two cannot disagree), with the id the AWS provider imports it by
   (hashicorp/terraform-provider-aws ``website/docs/r/batch_*.html.markdown``, "Import"
   sections: a compute environment by its name, a job queue, scheduling policy and job
-  definition by their ARN).
+  definition by their ARN; ``website/docs/r/scheduler_schedule.html.markdown``: a schedule by
+  ``<group>/<name>``; ``iam_role`` and ``iam_role_policy``: a role by its name, an inline
+  policy by ``<role name>:<policy name>``).
 - ``removed`` blocks (Terraform >= 1.7,
   https://developer.hashicorp.com/terraform/language/resources/syntax#removing-resources) for
   ``--from-terraform``: pasted into the old configuration, they make its state forget the
@@ -48,6 +50,8 @@ _CONTEXT_LABELS = {
     "aws_batch_job_queue": ("job_queues.tf", "queues"),
     "aws_batch_job_definition": ("job_definitions.tf", "jobs"),
     "aws_cloudwatch_log_group": ("logs.tf", "log_groups"),
+    "aws_scheduler_schedule": ("schedules.tf", "schedules"),
+    "aws_iam_role": ("iam.tf", "roles"),
 }
 BY_NAME = ("aws_cloudwatch_log_group",)
 """Types whose plan label is not the key's (``job_<key>``): found by their name instead."""
@@ -62,6 +66,12 @@ def _plan_labels(env: Environment) -> dict[str, dict[str, str]]:
         context: Any = files.get(file)
         entries = context.get(key, []) if isinstance(context, dict) else []
         out[tf_type] = {str(entry["label"]): str(entry.get("name", "")) for entry in entries}
+    roles: Any = files.get("iam.tf")
+    out["aws_iam_role_policy"] = {
+        str(policy["label"]): str(policy["name"])
+        for role in (roles.get("roles", []) if isinstance(roles, dict) else [])
+        for policy in role.get("inline_policies", [])
+    }
     return out
 
 

@@ -21,9 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from batchform import naming
 from batchform.diagnostics import Level
 from batchform.hcl import comment_safe
-from batchform.importer import blocks, exactness, jobs, yamltext
+from batchform.importer import blocks, exactness, jobs, schedules, yamltext
 from batchform.importer.assemble import adopt
-from batchform.importer.read import Progress, ReadError, Snapshot, read_account
+from batchform.importer.read import Progress, ReadError, Snapshot, read_account, scheduler_role
 from batchform.importer.result import Adoption
 from batchform.importer.terraform import (
     OldConfiguration,
@@ -120,7 +120,8 @@ def _summary(snapshot: Snapshot) -> str:
     return (
         f"{len(snapshot.queues)} job queue(s), {len(snapshot.compute_environments)} compute "
         f"environment(s), {len(snapshot.policies)} scheduling policy(ies), "
-        f"{len(snapshot.job_definitions)} job definition(s)"
+        f"{len(snapshot.job_definitions)} job definition(s), {len(snapshot.schedules)} "
+        "schedule(s)"
     )
 
 
@@ -195,11 +196,13 @@ def _outputs(request: Request) -> tuple[Path, Path]:
 def _read(request: Request, err: TextIO) -> tuple[Snapshot, OldConfiguration | None, Clients]:
     """The old Terraform configuration (with --from-terraform), then the account."""
     old: OldConfiguration | None = None
+    schedules: Sequence[str] | None = None  # every schedule submitting to what is read
     queues, job_definitions = tuple(request.queues), tuple(request.job_definitions)
     try:
         if request.from_terraform is not None:
             old = read_old(request.from_terraform)
             queues += tuple(old.names("aws_batch_job_queue"))
+            schedules = old.names("aws_scheduler_schedule")  # only those it manages
             job_definitions += tuple(old.names("aws_batch_job_definition"))
             if not queues and not job_definitions:
                 raise ReadError(f"{request.from_terraform} manages no job queue or job definition")
@@ -211,6 +214,7 @@ def _read(request: Request, err: TextIO) -> tuple[Snapshot, OldConfiguration | N
             job_definitions,
             _progress(err),
             every_job_definition=old is None,
+            schedule_names=schedules,
         )
     except (ReadError, ReadOnlyViolation, TerraformReadError) as exc:
         raise Failed(f"{exc}; nothing was written") from None
@@ -231,7 +235,24 @@ def _adopt(request: Request, snapshot: Snapshot, clients: Clients) -> Adoption:
         except (ClientError, BotoCoreError) as exc:
             raise Failed(f"reading the log groups failed: {exc}") from None
         jobs.adopt_log_groups(adoption, name, groups)
+    if adoption.document.get("schedules") and not schedules.scheduler_role_adopted(adoption):
+        _adopt_named_scheduler_role(clients, snapshot, adoption)
     return adoption
+
+
+def _adopt_named_scheduler_role(clients: Clients, snapshot: Snapshot, adoption: Adoption) -> None:
+    """A role named as batchform names its scheduler role (``<name>-scheduler``, known only
+    now that the environment has its name) that no kept schedule assumes: adopted too, since
+    the first apply could not create it (the name is taken); the schedules' role change is
+    listed by exactness."""
+    name = naming.role_name(str(adoption.document["name"]), schedules.SCHEDULER_PURPOSE)
+    try:
+        role = scheduler_role(clients.iam, name)
+    except (ClientError, BotoCoreError) as exc:
+        raise Failed(f"reading the role {name} failed: {exc}") from None
+    if role is not None:
+        snapshot.roles[str(role["Arn"])] = role
+        schedules.adopt_role_record(adoption, role)
 
 
 def run(request: Request, out: TextIO, err: TextIO) -> int:
@@ -305,6 +326,13 @@ def _report(outcome: Outcome, snapshot: Snapshot, out: TextIO) -> None:
     for path in outcome.files:
         out.write(f"wrote {path}\n")
     out.write(f"{len(adoption.adopted)} resource(s) to adopt with import blocks\n")
+    if snapshot.skipped_schedules:
+        out.write(
+            f"not imported ({len(snapshot.skipped_schedules)}): SubmitJob schedules of other "
+            "queues or job definitions\n"
+        )
+        for line in snapshot.skipped_schedules:
+            out.write(f"  . {comment_safe(line)}\n")
     if adoption.left_out:
         out.write(f"left out ({len(adoption.left_out)}): the first apply changes these\n")
         for item in adoption.left_out:

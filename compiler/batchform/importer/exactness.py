@@ -21,10 +21,13 @@ from typing import Any
 from batchform import derive, naming, refs, requirements
 from batchform.diagnostics import format_path
 from batchform.hcl import Expr
-from batchform.importer.read import Snapshot
+from batchform.importer.read import SUBMIT_POLICY_NAME, Snapshot
 from batchform.importer.result import Adoption, DocPath
 from batchform.model import Environment, parse_environment
+from batchform.plan import build_plan
+from batchform.plan import operations as plan_operations
 from batchform.plan.compute import ec2_configuration, provider_updates_in_place
+from batchform.plan.iam import ACCOUNT_ID
 
 MAX_ROUNDS = 500
 """Each round removes at least one value; a document has far fewer values the model refuses."""
@@ -110,6 +113,7 @@ def _resource_of(path: DocPath) -> str:
         "job_queues": "job queue",
         "scheduling_policies": "scheduling policy",
         "job_definitions": "job definition",
+        "schedules": "schedule",
     }
     if len(path) >= 2 and path[0] in kinds:
         return f"{kinds[str(path[0])]} {path[1]}"
@@ -267,6 +271,251 @@ def _compare_compute(env: Environment, snapshot: Snapshot, adoption: Adoption) -
             )
 
 
+# --- schedules ------------------------------------------------------------------------------
+
+SCHEDULE_SOURCE = "internal/service/scheduler/schedule.go of hashicorp/terraform-provider-aws"
+RETRY_DEFAULTS = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+"""Scheduler's retry policy when none is given (the provider's defaults of ``retry_policy``,
+and https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html)."""
+TARGET_WRITTEN = ("Arn", "RoleArn", "Input", "RetryPolicy")
+CHANGES = "the first apply changes it"
+
+
+def _addresses_to_arns(adoption: Adoption) -> dict[str, str]:
+    """``{"aws_batch_job_queue.high.arn": <its ARN>, ...}`` of the adopted queues and job
+    definitions: what a schedule's ``Input`` refers to, as the deployed ARNs."""
+    kinds = {"job_queues": "aws_batch_job_queue", "job_definitions": "aws_batch_job_definition"}
+    return {
+        f"{kinds[a.section]}.{naming.label(a.key)}.arn": a.import_id
+        for a in adoption.adopted
+        if a.section in kinds
+    }
+
+
+def _resolved(value: Any, arns: dict[str, str]) -> Any:
+    if isinstance(value, Expr):
+        return arns.get(str(value), f"${{{value}}}")
+    if isinstance(value, dict):
+        return {k: _resolved(v, arns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, arns) for v in value]
+    return value
+
+
+def _schedule_settings(live: dict[str, Any], ctx: Any) -> list[tuple[str, str]]:
+    """``(what, why)`` for each setting of a schedule batchform writes otherwise or not at
+    all, as the provider's schema treats it (:data:`SCHEDULE_SOURCE`: ``end_date``,
+    ``start_date``, ``kms_key_arn``, ``description`` are optional and not computed, so the
+    update clears them; ``action_after_completion`` is computed, and a missing
+    ``retry_policy`` block is suppressed, so the update keeps those)."""
+    out: list[tuple[str, str]] = []
+    replaced = "the provider replaces the schedule for it (`group_name` is ForceNew)"
+    group = str(live.get("GroupName") or "default")
+    if group != ctx["group"]:
+        out.append(
+            (
+                f"group {group}",
+                f"batchform writes schedules in {ctx['group']}; {replaced}: the first apply "
+                f"creates it in {ctx['group']} and deletes this one",
+            )
+        )
+    for field, want in (
+        ("ScheduleExpression", ctx["expression"]),
+        ("ScheduleExpressionTimezone", ctx["timezone"]),
+        ("State", ctx["state"]),
+        ("Description", ctx["description"]),
+    ):
+        have = live.get(field) or ("UTC" if field == "ScheduleExpressionTimezone" else None)
+        if have != want:
+            shown = _short(have) if have is not None else "unset"
+            out.append((f"{field} {shown}", f"batchform writes {_short(want)}; {CHANGES}"))
+    window = live.get("FlexibleTimeWindow") or {}
+    if window.get("Mode", "OFF") != "OFF":
+        out.append(
+            (f"FlexibleTimeWindow {_short(window)}", f'batchform writes mode "OFF"; {CHANGES}')
+        )
+    for field, effect in (
+        ("StartDate", "the first apply removes it"),
+        ("EndDate", "the first apply removes it"),
+        ("KmsKeyArn", "the first apply removes it (Scheduler then uses an AWS owned key)"),
+    ):
+        if live.get(field):
+            out.append((f"{field} {_short(str(live[field]))}", f"batchform writes none; {effect}"))
+    if live.get("ActionAfterCompletion") not in (None, "NONE"):
+        out.append(
+            (
+                f"ActionAfterCompletion {live['ActionAfterCompletion']}",
+                "batchform writes none; the provider keeps it on update, but a schedule "
+                "created again (a replacement) does not have it",
+            )
+        )
+    return out
+
+
+def _target_settings(target: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    retry = target.get("RetryPolicy")
+    if retry and any(retry.get(k, v) != v for k, v in RETRY_DEFAULTS.items()):
+        out.append(
+            (
+                f"Target.RetryPolicy {_short(retry)}",
+                "batchform writes none; the provider keeps it on update (a missing "
+                "retry_policy block is no change), but a schedule created again gets "
+                "Scheduler's default (185 attempts, 24 hours)",
+            )
+        )
+    for field in sorted(set(target) - set(TARGET_WRITTEN)):
+        if target[field]:
+            out.append(
+                (
+                    f"Target.{field} {_short(target[field])}",
+                    "batchform writes none; the first apply removes it",
+                )
+            )
+    return out
+
+
+def _schedule_differences(
+    env: Environment, key: str, live: dict[str, Any], ctx: Any, adoption: Adoption
+) -> list[tuple[str, str]]:
+    """Every difference between the schedule batchform writes for ``key`` and ``live``."""
+    out = _schedule_settings(live, ctx)
+    target = live.get("Target") or {}
+    out += _target_settings(target)
+    role = naming.role_name(env.name, "scheduler")
+    adopted_role = any(
+        a.tf_type == "aws_iam_role" and a.import_id == role for a in adoption.adopted
+    )
+    if not (adopted_role and str(target.get("RoleArn", "")).endswith(f"/{role}")):
+        how = "adopts" if adopted_role else "generates"
+        out.append(
+            (
+                f"Target.RoleArn {target.get('RoleArn')}",
+                f"batchform {how} the role {role} (`aws_iam_role.scheduler`, allowed "
+                "batch:SubmitJob on the schedules' queues and job definitions) and the first "
+                "apply points the schedule at it",
+            )
+        )
+    want = _resolved(ctx["input"], _addresses_to_arns(adoption))
+    text = target.get("Input")
+    try:
+        have = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        have = {}
+    fields = [
+        field
+        for field in sorted(set(want) | set(have if isinstance(have, dict) else {}))
+        if have.get(field) != want.get(field)
+    ]
+    for field in fields:
+        sends = _short(want[field]) if field in want else "nothing here"
+        got = _short(have[field]) if field in have else "unset"
+        out.append((f"Target.Input.{field} {got}", f"batchform sends {sends}; {CHANGES}"))
+    if not fields and text != jsonencode(want):
+        out.append(
+            (
+                f"Target.Input written as {_short(text)}",
+                "batchform writes the same SubmitJob request as Terraform's jsonencode spells "
+                "it (minified, keys sorted); the provider compares `input` as text, so the "
+                "first apply rewrites it, submitting the same job",
+            )
+        )
+    return out
+
+
+def jsonencode(value: Any) -> str:
+    """``value`` as Terraform's ``jsonencode`` writes it
+    (https://developer.hashicorp.com/terraform/language/functions/jsonencode): minified, object
+    keys in lexical order (cty keeps an object's attributes sorted), and ``<``, ``>``, ``&``,
+    U+2028 and U+2029 as ``\\u`` escapes."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def _compare_schedules(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    file = plan_operations.plan(env).get("schedules.tf")
+    contexts = dict(zip(sorted(env.schedules), file["schedules"] if file else [], strict=True))
+    # by <group>/<name> (the import id): two groups may hold schedules of one name
+    by_id = {f"{s.get('GroupName') or 'default'}/{s['Name']}": s for s in snapshot.schedules}
+    for item in [a for a in adoption.adopted if a.section == "schedules"]:
+        if item.key not in contexts:
+            continue
+        live = by_id[item.import_id]
+        for what, why in _schedule_differences(env, item.key, live, contexts[item.key], adoption):
+            adoption.leave_out(
+                ("schedules", item.key),
+                f"schedule {item.key}",
+                what,
+                why,
+            )
+
+
+def _policy(value: Any) -> Any:
+    """A policy document as IAM compares it: a one-element list is its element, and the
+    lists of a statement (actions, resources, principals) are sets."""
+    if isinstance(value, dict):
+        return {k: _policy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_policy(v) for v in value]
+        if len(items) == 1:
+            return items[0]
+        if all(isinstance(v, str) for v in items):
+            return sorted(items)
+        return items
+    return value
+
+
+def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adoption) -> None:
+    """The adopted scheduler role (``<name>-scheduler``) against the role batchform writes:
+    description, trust policy (this account's ``aws:SourceAccount``), and the ``submit-jobs``
+    policy with the adopted queues' and job definitions' ARNs."""
+    role = next((a for a in adoption.adopted if a.tf_type == "aws_iam_role"), None)
+    live = next(
+        (r for r in snapshot.roles.values() if role and r.get("RoleName") == role.aws_name), None
+    )
+    iam_file = build_plan(env, "import").files.get("iam.tf")
+    ctx = (
+        next((r for r in iam_file["roles"] if r["label"] == "scheduler"), None)
+        if iam_file
+        else None
+    )
+    if role is None or live is None or ctx is None:
+        return
+    account = (
+        str(live.get("Arn", "")).split(":")[4] if str(live.get("Arn", "")).count(":") >= 5 else ""
+    )
+    arns = {**_addresses_to_arns(adoption), str(ACCOUNT_ID): account}
+    wanted: list[tuple[str, str, Any, Any]] = [
+        ("role scheduler", "Description", ctx["description"], live.get("Description")),
+        (
+            "role scheduler",
+            "AssumeRolePolicyDocument",
+            _policy(_resolved(ctx["assume_role_policy"], arns)),
+            _policy(live.get("AssumeRolePolicyDocument")),
+        ),
+    ]
+    policy = next((p for p in ctx["inline_policies"] if p["name"] == SUBMIT_POLICY_NAME), None)
+    if policy is not None and "SubmitJobsPolicy" in live:
+        wanted.append(
+            (
+                "role policy scheduler-submit",
+                f"policy {SUBMIT_POLICY_NAME}",
+                _policy(_resolved(policy["policy"], arns)),
+                _policy(live["SubmitJobsPolicy"]),
+            )
+        )
+    for resource, field, want, have in wanted:
+        if want != have:
+            adoption.leave_out(
+                ("iam",),
+                resource,  # named by the label: aws_iam_role.scheduler, ..._policy.scheduler_submit
+                f"{field} of {role.aws_name} {_short(have) if have is not None else 'unset'}",
+                f"batchform writes {_short(want)}; {CHANGES}",
+            )
+
+
 _RESOURCE = re.compile(r'^resource "([A-Za-z0-9_]+)" "([A-Za-z0-9_-]+)"', re.MULTILINE)
 
 
@@ -287,4 +536,6 @@ def compare(env: Environment, snapshot: Snapshot, adoption: Adoption, imported: 
     """List every difference between what ``env`` compiles to and what is deployed."""
     _compare_compute(env, snapshot, adoption)
     _compare_jobs(env, snapshot, adoption)
+    _compare_schedules(env, snapshot, adoption)
+    _compare_scheduler_role(env, snapshot, adoption)
     adoption.creates = created_addresses(env, imported)

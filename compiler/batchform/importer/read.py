@@ -12,13 +12,22 @@ What is read starts from the job queues (the named ones, or every queue in the R
 follows their compute environments and scheduling policies; job definitions are not attached
 to queues, so every ACTIVE one is read (or the named ones), and of each name its latest
 revision.
+
+EventBridge Scheduler schedules are read last (:func:`read_schedules`): ``ListSchedules`` over
+every schedule group, then ``GetSchedule`` only for those whose target is the AWS Batch
+SubmitJob universal target, and of those the ones that submit to a queue and a job definition
+read above are kept; ``GetRole``, ``ListRolePolicies`` and ``GetRolePolicy`` (its
+``submit-jobs`` policy) for the role they assume when it is named as batchform names its
+scheduler role (``<name>-scheduler``), to adopt it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from batchform.verify import fetch
 from batchform.verify.clients import Clients
@@ -42,6 +51,13 @@ class Snapshot:
     job_definitions: list[dict[str, Any]] = field(default_factory=list)
     subnets: dict[str, dict[str, Any]] = field(default_factory=dict)
     launch_templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    """``GetSchedule`` answers of the schedules that submit to what was read."""
+    skipped_schedules: list[str] = field(default_factory=list)
+    """``<group>/<name>: why`` of each SubmitJob schedule that submits elsewhere."""
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``GetRole``'s ``Role`` by role ARN, with ``InlinePolicyNames`` added: the roles of the
+    kept schedules named like batchform's scheduler role."""
 
 
 def _select(
@@ -113,9 +129,11 @@ def read_account(
     job_definition_names: Sequence[str] = (),
     progress: Progress | None = None,
     every_job_definition: bool = True,
+    schedule_names: Sequence[str] | None = None,
 ) -> Snapshot:
-    """Read the queues (all, or those named), what they use, and the job definitions (all, or
-    those named; none when ``every_job_definition`` is false and none is named)."""
+    """Read the queues (all, or those named), what they use, the job definitions (all, or
+    those named; none when ``every_job_definition`` is false and none is named), and the
+    schedules that submit to them (only those named, when ``schedule_names`` is given)."""
     say = progress or (lambda _message: None)
     batch, ec2 = clients.batch, clients.ec2
     snapshot = Snapshot(region)
@@ -140,6 +158,9 @@ def read_account(
     snapshot.job_definitions = _select(
         every, "jobDefinitionName", job_definition_names, "ACTIVE job definition"
     )
+    if schedule_names is None or schedule_names:
+        say("reading schedules")
+        read_schedules(clients, snapshot, schedule_names)
     return _follow(ec2, snapshot, say)
 
 
@@ -159,3 +180,119 @@ def _follow(ec2: Any, snapshot: Snapshot, say: Progress) -> Snapshot:
         say("reading launch templates")
         snapshot.launch_templates = _launch_templates(ec2, snapshot.compute_environments)
     return snapshot
+
+
+# --- EventBridge Scheduler ------------------------------------------------------------------
+
+SUBMIT_JOB_TARGET_SUFFIX = ":scheduler:::aws-sdk:batch:submitJob"
+"""The AWS Batch SubmitJob universal target, after ``arn:<partition>``
+(https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html)."""
+SCHEDULER_ROLE_SUFFIX = "-scheduler"
+"""batchform names its scheduler role ``<name>-scheduler`` (``naming.role_name``)."""
+
+
+def is_submit_job(target_arn: Any) -> bool:
+    return str(target_arn or "").endswith(SUBMIT_JOB_TARGET_SUFFIX)
+
+
+def submit_input(schedule: dict[str, Any]) -> dict[str, Any] | None:
+    """The SubmitJob request a schedule sends (its target's ``Input``, a JSON object), or
+    ``None`` when it is not one."""
+    text = (schedule.get("Target") or {}).get("Input")
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def job_definition_name(reference: str) -> str:
+    """The name in a SubmitJob ``jobDefinition``: a name, ``name:revision``, or an ARN with
+    or without the revision (https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html)."""
+    text = reference.partition(":job-definition/")[2] if reference.startswith("arn:") else reference
+    return text.split(":", 1)[0]
+
+
+def queue_name(reference: str) -> str:
+    """The name in a SubmitJob ``jobQueue``: a name or an ARN."""
+    return reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+
+
+def _elsewhere(snapshot: Snapshot, request: dict[str, Any] | None) -> str | None:
+    """Why a schedule's SubmitJob request is not this import's, ``None`` when it is."""
+    if request is None:
+        return "its input is not a SubmitJob request (a JSON object)"
+    queues = {str(q["jobQueueName"]) for q in snapshot.queues}
+    jobs = {str(jd["jobDefinitionName"]) for jd in snapshot.job_definitions}
+    queue = queue_name(str(request.get("JobQueue", "")))
+    job = job_definition_name(str(request.get("JobDefinition", "")))
+    if queue not in queues:
+        return f"submits to job queue {queue or '(none)'}, which is not imported"
+    if job not in jobs:
+        return f"submits job definition {job or '(none)'}, which is not imported"
+    return None
+
+
+def read_schedules(
+    clients: Clients, snapshot: Snapshot, names: Sequence[str] | None = None
+) -> None:
+    """The SubmitJob schedules of every group that submit to the queues and job definitions
+    of ``snapshot`` (only those named ``names``, when given), and the batchform-named roles
+    they assume (see the module docstring)."""
+    scheduler = clients.scheduler
+    listed = [
+        item
+        for page in scheduler.get_paginator("list_schedules").paginate()
+        for item in page.get("Schedules", [])
+    ]
+    for item in sorted(listed, key=lambda i: (str(i.get("GroupName")), str(i.get("Name")))):
+        target = (item.get("Target") or {}).get("Arn")
+        if target is not None and not is_submit_job(target):
+            continue  # the list answer names the target: not a SubmitJob schedule
+        if names is not None and str(item.get("Name")) not in names:
+            continue
+        schedule = scheduler.get_schedule(
+            Name=str(item["Name"]), GroupName=str(item.get("GroupName") or "default")
+        )
+        if not is_submit_job((schedule.get("Target") or {}).get("Arn")):
+            continue
+        why = _elsewhere(snapshot, submit_input(schedule))
+        if why is None:
+            snapshot.schedules.append(schedule)
+        else:
+            snapshot.skipped_schedules.append(
+                f"{schedule.get('GroupName', 'default')}/{schedule['Name']}: {why}"
+            )
+    _scheduler_roles(clients.iam, snapshot)
+
+
+SUBMIT_POLICY_NAME = "submit-jobs"
+"""The inline policy of batchform's scheduler role (compiler/batchform/plan/iam.py)."""
+
+
+def _scheduler_roles(iam: Any, snapshot: Snapshot) -> None:
+    """The role of each kept schedule that is named like batchform's scheduler role (one per
+    environment), by its ARN (:func:`scheduler_role`)."""
+    arns = {str((s.get("Target") or {}).get("RoleArn") or "") for s in snapshot.schedules}
+    for arn in sorted(a for a in arns if a.endswith(SCHEDULER_ROLE_SUFFIX) and ":role/" in a):
+        role = scheduler_role(iam, arn.rsplit("/", 1)[-1])
+        if role is not None:
+            snapshot.roles[arn] = role
+
+
+def scheduler_role(iam: Any, name: str) -> dict[str, Any] | None:
+    """``GetRole`` + ``ListRolePolicies`` (+ ``GetRolePolicy`` of ``submit-jobs``) of the role
+    ``name``, read as verify reads roles (:func:`batchform.verify.fetch.role_details`), with
+    ``InlinePolicyNames`` and ``SubmitJobsPolicy`` added; ``None`` when there is none."""
+    try:
+        role = fetch.role_details(iam, name)
+        role["InlinePolicyNames"] = list(fetch.inline_policy_names(iam, name))
+    except fetch.NotFound:
+        return None
+    if SUBMIT_POLICY_NAME in role["InlinePolicyNames"]:
+        got = iam.get_role_policy(RoleName=name, PolicyName=SUBMIT_POLICY_NAME)
+        document = got.get("PolicyDocument") or {}
+        if isinstance(document, str):  # the raw API URL-encodes it; boto3 decodes it
+            document = json.loads(unquote(document))
+        role["SubmitJobsPolicy"] = document
+    return role

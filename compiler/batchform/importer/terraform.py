@@ -33,8 +33,10 @@ NAME_ARGUMENT = {
     "aws_batch_compute_environment": "compute_environment_name",
     "aws_batch_scheduling_policy": "name",
     "aws_batch_job_definition": "name",
+    "aws_scheduler_schedule": "name",
 }
-"""The argument holding each Batch resource's AWS name (provider 5.x schemas)."""
+"""The argument holding each Batch resource's AWS name (provider 5.x schemas), and of the
+EventBridge Scheduler schedules that submit jobs to them."""
 
 SHOW_TIMEOUT_S = 120.0
 _INDEX = re.compile(r"\[[^\]]*\]")

@@ -217,6 +217,7 @@ IAM_POLICY_ACTIONS = (
     "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
     "scheduler:GetSchedule",
+    "scheduler:ListSchedules",  # batchform import: the schedules that submit to what it adopts
     "ssm:GetParameter",
 )
 """The read-only actions the verifier calls (:mod:`batchform.verify.fetch`), spelled out instead of
