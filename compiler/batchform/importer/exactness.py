@@ -23,6 +23,7 @@ from batchform.diagnostics import format_path
 from batchform.hcl import Expr
 from batchform.importer.read import SUBMIT_POLICY_NAME, Snapshot
 from batchform.importer.result import Adoption, DocPath
+from batchform.importer.schedules import adopted_scheduler_role
 from batchform.model import Environment, parse_environment
 from batchform.plan import build_plan
 from batchform.plan import operations as plan_operations
@@ -471,7 +472,7 @@ def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adop
     """The adopted scheduler role (``<name>-scheduler``) against the role batchform writes:
     description, trust policy (this account's ``aws:SourceAccount``), and the ``submit-jobs``
     policy with the adopted queues' and job definitions' ARNs."""
-    role = next((a for a in adoption.adopted if a.tf_type == "aws_iam_role"), None)
+    role = adopted_scheduler_role(adoption)
     live = next(
         (r for r in snapshot.roles.values() if role and r.get("RoleName") == role.aws_name), None
     )

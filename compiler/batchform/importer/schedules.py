@@ -182,5 +182,18 @@ def adopt_role_record(adoption: Adoption, role: dict[str, Any]) -> None:
         )
 
 
+def adopted_scheduler_role(adoption: Adoption) -> Adopted | None:
+    """The scheduler role this import adopts, if any (the only role it adopts today, but
+    looked up by its key so another adopted role can never be taken for it)."""
+    return next(
+        (
+            a
+            for a in adoption.adopted
+            if a.tf_type == "aws_iam_role" and a.section == "iam" and a.key == SCHEDULER_PURPOSE
+        ),
+        None,
+    )
+
+
 def scheduler_role_adopted(adoption: Adoption) -> bool:
-    return any(a.tf_type == "aws_iam_role" for a in adoption.adopted)
+    return adopted_scheduler_role(adoption) is not None
