@@ -412,28 +412,34 @@ COMPUTE_ROLE_LABELS = ("batch_service", "ecs_instance", "spot_fleet")
 
 
 def role_name_kept_note(
-    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment
+    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment, kind: str = "IAM role"
 ) -> Note | None:
-    """A generated role replaced under the same name (``iam.path`` changed) cannot be: role
-    names are unique in the account whatever their path (CreateRole: EntityAlreadyExists), and
-    the compute environments pass create_before_destroy on to the roles they use, so Terraform
-    creates the new role while the old one still holds the name
+    """A generated role (or the instance profile of the instance role) replaced under the same
+    name (``iam.path`` changed) cannot be: role and instance profile names are unique in the
+    account whatever their path (CreateRole, CreateInstanceProfile: EntityAlreadyExists), and
+    the compute environments pass create_before_destroy on to the roles and the profile they
+    use, so Terraform creates the new one while the old one still holds the name
     (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
     if old.get("name") != new.get("name") or new.get("label") not in COMPUTE_ROLE_LABELS:
         return None
     if all(ce.aws_name is not None for ce in env.compute_environments.values()):
         return None  # no compute environment is create_before_destroy
+    what = "role" if kind == "IAM role" else kind
     return Note(
         Risk.FAILS,
-        f"role {new.get('name')} is replaced under the same name (its path changes): IAM "
-        "refuses a second role of that name (EntityAlreadyExists) while Terraform creates the "
-        "new one before destroying the old; choose iam.path when the environment is first "
+        f"{what} {new.get('name')} is replaced under the same name (its path changes): IAM "
+        f"refuses a second {what} of that name (EntityAlreadyExists) while Terraform creates "
+        "the new one before destroying the old; choose iam.path when the environment is first "
         "deployed",
     )
 
 
 def security_group_replaced_note(
-    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment, key: str
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    env: Environment,
+    key: str,
+    new_vpc: bool = False,
 ) -> Note | None:
     """What a replaced security group meets, decided by the compute environments using it.
 
@@ -449,8 +455,10 @@ def security_group_replaced_note(
     swapped = [k for k in users if env.compute_environments[k].aws_name is None]
     name = str(new.get("name"))
     if swapped:
-        if str(old.get("name")).lower() != name.lower():
-            return None  # created beside the old group, which goes once the CEs moved off it
+        if str(old.get("name")).lower() != name.lower() or new_vpc:
+            # created beside the old group (another name, or in the new VPC: group names are
+            # unique per VPC), which goes once the CEs moved off it
+            return None
         return Note(
             Risk.FAILS,
             f"security group {name} is replaced under the same name: compute environment "
@@ -506,4 +514,28 @@ def job_definition_name_moved_note(name: str, previous: str) -> Note:
         "apply deregisters every ACTIVE revision of the name, this new one too if it is "
         "registered first: submissions by name may fail until the next apply; keep the key, "
         "or move the name in two applies",
+    )
+
+
+def vpc_replaced_note() -> Note:
+    """A new ``network.vpc.create.cidr``: ``cidr_block`` is ForceNew (internal/service/ec2/
+    vpc_.go), and so is the ``vpc_id`` of every subnet, route table, security group, default
+    security group and endpoint in it (each listed as replaced), so the compute environments
+    move to new subnets and security groups."""
+    return Note(
+        Risk.JOBS,
+        "the VPC is replaced (its CIDR block cannot change): every subnet, route table, "
+        "security group and endpoint in it is replaced too, and the compute environments move "
+        "to the new subnets, interrupting jobs on instances in the old ones (see each compute "
+        "environment below)",
+    )
+
+
+def subscription_pending_note() -> Note:
+    """An e-mail subscription is pending until its recipient confirms it from the message SNS
+    sends (https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html)."""
+    return Note(
+        Risk.NOTE,
+        "the recipient must confirm the subscription from the e-mail AWS sends; until then no "
+        "alert reaches it",
     )
