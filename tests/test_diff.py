@@ -695,6 +695,12 @@ def test_an_iam_path_replaces_roles_and_profile_but_not_what_names_a_role() -> N
     assert found["aws_batch_job_definition.align"] == "update"
     policies = {a: v for a, v in found.items() if a.startswith("aws_iam_role_policy.")}
     assert policies == {"aws_iam_role_policy.scheduler_submit": "update"}
+    # ... yet the provider's delete of the old role takes its policies along (deleteRole,
+    # internal/service/iam/role.go): diff says a second apply restores them
+    (lost,) = notes_of(d, "aws_iam_role.job_align", Risk.JOBS)
+    assert "aws_iam_role_policy.job_align_s3" in lost and "second apply" in lost
+    # where the replacement fails anyway (EntityAlreadyExists), that is all it says
+    assert notes_of(d, "aws_iam_role.ecs_instance", Risk.JOBS) == []
 
 
 def test_an_inline_policy_change_updates_the_policy_not_the_role() -> None:

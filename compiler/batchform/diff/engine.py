@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from batchform.diff.arguments import inline_policies, policy_attachments
 from batchform.diff.notes import (
     _ce_notes,
     _env_notes,
@@ -22,6 +23,7 @@ from batchform.diff.notes import (
     job_definition_name_moved_note,
     name_moved_note,
     role_name_kept_note,
+    role_policies_lost_note,
     security_group_replaced_note,
     subscription_pending_note,
     vpc_replaced_note,
@@ -326,6 +328,8 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 if any(c.forces_replacement for c in change.attributes):
                     change.action = "replace"
             _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names)
+            if kind.tf_type == "aws_iam_role" and change.action == "replace":
+                _note_role_parts_lost(change, olds[label], news[label], new_files)
             renewal = _renewal(change, new_ctx)
             if renewal is not None:
                 renewed[address] = renewal
@@ -334,6 +338,30 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             _mark_name_moves(result, kind, olds, news)
     _address_in_caller(result, new)
     return result
+
+
+def _note_role_parts_lost(
+    change: ResourceChange,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    files: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """A role replaced under its name takes its policies with it, unseen by the plan."""
+    if old.get("name") != new.get("name") or any(n.risk == Risk.FAILS for n in change.notes):
+        return
+    iam = files.get("iam.tf") or {}
+    name_ref = f"aws_iam_role.{new['label']}.name"
+    parts = [
+        f"{tf_type}.{entry['label']}"
+        for tf_type, entries in (
+            ("aws_iam_role_policy_attachment", policy_attachments(iam)),
+            ("aws_iam_role_policy", inline_policies(iam)),
+        )
+        for entry in entries
+        if str(entry["role"]) == name_ref
+    ]
+    if parts:
+        change.notes.append(role_policies_lost_note(str(new["name"]), parts))
 
 
 def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:

@@ -434,6 +434,21 @@ def role_name_kept_note(
     )
 
 
+def role_policies_lost_note(name: str, parts: list[str]) -> Note:
+    """A role replaced under the same name (``iam.path``): the provider's delete detaches its
+    managed policies and deletes its inline policies first (``deleteRole`` in
+    ``internal/service/iam/role.go``: IAM refuses to delete a role that has any), while the
+    attachments and inline policies name the role by its name, which the plan knows and which
+    stays: Terraform plans them unchanged, and only the next refresh finds them gone."""
+    return Note(
+        Risk.JOBS,
+        f"role {name} is deleted and created again under its name: the delete detaches its "
+        f"policies ({', '.join(parts)}), which Terraform plans as unchanged (they name the "
+        "role by its name); the new role has none of them until a second apply creates them "
+        "again, and jobs using it are denied meanwhile",
+    )
+
+
 def security_group_replaced_note(
     old: Mapping[str, Any],
     new: Mapping[str, Any],
