@@ -864,3 +864,22 @@ def test_a_replaced_group_keeps_a_reference_to_its_configured_name() -> None:
     assert "is replaced" in _mark(Expr("aws_placement_group.x.id"), renewed)
     renamed = {"aws_placement_group.x": _Renewed(True, frozenset({"name"}), frozenset({"name"}))}
     assert "is replaced" in _mark(Expr("aws_placement_group.x.name"), renamed)
+
+
+def test_an_interface_endpoint_brings_its_security_group_and_https_rule() -> None:
+    """The first interface endpoint creates the endpoint group and its HTTPS rule (network.tf),
+    which the last one takes away again; a gateway endpoint needs neither."""
+
+    def logs(data: dict[str, Any]) -> None:
+        data["network"]["endpoints"] = ["s3", "logs"]
+
+    added = {
+        "aws_vpc_endpoint.logs": "create",
+        "aws_security_group.vpc_endpoints": "create",
+        "aws_vpc_security_group_ingress_rule.vpc_endpoints_https": "create",
+    }
+    assert actions(diff_after(logs)) == added
+    old = raw()
+    logs(old)
+    removed = actions(diff_environments(model(old), model(raw())))
+    assert removed == dict.fromkeys(added, "delete")
