@@ -1,10 +1,13 @@
 """The diff engine: two plans in, an :class:`~batchform.diff.result.EnvironmentDiff` out.
 
 Compares the render contexts of :mod:`batchform.plan` (exactly the Terraform arguments the
-compiler writes) resource by resource, in dependency order, applying the provider's rules
-(:mod:`batchform.diff.provider`) and following knock-on changes: a replaced subnet or security
-group gives its users a new id, a changed launch template a new version the compute
-environments pin. The risk notes come from :mod:`batchform.diff.notes`.
+compiler writes, completed by :mod:`batchform.diff.arguments` where a template writes more)
+resource by resource, in dependency order, applying the provider's rules
+(:mod:`batchform.diff.provider`) and following knock-on changes as ``terraform plan`` does
+(:class:`_Renewed`): a replaced VPC, subnet or security group gives its users a new id, a
+changed launch template a new version the compute environments pin, a job definition's new
+revision a new ARN; a replaced role keeps its configured name. The risk notes come from
+:mod:`batchform.diff.notes`.
 """
 
 from __future__ import annotations
