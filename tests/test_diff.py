@@ -883,3 +883,30 @@ def test_an_interface_endpoint_brings_its_security_group_and_https_rule() -> Non
     logs(old)
     removed = actions(diff_environments(model(old), model(raw())))
     assert removed == dict.fromkeys(added, "delete")
+
+
+def test_a_new_zone_whose_subnets_overlap_the_old_ones_fails_the_apply() -> None:
+    """A third zone carves every subnet anew; a new block overlapping one an old subnet still
+    holds is refused (CreateSubnet: InvalidSubnet.Conflict). The Spot CE (a name prefix, so
+    create_before_destroy) keeps each old private subnet until its replacement exists; with
+    a new VPC CIDR in the same change nothing overlaps."""
+
+    def zone(data: dict[str, Any]) -> None:
+        data["network"]["vpc"]["create"]["availability_zones"] = [
+            "us-west-2a",
+            "us-west-2b",
+            "us-west-2c",
+        ]
+
+    d = diff_after(zone)
+    (fails,) = notes_of(d, "aws_subnet.private_us_west_2a", Risk.FAILS)
+    assert "InvalidSubnet.Conflict" in fails and "(subnet private_us_west_2a)" in fails
+    (created,) = notes_of(d, "aws_subnet.private_us_west_2c", Risk.FAILS)
+    assert "(subnet private_us_west_2b)" in created
+
+    def new_vpc(data: dict[str, Any]) -> None:
+        zone(data)
+        data["network"]["vpc"]["create"]["cidr"] = "10.21.0.0/16"
+
+    d = diff_after(new_vpc)
+    assert not [n for c in d.changes if c.address.startswith("aws_subnet.") for n in c.notes]

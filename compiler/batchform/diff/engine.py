@@ -12,6 +12,7 @@ revision a new ARN; a replaced role keeps its configured name. The risk notes co
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from batchform.diff.notes import (
     role_name_kept_note,
     role_policies_lost_note,
     security_group_replaced_note,
+    subnet_overlap_note,
     subscription_pending_note,
     vpc_replaced_note,
 )
@@ -59,6 +61,7 @@ from batchform.plan.contract import (
     file_contexts,
 )
 from batchform.plan.module import is_module
+from batchform.refs import ce_subnet_ids
 
 
 def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
@@ -339,8 +342,56 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             result.changes.append(change)
         if kind.tf_type in NAME_MOVES_CHECKED:
             _mark_name_moves(result, kind, olds, news)
+        if kind.tf_type == "aws_subnet" and not renewed.get("aws_vpc.main", _KEPT).replaced:
+            _mark_subnet_overlaps(result, olds, news, new)
     _address_in_caller(result, new)
     return result
+
+
+_KEPT = _Renewed(False)
+
+
+def _mark_subnet_overlaps(
+    result: EnvironmentDiff,
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+    env: Environment,
+) -> None:
+    """A subnet created (or replaced) in the same VPC on a CIDR block an old subnet still holds.
+
+    Subnets are carved from the VPC's block by zone count, so a new zone moves the blocks of
+    the subnets that stay; EC2 refuses a subnet overlapping one that exists
+    (CreateSubnet: ``InvalidSubnet.Conflict``). The old subnet of another address is deleted
+    in the same apply with nothing ordering that first; the old subnet of the same address is
+    deleted first unless a compute environment created from a name prefix uses it, whose
+    ``create_before_destroy`` Terraform passes on to its subnets
+    (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
+    kept_first = _subnets_of_prefixed_ces(env)
+    for label, subnet in news.items():
+        change = result.change(f"aws_subnet.{label}")
+        if change is None or change.action not in ("create", "replace"):
+            continue
+        block = ipaddress.ip_network(str(subnet["cidr"]))
+        holders = [
+            (other, str(old["cidr"]))
+            for other, old in sorted(olds.items())
+            if (other != label or label in kept_first)
+            and str(old["cidr"]) != str((news.get(other) or {}).get("cidr"))
+            and block.overlaps(ipaddress.ip_network(str(old["cidr"])))
+        ]
+        if holders:
+            change.notes.append(subnet_overlap_note(str(subnet["cidr"]), holders))
+
+
+def _subnets_of_prefixed_ces(env: Environment) -> set[str]:
+    """Labels of the subnets a compute environment without an exact name launches into."""
+    return {
+        str(ref).split(".")[1]
+        for key, ce in env.compute_environments.items()
+        if ce.aws_name is None
+        for ref in ce_subnet_ids(env, key)
+        if isinstance(ref, Expr) and str(ref).startswith("aws_subnet.")
+    }
 
 
 def _note_role_parts_lost(

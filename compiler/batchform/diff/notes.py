@@ -554,3 +554,17 @@ def subscription_pending_note() -> Note:
         "the recipient must confirm the subscription from the e-mail AWS sends; until then no "
         "alert reaches it",
     )
+
+
+def subnet_overlap_note(cidr: str, holders: list[tuple[str, str]]) -> Note:
+    """A new subnet block overlapping the block an old subnet holds until it goes
+    (``_mark_subnet_overlaps`` in :mod:`batchform.diff.engine` says when)."""
+    held = ", ".join(f"{block} (subnet {label})" for label, block in holders)
+    return Note(
+        Risk.FAILS,
+        f"{cidr} overlaps {held}, which the old subnet still holds when this one is created: "
+        "EC2 refuses overlapping subnets (InvalidSubnet.Conflict) and the apply fails; a new "
+        "number of zones carves every subnet anew, so choose the zones when the VPC is first "
+        "created, or give the VPC a new cidr in the same change (a new VPC, where nothing "
+        "overlaps)",
+    )
