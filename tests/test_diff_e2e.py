@@ -291,3 +291,11 @@ def test_diff_claims_match_terraform_plan_beyond_batch(
     their own arguments."""
     mismatches = mismatches_after(NETWORKED_EDITS, NETWORKED, tmp_path, moto)
     assert not mismatches, "\n".join(mismatches)
+    # What the plan cannot show and diff warns of: a new zone re-carves the subnets, and the
+    # new private block overlaps the one the old subnet still holds (the name-prefixed CE's
+    # create_before_destroy keeps it until its replacement exists); EC2, as moto, refuses it.
+    applied = tf.terraform(
+        ["apply", "-auto-approve"], tmp_path / "add-az" / "module", moto.env(), ok_codes=(0, 1)
+    )
+    assert applied.returncode == 1
+    assert "InvalidSubnet.Conflict" in applied.stdout + applied.stderr

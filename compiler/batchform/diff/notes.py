@@ -558,7 +558,11 @@ def subscription_pending_note() -> Note:
 
 def subnet_overlap_note(cidr: str, holders: list[tuple[str, str]]) -> Note:
     """A new subnet block overlapping the block an old subnet holds until it goes
-    (``_mark_subnet_overlaps`` in :mod:`batchform.diff.engine` says when)."""
+    (``_mark_subnet_overlaps`` in :mod:`batchform.diff.engine` says when). A subnet's block
+    may not overlap another subnet's in the VPC (CreateSubnet,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html; the error
+    ``InvalidSubnet.Conflict`` of
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html)."""
     held = ", ".join(f"{block} (subnet {label})" for label, block in holders)
     return Note(
         Risk.FAILS,
