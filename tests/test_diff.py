@@ -910,3 +910,24 @@ def test_a_new_zone_whose_subnets_overlap_the_old_ones_fails_the_apply() -> None
 
     d = diff_after(new_vpc)
     assert not [n for c in d.changes if c.address.startswith("aws_subnet.") for n in c.notes]
+
+
+FARGATE_CONFIG = Path(__file__).parent.parent / "configs" / "fargate.yaml"
+
+
+def test_endpoints_of_an_existing_vpc_name_its_id_and_its_secondary_blocks() -> None:
+    """In an existing VPC the endpoints take the file's VPC id (``vpc_id_ref``, ForceNew in
+    internal/service/ec2/vpc_endpoint.go) and the endpoint group's HTTPS rule has a
+    ``for_each`` sibling over the VPC's secondary blocks: the last interface endpoint removed
+    deletes both rules; another VPC id replaces every endpoint and the group."""
+    base: dict[str, Any] = read_yaml(FARGATE_CONFIG.read_text(encoding="utf-8"))
+    fewer = copy.deepcopy(base)
+    fewer["network"]["endpoints"] = []
+    found = actions(diff_environments(model(base), model(fewer)))
+    assert found["aws_vpc_security_group_ingress_rule.vpc_endpoints_https"] == "delete"
+    assert found["aws_vpc_security_group_ingress_rule.vpc_endpoints_https_secondary"] == "delete"
+    moved = copy.deepcopy(base)
+    moved["network"]["vpc"]["existing"]["vpc_id"] = "vpc-0fedcba9876543210"
+    found = actions(diff_environments(model(base), model(moved)))
+    assert found["aws_vpc_endpoint.logs"] == "replace"
+    assert found["aws_security_group.vpc_endpoints"] == "replace"
