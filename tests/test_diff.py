@@ -312,8 +312,12 @@ def test_changed_retry_rules_replace_the_job_definition_and_say_submissions_paus
 
     d = diff_after(edit)
     address = "aws_batch_job_definition.align"
-    # the schedule submitting it names the new revision's ARN
-    assert actions(d) == {address: "replace", "aws_scheduler_schedule.nightly_align": "update"}
+    # the schedule submitting it, and the scheduler role's policy, name the new revision's ARN
+    assert actions(d) == {
+        address: "replace",
+        "aws_scheduler_schedule.nightly_align": "update",
+        "aws_iam_role_policy.scheduler_submit": "update",
+    }
     change = d.change(address)
     assert change is not None
     assert [a.path for a in change.attributes if a.forces_replacement] == [
@@ -409,9 +413,10 @@ def test_markdown_has_a_verdict_and_one_row_per_resource() -> None:
 
     d = diff_after(edit)
     text = format_markdown(d, "main:configs/genomics.yaml", "configs/genomics.yaml")
-    assert "**Plan: 0 to create, 2 to update, 1 to replace, 0 to delete.**" in text
+    # align's new revision has a new ARN: its schedule and the scheduler's policy name it
+    assert "**Plan: 0 to create, 4 to update, 1 to replace, 0 to delete.**" in text
     rows = [line for line in text.splitlines() if line.startswith("| :")]
-    assert len(rows) == 3
+    assert len(rows) == 5
     assert any("**REPLACE**" in r and SPOT in r for r in rows)
     # A pipe in a value must not break the table.
     assert all(r.count(" | ") == 3 for r in rows)
@@ -601,3 +606,328 @@ def test_a_created_placement_group_and_its_ce_are_replaced_together() -> None:
     d = diff_environments(old, model(base))
     assert actions(d)["aws_placement_group.ondemand"] == "replace"
     assert actions(d)[ONDEMAND] == "replace"
+
+
+# --- every resource kind the templates write ---------------------------------------------------
+
+
+GENERATED = Path(__file__).parent.parent / "generated"
+
+
+def test_every_resource_type_compiled_is_diffed() -> None:
+    """diff claims an action for every resource type the bundled examples compile to, so
+    tests/test_diff_e2e.py (which compares every such type with terraform plan) has no blind
+    spot: an Elastic IP, a policy attachment or an event target was not diffed at all."""
+    import re
+
+    from batchform.diff.provider import KINDS
+
+    written = {
+        match
+        for tf in GENERATED.glob("*/*.tf")
+        for match in re.findall(r'^resource "([a-z0-9_]+)"', tf.read_text(), re.MULTILINE)
+    }
+    assert written, "no generated examples"
+    assert written <= {kind.tf_type for kind in KINDS}
+
+
+def test_a_new_vpc_cidr_replaces_what_names_the_vpc() -> None:
+    """vpc_id is ForceNew for route tables (internal/service/ec2/vpc_route_table.go), the
+    default security group (vpc_default_security_group.go), endpoints (vpc_endpoint.go) and
+    subnets (vpc_subnet.go); the internet gateway is moved in place (vpc_internet_gateway.go:
+    vpc_id is not ForceNew). tests/test_diff_e2e.py holds this to terraform plan."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["network"]["vpc"]["create"]["cidr"] = "10.21.0.0/16"
+
+    d = diff_after(edit)
+    found = actions(d)
+    assert found["aws_vpc.main"] == "replace"
+    (vpc,) = notes_of(d, "aws_vpc.main", Risk.JOBS)
+    assert "every subnet, route table, security group and endpoint" in vpc
+    # the new group goes into the new VPC: its name is free there (no InvalidGroup.Duplicate)
+    assert notes_of(d, "aws_security_group.batch", Risk.FAILS) == []
+    assert found["aws_internet_gateway.main"] == "update"
+    for address in (
+        "aws_default_security_group.main",
+        "aws_route_table.public",
+        "aws_route_table.private_us_west_2a",
+        "aws_vpc_endpoint.s3",
+        "aws_subnet.private_us_west_2b",
+        "aws_security_group.batch",
+    ):
+        assert found[address] == "replace", address
+
+
+def test_a_nat_gateway_per_zone_adds_its_elastic_ip_and_moves_a_route() -> None:
+    """A route's target is replaced in place (ReplaceRoute; internal/service/ec2/vpc_route.go)."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["network"]["vpc"]["create"]["nat_gateways"] = "per_az"
+
+    assert actions(diff_after(edit)) == {
+        "aws_eip.nat_us_west_2b": "create",
+        "aws_nat_gateway.us_west_2b": "create",
+        "aws_route.private_us_west_2b_nat": "update",
+    }
+
+
+def test_an_iam_path_replaces_roles_and_profile_but_not_what_names_a_role() -> None:
+    """path is ForceNew for roles (internal/service/iam/role.go) and instance profiles
+    (instance_profile.go). A replaced role keeps its configured name in the plan, so the
+    attachments and inline policies naming it (``aws_iam_role.<x>.name``) do not change;
+    what names its ARN (computed, unknown until the apply) does."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["iam"]["path"] = "/genomics/"
+
+    d = diff_after(edit)
+    found = actions(d)
+    assert found["aws_iam_instance_profile.ecs_instance"] == "replace"
+    # the Spot CE is create_before_destroy, which reaches the profile it names: IAM refuses
+    # the new profile while the old one holds the name
+    (fails,) = notes_of(d, "aws_iam_instance_profile.ecs_instance", Risk.FAILS)
+    assert fails.startswith("instance profile ") and "EntityAlreadyExists" in fails
+    assert found["aws_iam_role.ecs_instance"] == "replace"
+    assert not [a for a in found if a.startswith("aws_iam_role_policy_attachment.")]
+    # the job definition names its job role's ARN: a new revision, whose ARN the scheduler's
+    # policy names (updated); no other inline policy changes
+    assert found["aws_batch_job_definition.align"] == "update"
+    policies = {a: v for a, v in found.items() if a.startswith("aws_iam_role_policy.")}
+    assert policies == {"aws_iam_role_policy.scheduler_submit": "update"}
+    # ... yet the provider's delete of the old role takes its policies along (deleteRole,
+    # internal/service/iam/role.go): diff says a second apply restores them
+    (lost,) = notes_of(d, "aws_iam_role.job_align", Risk.JOBS)
+    assert "aws_iam_role_policy.job_align_s3" in lost and "second apply" in lost
+    # where the replacement fails anyway (EntityAlreadyExists), that is all it says
+    assert notes_of(d, "aws_iam_role.ecs_instance", Risk.JOBS) == []
+
+
+def test_an_inline_policy_change_updates_the_policy_not_the_role() -> None:
+    """Each inline policy is an aws_iam_role_policy of its own: the role is not touched."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["job_definitions"]["align"]["job_role"]["s3_read"] = ["refs", "annotations"]
+
+    assert actions(diff_after(edit)) == {"aws_iam_role_policy.job_align_s3": "update"}
+
+
+def test_a_rule_from_a_group_instead_of_a_cidr_is_replaced() -> None:
+    """Changing a rule's kind of source replaces it (ModifyPlan in internal/service/ec2/
+    vpc_security_group_ingress_rule.go); its ports are modified in place."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["network"]["security_groups"]["batch"]["ingress"] = [
+            {"protocol": "tcp", "ports": 22, "security_group": "batch"}
+        ]
+
+    def ports(data: dict[str, Any]) -> None:
+        data["network"]["security_groups"]["batch"]["ingress"] = [
+            {"protocol": "tcp", "ports": 22, "cidr": "10.0.0.0/8"}
+        ]
+
+    def wider(data: dict[str, Any]) -> None:
+        ports(data)
+        data["network"]["security_groups"]["batch"]["ingress"][0]["ports"] = "22-23"
+
+    def diff_from(first: Edit, second: Edit) -> dict[str, str]:
+        old = raw()
+        first(old)
+        new = copy.deepcopy(old)
+        second(new)
+        return actions(diff_environments(model(old), model(new)))
+
+    rule = "aws_vpc_security_group_ingress_rule.batch_ingress_0"
+    assert diff_from(ports, edit) == {rule: "replace"}
+    assert diff_from(ports, wider) == {rule: "update"}
+
+
+def test_alert_recipients_and_events_change_their_own_resources() -> None:
+    """A subscription's endpoint is ForceNew (internal/service/sns/topic_subscription.go); a
+    new event adds its rule and target, and the topic policy (updated in place) lists it."""
+
+    def email(data: dict[str, Any]) -> None:
+        data["alerts"]["email"] = ["ops@example.com"]
+
+    d = diff_after(email)
+    assert actions(d) == {
+        "aws_sns_topic_subscription.email_oncall_example_com": "delete",
+        "aws_sns_topic_subscription.email_ops_example_com": "create",
+    }
+    (pending,) = notes_of(d, "aws_sns_topic_subscription.email_ops_example_com", Risk.NOTE)
+    assert "confirm the subscription" in pending
+
+    def fewer(data: dict[str, Any]) -> None:
+        data["alerts"]["on"] = ["job_failed"]
+
+    old = raw()
+    fewer(old)
+    assert actions(diff_environments(model(old), model(raw()))) == {
+        "aws_cloudwatch_event_rule.alert_queue_blocked": "create",
+        "aws_cloudwatch_event_target.alert_queue_blocked": "create",
+        "aws_sns_topic_policy.alerts": "update",
+    }
+
+
+def test_a_renamed_topic_replaces_its_policy_and_subscriptions() -> None:
+    """A new topic ARN: topic_arn (topic_subscription.go) and arn (topic_policy.go) are
+    ForceNew, an event target's arn is updated in place (internal/service/events/target.go)."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["name"] = "genomics-prod2"
+
+    found = actions(diff_after(edit))
+    assert found["aws_sns_topic.alerts"] == "replace"
+    assert found["aws_sns_topic_policy.alerts"] == "replace"
+    assert found["aws_sns_topic_subscription.email_oncall_example_com"] == "replace"
+    assert found["aws_cloudwatch_event_target.alert_job_failed"] == "replace"  # its rule's name
+
+
+def test_a_job_definition_revision_renews_the_arn_its_schedule_submits() -> None:
+    """A new revision's ARN is unknown until the apply (jobDefinitionCustomizeDiff,
+    internal/service/batch/job_definition.go): the schedule's input and the scheduler's policy
+    naming it are updated; a tags-only change registers no revision."""
+
+    def image(data: dict[str, Any]) -> None:
+        data["job_definitions"]["align"]["image"] = "repo/bwa:0.7.18"
+
+    assert actions(diff_after(image)) == {
+        "aws_batch_job_definition.align": "update",
+        "aws_iam_role_policy.scheduler_submit": "update",
+        "aws_scheduler_schedule.nightly_align": "update",
+    }
+
+    def tags(data: dict[str, Any]) -> None:
+        data["job_definitions"]["align"]["tags"] = {"tier": "gold"}
+
+    assert actions(diff_after(tags)) == {"aws_batch_job_definition.align": "update"}
+
+
+def test_an_added_policy_attachment_changes_no_compute_environment() -> None:
+    """``depends_on`` orders the apply and is no argument: a compute environment that must wait
+    for a new attachment is not updated by it."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["iam"]["instance_role"] = {
+            "managed_policies": ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+        }
+
+    found = actions(diff_after(edit))
+    assert found == {
+        "aws_iam_role_policy_attachment.ecs_instance_AmazonSSMManagedInstanceCore": "create"
+    }, found
+
+
+def test_a_log_retention_is_updated_in_place() -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["job_defaults"]["log_retention_days"] = 90
+
+    found = actions(diff_after(edit))
+    assert found and set(found.values()) == {"update"}
+    assert all(a.startswith("aws_cloudwatch_log_group.") for a in found)
+
+
+def test_a_new_placement_group_strategy_replaces_the_group_and_its_compute_environment() -> None:
+    """Every argument of aws_placement_group but tags is ForceNew (internal/service/ec2/
+    ec2_placement_group.go) and the strategy is in the group's name, which a compute
+    environment's placement_group names (ForceNew there: compute_environment.go); the queues
+    then name the new CE's ARN. (moto cannot create a placement group, so no e2e case.)"""
+
+    def cluster(data: dict[str, Any]) -> None:
+        ondemand = data["compute_environments"]["ondemand"]
+        ondemand["placement_group"] = {"strategy": "cluster"}
+        ondemand["subnets"] = "private"
+        ondemand["availability_zones"] = ["us-west-2a"]
+
+    old = raw()
+    cluster(old)
+    new = copy.deepcopy(old)
+    new["compute_environments"]["ondemand"]["placement_group"] = {"strategy": "spread"}
+    found = actions(diff_environments(model(old), model(new)))
+    assert found == {
+        "aws_placement_group.ondemand": "replace",
+        ONDEMAND: "replace",
+        HIGH: "update",
+    }
+
+
+def test_a_replaced_group_keeps_a_reference_to_its_configured_name() -> None:
+    """A placement group replaced under the same name (its tags alone cannot replace it, so
+    this holds the rule for any kind): a reference to a configured argument stays known in
+    the plan; only computed attributes become unknown."""
+    from batchform.diff.engine import _mark, _Renewed
+    from batchform.hcl import Expr
+
+    renewed = {"aws_placement_group.x": _Renewed(True, frozenset({"name", "strategy"}))}
+    kept = _mark(Expr("aws_placement_group.x.name"), renewed)
+    assert kept == "aws_placement_group.x.name" and isinstance(kept, Expr)
+    assert "is replaced" in _mark(Expr("aws_placement_group.x.id"), renewed)
+    renamed = {"aws_placement_group.x": _Renewed(True, frozenset({"name"}), frozenset({"name"}))}
+    assert "is replaced" in _mark(Expr("aws_placement_group.x.name"), renamed)
+
+
+def test_an_interface_endpoint_brings_its_security_group_and_https_rule() -> None:
+    """The first interface endpoint creates the endpoint group and its HTTPS rule (network.tf),
+    which the last one takes away again; a gateway endpoint needs neither."""
+
+    def logs(data: dict[str, Any]) -> None:
+        data["network"]["endpoints"] = ["s3", "logs"]
+
+    added = {
+        "aws_vpc_endpoint.logs": "create",
+        "aws_security_group.vpc_endpoints": "create",
+        "aws_vpc_security_group_ingress_rule.vpc_endpoints_https": "create",
+    }
+    assert actions(diff_after(logs)) == added
+    old = raw()
+    logs(old)
+    removed = actions(diff_environments(model(old), model(raw())))
+    assert removed == dict.fromkeys(added, "delete")
+
+
+def test_a_new_zone_whose_subnets_overlap_the_old_ones_fails_the_apply() -> None:
+    """A third zone carves every subnet anew; a new block overlapping one an old subnet still
+    holds is refused (CreateSubnet: InvalidSubnet.Conflict). The Spot CE (a name prefix, so
+    create_before_destroy) keeps each old private subnet until its replacement exists; with
+    a new VPC CIDR in the same change nothing overlaps."""
+
+    def zone(data: dict[str, Any]) -> None:
+        data["network"]["vpc"]["create"]["availability_zones"] = [
+            "us-west-2a",
+            "us-west-2b",
+            "us-west-2c",
+        ]
+
+    d = diff_after(zone)
+    (fails,) = notes_of(d, "aws_subnet.private_us_west_2a", Risk.FAILS)
+    assert "InvalidSubnet.Conflict" in fails and "(subnet private_us_west_2a)" in fails
+    (created,) = notes_of(d, "aws_subnet.private_us_west_2c", Risk.FAILS)
+    assert "(subnet private_us_west_2b)" in created
+
+    def new_vpc(data: dict[str, Any]) -> None:
+        zone(data)
+        data["network"]["vpc"]["create"]["cidr"] = "10.21.0.0/16"
+
+    d = diff_after(new_vpc)
+    assert not [n for c in d.changes if c.address.startswith("aws_subnet.") for n in c.notes]
+
+
+FARGATE_CONFIG = Path(__file__).parent.parent / "configs" / "fargate.yaml"
+
+
+def test_endpoints_of_an_existing_vpc_name_its_id_and_its_secondary_blocks() -> None:
+    """In an existing VPC the endpoints take the file's VPC id (``vpc_id_ref``, ForceNew in
+    internal/service/ec2/vpc_endpoint.go) and the endpoint group's HTTPS rule has a
+    ``for_each`` sibling over the VPC's secondary blocks: the last interface endpoint removed
+    deletes both rules; another VPC id replaces every endpoint and the group."""
+    base: dict[str, Any] = read_yaml(FARGATE_CONFIG.read_text(encoding="utf-8"))
+    fewer = copy.deepcopy(base)
+    fewer["network"]["endpoints"] = []
+    found = actions(diff_environments(model(base), model(fewer)))
+    assert found["aws_vpc_security_group_ingress_rule.vpc_endpoints_https"] == "delete"
+    assert found["aws_vpc_security_group_ingress_rule.vpc_endpoints_https_secondary"] == "delete"
+    moved = copy.deepcopy(base)
+    moved["network"]["vpc"]["existing"]["vpc_id"] = "vpc-0fedcba9876543210"
+    found = actions(diff_environments(model(base), model(moved)))
+    assert found["aws_vpc_endpoint.logs"] == "replace"
+    assert found["aws_security_group.vpc_endpoints"] == "replace"

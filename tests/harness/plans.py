@@ -15,21 +15,17 @@ from typing import Any
 
 from batchform.build import render_environment
 from batchform.diff import diff_environments
+from batchform.diff.provider import KINDS
 from batchform.emit import emit
 from batchform.model import Environment, parse_environment
 from batchform.sandbox.emulator import MotoServer
 from batchform.sandbox.override import write_moto_copy
 from tests.harness import terraform as tf
 
-COMPARED_TYPES = (
-    "aws_batch_compute_environment",
-    "aws_batch_job_queue",
-    "aws_batch_job_definition",
-    "aws_batch_scheduling_policy",
-    "aws_launch_template",
-    "aws_security_group",
-)
-"""The resource types whose planned action ``batchform diff`` claims."""
+COMPARED_TYPES = tuple(sorted({kind.tf_type for kind in KINDS}))
+"""The resource types whose planned action ``batchform diff`` claims: every type the templates
+write (``tests/test_diff.py`` holds this list to the templates), so a resource diff forgets is a
+mismatch, not a blind spot."""
 
 
 def env_of(data: dict[str, Any]) -> Environment:
@@ -60,8 +56,9 @@ def planned_actions(ui_stream: str) -> dict[str, str]:
         resource = change["resource"]
         if resource["addr"].startswith("data.") or change["action"] in ("noop", "read"):
             continue
-        if resource["resource_type"].startswith(COMPARED_TYPES):
-            found[resource["addr"]] = change["action"]
+        if resource["resource_type"] in COMPARED_TYPES:
+            # a for_each block's instances are one resource block to diff
+            found[resource["addr"].split("[", 1)[0]] = change["action"]
     return found
 
 

@@ -29,7 +29,10 @@ writes) resource by resource, and applying what the provider decides:
 Modules, in the order data flows:
 
 - ``result``: the result types (:class:`EnvironmentDiff`, :class:`ResourceChange`, ...);
-- ``provider``: the provider's force-new tables (``KINDS``, ``SINGLETONS``) and CE rules;
+- ``arguments``: the arguments a template writes beyond its context's entries (``vpc_id``, a
+  role's parts, Elastic IPs, the topic policy, event targets), as the engine compares them;
+- ``provider``: the provider's force-new table (``KINDS``: every resource type the templates
+  write) and CE rules;
 - ``engine``: two models in, an :class:`EnvironmentDiff` out (pure);
 - ``notes``: the risk notes, one small function per kind;
 - ``git``: the old file as it was at a git revision (``diff --base``).

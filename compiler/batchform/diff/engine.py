@@ -1,18 +1,24 @@
 """The diff engine: two plans in, an :class:`~batchform.diff.result.EnvironmentDiff` out.
 
 Compares the render contexts of :mod:`batchform.plan` (exactly the Terraform arguments the
-compiler writes) resource by resource, in dependency order, applying the provider's rules
-(:mod:`batchform.diff.provider`) and following knock-on changes: a replaced subnet or security
-group gives its users a new id, a changed launch template a new version the compute
-environments pin. The risk notes come from :mod:`batchform.diff.notes`.
+compiler writes, completed by :mod:`batchform.diff.arguments` where a template writes more)
+resource by resource, in dependency order, applying the provider's rules
+(:mod:`batchform.diff.provider`) and following knock-on changes as ``terraform plan`` does
+(:class:`_Renewed`): a replaced VPC, subnet or security group gives its users a new id, a
+changed launch template a new version the compute environments pin, a job definition's new
+revision a new ARN; a replaced role keeps its configured name. The risk notes come from
+:mod:`batchform.diff.notes`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, cast
 
+from batchform.diff.arguments import inline_policies, policy_attachments
 from batchform.diff.notes import (
     _ce_notes,
     _env_notes,
@@ -21,12 +27,15 @@ from batchform.diff.notes import (
     job_definition_name_moved_note,
     name_moved_note,
     role_name_kept_note,
+    role_policies_lost_note,
     security_group_replaced_note,
+    subnet_overlap_note,
+    subscription_pending_note,
+    vpc_replaced_note,
 )
 from batchform.diff.provider import (
     KINDS,
     NEW_VERSION_SUFFIX,
-    SINGLETONS,
     _address_of,
     _Kind,
     _mark_ce_replacements,
@@ -52,11 +61,15 @@ from batchform.plan.contract import (
     file_contexts,
 )
 from batchform.plan.module import is_module
+from batchform.refs import ce_subnet_ids
 
 
 def _resources(files: Mapping[str, Mapping[str, Any]], kind: _Kind) -> dict[str, dict[str, Any]]:
     context = files.get(kind.file) or {}
-    entries = context.get(kind.context_key) or []
+    if kind.entries is not None:
+        entries = kind.entries(context)
+    else:
+        entries = context.get(kind.context_key) or []
     return {entry["label"]: entry for entry in entries}
 
 
@@ -64,20 +77,78 @@ class _NewValue(str):
     """A reference whose value changes because the resource it points at changes."""
 
 
-def _mark(value: Any, replaced: set[str], versioned: set[str]) -> Any:
-    """``value`` with every reference to a replaced or re-versioned resource marked as new."""
+@dataclass(frozen=True)
+class _Renewed:
+    """What a planned change does to the attributes of a resource that others reference.
+
+    Terraform plans a replaced resource with the values its configuration sets (``name``:
+    a reference to it stays known, and changes only when that argument does) and every computed
+    attribute unknown (``id``, ``arn``: every reference to it changes). An update keeps the
+    computed attributes, except those the provider renews (a launch template's
+    ``latest_version``, a job definition's ``arn``: ``computed``, with the text to show)."""
+
+    replaced: bool
+    arguments: frozenset[str] = frozenset()
+    changed: frozenset[str] = frozenset()
+    computed: Mapping[str, str] = field(default_factory=dict)
+
+
+def _attribute_of(expr: str, address: str) -> str:
+    rest = expr[len(address) + 1 :]
+    return rest.split(".", 1)[0].split("[", 1)[0]
+
+
+def _mark(value: Any, renewed: Mapping[str, _Renewed]) -> Any:
+    """``value`` with every reference whose value the planned changes renew marked as new."""
     if isinstance(value, Expr):
         address = _address_of(value)
-        if address in replaced:
+        found = renewed.get(address)
+        if found is None:
+            return value
+        attribute = _attribute_of(value, address)
+        configured = attribute in found.arguments
+        if found.replaced and (attribute in found.changed or not configured):
             return _NewValue(f"{value} (new: {address} is replaced)")
-        if value.endswith(".latest_version") and address in versioned:
-            return _NewValue(f"{value}{NEW_VERSION_SUFFIX}")
+        if attribute in found.changed:
+            return _NewValue(f"{value} (new: {address}.{attribute} changes)")
+        if attribute in found.computed:
+            return _NewValue(f"{value}{found.computed[attribute]}")
         return value
     if isinstance(value, Mapping):
-        return {k: _mark(v, replaced, versioned) for k, v in value.items()}
+        return {k: _mark(v, renewed) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mark(v, replaced, versioned) for v in value]
+        return [_mark(v, renewed) for v in value]
     return value
+
+
+def _renewal(change: ResourceChange, new: Mapping[str, Any] | None) -> _Renewed | None:
+    """What ``change`` renews for the resources referring to its resource."""
+    if change.action in ("replace", "delete"):
+        return _Renewed(
+            True,
+            frozenset(new or ()),
+            frozenset(_top(c.path) for c in change.attributes),
+        )
+    if change.action != "update":
+        return None
+    computed: dict[str, str] = {}
+    content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
+    if content and change.address.startswith("aws_launch_template."):
+        computed["latest_version"] = NEW_VERSION_SUFFIX
+    if content and change.address.startswith("aws_batch_job_definition."):
+        # the provider marks arn, revision and id unknown for a change that registers a new
+        # revision (jobDefinitionCustomizeDiff, internal/service/batch/job_definition.go)
+        for attribute in ("arn", "revision", "id"):
+            computed[attribute] = NEW_REVISION_SUFFIX
+    return _Renewed(
+        False,
+        frozenset(new or ()),
+        frozenset(_top(c.path) for c in change.attributes),
+        computed,
+    )
+
+
+NEW_REVISION_SUFFIX = " (new revision)"
 
 
 def _display(value: Any) -> str:
@@ -106,9 +177,10 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-# Context keys that are no resource argument: the label, and lifecycle settings (a change to
-# them changes no resource in AWS).
-NOT_ARGUMENTS = ("label", "replace_triggered_by")
+# Context keys that are no resource argument: the label, and meta-arguments (a change to
+# them changes no resource in AWS: ``depends_on`` orders, ``replace_triggered_by`` is a
+# lifecycle setting).
+NOT_ARGUMENTS = ("label", "replace_triggered_by", "depends_on")
 
 
 def _attribute_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[AttributeChange]:
@@ -146,9 +218,11 @@ def _diff_resource(
     new: Mapping[str, Any] | None,
     forces_new: tuple[str, ...],
     default_tags: AttributeChange | None = None,
+    one_of: tuple[str, ...] = (),
 ) -> ResourceChange | None:
     """The change of one resource; ``default_tags`` is added to every taggable one that stays
-    (provider ``default_tags`` reach its ``tags_all``)."""
+    (provider ``default_tags`` reach its ``tags_all``); ``one_of`` names mappings that hold
+    exactly one argument of several, where setting another one replaces the resource."""
     if old is None and new is None:
         return None
     if old is None:
@@ -161,7 +235,12 @@ def _diff_resource(
     if not attributes:
         return None
     attributes = [
-        AttributeChange(c.path, c.old, c.new, c.forces_replacement or _forces_new(c, forces_new))
+        AttributeChange(
+            c.path,
+            c.old,
+            c.new,
+            c.forces_replacement or _forces_new(c, forces_new) or _other_one_of(c, one_of),
+        )
         for c in attributes
     ]
     action: Action = "replace" if any(c.forces_replacement for c in attributes) else "update"
@@ -185,6 +264,14 @@ def _forces_new(change: AttributeChange, forces_new: tuple[str, ...]) -> bool:
     )
 
 
+def _other_one_of(change: AttributeChange, one_of: tuple[str, ...]) -> bool:
+    """An argument of a one-of mapping set or unset: another argument of the choice is used."""
+    return any(
+        change.path.startswith(f"{group}.") and "(none)" in (change.old, change.new)
+        for group in one_of
+    )
+
+
 def diff_environments(old: Environment | None, new: Environment) -> EnvironmentDiff:
     """What changes in AWS when ``old`` (``None``: a new file) is replaced by ``new``."""
     old_plan: PlanFiles = build_plan(old, "old").files if old is not None else {}
@@ -202,19 +289,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
             _display(dict(sorted(new.tags.items()))),
         )
 
-    replaced: set[str] = set()  # addresses whose id changes
-    versioned: set[str] = set()  # launch templates that get a new version
-
-    for key, address, kind_name, forces_new in SINGLETONS:
-        old_ctx = (old_files.get("network.tf") or {}).get(key)
-        new_ctx = (new_files.get("network.tf") or {}).get(key)
-        change = _diff_resource(
-            kind_name, address.split(".")[1], address, old_ctx, new_ctx, forces_new, default_tags
-        )
-        if change is not None:
-            result.changes.append(change)
-            if change.action in ("replace", "delete"):
-                replaced.add(address)
+    renewed: dict[str, _Renewed] = {}  # addresses whose attributes others see change
 
     old_ces = old_plan.get("compute_environments.tf")
     new_ces = new_plan.get("compute_environments.tf")
@@ -222,7 +297,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
     for ami in new_ces["ssm_amis"] if new_ces else []:
         before = old_amis.get(ami["label"])
         if before is not None and before["name"] != ami["name"]:
-            replaced.add(f"data.aws_ssm_parameter.{ami['label']}")
+            renewed[f"data.aws_ssm_parameter.{ami['label']}"] = _Renewed(True)
 
     ce_names = {
         f"aws_batch_compute_environment.{terraform_label(k)}": k
@@ -234,10 +309,17 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
         olds, news = _resources(old_files, kind), _resources(new_files, kind)
         for label in sorted(set(olds) | set(news)):
             address = f"{kind.tf_type}.{label}"
-            new_ctx = _mark(news[label], replaced, versioned) if label in news else None
+            new_ctx = _mark(news[label], renewed) if label in news else None
             name = _name_for(label, new if label in news else old, kind.model_section)
             change = _diff_resource(
-                kind.kind, name, address, olds.get(label), new_ctx, kind.forces_new, default_tags
+                kind.kind,
+                name,
+                address,
+                olds.get(label),
+                new_ctx,
+                kind.forces_new,
+                default_tags,
+                kind.one_of,
             )
             if change is None:
                 continue
@@ -251,17 +333,89 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 )
                 if any(c.forces_replacement for c in change.attributes):
                     change.action = "replace"
-            _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names, versioned)
-            if change.action in ("replace", "delete"):
-                replaced.add(address)
-            if any(c.path.startswith("instance_profile.path") for c in change.attributes):
-                # the role's instance profile (iam.tf) gets a new ARN, which the CEs name
-                replaced.add(f"aws_iam_instance_profile.{label}")
+            _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names)
+            if kind.tf_type == "aws_iam_role" and change.action == "replace":
+                _note_role_parts_lost(change, olds[label], news[label], new_files)
+            renewal = _renewal(change, new_ctx)
+            if renewal is not None:
+                renewed[address] = renewal
             result.changes.append(change)
         if kind.tf_type in NAME_MOVES_CHECKED:
             _mark_name_moves(result, kind, olds, news)
+        if kind.tf_type == "aws_subnet" and not renewed.get("aws_vpc.main", _KEPT).replaced:
+            _mark_subnet_overlaps(result, olds, news, new)
     _address_in_caller(result, new)
     return result
+
+
+_KEPT = _Renewed(False)
+
+
+def _mark_subnet_overlaps(
+    result: EnvironmentDiff,
+    olds: Mapping[str, Mapping[str, Any]],
+    news: Mapping[str, Mapping[str, Any]],
+    env: Environment,
+) -> None:
+    """A subnet created (or replaced) in the same VPC on a CIDR block an old subnet still holds.
+
+    Subnets are carved from the VPC's block by zone count, so a new zone moves the blocks of
+    the subnets that stay; EC2 refuses a subnet overlapping one that exists
+    (CreateSubnet: ``InvalidSubnet.Conflict``). The old subnet of another address is deleted
+    in the same apply with nothing ordering that first; the old subnet of the same address is
+    deleted first unless a compute environment created from a name prefix uses it, whose
+    ``create_before_destroy`` Terraform passes on to its subnets
+    (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
+    kept_first = _subnets_of_prefixed_ces(env)
+    for label, subnet in news.items():
+        change = result.change(f"aws_subnet.{label}")
+        if change is None or change.action not in ("create", "replace"):
+            continue
+        block = ipaddress.ip_network(str(subnet["cidr"]))
+        holders = [
+            (other, str(old["cidr"]))
+            for other, old in sorted(olds.items())
+            if (other != label or label in kept_first)
+            and str(old["cidr"]) != str((news.get(other) or {}).get("cidr"))
+            and block.overlaps(ipaddress.ip_network(str(old["cidr"])))
+        ]
+        if holders:
+            change.notes.append(subnet_overlap_note(str(subnet["cidr"]), holders))
+
+
+def _subnets_of_prefixed_ces(env: Environment) -> set[str]:
+    """Labels of the subnets a compute environment without an exact name launches into."""
+    return {
+        str(ref).split(".")[1]
+        for key, ce in env.compute_environments.items()
+        if ce.aws_name is None
+        for ref in ce_subnet_ids(env, key)
+        if isinstance(ref, Expr) and str(ref).startswith("aws_subnet.")
+    }
+
+
+def _note_role_parts_lost(
+    change: ResourceChange,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    files: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """A role replaced under its name takes its policies with it, unseen by the plan."""
+    if old.get("name") != new.get("name") or any(n.risk == Risk.FAILS for n in change.notes):
+        return
+    iam = files.get("iam.tf") or {}
+    name_ref = f"aws_iam_role.{new['label']}.name"
+    parts = [
+        f"{tf_type}.{entry['label']}"
+        for tf_type, entries in (
+            ("aws_iam_role_policy_attachment", policy_attachments(iam)),
+            ("aws_iam_role_policy", inline_policies(iam)),
+        )
+        for entry in entries
+        if str(entry["role"]) == name_ref
+    ]
+    if parts:
+        change.notes.append(role_policies_lost_note(str(new["name"]), parts))
 
 
 def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:
@@ -330,14 +484,12 @@ def _annotate(
     old_env: Environment | None,
     new_env: Environment,
     ce_names: Mapping[str, str],
-    versioned: set[str],
 ) -> None:
-    """Add what the change means for jobs and capacity, and record launch template versions."""
+    """Add what the change means for jobs and capacity."""
     tf_type = kind.tf_type
     if tf_type == "aws_launch_template" and change.action == "update":
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
         if content:
-            versioned.add(change.address)
             change.notes.append(
                 Note(
                     Risk.NOTE,
@@ -393,13 +545,19 @@ def _annotate(
             change.notes.extend(_job_notes(old_env, new_env, change.name, replaced=replaced))
     own_group = kind.file == "security_groups.tf" and tf_type == "aws_security_group"
     if own_group and change.action == "replace" and old_ctx and new_ctx:
-        note = security_group_replaced_note(old_ctx, new_ctx, new_env, change.name)
+        new_vpc = any(c.path == "vpc_id" for c in change.attributes)
+        note = security_group_replaced_note(old_ctx, new_ctx, new_env, change.name, new_vpc)
         if note is not None:
             change.notes.append(note)
-    if tf_type == "aws_iam_role" and change.action == "replace" and old_ctx and new_ctx:
-        note = role_name_kept_note(old_ctx, new_ctx, new_env)
+    named_once = ("aws_iam_role", "aws_iam_instance_profile")
+    if tf_type in named_once and change.action == "replace" and old_ctx and new_ctx:
+        note = role_name_kept_note(old_ctx, new_ctx, new_env, kind.kind)
         if note is not None:
             change.notes.append(note)
+    if tf_type == "aws_vpc" and change.action == "replace":
+        change.notes.append(vpc_replaced_note())
+    if tf_type == "aws_sns_topic_subscription" and change.action in ("create", "replace"):
+        change.notes.append(subscription_pending_note())
     if tf_type == "aws_batch_job_definition" and change.action == "delete":
         kept = old_env is not None and old_env.job(change.name).keep_old_revisions
         change.notes.append(

@@ -412,28 +412,49 @@ COMPUTE_ROLE_LABELS = ("batch_service", "ecs_instance", "spot_fleet")
 
 
 def role_name_kept_note(
-    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment
+    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment, kind: str = "IAM role"
 ) -> Note | None:
-    """A generated role replaced under the same name (``iam.path`` changed) cannot be: role
-    names are unique in the account whatever their path (CreateRole: EntityAlreadyExists), and
-    the compute environments pass create_before_destroy on to the roles they use, so Terraform
-    creates the new role while the old one still holds the name
+    """A generated role (or the instance profile of the instance role) replaced under the same
+    name (``iam.path`` changed) cannot be: role and instance profile names are unique in the
+    account whatever their path (CreateRole, CreateInstanceProfile: EntityAlreadyExists), and
+    the compute environments pass create_before_destroy on to the roles and the profile they
+    use, so Terraform creates the new one while the old one still holds the name
     (https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle)."""
     if old.get("name") != new.get("name") or new.get("label") not in COMPUTE_ROLE_LABELS:
         return None
     if all(ce.aws_name is not None for ce in env.compute_environments.values()):
         return None  # no compute environment is create_before_destroy
+    what = "role" if kind == "IAM role" else kind
     return Note(
         Risk.FAILS,
-        f"role {new.get('name')} is replaced under the same name (its path changes): IAM "
-        "refuses a second role of that name (EntityAlreadyExists) while Terraform creates the "
-        "new one before destroying the old; choose iam.path when the environment is first "
+        f"{what} {new.get('name')} is replaced under the same name (its path changes): IAM "
+        f"refuses a second {what} of that name (EntityAlreadyExists) while Terraform creates "
+        "the new one before destroying the old; choose iam.path when the environment is first "
         "deployed",
     )
 
 
+def role_policies_lost_note(name: str, parts: list[str]) -> Note:
+    """A role replaced under the same name (``iam.path``): the provider's delete detaches its
+    managed policies and deletes its inline policies first (``deleteRole`` in
+    ``internal/service/iam/role.go``: IAM refuses to delete a role that has any), while the
+    attachments and inline policies name the role by its name, which the plan knows and which
+    stays: Terraform plans them unchanged, and only the next refresh finds them gone."""
+    return Note(
+        Risk.JOBS,
+        f"role {name} is deleted and created again under its name: the delete detaches its "
+        f"policies ({', '.join(parts)}), which Terraform plans as unchanged (they name the "
+        "role by its name); the new role has none of them until a second apply creates them "
+        "again, and jobs using it are denied meanwhile",
+    )
+
+
 def security_group_replaced_note(
-    old: Mapping[str, Any], new: Mapping[str, Any], env: Environment, key: str
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    env: Environment,
+    key: str,
+    new_vpc: bool = False,
 ) -> Note | None:
     """What a replaced security group meets, decided by the compute environments using it.
 
@@ -449,8 +470,10 @@ def security_group_replaced_note(
     swapped = [k for k in users if env.compute_environments[k].aws_name is None]
     name = str(new.get("name"))
     if swapped:
-        if str(old.get("name")).lower() != name.lower():
-            return None  # created beside the old group, which goes once the CEs moved off it
+        if str(old.get("name")).lower() != name.lower() or new_vpc:
+            # created beside the old group (another name, or in the new VPC: group names are
+            # unique per VPC), which goes once the CEs moved off it
+            return None
         return Note(
             Risk.FAILS,
             f"security group {name} is replaced under the same name: compute environment "
@@ -506,4 +529,46 @@ def job_definition_name_moved_note(name: str, previous: str) -> Note:
         "apply deregisters every ACTIVE revision of the name, this new one too if it is "
         "registered first: submissions by name may fail until the next apply; keep the key, "
         "or move the name in two applies",
+    )
+
+
+def vpc_replaced_note() -> Note:
+    """A new ``network.vpc.create.cidr``: ``cidr_block`` is ForceNew (internal/service/ec2/
+    vpc_.go), and so is the ``vpc_id`` of every subnet, route table, security group, default
+    security group and endpoint in it (each listed as replaced), so the compute environments
+    move to new subnets and security groups."""
+    return Note(
+        Risk.JOBS,
+        "the VPC is replaced (its CIDR block cannot change): every subnet, route table, "
+        "security group and endpoint in it is replaced too, and the compute environments move "
+        "to the new subnets, interrupting jobs on instances in the old ones (see each compute "
+        "environment below)",
+    )
+
+
+def subscription_pending_note() -> Note:
+    """An e-mail subscription is pending until its recipient confirms it from the message SNS
+    sends (https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html)."""
+    return Note(
+        Risk.NOTE,
+        "the recipient must confirm the subscription from the e-mail AWS sends; until then no "
+        "alert reaches it",
+    )
+
+
+def subnet_overlap_note(cidr: str, holders: list[tuple[str, str]]) -> Note:
+    """A new subnet block overlapping the block an old subnet holds until it goes
+    (``_mark_subnet_overlaps`` in :mod:`batchform.diff.engine` says when). A subnet's block
+    may not overlap another subnet's in the VPC (CreateSubnet,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html; the error
+    ``InvalidSubnet.Conflict`` of
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html)."""
+    held = ", ".join(f"{block} (subnet {label})" for label, block in holders)
+    return Note(
+        Risk.FAILS,
+        f"{cidr} overlaps {held}, which the old subnet still holds when this one is created: "
+        "EC2 refuses overlapping subnets (InvalidSubnet.Conflict) and the apply fails; a new "
+        "number of zones carves every subnet anew, so choose the zones when the VPC is first "
+        "created, or give the VPC a new cidr in the same change (a new VPC, where nothing "
+        "overlaps)",
     )

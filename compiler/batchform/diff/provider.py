@@ -1,8 +1,8 @@
 """What the AWS provider decides about a change, as tables and small predicates.
 
-- The arguments that force a new resource, per Terraform type (:data:`KINDS`,
-  :data:`SINGLETONS`), each from the provider's schema (``ForceNew``; source files cited next
-  to the entries).
+- The arguments that force a new resource, per Terraform type (:data:`KINDS`: every resource
+  type the templates write), each from the provider's schema (``ForceNew``; source files cited
+  next to the entries).
 - The compute environment rules of provider 5.x (``resourceComputeEnvironmentCustomizeDiff`` in
   ``internal/service/batch/compute_environment.go`` of hashicorp/terraform-provider-aws): name,
   name prefix, placement group and spot fleet role always replace; adding or removing the launch
@@ -15,17 +15,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from batchform import requirements
+from batchform.diff import arguments
 from batchform.diff.result import AttributeChange
 from batchform.plan.compute import compute_resources_of, provider_updates_in_place
 from batchform.plan.contract import ComputeEnvironmentEntry
 
+Entries = Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+
 
 @dataclass(frozen=True)
 class _Kind:
-    """A list in a plan file's context whose entries are resources of one Terraform type."""
+    """Resources of one Terraform type, read from one plan file's context: the list under
+    ``context_key``, or what ``entries`` (:mod:`batchform.diff.arguments`) makes of the
+    context where the template writes more than the entries hold."""
 
     file: str
     context_key: str
@@ -33,14 +40,117 @@ class _Kind:
     kind: str
     forces_new: tuple[str, ...]
     model_section: str | None = None  # the environment-file section keyed like the labels
+    entries: Entries | None = None
+    one_of: tuple[str, ...] = ()  # mappings of exactly one argument: another one replaces
 
 
-# In dependency order: a resource's knock-on changes are known before its dependants are diffed.
+def _rule_kind(file: str, key: str, direction: str, entries: Entries | None = None) -> _Kind:
+    """``aws_vpc_security_group_{ingress,egress}_rule``: security_group_id is RequiresReplace,
+    every other argument is modified in place (ModifySecurityGroupRules), except a change of
+    the source's kind (``cidr_ipv4`` <-> ``referenced_security_group_id``...), which
+    ``ModifyPlan`` replaces (internal/service/ec2/vpc_security_group_ingress_rule.go, shared by
+    the egress rule)."""
+    return _Kind(
+        file,
+        key,
+        f"aws_vpc_security_group_{direction}_rule",
+        f"{direction} rule",
+        ("security_group_id",),
+        entries=entries,
+        one_of=("peer",),
+    )
+
+
+def _security_group_kind(
+    file: str, key: str, section: str | None = None, entries: Entries | None = None
+) -> _Kind:
+    """aws_security_group: name, description and vpc_id are ForceNew
+    (internal/service/ec2/vpc_security_group.go)."""
+    return _Kind(
+        file,
+        key,
+        "aws_security_group",
+        "security group",
+        ("name", "description", "vpc_id"),
+        section,
+        entries,
+    )
+
+
+# In dependency order: a resource's knock-on changes are known before its dependants are diffed
+# (a reference to a resource diffed later would not be seen to change). Source files are those
+# of hashicorp/terraform-provider-aws 5.x.
 KINDS: tuple[_Kind, ...] = (
-    _Kind("network.tf", "subnets", "aws_subnet", "subnet", ("cidr", "az")),
-    _Kind("network.tf", "nat_gateways", "aws_nat_gateway", "NAT gateway", ("subnet_id",)),
-    _Kind("network.tf", "route_tables", "aws_route_table", "route table", ()),
-    _Kind("network.tf", "routes", "aws_route", "route", ("route_table_id",)),
+    # aws_vpc: cidr_block is ForceNew (internal/service/ec2/vpc_.go)
+    _Kind("network.tf", "vpc", "aws_vpc", "VPC", ("cidr",), entries=arguments.vpc),
+    # vpc_id is Optional+Computed, not ForceNew: a new VPC detaches and attaches the gateway
+    # (internal/service/ec2/vpc_internet_gateway.go)
+    _Kind(
+        "network.tf",
+        "internet_gateway",
+        "aws_internet_gateway",
+        "internet gateway",
+        (),
+        entries=arguments.internet_gateway,
+    ),
+    # vpc_id is ForceNew (internal/service/ec2/vpc_default_security_group.go)
+    _Kind(
+        "network.tf",
+        "default_security_group",
+        "aws_default_security_group",
+        "default security group",
+        ("vpc_id",),
+        entries=arguments.default_security_group,
+    ),
+    # cidr_block, availability_zone and vpc_id are ForceNew (internal/service/ec2/vpc_subnet.go)
+    _Kind(
+        "network.tf",
+        "subnets",
+        "aws_subnet",
+        "subnet",
+        ("cidr", "az", "vpc_id"),
+        entries=arguments.subnets,
+    ),
+    # domain is ForceNew (internal/service/ec2/ec2_eip.go)
+    _Kind(
+        "network.tf",
+        "nat_gateways",
+        "aws_eip",
+        "Elastic IP",
+        ("domain",),
+        entries=arguments.elastic_ips,
+    ),
+    # allocation_id, subnet_id (and connectivity_type, not written) are ForceNew
+    # (internal/service/ec2/vpc_nat_gateway.go)
+    _Kind(
+        "network.tf",
+        "nat_gateways",
+        "aws_nat_gateway",
+        "NAT gateway",
+        ("allocation_id", "subnet_id"),
+        entries=arguments.nat_gateways,
+    ),
+    # vpc_id is ForceNew (internal/service/ec2/vpc_route_table.go)
+    _Kind(
+        "network.tf",
+        "route_tables",
+        "aws_route_table",
+        "route table",
+        ("vpc_id",),
+        entries=arguments.route_tables,
+    ),
+    # route_table_id and the destination are ForceNew, the target is updated in place
+    # (ReplaceRoute; internal/service/ec2/vpc_route.go)
+    _Kind(
+        "network.tf",
+        "routes",
+        "aws_route",
+        "route",
+        ("route_table_id", "destination_cidr_block"),
+        entries=arguments.routes,
+    ),
+    # subnet_id is ForceNew, route_table_id is updated in place (ReplaceRouteTableAssociation;
+    # internal/service/ec2/vpc_route_table_association.go)
     _Kind(
         "network.tf",
         "associations",
@@ -48,52 +158,30 @@ KINDS: tuple[_Kind, ...] = (
         "route table association",
         ("subnet_id",),
     ),
-    _Kind("network.tf", "endpoints", "aws_vpc_endpoint", "VPC endpoint", ("service_name", "type")),
-    _Kind(
-        "security_groups.tf",
-        "security_groups",
-        "aws_security_group",
-        "security group",
-        ("name", "description", "vpc_id"),
-        "security_groups",
+    _security_group_kind(
+        "network.tf", "endpoint_security_group", entries=arguments.endpoint_security_group
     ),
-    _Kind(
-        "security_groups.tf",
-        "ingress_rules",
-        "aws_vpc_security_group_ingress_rule",
-        "ingress rule",
-        ("security_group_id",),
+    _rule_kind(
+        "network.tf", "endpoint_security_group", "ingress", arguments.endpoint_ingress_rules
     ),
+    # vpc_id, service_name and vpc_endpoint_type are ForceNew; route tables, subnets, security
+    # groups and private DNS are modified in place (internal/service/ec2/vpc_endpoint.go)
     _Kind(
-        "security_groups.tf",
-        "egress_rules",
-        "aws_vpc_security_group_egress_rule",
-        "egress rule",
-        ("security_group_id",),
+        "network.tf",
+        "endpoints",
+        "aws_vpc_endpoint",
+        "VPC endpoint",
+        ("vpc_id", "service_name", "type"),
+        entries=arguments.endpoints,
     ),
-    # efs.tf: provider internal/service/efs/mount_target.go forces a new mount target for a new
-    # file_system_id or subnet_id (security_groups are updated in place)
-    _Kind(
-        "efs.tf",
-        "security_groups",
-        "aws_security_group",
-        "security group",
-        ("name", "description", "vpc_id"),
-    ),
-    _Kind(
-        "efs.tf",
-        "ingress_rules",
-        "aws_vpc_security_group_ingress_rule",
-        "ingress rule",
-        ("security_group_id",),
-    ),
-    _Kind(
-        "efs.tf",
-        "egress_rules",
-        "aws_vpc_security_group_egress_rule",
-        "egress rule",
-        ("security_group_id",),
-    ),
+    _security_group_kind("security_groups.tf", "security_groups", "security_groups"),
+    _rule_kind("security_groups.tf", "ingress_rules", "ingress"),
+    _rule_kind("security_groups.tf", "egress_rules", "egress"),
+    _security_group_kind("efs.tf", "security_groups"),
+    _rule_kind("efs.tf", "ingress_rules", "ingress", arguments.efs_ingress_rules),
+    _rule_kind("efs.tf", "egress_rules", "egress", arguments.efs_egress_rules),
+    # a new file_system_id or subnet_id forces a new mount target, security_groups are updated
+    # in place (internal/service/efs/mount_target.go)
     _Kind(
         "efs.tf",
         "mount_targets",
@@ -102,15 +190,33 @@ KINDS: tuple[_Kind, ...] = (
         ("file_system_id", "subnet_id"),
     ),
     # aws_iam_role: name and path are ForceNew, permissions_boundary is updated in place
-    # (internal/service/iam/role.go); the instance profile's path is ForceNew as well
-    # (internal/service/iam/instance_profile.go)
-    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name", "path", "instance_profile.path")),
+    # (internal/service/iam/role.go)
+    _Kind("iam.tf", "roles", "aws_iam_role", "IAM role", ("name", "path"), entries=arguments.roles),
+    # role and policy_arn are ForceNew (internal/service/iam/role_policy_attachment.go)
+    _Kind(
+        "iam.tf",
+        "roles",
+        "aws_iam_role_policy_attachment",
+        "IAM policy attachment",
+        ("role", "policy_arn"),
+        entries=arguments.policy_attachments,
+    ),
+    # name and path are ForceNew, role is updated in place (internal/service/iam/
+    # instance_profile.go)
+    _Kind(
+        "iam.tf",
+        "roles",
+        "aws_iam_instance_profile",
+        "instance profile",
+        ("name", "path"),
+        entries=arguments.instance_profiles,
+    ),
     _Kind(
         "launch_templates.tf",
         "launch_templates",
         "aws_launch_template",
         "launch template",
-        ("name",),
+        ("name",),  # name (and name_prefix) only (internal/service/ec2/ec2_launch_template.go)
         "launch_templates",
     ),
     _Kind(
@@ -118,7 +224,7 @@ KINDS: tuple[_Kind, ...] = (
         "placement_groups",
         "aws_placement_group",
         "placement group",
-        ("name", "strategy"),  # every argument but tags is ForceNew (placement_group.go)
+        ("name", "strategy"),  # every argument but tags is ForceNew (ec2_placement_group.go)
     ),
     _Kind(
         "compute_environments.tf",
@@ -138,6 +244,10 @@ KINDS: tuple[_Kind, ...] = (
         "scheduling_policies",
     ),
     _Kind("job_queues.tf", "queues", "aws_batch_job_queue", "job queue", ("name",), "job_queues"),
+    # name, log_group_class and skip_destroy are ForceNew; retention and the KMS key are
+    # updated in place (internal/service/logs/group.go). Before the job definitions, whose
+    # log configuration names the group.
+    _Kind("logs.tf", "log_groups", "aws_cloudwatch_log_group", "log group", ("name",)),
     _Kind(
         "job_definitions.tf",
         "jobs",
@@ -148,35 +258,65 @@ KINDS: tuple[_Kind, ...] = (
         ("name", "retry_strategy.evaluate_on_exit"),
         "job_definitions",
     ),
-    _Kind("logs.tf", "log_groups", "aws_cloudwatch_log_group", "log group", ("name",)),
+    # name and role are ForceNew, the policy is updated in place (internal/service/iam/
+    # role_policy.go). After the job definitions: the scheduler's policy names their revisions.
+    _Kind(
+        "iam.tf",
+        "roles",
+        "aws_iam_role_policy",
+        "IAM inline policy",
+        ("name", "role"),
+        entries=arguments.inline_policies,
+    ),
     # aws_scheduler_schedule: name and group_name are ForceNew (internal/service/scheduler/
-    # schedule.go); aws_cloudwatch_event_rule: name (internal/service/events/rule.go);
-    # aws_sns_topic_subscription: protocol and endpoint (internal/service/sns/
-    # topic_subscription.go).
+    # schedule.go); the target (queue, job definition revision, input) is updated in place
     _Kind(
         "schedules.tf",
         "schedules",
         "aws_scheduler_schedule",
         "schedule",
-        ("name",),
+        ("name", "group"),
         "schedules",
     ),
-    _Kind("alerts.tf", "rules", "aws_cloudwatch_event_rule", "alert rule", ("name",)),
+    # aws_sns_topic: name is ForceNew (internal/service/sns/topic.go)
+    _Kind("alerts.tf", "topic", "aws_sns_topic", "alert topic", ("name",), entries=arguments.topic),
+    # aws_cloudwatch_event_rule: name is ForceNew (internal/service/events/rule.go)
+    _Kind(
+        "alerts.tf",
+        "rules",
+        "aws_cloudwatch_event_rule",
+        "alert rule",
+        ("name",),
+        entries=arguments.event_rules,
+    ),
+    # arn is ForceNew (internal/service/sns/topic_policy.go)
+    _Kind(
+        "alerts.tf",
+        "topic",
+        "aws_sns_topic_policy",
+        "alert topic policy",
+        ("arn",),
+        entries=arguments.topic_policy,
+    ),
+    # topic_arn, protocol and endpoint are ForceNew (internal/service/sns/topic_subscription.go)
     _Kind(
         "alerts.tf",
         "subscriptions",
         "aws_sns_topic_subscription",
         "alert subscription",
-        ("endpoint",),
+        ("topic_arn", "protocol", "endpoint"),
+        entries=arguments.subscriptions,
     ),
-)
-
-
-# Singletons of network.tf: (context key, Terraform address, kind, arguments that force new).
-SINGLETONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("vpc", "aws_vpc.main", "VPC", ("cidr",)),
-    ("internet_gateway", "aws_internet_gateway.main", "internet gateway", ()),
-    ("default_security_group", "aws_default_security_group.main", "default security group", ()),
+    # rule, target_id and event_bus_name are ForceNew, arn and input_transformer are updated
+    # in place (internal/service/events/target.go)
+    _Kind(
+        "alerts.tf",
+        "rules",
+        "aws_cloudwatch_event_target",
+        "alert target",
+        ("rule", "target_id"),
+        entries=arguments.event_targets,
+    ),
 )
 
 
