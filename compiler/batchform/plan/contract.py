@@ -195,7 +195,7 @@ class ExistingVpcLookupEntry(TypedDict):
 
 
 class NetworkContext(TypedDict):
-    """network.tf.j2; verify (``Desired.network_file``) and diff (``KINDS``, ``SINGLETONS``)."""
+    """network.tf.j2; verify (``Desired.network_file``) and diff (``KINDS``)."""
 
     vpc_id_ref: Ref
     vpc: VpcEntry | None
