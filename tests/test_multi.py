@@ -291,6 +291,9 @@ def test_bad_case_is_reported_on_its_line(case: str) -> None:
     code, text = BAD[case]
     found = _ours(text)
     assert (code, _marked_line(text)) in [(c, line) for c, line, _ in found], found
+    # and no other check crashes on it (BF443 once measured the absent node properties)
+    crashed = [d.message for d in analyze_text(text, "t.yaml").diagnostics if d.code == "BF000"]
+    assert crashed == []
 
 
 def test_a_cycle_is_reported_once_with_its_path() -> None:
@@ -601,7 +604,12 @@ def test_a_new_node_range_is_a_new_job_definition_revision() -> None:
     new = GOOD.replace('{nodes: "0", memory: 4 GiB}', '{nodes: "0", memory: 6 GiB}')
     found = _diff_actions(GOOD, new)
     assert found["aws_batch_job_definition.mpi"] in ("update", "replace")
-    assert set(found) == {"aws_batch_job_definition.mpi"}
+    # the new revision's ARN reaches the schedule that submits it and the scheduler's policy
+    assert found == {
+        "aws_batch_job_definition.mpi": found["aws_batch_job_definition.mpi"],
+        "aws_scheduler_schedule.nightly_mpi": "update",
+        "aws_iam_role_policy.scheduler_submit": "update",
+    }
 
 
 # --- verify: each new attribute compared, normalised as containerProperties are ---------------

@@ -744,6 +744,8 @@ def _size_estimate(value: Any) -> Any:
 def job_definition_size(env: Environment) -> Iterator[Finding]:
     for key in env.job_definitions:
         job = env.job(key)
+        if job.type == "multinode" and job.nodes is None:
+            continue  # no node properties to measure: BF540 reports the missing `nodes`
         document, properties = properties_document(env, key)
         body = {
             document: properties,
