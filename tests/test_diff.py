@@ -672,11 +672,13 @@ def test_a_nat_gateway_per_zone_adds_its_elastic_ip_and_moves_a_route() -> None:
     }
 
 
-def test_an_iam_path_replaces_roles_and_profile_but_not_what_names_a_role() -> None:
+def test_an_iam_path_replaces_roles_profile_and_their_policies() -> None:
     """path is ForceNew for roles (internal/service/iam/role.go) and instance profiles
     (instance_profile.go). A replaced role keeps its configured name in the plan, so the
-    attachments and inline policies naming it (``aws_iam_role.<x>.name``) do not change;
-    what names its ARN (computed, unknown until the apply) does."""
+    attachments and inline policies naming it (``aws_iam_role.<x>.name``) would not change,
+    but the provider's delete of the old role takes them along (deleteRole): the compiler
+    has them replaced with the role (``replace_triggered_by`` its ``unique_id``), and what
+    names its ARN (computed, unknown until the apply) changes."""
 
     def edit(data: dict[str, Any]) -> None:
         data["iam"]["path"] = "/genomics/"
@@ -689,18 +691,35 @@ def test_an_iam_path_replaces_roles_and_profile_but_not_what_names_a_role() -> N
     (fails,) = notes_of(d, "aws_iam_instance_profile.ecs_instance", Risk.FAILS)
     assert fails.startswith("instance profile ") and "EntityAlreadyExists" in fails
     assert found["aws_iam_role.ecs_instance"] == "replace"
-    assert not [a for a in found if a.startswith("aws_iam_role_policy_attachment.")]
-    # the job definition names its job role's ARN: a new revision, whose ARN the scheduler's
-    # policy names (updated); no other inline policy changes
+    # every attachment and inline policy is replaced with its role, the trigger shown
+    attachments = [a for a in found if a.startswith("aws_iam_role_policy_attachment.")]
+    policies = [a for a in found if a.startswith("aws_iam_role_policy.")]
+    assert attachments and policies
+    assert {found[a] for a in attachments + policies} == {"replace"}
+    change = d.change("aws_iam_role_policy.job_align_s3")
+    assert change is not None
+    assert [(a.path, a.forces_replacement) for a in change.attributes] == [
+        ("lifecycle.replace_triggered_by (aws_iam_role.job_align.unique_id)", True)
+    ]
+    # the job definition names its job role's ARN: a new revision
     assert found["aws_batch_job_definition.align"] == "update"
-    policies = {a: v for a, v in found.items() if a.startswith("aws_iam_role_policy.")}
-    assert policies == {"aws_iam_role_policy.scheduler_submit": "update"}
-    # ... yet the provider's delete of the old role takes its policies along (deleteRole,
-    # internal/service/iam/role.go): diff says a second apply restores them
-    (lost,) = notes_of(d, "aws_iam_role.job_align", Risk.JOBS)
-    assert "aws_iam_role_policy.job_align_s3" in lost and "second apply" in lost
+    # jobs using a replaced role are denied while the apply replaces it and its policies
+    (denied,) = notes_of(d, "aws_iam_role.job_align", Risk.JOBS)
+    assert "aws_iam_role_policy.job_align_s3" in denied and "denied" in denied
     # where the replacement fails anyway (EntityAlreadyExists), that is all it says
     assert notes_of(d, "aws_iam_role.ecs_instance", Risk.JOBS) == []
+
+
+def test_a_boundary_updates_the_roles_and_leaves_their_policies_alone() -> None:
+    """permissions_boundary is updated in place (internal/service/iam/role.go), which keeps
+    the role's unique_id: the policies' replace_triggered_by does not fire."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["iam"]["permissions_boundary"] = "arn:aws:iam::123456789012:policy/boundary"
+
+    found = actions(diff_after(edit))
+    assert found["aws_iam_role.job_align"] == "update"
+    assert not [a for a in found if a.startswith("aws_iam_role_policy")]
 
 
 def test_an_inline_policy_change_updates_the_policy_not_the_role() -> None:

@@ -36,6 +36,10 @@ resource "aws_iam_role" "execution" {
 resource "aws_iam_role_policy_attachment" "execution" {
   role       = aws_iam_role.execution.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "execution_secrets" {
@@ -55,6 +59,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role" "job_transform" {
@@ -115,4 +123,8 @@ resource "aws_iam_role_policy" "job_transform_s3" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_transform.unique_id]
+  }
 }

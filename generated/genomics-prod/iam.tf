@@ -31,6 +31,10 @@ resource "aws_iam_role" "ecs_instance" {
 resource "aws_iam_role_policy_attachment" "ecs_instance" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_instance_profile" "ecs_instance" {
@@ -71,6 +75,10 @@ resource "aws_iam_role" "execution" {
 resource "aws_iam_role_policy_attachment" "execution" {
   role       = aws_iam_role.execution.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "execution_secrets" {
@@ -96,6 +104,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role" "scheduler" {
@@ -138,6 +150,10 @@ resource "aws_iam_role_policy" "scheduler_submit" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.scheduler.unique_id]
+  }
 }
 
 resource "aws_iam_role" "job_align" {
@@ -198,4 +214,8 @@ resource "aws_iam_role_policy" "job_align_s3" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_align.unique_id]
+  }
 }

@@ -31,6 +31,10 @@ resource "aws_iam_role" "ecs_instance" {
 resource "aws_iam_role_policy_attachment" "ecs_instance" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_instance_profile" "ecs_instance" {
@@ -71,6 +75,10 @@ resource "aws_iam_role" "execution" {
 resource "aws_iam_role_policy_attachment" "execution" {
   role       = aws_iam_role.execution.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "execution_secrets" {
@@ -90,6 +98,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.execution.unique_id]
+  }
 }
 
 resource "aws_iam_role" "job_report" {
@@ -137,6 +149,10 @@ resource "aws_iam_role_policy" "job_report_exec" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_report.unique_id]
+  }
 }
 
 resource "aws_iam_role" "job_simulate" {
@@ -184,4 +200,8 @@ resource "aws_iam_role_policy" "job_simulate_exec" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_simulate.unique_id]
+  }
 }

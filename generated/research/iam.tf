@@ -33,11 +33,19 @@ resource "aws_iam_role" "ecs_instance" {
 resource "aws_iam_role_policy_attachment" "ecs_instance" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "ecs_instance_AmazonSSMManagedInstanceCore" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_instance_profile" "ecs_instance" {
@@ -92,6 +100,10 @@ resource "aws_iam_role_policy" "scheduler_submit" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.scheduler.unique_id]
+  }
 }
 
 resource "aws_iam_role" "job_align" {
@@ -125,6 +137,10 @@ resource "aws_iam_role" "job_align" {
 resource "aws_iam_role_policy_attachment" "job_align_research_data_access" {
   role       = aws_iam_role.job_align.name
   policy_arn = "arn:aws:iam::123456789012:policy/research-data-access"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_align.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "job_align_s3" {
@@ -147,4 +163,8 @@ resource "aws_iam_role_policy" "job_align_s3" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_align.unique_id]
+  }
 }

@@ -27,6 +27,10 @@ resource "aws_iam_role" "ecs_instance" {
 resource "aws_iam_role_policy_attachment" "ecs_instance" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_instance_profile" "ecs_instance" {

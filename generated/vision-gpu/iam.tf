@@ -36,6 +36,10 @@ resource "aws_iam_role" "batch_service" {
 resource "aws_iam_role_policy_attachment" "batch_service" {
   role       = aws_iam_role.batch_service.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSBatchServiceRole"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.batch_service.unique_id]
+  }
 }
 
 resource "aws_iam_role" "ecs_instance" {
@@ -62,6 +66,10 @@ resource "aws_iam_role" "ecs_instance" {
 resource "aws_iam_role_policy_attachment" "ecs_instance" {
   role       = aws_iam_role.ecs_instance.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.ecs_instance.unique_id]
+  }
 }
 
 resource "aws_iam_instance_profile" "ecs_instance" {
@@ -131,6 +139,10 @@ resource "aws_iam_role_policy" "job_train_s3" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_train.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "job_train_efs" {
@@ -154,6 +166,10 @@ resource "aws_iam_role_policy" "job_train_efs" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_train.unique_id]
+  }
 }
 
 resource "aws_iam_role_policy" "job_train_kms" {
@@ -175,4 +191,8 @@ resource "aws_iam_role_policy" "job_train_kms" {
       },
     ]
   })
+
+  lifecycle {
+    replace_triggered_by = [aws_iam_role.job_train.unique_id]
+  }
 }

@@ -178,7 +178,8 @@ def roles(context: Mapping[str, Any]) -> list[Entry]:
 
 def policy_attachments(context: Mapping[str, Any]) -> list[Entry]:
     """The service's managed policy (labelled like the role) and the attachments the file
-    lists; ``role`` is the role's name (``aws_iam_role.<label>.name``)."""
+    lists; ``role`` is the role's name (``aws_iam_role.<label>.name``); each is replaced with
+    its role (``replace_triggered_by``, see ``RoleEntry.policies_replaced_with``)."""
     found: list[Entry] = []
     for role in context.get("roles") or []:
         if role.get("managed_policy_arn"):
@@ -187,6 +188,7 @@ def policy_attachments(context: Mapping[str, Any]) -> list[Entry]:
                     "label": role["label"],
                     "role": role["role_name_ref"],
                     "policy_arn": role["managed_policy_arn"],
+                    "replace_triggered_by": role["policies_replaced_with"],
                 }
             )
         for attachment in role.get("managed_policy_attachments") or []:
@@ -195,6 +197,7 @@ def policy_attachments(context: Mapping[str, Any]) -> list[Entry]:
                     "label": attachment["label"],
                     "role": role["role_name_ref"],
                     "policy_arn": attachment["policy_arn"],
+                    "replace_triggered_by": role["policies_replaced_with"],
                 }
             )
     return found
@@ -207,6 +210,7 @@ def inline_policies(context: Mapping[str, Any]) -> list[Entry]:
             "name": policy["name"],
             "role": role["role_name_ref"],
             "policy": policy["policy"],
+            "replace_triggered_by": role["policies_replaced_with"],
         }
         for role in context.get("roles") or []
         for policy in role.get("inline_policies") or []

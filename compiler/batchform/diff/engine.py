@@ -27,7 +27,7 @@ from batchform.diff.notes import (
     job_definition_name_moved_note,
     name_moved_note,
     role_name_kept_note,
-    role_policies_lost_note,
+    role_policies_replaced_note,
     security_group_replaced_note,
     subnet_overlap_note,
     subscription_pending_note,
@@ -321,6 +321,8 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                 default_tags,
                 kind.one_of,
             )
+            if kind.tf_type != "aws_batch_compute_environment":  # CEs: _mark_ce_replacements
+                change = _triggered(change, kind.kind, name, address, news.get(label), new_ctx)
             if change is None:
                 continue
             if kind.tf_type == "aws_batch_compute_environment" and change.action == "update":
@@ -335,7 +337,7 @@ def diff_environments(old: Environment | None, new: Environment) -> EnvironmentD
                     change.action = "replace"
             _annotate(change, kind, olds.get(label), new_ctx, old, new, ce_names)
             if kind.tf_type == "aws_iam_role" and change.action == "replace":
-                _note_role_parts_lost(change, olds[label], news[label], new_files)
+                _note_role_parts_replaced(change, olds[label], news[label], new_files)
             renewal = _renewal(change, new_ctx)
             if renewal is not None:
                 renewed[address] = renewal
@@ -394,13 +396,45 @@ def _subnets_of_prefixed_ces(env: Environment) -> set[str]:
     }
 
 
-def _note_role_parts_lost(
+def _triggered(
+    change: ResourceChange | None,
+    kind_name: str,
+    name: str,
+    address: str,
+    written: Mapping[str, Any] | None,
+    new_ctx: Mapping[str, Any] | None,
+) -> ResourceChange | None:
+    """``change`` made a replacement when the resource's ``lifecycle.replace_triggered_by``
+    names an attribute the planned changes renew (a role's ``unique_id`` when it is replaced):
+    Terraform then plans the resource replaced, whatever its own arguments do."""
+    if written is None or new_ctx is None or (change is not None and change.action != "update"):
+        return change
+    fired = [
+        AttributeChange(f"lifecycle.replace_triggered_by ({trigger})", str(trigger), str(now), True)
+        for trigger, now in zip(
+            written.get("replace_triggered_by") or [],
+            new_ctx.get("replace_triggered_by") or [],
+            strict=True,
+        )
+        if isinstance(now, _NewValue)
+    ]
+    if not fired:
+        return change
+    if change is None:
+        return ResourceChange(kind_name, name, address, "replace", fired)
+    change.action = "replace"
+    change.attributes.extend(fired)
+    return change
+
+
+def _note_role_parts_replaced(
     change: ResourceChange,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
     files: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """A role replaced under its name takes its policies with it, unseen by the plan."""
+    """A role replaced under its name: its policies are replaced with it (their
+    ``replace_triggered_by``), and jobs using it are denied while it is gone."""
     if old.get("name") != new.get("name") or any(n.risk == Risk.FAILS for n in change.notes):
         return
     iam = files.get("iam.tf") or {}
@@ -415,7 +449,7 @@ def _note_role_parts_lost(
         if str(entry["role"]) == name_ref
     ]
     if parts:
-        change.notes.append(role_policies_lost_note(str(new["name"]), parts))
+        change.notes.append(role_policies_replaced_note(str(new["name"]), parts))
 
 
 def _address_in_caller(result: EnvironmentDiff, new: Environment) -> None:

@@ -434,18 +434,18 @@ def role_name_kept_note(
     )
 
 
-def role_policies_lost_note(name: str, parts: list[str]) -> Note:
-    """A role replaced under the same name (``iam.path``): the provider's delete detaches its
+def role_policies_replaced_note(name: str, parts: list[str]) -> Note:
+    """A role replaced under the same name (``iam.path``). The provider's delete detaches its
     managed policies and deletes its inline policies first (``deleteRole`` in
-    ``internal/service/iam/role.go``: IAM refuses to delete a role that has any), while the
-    attachments and inline policies name the role by its name, which the plan knows and which
-    stays: Terraform plans them unchanged, and only the next refresh finds them gone."""
+    ``internal/service/iam/role.go``: IAM refuses to delete a role that has any); the compiler
+    has its attachments and inline policies replaced with the role
+    (``lifecycle.replace_triggered_by`` on the role's ``unique_id``), so the apply puts them
+    back, but between the delete and the new role's policies, jobs using it are denied."""
     return Note(
         Risk.JOBS,
-        f"role {name} is deleted and created again under its name: the delete detaches its "
-        f"policies ({', '.join(parts)}), which Terraform plans as unchanged (they name the "
-        "role by its name); the new role has none of them until a second apply creates them "
-        "again, and jobs using it are denied meanwhile",
+        f"role {name} is deleted and created again under its name, its policies "
+        f"({', '.join(parts)}) with it: jobs using it are denied AWS access while the apply "
+        "replaces them",
     )
 
 

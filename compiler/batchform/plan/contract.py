@@ -322,6 +322,13 @@ class RoleEntry(TypedDict):
     managed_policy_arn: Expr | None
     inline_policies: list[InlinePolicyEntry]
     role_name_ref: Expr
+    policies_replaced_with: list[Expr]
+    """``replace_triggered_by`` of the role's attachments and inline policies: its
+    ``unique_id``, which only a replacement renews. The provider's delete of a role detaches and
+    deletes its policies (``deleteRole`` in internal/service/iam/role.go: IAM deletes no role
+    that has any), while they name the role by its name, which a role replaced under its name
+    (a new ``iam.path``) keeps: without the trigger Terraform plans them unchanged and the new
+    role would come back without them."""
     instance_profile: InstanceProfileEntry | None
     tags: Tags
     path: str | None

@@ -451,6 +451,7 @@ def _role_context(env: Environment, spec: RoleSpec) -> RoleEntry:
         ),
         "inline_policies": _inline_policies(env, spec),
         "role_name_ref": name_ref,
+        "policies_replaced_with": [Expr(f"aws_iam_role.{spec.label}.unique_id")],
         # EC2 instances take a role through an instance profile of the same name
         "instance_profile": (
             {"label": spec.label, "name": name, "path": path, "role": name_ref, "tags": tags}
