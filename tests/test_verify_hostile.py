@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from batchform.timeouts import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_S, Limits
-from batchform.verify import gather
+from batchform.verify import fetch, gather
 from batchform.verify.command import VerifyOptions, run
 from batchform.verify.fetch import Reader
 from tests.harness.cli import run_cli
@@ -261,3 +261,30 @@ def test_a_garbage_role_listing_falls_back_to_per_role_reads_that_say_why(
     assert any(item.startswith("iam:GetRole failed: ") for item in report["incomplete"])
     roles = [r for r in report["resources"] if r["kind"] == "iam_roles"]
     assert roles and all(r["status"] == "unchecked" for r in roles), roles
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("%7B%22Version%22%3A%222012-10-17%22%7D", {"Version": "2012-10-17"}),
+        ({"Version": "2012-10-17"}, {"Version": "2012-10-17"}),
+        (None, {}),
+    ],
+)
+def test_a_policy_document_is_decoded_whether_the_api_or_boto3_spelt_it(
+    answer: object, expected: dict[str, str]
+) -> None:
+    assert fetch.policy_document(answer, "trust") == expected
+
+
+@pytest.mark.parametrize("answer", ["%7Bnot json", "[]", 42])
+def test_a_policy_document_that_is_none_is_a_malformed_answer(answer: object) -> None:
+    with pytest.raises(fetch.MalformedAnswer, match="trust"):
+        fetch.policy_document(answer, "trust")
+
+
+def test_the_account_of_an_arn_and_of_what_is_none() -> None:
+    assert fetch.arn_account("arn:aws:iam::123456789012:role/batch/x") == "123456789012"
+    assert fetch.arn_account("arn:aws:events:us-west-2:123456789012:rule/r") == "123456789012"
+    assert fetch.arn_account("role/x") is None
+    assert fetch.arn_account(None) is None

@@ -29,6 +29,7 @@ from batchform.plan import build_plan
 from batchform.plan import operations as plan_operations
 from batchform.plan.compute import ec2_configuration, provider_updates_in_place
 from batchform.plan.iam import ACCOUNT_ID
+from batchform.verify import fetch
 
 MAX_ROUNDS = 500
 """Each round removes at least one value; a document has far fewer values the model refuses."""
@@ -285,11 +286,9 @@ CHANGES = "the first apply changes it"
 def _addresses_to_arns(adoption: Adoption) -> dict[str, str]:
     """``{"aws_batch_job_queue.high.arn": <its ARN>, ...}`` of the adopted queues and job
     definitions: what a schedule's ``Input`` refers to, as the deployed ARNs."""
-    kinds = {"job_queues": "aws_batch_job_queue", "job_definitions": "aws_batch_job_definition"}
+    arn_of = {"job_queues": refs.job_queue_arn, "job_definitions": refs.job_definition_arn}
     return {
-        f"{kinds[a.section]}.{naming.label(a.key)}.arn": a.import_id
-        for a in adoption.adopted
-        if a.section in kinds
+        str(arn_of[a.section](a.key)): a.import_id for a in adoption.adopted if a.section in arn_of
     }
 
 
@@ -384,9 +383,7 @@ def _schedule_differences(
     target = live.get("Target") or {}
     out += _target_settings(target)
     role = naming.role_name(env.name, "scheduler")
-    adopted_role = any(
-        a.tf_type == "aws_iam_role" and a.import_id == role for a in adoption.adopted
-    )
+    adopted_role = adopted_scheduler_role(adoption) is not None
     if not (adopted_role and str(target.get("RoleArn", "")).endswith(f"/{role}")):
         how = "adopts" if adopted_role else "generates"
         out.append(
@@ -484,9 +481,7 @@ def _compare_scheduler_role(env: Environment, snapshot: Snapshot, adoption: Adop
     )
     if role is None or live is None or ctx is None:
         return
-    account = (
-        str(live.get("Arn", "")).split(":")[4] if str(live.get("Arn", "")).count(":") >= 5 else ""
-    )
+    account = fetch.arn_account(live.get("Arn")) or ""
     arns = {**_addresses_to_arns(adoption), str(ACCOUNT_ID): account}
     wanted: list[tuple[str, str, Any, Any]] = [
         ("role scheduler", "Description", ctx["description"], live.get("Description")),

@@ -27,7 +27,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 from batchform.verify import fetch
 from batchform.verify.clients import Clients
@@ -291,8 +290,7 @@ def scheduler_role(iam: Any, name: str) -> dict[str, Any] | None:
         return None
     if SUBMIT_POLICY_NAME in role["InlinePolicyNames"]:
         got = iam.get_role_policy(RoleName=name, PolicyName=SUBMIT_POLICY_NAME)
-        document = got.get("PolicyDocument") or {}
-        if isinstance(document, str):  # the raw API URL-encodes it; boto3 decodes it
-            document = json.loads(unquote(document))
-        role["SubmitJobsPolicy"] = document
+        role["SubmitJobsPolicy"] = fetch.policy_document(
+            got.get("PolicyDocument"), f"policy {SUBMIT_POLICY_NAME} of role {name}"
+        )
     return role

@@ -364,16 +364,35 @@ def _role_fields(item: Any) -> dict[str, Any]:
     """A role as ``GetRole`` and ``GetAccountAuthorizationDetails`` both describe it (a
     ``Role`` or a ``RoleDetail``), with the trust policy decoded and the tags as a mapping."""
     role = dict(_required(item, "RoleName", "Arn"))
-    trust = role.get("AssumeRolePolicyDocument") or {}
-    if isinstance(trust, str):  # the raw API URL-encodes it; boto3 usually decodes it already
-        trust = json.loads(unquote(trust))
-    if not isinstance(trust, dict):
-        raise MalformedAnswer("AssumeRolePolicyDocument is not a policy document")
-    role["AssumeRolePolicyDocument"] = trust
+    role["AssumeRolePolicyDocument"] = policy_document(
+        role.get("AssumeRolePolicyDocument"), "AssumeRolePolicyDocument"
+    )
     role["Tags"] = {
         t["Key"]: t["Value"] for t in _items({"Tags": role.get("Tags") or []}, "Tags", "Key")
     }
     return role
+
+
+def policy_document(value: Any, what: str) -> dict[str, Any]:
+    """An IAM policy document as a mapping: the raw API URL-encodes it, boto3 usually decodes
+    it already; ``MalformedAnswer`` when it is no JSON object."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(unquote(value))
+        except ValueError:
+            raise MalformedAnswer(f"{what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise MalformedAnswer(f"{what} is not a policy document")
+    return value
+
+
+def arn_account(arn: Any) -> str | None:
+    """The account id field of an ARN (``arn:partition:service:region:account:...``), or
+    None when ``arn`` has no such field."""
+    parts = str(arn or "").split(":")
+    return parts[4] if len(parts) >= 6 and parts[0] == "arn" else None
 
 
 def attached_policies(iam: Any, name: str) -> tuple[str, ...]:

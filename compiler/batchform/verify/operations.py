@@ -23,6 +23,7 @@ from batchform import naming
 from batchform.model import Environment
 from batchform.plan import operations as plan_ops
 from batchform.regions import region_partition
+from batchform.verify import fetch
 from batchform.verify.desired import Desired
 from batchform.verify.fetch import NotFound, Reader
 from batchform.verify.live import Live
@@ -141,8 +142,8 @@ def bind(live: Live, desired: Desired) -> None:
             )
     if env.alerts is not None and env.alerts.topic_arn is None:
         for rule in live.event_rules.values():
-            if rule and str(rule.get("Arn", "")).count(":") >= 5:
-                account = str(rule["Arn"]).split(":")[4]
+            account = fetch.arn_account((rule or {}).get("Arn"))
+            if account is not None:
                 live.bind(
                     "aws_sns_topic.alerts",
                     arn=(
