@@ -46,8 +46,7 @@ _DUPLICATE_LOOKUP = {
 _ERROR_ADDRESS = re.compile(r"^\s*with ([\w.\[\]\"-]+),\s*$", re.M)
 _MODULE_PREFIX = re.compile(r"^(?:module\.[\w-]+\.)+")
 _STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"\Z')
-_REFERENCE = re.compile(r"^aws_security_group\.(\w+)\.id\Z")
-_SUBNET_REFERENCE = re.compile(r"^aws_subnet\.(\w+)\.id\Z")
+_ID_REFERENCE = re.compile(r"^(aws_\w+)\.(\w+)\.id\Z")
 _PROVIDER = re.compile(r'^provider "aws" \{\n(.*?)^\}', re.M | re.S)
 _REGION = re.compile(r'^  region\s*=\s*"([^"]+)"', re.M)
 
@@ -197,9 +196,8 @@ class EmulatorLookup:
         """The mount target of the file system in the availability zone of the subnet the
         resource references (EFS allows one per zone, which is the duplicate moto reports)."""
         file_system = _literal(body.get("file_system_id"))
-        subnet = _SUBNET_REFERENCE.match(body.get("subnet_id") or "")
-        subnet_body = self.blocks.get("aws_subnet", {}).get(subnet.group(1)) if subnet else None
-        zone = _literal(subnet_body.get("availability_zone")) if subnet_body else None
+        subnet = self._referenced("aws_subnet", body.get("subnet_id"))
+        zone = _literal(subnet.get("availability_zone")) if subnet else None
         if file_system is None or zone is None:
             return None
         found = self.client("efs").describe_mount_targets(FileSystemId=file_system)
@@ -229,12 +227,16 @@ class EmulatorLookup:
         found = self.ec2().describe_security_groups(Filters=filters)["SecurityGroups"]
         return _single([group["GroupId"] for group in found])
 
+    def _referenced(self, rtype: str, reference: str | None) -> Mapping[str, str] | None:
+        """The body of the ``rtype`` resource an ``<rtype>.<label>.id`` reference names."""
+        match = _ID_REFERENCE.match(reference or "")
+        if match is None or match.group(1) != rtype:
+            return None
+        return self.blocks.get(rtype, {}).get(match.group(2))
+
     def _group_of(self, reference: str | None) -> str | None:
         """The id of the security group an ``aws_security_group.<label>.id`` reference names."""
-        match = _REFERENCE.match(reference or "")
-        if match is None:
-            return None
-        body = self.blocks.get("aws_security_group", {}).get(match.group(1))
+        body = self._referenced("aws_security_group", reference)
         return self._security_group(body) if body is not None else None
 
     def _rule(self, body: Mapping[str, str], *, egress: bool) -> str | None:
