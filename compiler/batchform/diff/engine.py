@@ -571,11 +571,11 @@ def _annotate(
                 )
             )
     if tf_type == "aws_batch_job_definition" and change.action in ("update", "replace"):
+        # a new name is another job definition (submissions name it anew): nothing to add
+        renamed = any(c.forces_replacement and _top(c.path) == "name" for c in change.attributes)
         content = [c for c in change.attributes if not _top(c.path).startswith("tags")]
-        replaced = change.action == "replace" and not any(
-            c.forces_replacement and _top(c.path) == "name" for c in change.attributes
-        )
-        if content and (change.action == "update" or replaced):
+        if content and not renamed:
+            replaced = change.action == "replace"
             change.notes.extend(_job_notes(old_env, new_env, change.name, replaced=replaced))
     own_group = kind.file == "security_groups.tf" and tf_type == "aws_security_group"
     if own_group and change.action == "replace" and old_ctx and new_ctx:
