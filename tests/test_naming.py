@@ -337,6 +337,18 @@ def test_a_prefixed_compute_environment_moving_keys_gets_a_new_name_and_no_note(
     created = d.change("aws_batch_compute_environment.spare")
     assert created is not None and created.action == "create"
     assert not [n for n in created.notes if n.risk in (Risk.FAILS, Risk.JOBS)]
+    # A prefix is no name to move: 'ondemand' giving up its exact name for a prefix while
+    # 'spot' takes an exact one is no move from 'spot' to 'ondemand'.
+    swapped = copy.deepcopy(old)
+    ces = swapped["compute_environments"]
+    del ces["ondemand"]["aws_name"]
+    del ces["spot"]["aws_name_prefix"]
+    ces["spot"]["aws_name"] = "research-spot"
+    d = diff_environments(_model(old), _model(swapped))
+    for key in ("ondemand", "spot"):
+        change = d.change(f"aws_batch_compute_environment.{key}")
+        assert change is not None and change.action == "replace"
+        assert not [n for n in change.notes if "moves here" in n.text], key
 
 
 def test_a_job_definition_name_moving_keys_warns_that_its_new_revision_may_go_too() -> None:
